@@ -1,0 +1,247 @@
+"""Plain, bounded access to an x64 PE image: the facts both the loader and the static rules need.
+
+pefile does the header parsing; the tables a hostile image can make huge (imports, relocations,
+exports) are walked here with explicit bounds, so a malformed driver costs milliseconds and gives
+one `ImageError` with a readable reason instead of an exception from deep inside a parser.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+
+import pefile
+
+IMAGE_FILE_MACHINE_AMD64 = 0x8664
+_MACHINES = {0x14C: "x86 (PE32)", 0xAA64: "ARM64", 0x1C0: "ARM", 0x1C4: "ARMv7 Thumb-2", 0x200: "Itanium"}
+IMAGE_SCN_CNT_CODE = 0x20
+IMAGE_SCN_MEM_DISCARDABLE = 0x02000000
+IMAGE_SCN_MEM_EXECUTE = 0x20000000
+IMAGE_SCN_MEM_READ = 0x40000000
+IMAGE_SCN_MEM_WRITE = 0x80000000
+IMAGE_FILE_DLL = 0x2000
+IMAGE_SUBSYSTEM_NATIVE = 1
+PAGE = 0x1000
+MAX_SECTIONS = 96              # what the Windows loader accepts
+MAX_IMPORT_DESCRIPTORS = 4096
+MAX_THUNKS = 65536
+MAX_RELOC_ENTRIES = 1 << 20
+DIR_EXPORT, DIR_IMPORT, DIR_EXCEPTION, DIR_BASERELOC, DIR_IAT = 0, 1, 3, 5, 12
+
+
+class ImageError(Exception):
+    """The file is not an x64 image this tool can check; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Section:
+    index: int
+    name: str
+    rva: int
+    virtual_size: int
+    raw_offset: int
+    raw_size: int
+    characteristics: int
+    header_offset: int     # file offset of the section header (mapped at ImageBase + this)
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.characteristics & IMAGE_SCN_MEM_EXECUTE)
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.characteristics & IMAGE_SCN_MEM_WRITE)
+
+    @property
+    def span(self) -> int:
+        """Bytes the section occupies in memory (VirtualSize, or SizeOfRawData when it is 0)."""
+        return self.virtual_size or self.raw_size
+
+    def contains(self, rva: int) -> bool:
+        return self.rva <= rva < self.rva + max(self.span, 1)
+
+
+@dataclass(frozen=True)
+class Import:
+    dll: str
+    name: str | None        # None when imported by ordinal
+    ordinal: int | None
+    thunk_rva: int          # the IAT slot the loader fills
+
+
+class PeImage:
+    """A parsed x64 image. Construct with `PeImage.parse`; everything else is read on demand."""
+
+    def __init__(self, pe: pefile.PE, data: bytes, name: str):
+        self.pe = pe
+        self.data = data
+        self.name = name
+        opt = pe.OPTIONAL_HEADER
+        self.image_base: int = opt.ImageBase
+        self.size_of_image: int = opt.SizeOfImage
+        self.size_of_headers: int = opt.SizeOfHeaders
+        self.section_alignment: int = opt.SectionAlignment
+        self.entry_rva: int = opt.AddressOfEntryPoint
+        self.subsystem: int = opt.Subsystem
+        self.characteristics: int = pe.FILE_HEADER.Characteristics
+        self.sections: list[Section] = [
+            Section(i, s.Name.rstrip(b"\0").decode("utf-8", "replace"), s.VirtualAddress, s.Misc_VirtualSize,
+                    s.PointerToRawData, s.SizeOfRawData, s.Characteristics, s.get_file_offset())
+            for i, s in enumerate(pe.sections)]
+
+    @classmethod
+    def parse(cls, data: bytes, name: str = "image") -> "PeImage":
+        if len(data) < 0x40 or data[:2] != b"MZ":
+            raise ImageError("not a PE image (no MZ header)")
+        try:
+            pe = pefile.PE(data=data, fast_load=True)
+        except pefile.PEFormatError as exc:
+            raise ImageError(f"malformed PE image: {exc.value}") from None
+        except Exception as exc:  # pefile raises plain errors on some truncations
+            raise ImageError(f"malformed PE image: {type(exc).__name__}: {exc}") from None
+        machine = pe.FILE_HEADER.Machine
+        if machine != IMAGE_FILE_MACHINE_AMD64:
+            what = _MACHINES.get(machine, f"machine 0x{machine:x}")
+            raise ImageError(f"{what} image: only x64 (AMD64) drivers can be checked")
+        if pe.OPTIONAL_HEADER is None or pe.OPTIONAL_HEADER.Magic != pefile.OPTIONAL_HEADER_MAGIC_PE_PLUS:
+            raise ImageError("AMD64 machine but no PE32+ optional header: malformed image")
+        count = pe.FILE_HEADER.NumberOfSections
+        if count == 0 or count > MAX_SECTIONS:
+            raise ImageError(f"absurd section count {count} (Windows loads 1..{MAX_SECTIONS})")
+        if len(pe.sections) != count:
+            raise ImageError(f"truncated section table: {len(pe.sections)} of {count} section headers present")
+        return cls(pe, data, name)
+
+    # ---- data directories -------------------------------------------------------------------
+    def directory(self, index: int) -> tuple[int, int]:
+        dirs = self.pe.OPTIONAL_HEADER.DATA_DIRECTORY
+        if index >= len(dirs):
+            return 0, 0
+        return dirs[index].VirtualAddress, dirs[index].Size
+
+    def section_at(self, rva: int) -> Section | None:
+        for s in self.sections:
+            if s.contains(rva):
+                return s
+        return None
+
+    def read(self, rva: int, size: int) -> bytes:
+        """Bytes at an RVA as the loader would map them (zeros past raw data); b'' if unmapped."""
+        if rva < self.size_of_headers:
+            return self.data[rva:rva + size].ljust(min(size, self.size_of_headers - rva), b"\0")
+        s = self.section_at(rva)
+        if s is None:
+            return b""
+        off = rva - s.rva
+        avail = max(s.span, 1) - off
+        chunk = self.data[s.raw_offset + off:s.raw_offset + min(off + size, s.raw_size)] if off < s.raw_size else b""
+        return chunk.ljust(min(size, avail), b"\0")
+
+    def u32(self, rva: int) -> int | None:
+        b = self.read(rva, 4)
+        return struct.unpack("<I", b)[0] if len(b) == 4 else None
+
+    def u64(self, rva: int) -> int | None:
+        b = self.read(rva, 8)
+        return struct.unpack("<Q", b)[0] if len(b) == 8 else None
+
+    def cstring(self, rva: int, limit: int = 512) -> str | None:
+        b = self.read(rva, limit)
+        end = b.find(b"\0")
+        return b[:end].decode("ascii", "replace") if end > 0 else None
+
+    # ---- imports -------------------------------------------------------------------------------
+    @cached_property
+    def imports(self) -> list[Import]:
+        """Import descriptors walked with bounds; a broken entry ends the walk with an ImageError."""
+        rva, size = self.directory(DIR_IMPORT)
+        result: list[Import] = []
+        if not rva:
+            return result
+        for i in range(MAX_IMPORT_DESCRIPTORS):
+            desc = self.read(rva + 20 * i, 20)
+            if len(desc) < 20:
+                raise ImageError(f"import descriptor {i} lies outside the image")
+            oft, _, _, name_rva, first_thunk = struct.unpack("<IIIII", desc)
+            if not (oft or name_rva or first_thunk):
+                return result
+            dll = self.cstring(name_rva)
+            if not dll:
+                raise ImageError(f"import descriptor {i} has no readable DLL name")
+            lookup = oft or first_thunk
+            for j in range(MAX_THUNKS):
+                thunk = self.u64(lookup + 8 * j)
+                if thunk is None:
+                    raise ImageError(f"import thunks of {dll} run outside the image")
+                if thunk == 0:
+                    break
+                if thunk >> 63:
+                    result.append(Import(dll, None, thunk & 0xFFFF, first_thunk + 8 * j))
+                else:
+                    name = self.cstring((thunk & 0x7FFFFFFF) + 2)
+                    if name is None:
+                        raise ImageError(f"import {j} of {dll} has no readable name")
+                    result.append(Import(dll, name, None, first_thunk + 8 * j))
+            else:
+                raise ImageError(f"import thunk array of {dll} is not terminated")
+        raise ImageError("import directory is not terminated")
+
+    def imports_module(self, dll: str) -> bool:
+        return any(imp.dll.lower() == dll.lower() for imp in self.imports)
+
+    def iat_span(self) -> tuple[int, int] | None:
+        """(rva, size) of the IAT: data directory 12, else the span of the FirstThunk arrays."""
+        rva, size = self.directory(DIR_IAT)
+        if rva:
+            return rva, size
+        slots = [imp.thunk_rva for imp in self.imports]
+        if not slots:
+            return None
+        return min(slots), max(slots) + 8 - min(slots)
+
+    # ---- base relocations -------------------------------------------------------------------------
+    def relocations(self) -> list[tuple[int, int]]:
+        """(type, rva) of every base relocation entry, bounded; ABSOLUTE padding entries skipped."""
+        rva, size = self.directory(DIR_BASERELOC)
+        out: list[tuple[int, int]] = []
+        if not rva or not size:
+            return out
+        blob = self.read(rva, size)
+        pos = 0
+        while pos + 8 <= len(blob):
+            page, block = struct.unpack_from("<II", blob, pos)
+            if block < 8 or block & 1:
+                if block == 0 and page == 0:
+                    break
+                raise ImageError(f"base relocation block at RVA 0x{rva + pos:x} has size {block}")
+            count = (min(block, len(blob) - pos) - 8) // 2
+            for (entry,) in struct.iter_unpack("<H", blob[pos + 8:pos + 8 + 2 * count]):
+                kind = entry >> 12
+                if kind:
+                    out.append((kind, page + (entry & 0xFFF)))
+            if len(out) > MAX_RELOC_ENTRIES:
+                raise ImageError("absurd number of base relocations")
+            pos += block
+        return out
+
+    # ---- exports -----------------------------------------------------------------------------------
+    def exports(self) -> dict[str, int]:
+        """Exported name -> RVA (bounded walk of the export directory)."""
+        rva, _ = self.directory(DIR_EXPORT)
+        if not rva:
+            return {}
+        hdr = self.read(rva, 40)
+        if len(hdr) < 40:
+            return {}
+        n_funcs, n_names, funcs, names, ords = struct.unpack_from("<IIIII", hdr, 20)
+        out: dict[str, int] = {}
+        for i in range(min(n_names, MAX_THUNKS)):
+            name_rva, ordinal = self.u32(names + 4 * i), self.read(ords + 2 * i, 2)
+            if name_rva is None or len(ordinal) < 2:
+                break
+            idx = struct.unpack("<H", ordinal)[0]
+            target = self.u32(funcs + 4 * idx) if idx < n_funcs else None
+            name = self.cstring(name_rva)
+            if name and target is not None:
+                out[name] = target
+        return out

@@ -1,0 +1,143 @@
+"""The `verifier` command line: scan images, run drivers, in text, JSON or SARIF."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from verifier.render import RENDERERS
+from verifier.report import EXIT_USAGE, Report
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"verifier: error: {message} (see 'verifier --help')\n")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=sorted(RENDERERS), default="text", help="report format (default: text)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="verifier", description=(
+        "Find where a Windows x64 kernel driver breaks memory integrity (HVCI), without Windows. "
+        "Exit codes: 0 nothing found, 1 bug checks found, 2 usage error or unreadable input, "
+        "3 the emulation could not finish."))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    scan = sub.add_parser("scan", help="check driver images for the load-time rules 0x2003-0x2005")
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="driver files or directories (walked for *.sys)")
+    _common(scan)
+    run = sub.add_parser("run", help="load drivers in the emulated kernel and run DriverEntry under the rules")
+    run.add_argument("paths", nargs="+", metavar="DRIVER", help="driver files or directories (walked for *.sys)")
+    run.add_argument("--flags", type=_flags, default=0x02000000, metavar="FLAGS",
+                     help="Driver Verifier flags (default 0x02000000, code integrity checking)")
+    run.add_argument("--continue", dest="keep_going", action="store_true",
+                     help="record each violation and carry on instead of stopping at the first bug check")
+    run.add_argument("--strict", action="store_true", help="stop at the first call to an unimplemented export")
+    run.add_argument("--max-instructions", type=_count, default=0, metavar="N",
+                     help="instruction budget per entry point (0 = none; a budget slows emulation)")
+    run.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
+                     help="time budget per entry point (default 60)")
+    run.add_argument("--profile", metavar="NAME", help="Windows version profile (default win11-23h2)")
+    _common(run)
+    return parser
+
+
+def _number(text: str, what: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{what} must not be negative")
+    return value
+
+
+def _flags(text: str) -> int:
+    value = _number(text, "--flags")
+    if value > 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError("--flags must fit in 32 bits")
+    return value
+
+
+def _count(text: str) -> int:
+    return _number(text, "--max-instructions")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--timeout must be a number of seconds, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("--timeout must be positive")
+    return value
+
+
+def windows_spelling(argv: list[str]) -> list[str]:
+    """`verifier /flags 0x02000000 /driver X.sys [Y.sys]` as Windows spells it -> `run --flags ... X.sys`."""
+    if not argv or argv[0].lower() not in ("/flags", "/driver", "/standard"):
+        return argv
+    out, drivers, i = ["run"], [], 0
+    while i < len(argv):
+        word = argv[i].lower()
+        if word == "/flags" and i + 1 < len(argv):
+            out += ["--flags", argv[i + 1]]
+            i += 2
+        elif word == "/driver":
+            i += 1
+            while i < len(argv) and not argv[i].startswith("/"):
+                drivers.append(argv[i])
+                i += 1
+        elif word == "/standard":
+            i += 1
+        else:
+            out.append(argv[i])
+            i += 1
+    return out + drivers
+
+
+def emit(report: Report, fmt: str, output: str | None) -> int:
+    text = RENDERERS[fmt](report)
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as exc:
+            print(f"verifier: error: cannot write report to {output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        sys.stdout.write(text + "\n")
+    for d in report.drivers:
+        if d.error and fmt != "text":
+            print(f"verifier: {d.path}: {d.error}", file=sys.stderr)
+    return report.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(windows_spelling(sys.argv[1:] if argv is None else argv))
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command == "scan":
+            from verifier.scan import scan_paths
+            return emit(scan_paths(args.paths), args.format, args.output)
+        if args.command == "run":
+            from verifier.runner import run_paths
+            from verifier.session import Options
+            options = Options(flags=args.flags, keep_going=args.keep_going, strict=args.strict,
+                              max_instructions=args.max_instructions, timeout=args.timeout, profile=args.profile)
+            return emit(run_paths(args.paths, options), args.format, args.output)
+    except KeyboardInterrupt:
+        print("verifier: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

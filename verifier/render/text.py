@@ -1,0 +1,90 @@
+"""Text: one WinDbg `!analyze -v` style block per bug check, then what a developer needs to act."""
+from __future__ import annotations
+
+import os
+
+from verifier.bugcheck import BugCheck
+from verifier.report import DriverReport, Report
+
+_BANNER = "\n".join([
+    "*" * 79,
+    "*" + " " * 77 + "*",
+    "*" + "Bugcheck Analysis".center(77) + "*",
+    "*" + " " * 77 + "*",
+    "*" * 79,
+])
+
+
+def format_arg(value: int | str) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return f"{value & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def bugcheck_block(b: BugCheck, image_name: str) -> str:
+    preamble, descriptions = b.describe()
+    lines = [_BANNER, "", f"{b.name} ({b.code:x})"]
+    if preamble:
+        lines.append(preamble)
+    lines.append("Arguments:")
+    for i, (value, text) in enumerate(zip(b.args, descriptions), 1):
+        lines.append(f"Arg{i}: {format_arg(value)}, {text}".rstrip(", "))
+    lines.append("")
+    lines.append(f"IMAGE_NAME:  {image_name}")
+    if b.entry_point:
+        lines.append(f"ENTRY_POINT:  {b.entry_point}")
+    if b.api:
+        lines.append(f"API:  {b.call or b.api}")
+    if b.caller_rva is not None:
+        lines.append(f"FAULTING_SOURCE:  {image_name}+0x{b.caller_rva:x}")
+    if b.section:
+        lines.append(f"SECTION:  {b.section}")
+    if b.count > 1:
+        lines.append(f"OCCURRENCES:  {b.count} (same rule, same caller)")
+    if b.disassembly:
+        lines.append("")
+        lines.append("FAULTING_IP:" if b.code != 0xC4 else "CALL_SITE:")
+        lines.extend(b.disassembly)
+    if b.stack:
+        lines.append("")
+        lines.append("STACK_TEXT:")
+        lines.extend(b.stack)
+    for note in b.notes:
+        lines.append(f"NOTE:  {note}")
+    if b.fix:
+        lines.append(f"FIX:  {b.fix}")
+    return "\n".join(lines)
+
+
+def driver_block(d: DriverReport) -> str:
+    name = os.path.basename(d.path)
+    out: list[str] = []
+    if d.error:
+        return f"{d.path}: error: {d.error}"
+    head = f"{d.path}: {len(d.bugchecks)} bug check(s)"
+    if d.incomplete:
+        head += f", run incomplete: {d.incomplete}"
+    out.append(head)
+    for e in d.entry_points:
+        status = "did not return" if e.status is None else f"returned 0x{e.status:08x}"
+        out.append(f"  {e.name}: {status} ({e.outcome})")
+    for line in d.debug_output:
+        out.append(f"  [DbgPrint] {line}")
+    for u in d.unimplemented_apis:
+        where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
+        out.append(f"  unimplemented: {u.module}!{u.name}{where} (x{u.count})")
+    for w in d.warnings:
+        out.append(f"  warning: {w.kind}: {w.message}")
+    for b in d.bugchecks:
+        out.append("")
+        out.append(bugcheck_block(b, name))
+    return "\n".join(out)
+
+
+def render_text(report: Report) -> str:
+    blocks = [driver_block(d) for d in report.drivers]
+    checked = sum(1 for d in report.drivers if not d.error)
+    total = sum(len(d.bugchecks) for d in report.drivers)
+    blocks.append(f"{checked} driver(s) checked, {total} bug check(s), "
+                  f"{len(report.drivers) - checked} unreadable")
+    return "\n\n".join(blocks)
