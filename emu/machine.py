@@ -1,0 +1,140 @@
+"""The emulated x64 CPU in long mode, its address space, and one way to run code: `call`.
+
+Python is entered only on an interrupt/exception (which ends the run) and when execution reaches
+the API stub area (one UC_HOOK_CODE restricted to that range, see `emu.dispatch`). Driver code
+itself runs at Unicorn's JIT speed with no per-instruction or per-block callback.
+"""
+from __future__ import annotations
+
+import ctypes
+import time
+from dataclasses import dataclass
+
+from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc, UcError
+from unicorn import unicorn_const as ucc
+from unicorn import x86_const as x
+
+from emu.memory import PAGE, AddressSpace, PhysicalMemory
+
+MSR_EFER = 0xC0000080
+EFER_LME, EFER_LMA, EFER_NXE = 1 << 8, 1 << 10, 1 << 11
+CR0_PE, CR0_WP, CR0_PG = 1, 1 << 16, 1 << 31
+CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT = 1 << 5, 1 << 9, 1 << 10
+
+# Exceptions the CPU raises, by vector.
+EXC_DIVIDE, EXC_DEBUG, EXC_BREAKPOINT, EXC_INVALID_OPCODE = 0, 1, 3, 6
+EXC_DOUBLE_FAULT, EXC_GP, EXC_PAGE_FAULT = 8, 13, 14
+
+ARG_REGS = (x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_R8, x.UC_X86_REG_R9)
+
+
+@dataclass
+class Stop:
+    """Why a `call` ended: reached its return address, a CPU exception, a budget, or a request."""
+
+    kind: str                   # returned | exception | budget | halted | engine
+    rip: int = 0
+    vector: int | None = None   # CPU exception vector for kind == exception
+    cr2: int = 0
+    detail: object = None       # for halted: what the hook layer raised; for engine: the UcError text
+    return_value: int = 0
+
+
+class Halt(Exception):
+    """Raised inside an API handler to end the run at once (a bug check, a fatal condition)."""
+
+    def __init__(self, reason: object):
+        super().__init__(str(reason))
+        self.reason = reason
+
+
+class Machine:
+    """CPU + memory. `call(fn, args, return_to)` runs guest code until it returns to `return_to`."""
+
+    RAM_SIZE = 1 << 30
+
+    def __init__(self, ram_size: int | None = None):
+        self.phys = PhysicalMemory(ram_size or self.RAM_SIZE)
+        self.mem = AddressSpace(self.phys)
+        self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self.uc.mem_map_ptr(0, self.phys.size, UC_PROT_ALL, self.phys.host_address)
+        self._setup_long_mode()
+        self._clean_context = self.uc.context_save()
+        self._stop: Stop | None = None
+        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self.instructions_budget = 0       # 0 = unlimited (a count budget costs JIT speed)
+        self.time_budget_s = 0.0           # 0 = unlimited
+        self.gs_base = 0
+
+    def _setup_long_mode(self) -> None:
+        uc = self.uc
+        uc.reg_write(x.UC_X86_REG_CR3, self.mem.pml4)
+        uc.reg_write(x.UC_X86_REG_CR4, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+        uc.reg_write(x.UC_X86_REG_MSR, (MSR_EFER, EFER_LME | EFER_LMA | EFER_NXE))
+        uc.reg_write(x.UC_X86_REG_CR0, CR0_PE | CR0_WP | CR0_PG | 0x22)  # + MP, NE
+
+    # ---- registers -------------------------------------------------------------------------------
+    def reg(self, reg_id: int) -> int:
+        return self.uc.reg_read(reg_id)
+
+    def set_reg(self, reg_id: int, value: int) -> None:
+        self.uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
+
+    def reg_rsp(self) -> int:
+        return self.uc.reg_read(x.UC_X86_REG_RSP)
+
+    def set_gs_base(self, value: int) -> None:
+        """GS base (the KPCR on Windows); re-applied at every call since calls start from a clean CPU."""
+        self.gs_base = value
+        self.uc.reg_write(x.UC_X86_REG_GS_BASE, value)
+
+    # ---- running -----------------------------------------------------------------------------------
+    def request_stop(self, stop: Stop) -> None:
+        """Called from hooks: end the current run with this reason."""
+        if self._stop is None:
+            self._stop = stop
+        self.uc.emu_stop()
+
+    def _on_interrupt(self, uc: Uc, vector: int, _user) -> None:
+        rip = uc.reg_read(x.UC_X86_REG_RIP)
+        cr2 = uc.reg_read(x.UC_X86_REG_CR2) if vector in (EXC_PAGE_FAULT, EXC_DOUBLE_FAULT) else 0
+        self.request_stop(Stop("exception", rip=rip, vector=vector, cr2=cr2))
+
+    def call(self, fn: int, args: list[int], return_to: int, stack_top: int) -> Stop:
+        """Run fn(*args) with the x64 calling convention until it returns to `return_to`.
+
+        `return_to` must be an address whose execution ends the run (the dispatcher's return trap).
+        """
+        uc = self.uc
+        uc.context_restore(self._clean_context)   # also clears the CPU's pending-exception state
+        uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
+        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
+        # The frame the callee sees: return address, 4 home slots, then stack arguments.
+        self.mem.write_q(rsp - 8, return_to)
+        for i, value in enumerate(args[4:]):
+            self.mem.write_q(rsp + 0x20 + 8 * i, value)
+        for reg_id, value in zip(ARG_REGS, args):
+            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
+        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+        self._stop = None
+        started = time.perf_counter()
+        try:
+            uc.emu_start(fn, return_to, timeout=int(self.time_budget_s * 1e6),
+                         count=self.instructions_budget)
+        except UcError as exc:
+            if self._stop is None:
+                rip = uc.reg_read(x.UC_X86_REG_RIP)
+                vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
+                kind = "exception" if vector is not None else "engine"
+                self._stop = Stop(kind, rip=rip, vector=vector, detail=str(exc))
+        stop = self._stop
+        rip = uc.reg_read(x.UC_X86_REG_RIP)
+        if stop is None:
+            if rip == return_to:
+                stop = Stop("returned", rip=rip, return_value=uc.reg_read(x.UC_X86_REG_RAX))
+            else:
+                elapsed = time.perf_counter() - started
+                over_time = bool(self.time_budget_s) and elapsed >= self.time_budget_s * 0.95
+                stop = Stop("budget", rip=rip, detail="time" if over_time else "instructions")
+        self._stop = None
+        return stop

@@ -1,0 +1,237 @@
+"""Physical RAM and the 4-level page tables over it: the address space the driver sees.
+
+RAM is one anonymous mmap handed to Unicorn with `mem_map_ptr`, so Python reads and writes guest
+memory by slicing a memoryview (no engine call), and only touched pages cost resident memory.
+The page tables live in that RAM, in the real x64 format; a Python dict mirrors virtual page ->
+PTE address so translation from Python is one lookup. The guest cannot reach the tables (they are
+not mapped), so the mirror stays true.
+"""
+from __future__ import annotations
+
+import ctypes
+import mmap
+import struct
+
+PAGE = 0x1000
+PAGE_SHIFT = 12
+PTE_P, PTE_W, PTE_U, PTE_PWT, PTE_PCD, PTE_A, PTE_D = 1, 2, 4, 8, 0x10, 0x20, 0x40
+PTE_NX = 1 << 63
+FRAME_MASK = 0x000FFFFFFFFFF000
+_Q = struct.Struct("<Q")
+
+# Protections used by the layers above, as PTE flag sets.
+PROT_R = PTE_P | PTE_NX
+PROT_RW = PTE_P | PTE_W | PTE_NX
+PROT_RX = PTE_P
+PROT_RWX = PTE_P | PTE_W       # only ever created when a rule let a violation proceed (--continue)
+
+
+class MemoryFault(Exception):
+    """A Python-side access (from a kernel routine) touched memory the page tables forbid."""
+
+    def __init__(self, address: int, access: str, pte: int = 0):
+        super().__init__(f"{access} of 0x{address:x}")
+        self.address, self.access, self.pte = address, access, pte
+
+
+def _spans(va: int, size: int):
+    """(address, length) pieces of [va, va+size) that do not cross a page."""
+    while size > 0:
+        n = min(size, PAGE - (va & (PAGE - 1)))
+        yield va, n
+        va += n
+        size -= n
+
+
+def page_floor(addr: int) -> int:
+    return addr & ~(PAGE - 1)
+
+
+def page_ceil(size: int) -> int:
+    return (size + PAGE - 1) & ~(PAGE - 1)
+
+
+class PhysicalMemory:
+    """Guest RAM plus a frame allocator. Frames freed are reused lowest-first, deterministically."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        self.view = memoryview(self.buf)
+        self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self.buf))
+        self._next = PAGE                 # frame 0 stays unused: a zero PTE never means "frame 0"
+        self._free: list[int] = []
+
+    def alloc_frames(self, count: int = 1) -> int:
+        """Physical address of `count` contiguous zeroed frames."""
+        if count == 1 and self._free:
+            pa = self._free.pop()
+            self.view[pa:pa + PAGE] = bytes(PAGE)
+            return pa
+        pa = self._next
+        if pa + count * PAGE > self.size:
+            raise MemoryError("emulated physical memory exhausted")
+        self._next += count * PAGE
+        return pa
+
+    def free_frame(self, pa: int) -> None:
+        self._free.append(pa)
+        self._free.sort(reverse=True)
+
+    def read_q(self, pa: int) -> int:
+        return _Q.unpack_from(self.buf, pa)[0]
+
+    def write_q(self, pa: int, value: int) -> None:
+        _Q.pack_into(self.buf, pa, value)
+
+
+class AddressSpace:
+    """Virtual memory: page-table edits, translation and checked reads/writes from Python."""
+
+    def __init__(self, phys: PhysicalMemory):
+        self.phys = phys
+        self.pml4 = phys.alloc_frames()
+        self.ptes: dict[int, int] = {}    # virtual page number -> physical address of its PTE
+
+    # ---- page tables ---------------------------------------------------------------------------
+    def _pte_slot(self, va: int) -> int:
+        table = self.pml4
+        for shift in (39, 30, 21):
+            slot = table + 8 * ((va >> shift) & 0x1FF)
+            entry = self.phys.read_q(slot)
+            if not entry & PTE_P:
+                # Upper levels allow everything; the leaf PTE decides (as Windows does).
+                entry = self.phys.alloc_frames() | PTE_P | PTE_W | PTE_U
+                self.phys.write_q(slot, entry)
+            table = entry & FRAME_MASK
+        return table + 8 * ((va >> PAGE_SHIFT) & 0x1FF)
+
+    def map(self, va: int, pa: int, size: int, flags: int) -> None:
+        """Map [va, va+size) onto physically contiguous frames starting at pa."""
+        for off in range(0, page_ceil(size), PAGE):
+            slot = self._pte_slot(va + off)
+            self.phys.write_q(slot, (pa + off) | flags | PTE_A)
+            self.ptes[(va + off) >> PAGE_SHIFT] = slot
+
+    def map_new(self, va: int, size: int, flags: int) -> int:
+        """Map fresh zeroed, physically contiguous frames at va; returns their physical address."""
+        pa = self.phys.alloc_frames(page_ceil(size) // PAGE)
+        self.map(va, pa, size, flags)
+        return pa
+
+    def unmap(self, va: int, size: int) -> list[int]:
+        """Remove the mappings; returns the frames they pointed at."""
+        frames = []
+        for off in range(0, page_ceil(size), PAGE):
+            slot = self.ptes.pop((va + off) >> PAGE_SHIFT, None)
+            if slot is not None:
+                frames.append(self.phys.read_q(slot) & FRAME_MASK)
+                self.phys.write_q(slot, 0)
+        return frames
+
+    def protect(self, va: int, size: int, flags: int) -> None:
+        for off in range(0, page_ceil(size), PAGE):
+            slot = self.ptes[(va + off) >> PAGE_SHIFT]
+            self.phys.write_q(slot, (self.phys.read_q(slot) & FRAME_MASK) | flags | PTE_A)
+
+    def pte(self, va: int) -> int:
+        """The PTE contents for va (0 if unmapped)."""
+        slot = self.ptes.get(va >> PAGE_SHIFT)
+        return self.phys.read_q(slot) if slot is not None else 0
+
+    def is_mapped(self, va: int) -> bool:
+        return (va >> PAGE_SHIFT) in self.ptes
+
+    def translate(self, va: int) -> int:
+        slot = self.ptes.get(va >> PAGE_SHIFT)
+        if slot is None:
+            raise MemoryFault(va, "read")
+        return (self.phys.read_q(slot) & FRAME_MASK) | (va & (PAGE - 1))
+
+    # ---- data access ---------------------------------------------------------------------------
+    def _chunks(self, va: int, size: int, write: bool):
+        while size > 0:
+            slot = self.ptes.get(va >> PAGE_SHIFT)
+            pte = self.phys.read_q(slot) if slot is not None else 0
+            if not pte & PTE_P:
+                raise MemoryFault(va, "write" if write else "read")
+            if write and not pte & PTE_W:
+                raise MemoryFault(va, "write", pte)
+            n = min(size, PAGE - (va & (PAGE - 1)))
+            pa = (pte & FRAME_MASK) | (va & (PAGE - 1))
+            yield pa, n
+            va += n
+            size -= n
+
+    def read(self, va: int, size: int) -> bytes:
+        if size <= 0:
+            return b""
+        parts = [self.phys.view[pa:pa + n] for pa, n in self._chunks(va, size, False)]
+        return parts[0].tobytes() if len(parts) == 1 else b"".join(parts)
+
+    def read_unchecked(self, va: int, size: int) -> bytes:
+        """Read whatever is mapped, present or not, ignoring nothing but the PTE frame."""
+        return b"".join(self.phys.view[(self.translate(a)):(self.translate(a)) + n].tobytes()
+                        for a, n in _spans(va, size))
+
+    def write(self, va: int, data: bytes) -> None:
+        pos = 0
+        view = self.phys.view
+        for pa, n in self._chunks(va, len(data), True):
+            view[pa:pa + n] = data[pos:pos + n]
+            pos += n
+
+    def read_q(self, va: int) -> int:
+        if va & (PAGE - 1) <= PAGE - 8:
+            slot = self.ptes.get(va >> PAGE_SHIFT)
+            if slot is not None:
+                pte = self.phys.read_q(slot)
+                if pte & PTE_P:
+                    return _Q.unpack_from(self.phys.buf, (pte & FRAME_MASK) | (va & (PAGE - 1)))[0]
+        return _Q.unpack(self.read(va, 8))[0]
+
+    def write_q(self, va: int, value: int) -> None:
+        self.write(va, _Q.pack(value & 0xFFFFFFFFFFFFFFFF))
+
+    def read_u32(self, va: int) -> int:
+        return struct.unpack("<I", self.read(va, 4))[0]
+
+    def write_u32(self, va: int, value: int) -> None:
+        self.write(va, struct.pack("<I", value & 0xFFFFFFFF))
+
+    def read_u16(self, va: int) -> int:
+        return struct.unpack("<H", self.read(va, 2))[0]
+
+    def write_u16(self, va: int, value: int) -> None:
+        self.write(va, struct.pack("<H", value & 0xFFFF))
+
+    def read_wstr(self, va: int, max_chars: int = 4096) -> str:
+        """A NUL-terminated UTF-16LE string, read page by page."""
+        out = bytearray()
+        while len(out) < 2 * max_chars:
+            chunk = self.read(va + len(out), min(PAGE - ((va + len(out)) & (PAGE - 1)), 256) & ~1 or 2)
+            for i in range(0, len(chunk) - 1, 2):
+                if chunk[i] == 0 and chunk[i + 1] == 0:
+                    out += chunk[:i]
+                    return out.decode("utf-16-le", "replace")
+            out += chunk
+        return out.decode("utf-16-le", "replace")
+
+    def read_cstr(self, va: int, max_len: int = 4096) -> bytes:
+        out = bytearray()
+        while len(out) < max_len:
+            chunk = self.read(va + len(out), min(PAGE - ((va + len(out)) & (PAGE - 1)), 256))
+            end = chunk.find(b"\0")
+            if end >= 0:
+                return bytes(out + chunk[:end])
+            out += chunk
+        return bytes(out)
+
+
+def poke(space: AddressSpace, va: int, data: bytes) -> None:
+    """Write ignoring page protections (what the loader and the kernel's own setup may do)."""
+    pos = 0
+    for addr, n in _spans(va, len(data)):
+        pa = space.translate(addr)
+        space.phys.view[pa:pa + n] = data[pos:pos + n]
+        pos += n
