@@ -1,0 +1,108 @@
+"""I/O manager: devices, symbolic links, IRP completion, and the kernel's invalid-request routine."""
+import ctypes
+import struct
+
+from hooks import kstructs as ks
+from hooks.api import (BOOLEAN, KIRQL, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, PUNICODE_STRING, PVOID,
+                       ULONG, export)
+
+STATUS_SUCCESS = 0
+STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
+STATUS_OBJECT_NAME_COLLISION = 0xC0000035
+STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
+STATUS_INSUFFICIENT_RESOURCES = 0xC000009A
+DO_DEVICE_INITIALIZING = 0x80
+
+
+@export("IoCreateDevice")
+def IoCreateDevice(k, DriverObject: PDRIVER_OBJECT, DeviceExtensionSize: ULONG, DeviceName: PUNICODE_STRING,
+                   DeviceType: ULONG, DeviceCharacteristics: ULONG, Exclusive: BOOLEAN,
+                   DeviceObject: PVOID) -> NTSTATUS:
+    name = k.read_unicode_string(DeviceName) if DeviceName else None
+    if name and name.lower() in k.object_names:
+        return STATUS_OBJECT_NAME_COLLISION
+    if DeviceExtensionSize > 0x1000000:
+        return STATUS_INSUFFICIENT_RESOURCES
+    dev = ks.DEVICE_OBJECT()
+    dev.Type = ks.IO_TYPE_DEVICE
+    dev.Size = ctypes.sizeof(ks.DEVICE_OBJECT) + DeviceExtensionSize
+    dev.ReferenceCount = 1
+    dev.DriverObject = DriverObject
+    dev.NextDevice = k.mem.read_q(DriverObject + ks.offset_of(ks.DRIVER_OBJECT, "DeviceObject"))
+    dev.Flags = DO_DEVICE_INITIALIZING | (0x40 if Exclusive else 0)   # DO_EXCLUSIVE
+    dev.Characteristics = DeviceCharacteristics
+    dev.DeviceType = DeviceType
+    dev.StackSize = 1
+    dev.AlignmentRequirement = 0
+    va = k.pool.allocate(ctypes.sizeof(ks.DEVICE_OBJECT) + DeviceExtensionSize, executable=False, paged=False,
+                         tag=0x69766544, owner=k.caller)
+    k.mem.write(va, bytes(ctypes.sizeof(ks.DEVICE_OBJECT) + DeviceExtensionSize))
+    dev.DeviceExtension = va + ctypes.sizeof(ks.DEVICE_OBJECT) if DeviceExtensionSize else 0
+    k.write_struct(va, dev)
+    k.mem.write_q(DriverObject + ks.offset_of(ks.DRIVER_OBJECT, "DeviceObject"), va)
+    if name:
+        k.object_names[name.lower()] = va
+    k.devices[va] = name
+    k.mem.write_q(DeviceObject, va)
+    return STATUS_SUCCESS
+
+
+@export("IoDeleteDevice")
+def IoDeleteDevice(k, DeviceObject: PDEVICE_OBJECT) -> None:
+    name = k.devices.pop(DeviceObject, None)
+    if name:
+        k.object_names.pop(name.lower(), None)
+    driver = k.mem.read_q(DeviceObject + ks.offset_of(ks.DEVICE_OBJECT, "DriverObject"))
+    head_slot = driver + ks.offset_of(ks.DRIVER_OBJECT, "DeviceObject")
+    next_dev = k.mem.read_q(DeviceObject + ks.offset_of(ks.DEVICE_OBJECT, "NextDevice"))
+    cur = k.mem.read_q(head_slot)
+    prev_slot = head_slot
+    while cur:
+        if cur == DeviceObject:
+            k.mem.write_q(prev_slot, next_dev)
+            break
+        prev_slot = cur + ks.offset_of(ks.DEVICE_OBJECT, "NextDevice")
+        cur = k.mem.read_q(prev_slot)
+    if DeviceObject in k.pool.live:
+        k.pool.free(DeviceObject)
+
+
+@export("IoCreateSymbolicLink", "IoCreateUnprotectedSymbolicLink")
+def IoCreateSymbolicLink(k, SymbolicLinkName: PUNICODE_STRING, DeviceName: PUNICODE_STRING) -> NTSTATUS:
+    link = k.read_unicode_string(SymbolicLinkName)
+    if link.lower() in k.symlinks:
+        return STATUS_OBJECT_NAME_COLLISION
+    k.symlinks[link.lower()] = k.read_unicode_string(DeviceName)
+    return STATUS_SUCCESS
+
+
+@export("IoDeleteSymbolicLink")
+def IoDeleteSymbolicLink(k, SymbolicLinkName: PUNICODE_STRING) -> NTSTATUS:
+    link = k.read_unicode_string(SymbolicLinkName).lower()
+    return STATUS_SUCCESS if k.symlinks.pop(link, None) is not None else STATUS_OBJECT_NAME_NOT_FOUND
+
+
+@export("IoIsWdmVersionAvailable")
+def IoIsWdmVersionAvailable(k, MajorVersion: ULONG, MinorVersion: ULONG) -> BOOLEAN:
+    # Windows 10/11 report WDM 6.0 (0x06, 0x00) and every earlier version.
+    return int((MajorVersion & 0xFF, MinorVersion & 0xFF) <= (6, 0x00) or MajorVersion & 0xFF < 6)
+
+
+@export("IofCompleteRequest", "IoCompleteRequest")
+def IofCompleteRequest(k, Irp: PIRP, PriorityBoost: KIRQL) -> None:
+    k.completed_irps.append(Irp)
+
+
+@export("IopInvalidDeviceRequest")
+def IopInvalidDeviceRequest(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
+    """What every MajorFunction slot points at until the driver sets its own routine."""
+    status_at = Irp + ks.offset_of(ks.IRP, "IoStatus")
+    k.mem.write(status_at, struct.pack("<QQ", STATUS_INVALID_DEVICE_REQUEST, 0))
+    k.completed_irps.append(Irp)
+    return STATUS_INVALID_DEVICE_REQUEST
+
+
+@export("IoGetDeviceObjectPointer")
+def IoGetDeviceObjectPointer(k, ObjectName: PUNICODE_STRING, DesiredAccess: ULONG, FileObject: PVOID,
+                             DeviceObject: PVOID) -> NTSTATUS:
+    return STATUS_OBJECT_NAME_NOT_FOUND

@@ -1,0 +1,324 @@
+"""Processor, IRQL, time, synchronisation and process/thread queries (Ke*, Ps*, Ex*Resource*).
+
+One processor and one thread: locks cannot contend, waits are satisfied at once, and IRQL is
+tracked here for the exported routines. (Unicorn does not model CR8, so a driver's inline
+`mov cr8` is not seen: inline reads return PASSIVE_LEVEL.)
+"""
+import struct
+
+from emu.machine import Halt
+from hooks.api import (BOOLEAN, HANDLE, KIRQL, KPROCESSOR_MODE, LONG, NTSTATUS,
+                       PKSPIN_LOCK, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64, ULONG_PTR, export)
+from hooks.events import Crash
+
+PASSIVE_LEVEL, APC_LEVEL, DISPATCH_LEVEL = 0, 1, 2
+STATUS_SUCCESS = 0
+STATUS_TIMEOUT = 0x102
+
+
+def _raise_to(k, new: int) -> int:
+    old, k.irql = k.irql, new
+    return old
+
+
+@export("KeGetCurrentIrql", module="hal.dll")
+def KeGetCurrentIrql(k) -> KIRQL:
+    return k.irql
+
+
+@export("KfRaiseIrql", module="hal.dll")
+def KfRaiseIrql(k, NewIrql: KIRQL) -> KIRQL:
+    return _raise_to(k, NewIrql)
+
+
+@export("KeRaiseIrqlToDpcLevel", module="hal.dll")
+def KeRaiseIrqlToDpcLevel(k) -> KIRQL:
+    return _raise_to(k, DISPATCH_LEVEL)
+
+
+@export("KfLowerIrql", "KeLowerIrql", module="hal.dll")
+def KfLowerIrql(k, NewIrql: KIRQL) -> None:
+    k.irql = NewIrql
+
+
+@export("KeAcquireSpinLockRaiseToDpc", "KfAcquireSpinLock")
+def KeAcquireSpinLockRaiseToDpc(k, SpinLock: PKSPIN_LOCK) -> KIRQL:
+    return _raise_to(k, DISPATCH_LEVEL)
+
+
+@export("KeReleaseSpinLock", "KfReleaseSpinLock")
+def KeReleaseSpinLock(k, SpinLock: PKSPIN_LOCK, NewIrql: KIRQL) -> None:
+    k.irql = NewIrql
+
+
+@export("KeAcquireSpinLockAtDpcLevel", "KeReleaseSpinLockFromDpcLevel", "KeInitializeSpinLock",
+        "KefAcquireSpinLockAtDpcLevel", "KefReleaseSpinLockFromDpcLevel")
+def spin_lock_at_dpc(k, SpinLock: PKSPIN_LOCK) -> None:
+    return None
+
+
+@export("KeAcquireInStackQueuedSpinLock")
+def KeAcquireInStackQueuedSpinLock(k, SpinLock: PKSPIN_LOCK, LockHandle: PVOID) -> None:
+    k.mem.write(LockHandle + 16, bytes([_raise_to(k, DISPATCH_LEVEL)]))   # KLOCK_QUEUE_HANDLE.OldIrql
+
+
+@export("KeReleaseInStackQueuedSpinLock")
+def KeReleaseInStackQueuedSpinLock(k, LockHandle: PVOID) -> None:
+    k.irql = k.mem.read(LockHandle + 16, 1)[0]
+
+
+@export("KeQuerySystemTime", "KeQuerySystemTimePrecise")
+def KeQuerySystemTime(k, CurrentTime: PLARGE_INTEGER) -> None:
+    k.system_time += 10_000                  # 1 ms per query keeps time moving, deterministically
+    k.mem.write_q(CurrentTime, k.system_time)
+
+
+@export("KeQueryInterruptTime")
+def KeQueryInterruptTime(k) -> ULONG64:
+    k.interrupt_time += 10_000
+    return k.interrupt_time
+
+
+@export("KeQueryTickCount")
+def KeQueryTickCount(k, CurrentCount: PLARGE_INTEGER) -> None:
+    k.mem.write_q(CurrentCount, k.interrupt_time // 156_250)
+
+
+@export("KeQueryTimeIncrement")
+def KeQueryTimeIncrement(k) -> ULONG:
+    return 156_250
+
+
+@export("KeQueryPerformanceCounter", module="hal.dll")
+def KeQueryPerformanceCounter(k, PerformanceFrequency: PLARGE_INTEGER) -> ULONG64:
+    if PerformanceFrequency:
+        k.mem.write_q(PerformanceFrequency, 10_000_000)
+    k.interrupt_time += 10
+    return k.interrupt_time
+
+
+@export("KeGetCurrentProcessorNumberEx")
+def KeGetCurrentProcessorNumberEx(k, ProcNumber: PVOID) -> ULONG:
+    if ProcNumber:
+        k.mem.write(ProcNumber, bytes(4))
+    return 0
+
+
+@export("KeGetCurrentProcessorNumber")
+def KeGetCurrentProcessorNumber(k) -> ULONG:
+    return 0
+
+
+@export("KeQueryActiveProcessors")
+def KeQueryActiveProcessors(k) -> ULONG_PTR:
+    return (1 << k.profile["processors"]) - 1
+
+
+@export("KeQueryActiveProcessorCount", "KeQueryActiveProcessorCountEx", "KeQueryMaximumProcessorCount",
+        "KeQueryMaximumProcessorCountEx")
+def KeQueryActiveProcessorCount(k, Arg: PVOID) -> ULONG:
+    if Arg and k.current_export.name == "KeQueryActiveProcessorCount":
+        k.mem.write_q(Arg, (1 << k.profile["processors"]) - 1)
+    return k.profile["processors"]
+
+
+@export("KeSetSystemAffinityThread", "KeRevertToUserAffinityThread", "KeEnterCriticalRegion",
+        "KeLeaveCriticalRegion", "KeEnterGuardedRegion", "KeLeaveGuardedRegion")
+def no_effect_on_one_cpu(k) -> None:
+    return None
+
+
+@export("KeSetSystemAffinityThreadEx")
+def KeSetSystemAffinityThreadEx(k, Affinity: ULONG_PTR) -> ULONG_PTR:
+    return 1
+
+
+@export("KeRevertToUserAffinityThreadEx")
+def KeRevertToUserAffinityThreadEx(k, Affinity: ULONG_PTR) -> None:
+    return None
+
+
+@export("KeBugCheckEx")
+def KeBugCheckEx(k, BugCheckCode: ULONG, P1: ULONG_PTR, P2: ULONG_PTR, P3: ULONG_PTR, P4: ULONG_PTR) -> None:
+    raise Halt(Crash(BugCheckCode, (P1, P2, P3, P4), k.caller, "KeBugCheckEx"))
+
+
+@export("KeBugCheck")
+def KeBugCheck(k, BugCheckCode: ULONG) -> None:
+    raise Halt(Crash(BugCheckCode, (0, 0, 0, 0), k.caller, "KeBugCheck"))
+
+
+# ---- dispatcher objects: one thread, so every wait is satisfied at once ------------------------------
+@export("KeInitializeEvent")
+def KeInitializeEvent(k, Event: PVOID, Type: ULONG, State: BOOLEAN) -> None:
+    k.mem.write(Event, struct.pack("<BBBBiQQ", Type, 0, 6, 0, State, Event + 8, Event + 8))
+
+
+@export("KeSetEvent")
+def KeSetEvent(k, Event: PVOID, Increment: LONG, Wait: BOOLEAN) -> LONG:
+    old = struct.unpack("<i", k.mem.read(Event + 4, 4))[0]
+    k.mem.write(Event + 4, struct.pack("<i", 1))
+    return old
+
+
+@export("KeResetEvent")
+def KeResetEvent(k, Event: PVOID) -> LONG:
+    old = struct.unpack("<i", k.mem.read(Event + 4, 4))[0]
+    k.mem.write(Event + 4, struct.pack("<i", 0))
+    return old
+
+
+@export("KeClearEvent")
+def KeClearEvent(k, Event: PVOID) -> None:
+    k.mem.write(Event + 4, struct.pack("<i", 0))
+
+
+@export("KeReadStateEvent")
+def KeReadStateEvent(k, Event: PVOID) -> LONG:
+    return struct.unpack("<i", k.mem.read(Event + 4, 4))[0]
+
+
+@export("KeWaitForSingleObject")
+def KeWaitForSingleObject(k, Object: PVOID, WaitReason: ULONG, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN,
+                          Timeout: PLARGE_INTEGER) -> NTSTATUS:
+    return STATUS_SUCCESS
+
+
+@export("KeDelayExecutionThread")
+def KeDelayExecutionThread(k, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS:
+    delay = k.mem.read_q(Interval) if Interval else 0
+    delay = -(delay - (1 << 64)) if delay >> 63 else 0
+    k.system_time += delay
+    k.interrupt_time += delay
+    return STATUS_SUCCESS
+
+
+@export("KeStallExecutionProcessor", module="hal.dll")
+def KeStallExecutionProcessor(k, MicroSeconds: ULONG) -> None:
+    k.interrupt_time += 10 * MicroSeconds
+
+
+# ---- executive resources and fast mutexes -------------------------------------------------------------
+@export("ExInitializeResourceLite", "ExDeleteResourceLite", "ExReinitializeResourceLite")
+def resource_lifecycle(k, Resource: PVOID) -> NTSTATUS:
+    return STATUS_SUCCESS
+
+
+@export("ExAcquireResourceExclusiveLite", "ExAcquireResourceSharedLite", "ExAcquireSharedStarveExclusive",
+        "ExAcquireSharedWaitForExclusive")
+def resource_acquire(k, Resource: PVOID, Wait: BOOLEAN) -> BOOLEAN:
+    return 1
+
+
+@export("ExReleaseResourceLite", "ExAcquireFastMutex", "ExReleaseFastMutex", "ExAcquireFastMutexUnsafe",
+        "ExReleaseFastMutexUnsafe", "ExAcquirePushLockExclusiveEx", "ExReleasePushLockExclusiveEx",
+        "ExfAcquirePushLockExclusive", "ExfReleasePushLockExclusive", "ExfAcquirePushLockShared",
+        "ExfReleasePushLockShared", "KeReleaseMutex", "ExReleaseResourceForThreadLite")
+def release_or_acquire(k, Object: PVOID) -> None:
+    return None
+
+
+@export("ExEnterCriticalRegionAndAcquireResourceExclusive", "ExEnterCriticalRegionAndAcquireResourceShared")
+def enter_and_acquire(k, Resource: PVOID) -> PVOID:
+    return Resource
+
+
+@export("ExReleaseResourceAndLeaveCriticalRegion")
+def release_and_leave(k, Resource: PVOID) -> None:
+    return None
+
+
+@export("ExIsResourceAcquiredExclusiveLite")
+def ExIsResourceAcquiredExclusiveLite(k, Resource: PVOID) -> BOOLEAN:
+    return 1
+
+
+# ---- process, thread, version ------------------------------------------------------------------------
+@export("PsGetCurrentProcess", "IoGetCurrentProcess")
+def PsGetCurrentProcess(k) -> PVOID:
+    return k.system_process
+
+
+@export("PsGetCurrentThread", "KeGetCurrentThread")
+def PsGetCurrentThread(k) -> PVOID:
+    return k.current_thread
+
+
+@export("PsGetCurrentProcessId")
+def PsGetCurrentProcessId(k) -> HANDLE:
+    return 4
+
+
+@export("PsGetCurrentThreadId")
+def PsGetCurrentThreadId(k) -> HANDLE:
+    return 8
+
+
+@export("PsGetProcessId")
+def PsGetProcessId(k, Process: PVOID) -> HANDLE:
+    return 4 if Process == k.system_process else 0
+
+
+@export("IoGetRequestorProcess")
+def IoGetRequestorProcess(k, Irp: PVOID) -> PVOID:
+    return k.system_process
+
+
+@export("PsIsSystemThread")
+def PsIsSystemThread(k, Thread: PVOID) -> BOOLEAN:
+    return 1
+
+
+@export("PsGetVersion")
+def PsGetVersion(k, MajorVersion: PVOID, MinorVersion: PVOID, BuildNumber: PVOID, CSDVersion: PVOID) -> BOOLEAN:
+    p = k.profile
+    for ptr, value in ((MajorVersion, p["major"]), (MinorVersion, p["minor"]), (BuildNumber, p["build"])):
+        if ptr:
+            k.mem.write_u32(ptr, value)
+    return 0                                  # FALSE: a free (retail) build
+
+
+@export("RtlGetVersion")
+def RtlGetVersion(k, VersionInformation: PVOID) -> NTSTATUS:
+    p = k.profile
+    size = k.mem.read_u32(VersionInformation)
+    k.mem.write(VersionInformation + 4, struct.pack("<IIII", p["major"], p["minor"], p["build"], 2))
+    k.mem.write(VersionInformation + 20, bytes(256))
+    if size >= 0x11C:                           # RTL_OSVERSIONINFOEXW
+        k.mem.write(VersionInformation + 276, struct.pack("<HHHBB", p["service_pack"], 0, p["suite_mask"],
+                                                          p["product_type"], 0))
+    return STATUS_SUCCESS
+
+
+@export("RtlIsNtDdiVersionAvailable")
+def RtlIsNtDdiVersionAvailable(k, Version: ULONG) -> BOOLEAN:
+    # NTDDI_WIN10 family: 0x0A000000 + release; every release up to the profile's is available.
+    return 1 if Version <= 0x0A00000F else 0
+
+
+@export("RtlIsServicePackVersionInstalled")
+def RtlIsServicePackVersionInstalled(k, Version: ULONG) -> BOOLEAN:
+    return 1 if Version <= 0x0A00000F else 0
+
+
+@export("MmGetSystemRoutineAddress")
+def MmGetSystemRoutineAddress(k, SystemRoutineName: PUNICODE_STRING) -> PVOID:
+    name = k.read_unicode_string(SystemRoutineName)
+    for module in ("ntoskrnl.exe", "hal.dll"):
+        address = k.module_exports.get(module, {}).get(name)
+        if address:
+            return address
+    return 0
+
+
+@export("RtlAssert")
+def RtlAssert(k, VoidFailedAssertion: PVOID, VoidFileName: PVOID, LineNumber: ULONG, MutableMessage: PVOID) -> None:
+    k.debug_output.append(f"*** Assertion failed: {k.mem.read_cstr(VoidFailedAssertion).decode('latin-1')}")
+
+
+@export("ExUuidCreate")
+def ExUuidCreate(k, Uuid: PVOID) -> NTSTATUS:
+    k.uuid_counter = getattr(k, "uuid_counter", 0) + 1
+    k.mem.write(Uuid, struct.pack("<IHH8s", 0x5EED0000 + k.uuid_counter, 0x4000, 0x8000, b"hvcivrfy"))
+    return STATUS_SUCCESS
+

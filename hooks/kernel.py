@@ -1,0 +1,363 @@
+"""The emulated Windows kernel a driver runs against: modules, processor state, objects, calls.
+
+Builds, on an `emu.Machine`: ntoskrnl.exe and hal.dll as real in-memory PE images whose exports
+are API stubs bound to the handlers declared with `hooks.api.export`; KUSER_SHARED_DATA; a KPCR
+whose KPRCB names the current thread of the System process; a kernel stack with a guard page; and
+the loaded-module list. `load_driver` maps a driver and builds its DRIVER_OBJECT; `call` runs any
+driver routine until it returns to the kernel.
+"""
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass, field
+from typing import Callable
+
+import rootfs
+from emu.dispatch import StubArea
+from emu.kmodule import ModuleSpec, build_module
+from emu.loader import LoadedImage, map_image
+from emu.machine import Machine, Stop
+from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
+from emu.pe import Import, PeImage
+from hooks import kstructs as ks
+from hooks import catalog, memory  # noqa: F401  (catalog registers every handler)
+from hooks.api import EXPORTS, Export, make_routine
+from hooks.events import Events
+from hooks.pool import PoolAllocator
+from hooks.registry import Registry
+from hooks.objects import HandleTable
+
+# Kernel virtual address layout (all canonical, all in the upper half but the user range).
+MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules: the stub area
+MODULES_SPAN = 0x04000000
+DRIVERS_BASE = 0xFFFFF8035C000000      # loaded drivers, 16 MiB apart
+KERNEL_DATA = 0xFFFFF80350000000       # KPCR, threads, processes, object types
+STACK_BASE = 0xFFFFE58000000000        # guard page, then the kernel stack
+KERNEL_STACK_SIZE = 0x6000
+KUSER_SHARED_DATA = 0xFFFFF78000000000
+KUSER_SHARED_DATA_USER = 0x7FFE0000
+KERNEL_HANDLE_BIT = 0xFFFFFFFF80000000
+
+STATUS_SUCCESS = 0
+STATUS_NOT_IMPLEMENTED = 0xC0000002
+STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
+
+# Data exports and their sizes (bytes) where larger than a pointer.
+_VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,
+                   "SeExports": 8, "NtBuildLab": 8, "NlsMbCodePageTag": 1}
+
+
+@dataclass
+class Unimplemented:
+    name: str
+    module: str
+    caller: int
+    count: int = 1
+
+
+@dataclass
+class DriverContext:
+    """A loaded driver: its image, DRIVER_OBJECT and registry path, as the kernel handed them over."""
+
+    image: LoadedImage
+    name: str
+    driver_object: int
+    registry_path: int
+    ldr_entry: int
+    devices: list[int] = field(default_factory=list)
+
+
+def _status_routine(name: str) -> bool:
+    """Whether an export returns NTSTATUS (so a stand-in returns STATUS_NOT_IMPLEMENTED, not 0)."""
+    return name.startswith(("Zw", "Nt", "Io", "Ps", "Ob", "Se", "Cm", "Fwp", "Wdf", "Ndis")) or \
+        name.startswith(("RtlCreate", "RtlAppend", "RtlUnicodeStringTo", "RtlAnsiStringTo", "RtlGetVersion",
+                         "RtlQuery", "RtlWrite", "RtlDelete", "RtlCheck", "RtlInteger", "RtlString"))
+
+
+class Kernel:
+    def __init__(self, profile: str = rootfs.DEFAULT_PROFILE, strict: bool = False):
+        self.profile = rootfs.profile(profile)
+        self.strict = strict
+        self.machine = Machine()
+        self.mem: AddressSpace = self.machine.mem
+        self.events = Events()
+        self.caller = 0                           # return address of the current API call
+        self.current_export: Export | None = None
+        self.irql = 0
+        self.debug_output: list[str] = []
+        self.unimplemented: dict[str, Unimplemented] = {}
+        self.on_unimplemented: Callable[[Unimplemented], None] | None = None
+        self.modules: dict[str, LoadedImage] = {}
+        self.module_exports: dict[str, dict[str, int]] = {}
+        self.stub_names: dict[int, str] = {}
+        self.drivers: list[DriverContext] = []
+        self.deferred: list[tuple[str, int, list[int]]] = []   # (what, routine, args) to run later
+        self.handles = HandleTable()
+        self.regs = (0, 0, 0, 0, 0)                 # raw argument registers + RSP of the current call
+        self.object_names: dict[str, int] = {}     # \Device\X -> DEVICE_OBJECT
+        self.devices: dict[int, str | None] = {}
+        self.symlinks: dict[str, str] = {}
+        self.completed_irps: list[int] = []
+        self.va_ranges = memory.address_ranges()
+        self.user_regions: dict[int, int] = {}     # base -> size: user allocations and views
+        self.kernel_regions: dict[int, int] = {}   # base -> size: I/O space and contiguous memory
+        self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
+        self.registry = Registry(rootfs.registry_seed(), self.profile)
+        self.pool = PoolAllocator(self.mem)
+        self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
+        self.loaded_module_list = 0               # set once ntoskrnl's variables exist
+        self.unresolved_modules: list[str] = []   # imported modules we only have stand-ins for
+        self._next_module = MODULES_BASE
+        self._next_driver = DRIVERS_BASE
+        self._next_kdata = KERNEL_DATA
+        for module in ("ntoskrnl.exe", "hal.dll"):
+            self._add_module(module, *rootfs.exports(module),
+                             internal=["KiReturnTrap", "IopInvalidDeviceRequest"] if module == "ntoskrnl.exe" else [])
+        self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
+        self._setup_processor()
+        self._setup_shared_data()
+        self._setup_variables()
+
+    # ---- modules and stubs ----------------------------------------------------------------------
+    def _add_module(self, name: str, functions, variables, internal=()) -> LoadedImage:
+        spec = ModuleSpec(name, list(functions),
+                          [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal))
+        built = build_module(spec)
+        base = self._next_module
+        if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
+            raise MemoryError("stub area exhausted")
+        self._next_module = base + page_ceil(built.size_of_image) + PAGE
+        image = PeImage.parse(built.image, name)
+        loaded = map_image(self.mem, image, base, lambda imp: 0)
+        self.modules[name.lower()] = loaded
+        addresses = {n: base + rva for n, rva in {**built.stubs, **built.variables}.items()}
+        self.module_exports[name.lower()] = addresses
+        read_q = self.mem.read_q
+        for routine, rva in built.stubs.items():
+            address = base + rva
+            self.stub_names[address] = f"{name}!{routine}"
+            exp = EXPORTS.get(routine)
+            if exp is not None:
+                self.stubs.bind(address, make_routine(exp, self, read_q))
+            elif routine != "KiReturnTrap":
+                self.stubs.bind(address, self._stand_in(name, routine))
+        if self.loaded_module_list:
+            self._link_module(loaded, name)
+        return loaded
+
+    def _stand_in(self, module: str, routine: str) -> Callable:
+        """The routine for an export nobody implemented: note it once per name, fail neutrally."""
+        result = STATUS_NOT_IMPLEMENTED if _status_routine(routine) else 0
+        read_q = self.mem.read_q
+
+        def stand_in(rcx, rdx, r8, r9, rsp):
+            caller = read_q(rsp)
+            seen = self.unimplemented.get(routine)
+            if seen:
+                seen.count += 1
+            else:
+                seen = self.unimplemented[routine] = Unimplemented(routine, module, caller)
+                if self.on_unimplemented:
+                    self.on_unimplemented(seen)
+            return result
+
+        return stand_in
+
+    def resolve_import(self, imp: Import) -> int:
+        module = imp.dll.lower()
+        table = self.module_exports.get(module)
+        if table is None:
+            raise KeyError(module)
+        if imp.name is None:
+            raise KeyError(f"{imp.dll}!#{imp.ordinal}")
+        return table[imp.name]
+
+    def address_of(self, module: str, name: str) -> int:
+        return self.module_exports[module.lower()][name]
+
+    def symbol(self, address: int) -> str:
+        """module+0xRVA (or module!Routine for a stub) for any code address."""
+        if address in self.stub_names:
+            return self.stub_names[address]
+        for loaded in list(self.modules.values()) + [d.image for d in self.drivers]:
+            if loaded.contains(address):
+                return f"{loaded.name}+0x{loaded.rva(address):x}"
+        return f"0x{address:x}"
+
+    def image_at(self, address: int) -> LoadedImage | None:
+        for d in self.drivers:
+            if d.image.contains(address):
+                return d.image
+        return None
+
+    # ---- kernel memory --------------------------------------------------------------------------
+    def alloc_kdata(self, size: int, flags: int = PROT_RW) -> int:
+        """Kernel-owned data (KPCR, threads, objects), page granular, never freed."""
+        va = self._next_kdata
+        self._next_kdata += page_ceil(size)
+        self.mem.map_new(va, size, flags)
+        return va
+
+    def write_struct(self, va: int, obj: ctypes.Structure) -> None:
+        poke(self.mem, va, bytes(obj))
+
+    def read_struct(self, cls, va: int):
+        return cls.from_buffer_copy(self.mem.read(va, ctypes.sizeof(cls)))
+
+    def new_struct(self, obj: ctypes.Structure, tag: int = 0x6E6B7245) -> int:
+        """A kernel object in non-paged NX pool, initialised from `obj`."""
+        va = self.pool.allocate(ctypes.sizeof(obj), executable=False, paged=False, tag=tag, owner=0)
+        self.write_struct(va, obj)
+        return va
+
+    def unicode_string(self, text: str, extra: int = 0) -> int:
+        """A UNICODE_STRING (and its buffer) in pool; returns the structure's address."""
+        data = text.encode("utf-16-le")
+        buf = self.pool.allocate(len(data) + 2 + extra, executable=False, paged=False, tag=0x72745355, owner=0)
+        poke(self.mem, buf, data + b"\0\0")
+        return self.new_struct(ks.UNICODE_STRING(len(data), len(data) + 2 + extra, buf))
+
+    def read_unicode_string(self, va: int) -> str:
+        us = self.read_struct(ks.UNICODE_STRING, va)
+        if not us.Buffer or not us.Length:
+            return ""
+        return self.mem.read(us.Buffer, min(us.Length, 0xFFFE)).decode("utf-16-le", "replace")
+
+    # ---- processor state ----------------------------------------------------------------------------
+    def _setup_processor(self) -> None:
+        self.system_process = self.alloc_kdata(0x1000)
+        self.current_thread = self.alloc_kdata(0x1000)
+        # KTHREAD.ApcState.Process (x64 Windows 10/11: KTHREAD+0xB8) names the owning process.
+        poke(self.mem, self.current_thread + 0xB8, struct.pack("<Q", self.system_process))
+        self.kpcr = self.alloc_kdata(ctypes.sizeof(ks.KPCR))
+        pcr = ks.KPCR()
+        pcr.Self = self.kpcr
+        pcr.CurrentPrcb = self.kpcr + ks.offset_of(ks.KPCR, "Prcb")
+        pcr.Prcb.CurrentThread = self.current_thread
+        pcr.Prcb.IdleThread = self.current_thread
+        self.write_struct(self.kpcr, pcr)
+        self.machine.set_gs_base(self.kpcr)
+        self.mem.map_new(STACK_BASE + PAGE, KERNEL_STACK_SIZE, PROT_RW)   # STACK_BASE itself: guard page
+        self.stack_top = STACK_BASE + PAGE + KERNEL_STACK_SIZE - 0x100
+
+    def _setup_shared_data(self) -> None:
+        p = self.profile
+        pa = self.mem.map_new(KUSER_SHARED_DATA, ctypes.sizeof(ks.KUSER_SHARED_DATA), PROT_R)
+        self.mem.map(KUSER_SHARED_DATA_USER, pa, PAGE, PTE_P | PTE_U | PTE_NX)
+        sd = ks.KUSER_SHARED_DATA()
+        sd.TickCountMultiplier = 0x0FA00000
+        sd.NtBuildNumber = p["build"]
+        sd.NtProductType = p["product_type"]
+        sd.ProductTypeIsValid = 1
+        sd.NtMajorVersion = p["major"]
+        sd.NtMinorVersion = p["minor"]
+        sd.ActiveProcessorCount = p["processors"]
+        sd.KdDebuggerEnabled = 0
+        root = p["system_root"]
+        ctypes.memmove(ctypes.addressof(sd) + ks.offset_of(ks.KUSER_SHARED_DATA, "NtSystemRoot"),
+                       root.encode("utf-16-le") + b"\0\0", 2 * len(root) + 2)
+        self.write_struct(KUSER_SHARED_DATA, sd)
+        self.set_time(0x01DA0000_00000000)
+
+    def set_time(self, system_time_100ns: int) -> None:
+        """Deterministic time: every run starts at the same moment."""
+        self.system_time = system_time_100ns
+        self.interrupt_time = 0
+
+    def _setup_variables(self) -> None:
+        nt = self.module_exports["ntoskrnl.exe"]
+        p = self.profile
+        obj_type = self.alloc_kdata(PAGE)
+        values = {
+            "NtBuildNumber": 0xF0000000 | p["build"],
+            "MmUserProbeAddress": 0x7FFFFFFF0000,
+            "MmHighestUserAddress": 0x7FFFFFFEFFFF,
+            "MmSystemRangeStart": 0xFFFF800000000000,
+            "KdDebuggerEnabled": 0, "KdDebuggerNotPresent": 1, "KdEnteredDebugger": 0,
+            "InitSafeBootMode": 0,
+            "KeNumberProcessors": p["processors"],
+            "ExDefaultNonPagedPoolType": 0x200,
+            "PsInitialSystemProcess": self.system_process,
+            "NtGlobalFlag": 0,
+            "Mm64BitPhysicalAddress": 1,
+            "NlsMbCodePageTag": 0,
+        }
+        for i, name in enumerate(("PsProcessType", "PsThreadType", "IoFileObjectType", "IoDeviceObjectType",
+                                  "IoDriverObjectType", "ExEventObjectType", "ExSemaphoreObjectType",
+                                  "CmKeyObjectType", "MmSectionObjectType", "SeTokenObjectType", "PsJobType")):
+            values[name] = obj_type + 0x100 * (i % 16)
+        se_exports = self.alloc_kdata(PAGE)
+        values["SeExports"] = se_exports
+        for name, value in values.items():
+            if name in nt:
+                poke(self.mem, nt[name], struct.pack("<Q", value))
+        self.loaded_module_list = nt["PsLoadedModuleList"]
+        poke(self.mem, self.loaded_module_list, struct.pack("<QQ", self.loaded_module_list, self.loaded_module_list))
+        for name, loaded in self.modules.items():
+            self._link_module(loaded, loaded.name)
+
+    def _link_module(self, loaded: LoadedImage, name: str, path: str | None = None) -> int:
+        """Add an LDR_DATA_TABLE_ENTRY for the image to PsLoadedModuleList; returns its address."""
+        entry = ks.LDR_DATA_TABLE_ENTRY()
+        entry.DllBase = loaded.base
+        entry.EntryPoint = loaded.entry
+        entry.SizeOfImage = loaded.size
+        full = self.unicode_string(path or f"\\SystemRoot\\system32\\{name}")
+        base = self.unicode_string(name)
+        entry.FullDllName = self.read_struct(ks.UNICODE_STRING, full)
+        entry.BaseDllName = self.read_struct(ks.UNICODE_STRING, base)
+        entry.LoadCount = 1
+        va = self.new_struct(entry, tag=0x4C646D4D)
+        head = self.loaded_module_list
+        blink = self.mem.read_q(head + 8)
+        poke(self.mem, va, struct.pack("<QQ", head, blink))       # InLoadOrderLinks
+        poke(self.mem, blink, struct.pack("<Q", va))              # old last -> new
+        poke(self.mem, head + 8, struct.pack("<Q", va))
+        return va
+
+    # ---- drivers ------------------------------------------------------------------------------------
+    def load_driver(self, image: PeImage, name: str) -> DriverContext:
+        """Map the driver at a non-preferred base, bind its imports, build its DRIVER_OBJECT."""
+        for imp in image.imports:
+            module = imp.dll.lower()
+            if module not in self.module_exports:
+                names = sorted({i.name for i in image.imports if i.dll.lower() == module and i.name})
+                self._add_module(imp.dll, names, [])
+                self.unresolved_modules.append(imp.dll)
+        base = self._next_driver
+        self._next_driver += max(page_ceil(image.size_of_image), 0x1000000)
+        loaded = map_image(self.mem, image, base, self.resolve_import)
+        path = f"\\SystemRoot\\System32\\drivers\\{image.name}"
+        ldr = self._link_module(loaded, image.name, path)
+        driver_object = self._new_driver_object(loaded, name, ldr)
+        registry_path = self.unicode_string(f"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{name}")
+        self.registry.add_service(name)
+        ctx = DriverContext(loaded, name, driver_object, registry_path, ldr)
+        self.drivers.append(ctx)
+        return ctx
+
+    def _new_driver_object(self, loaded: LoadedImage, name: str, ldr: int) -> int:
+        dobj = ks.DRIVER_OBJECT()
+        dobj.Type = ks.IO_TYPE_DRIVER
+        dobj.Size = ctypes.sizeof(ks.DRIVER_OBJECT)
+        dobj.DriverStart = loaded.base
+        dobj.DriverSize = loaded.size
+        dobj.DriverSection = ldr
+        dobj.DriverInit = loaded.entry
+        dobj.DriverName = self.read_struct(ks.UNICODE_STRING, self.unicode_string(f"\\Driver\\{name}"))
+        dobj.HardwareDatabase = self.unicode_string("\\REGISTRY\\MACHINE\\HARDWARE\\DESCRIPTION\\SYSTEM")
+        invalid = self.module_exports["ntoskrnl.exe"]["IopInvalidDeviceRequest"]
+        for i in range(len(dobj.MajorFunction)):
+            dobj.MajorFunction[i] = invalid
+        va = self.new_struct(dobj, tag=0x76697244)
+        ext = ks.DRIVER_EXTENSION()
+        ext.DriverObject = va
+        ext.ServiceKeyName = self.read_struct(ks.UNICODE_STRING, self.unicode_string(name))
+        ext_va = self.new_struct(ext, tag=0x76697244)
+        poke(self.mem, va + ks.offset_of(ks.DRIVER_OBJECT, "DriverExtension"), struct.pack("<Q", ext_va))
+        return va
+
+    # ---- running ------------------------------------------------------------------------------------
+    def call(self, routine: int, args: list[int]) -> Stop:
+        return self.machine.call(routine, args, self.return_trap, self.stack_top)

@@ -1,0 +1,70 @@
+"""Where in the driver: module+RVA, the disassembly around a call site, and a call stack."""
+from __future__ import annotations
+
+import capstone
+
+from emu.memory import MemoryFault
+
+_CS = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+_CS_DETAIL = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+_CS_DETAIL.detail = True
+
+
+def _read(k, address: int, size: int) -> bytes:
+    try:
+        return k.mem.read_unchecked(address, size)
+    except MemoryFault:
+        return b""
+
+
+def call_before(k, return_address: int) -> int | None:
+    """Address of the call instruction that returns to `return_address` (None if none decodes)."""
+    code = _read(k, return_address - 16, 16)
+    for length in (6, 5, 3, 2, 7, 4, 8, 9):            # common encodings of call first
+        if len(code) < length:
+            continue
+        insns = list(_CS.disasm(code[16 - length:], return_address - length))
+        if len(insns) == 1 and insns[0].mnemonic == "call" and insns[0].size == length:
+            return return_address - length
+    return None
+
+
+def disassembly(k, at: int, before: int = 4, after: int = 2, marker: int | None = None) -> list[str]:
+    """Lines `module+rva  bytes  instruction` around `at`, synchronised by disassembling forward."""
+    marker = at if marker is None else marker
+    for back in (0x30, 0x28, 0x20, 0x18, 0x10, 0):
+        code = _read(k, at - back, back + 16 * (after + 1))
+        insns = list(_CS.disasm(code, at - back))
+        starts = [i.address for i in insns]
+        if at in starts:
+            idx = starts.index(at)
+            chosen = insns[max(0, idx - before):idx + after + 1]
+            return [f"{'>' if i.address == marker else ' '} {k.symbol(i.address):<28} {i.bytes.hex():<20} "
+                    f"{i.mnemonic} {i.op_str}".rstrip() for i in chosen]
+    return [f"> {k.symbol(at)} (no code could be decoded)"]
+
+
+def memory_write(k, rip: int) -> bool | None:
+    """Whether the instruction at rip writes memory (None if it cannot be decoded)."""
+    code = _read(k, rip, 16)
+    for insn in _CS_DETAIL.disasm(code, rip):
+        for op in insn.operands:
+            if op.type == capstone.x86.X86_OP_MEM and op.access & capstone.CS_AC_WRITE:
+                return True
+        return insn.mnemonic.startswith(("push", "stos", "movs", "call"))
+    return None
+
+
+def stack_trace(k, rsp: int, first: int | None = None, depth: int = 12) -> list[str]:
+    """Driver return addresses on the stack: each slot pointing just after a call in a driver image."""
+    frames = [k.symbol(first)] if first is not None else []
+    for slot in range(rsp, min(rsp + 0x2000, k.stack_top + 0x100), 8):
+        try:
+            value = k.mem.read_q(slot)
+        except MemoryFault:
+            break
+        if k.image_at(value) and call_before(k, value) is not None:
+            frames.append(k.symbol(value))
+            if len(frames) >= depth:
+                break
+    return frames

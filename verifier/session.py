@@ -1,0 +1,221 @@
+"""One verification run: an emulated kernel, a driver, the rules, and the report they produce."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from emu.loader import LoadError
+from emu.machine import EXC_BREAKPOINT, EXC_DEBUG, EXC_DIVIDE, EXC_DOUBLE_FAULT, EXC_GP, EXC_INVALID_OPCODE, \
+    EXC_PAGE_FAULT, Halt, Stop
+from emu.memory import PTE_P, PTE_W, MemoryFault
+from emu.pe import ImageError, PeImage
+from hooks.events import Crash, Request
+from hooks.kernel import DriverContext, Kernel
+from verifier.bugcheck import BugCheck
+from verifier.callsite import call_before, disassembly, memory_write, stack_trace
+from verifier.image_rules import check_image
+from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
+from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
+from verifier.warning import DriverWarning
+
+STATUS_BREAKPOINT = 0x80000003
+STATUS_SINGLE_STEP = 0x80000004
+STATUS_ACCESS_VIOLATION = 0xC0000005
+STATUS_ILLEGAL_INSTRUCTION = 0xC000001D
+STATUS_INTEGER_DIVIDE_BY_ZERO = 0xC0000094
+KMODE_EXCEPTION_NOT_HANDLED = 0x1E
+PAGE_FAULT_IN_NONPAGED_AREA = 0x50
+ATTEMPTED_WRITE_TO_READONLY_MEMORY = 0xBE
+ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY = 0xFC
+
+
+@dataclass
+class Options:
+    flags: int = CODE_INTEGRITY_FLAG
+    keep_going: bool = False          # --continue
+    strict: bool = False              # stop at the first unimplemented export
+    max_instructions: int = 0
+    timeout: float = 60.0
+    profile: str | None = None
+
+
+class Session:
+    def __init__(self, path: str, data: bytes, options: Options):
+        self.path, self.data, self.options = path, data, options
+        self.report = DriverReport(path, sha256=DriverReport.digest(data))
+        self.kernel: Kernel | None = None
+        self.driver: DriverContext | None = None
+        self.entry_point = "load"
+        self._seen: dict[tuple, BugCheck] = {}
+
+    # ---- called by rules ----------------------------------------------------------------------------
+    def rva(self, address: int) -> int | None:
+        image = self.kernel.image_at(address) if self.kernel else None
+        return image.rva(address) if image else None
+
+    def violation(self, bugcheck: BugCheck, request: Request | None = None) -> None:
+        """A rule fired: enrich the bug check, then halt (default) or record and carry on."""
+        self._locate(bugcheck, bugcheck.args[1] if isinstance(bugcheck.args[1], int) else None, request)
+        if not self.options.keep_going:
+            raise Halt(bugcheck)
+        self._record(bugcheck)
+
+    def warn(self, warning: DriverWarning) -> None:
+        if warning not in self.report.warnings:
+            self.report.warnings.append(warning)
+
+    def _record(self, bugcheck: BugCheck) -> None:
+        seen = self._seen.get(bugcheck.key())
+        if seen:
+            seen.count += 1
+            return
+        self._seen[bugcheck.key()] = bugcheck
+        self.report.bugchecks.append(bugcheck)
+
+    def _locate(self, b: BugCheck, caller: int | None, request: Request | None) -> None:
+        k = self.kernel
+        b.entry_point = self.entry_point
+        if request is not None:
+            b.call = request.call
+        if caller is None:
+            return
+        b.caller_rva = self.rva(caller)
+        call = call_before(k, caller)
+        b.disassembly = disassembly(k, call if call is not None else caller, marker=call)
+        b.stack = stack_trace(k, k.regs[4] + 8, first=caller)
+
+    # ---- the run ---------------------------------------------------------------------------------------
+    def run(self) -> DriverReport:
+        name = os.path.basename(self.path)
+        try:
+            image = PeImage.parse(self.data, name)
+        except ImageError as exc:
+            self.report.error = str(exc)
+            return self.report
+        if image.subsystem != 1 and not image.imports_module("ntoskrnl.exe"):
+            self.report.error = "not a kernel driver (subsystem is not native and nothing is imported from ntoskrnl.exe)"
+            return self.report
+        try:
+            self.kernel = Kernel(**({"profile": self.options.profile} if self.options.profile else {}))
+        except KeyError as exc:
+            self.report.error = str(exc.args[0])
+            return self.report
+        k = self.kernel
+        k.machine.time_budget_s = self.options.timeout
+        k.machine.instructions_budget = self.options.max_instructions
+        if self.options.flags & CODE_INTEGRITY_FLAG:
+            CodeIntegrityRules(self)
+        try:
+            self.driver = k.load_driver(image, os.path.splitext(name)[0])
+        except (ImageError, LoadError) as exc:
+            self.report.error = f"cannot load: {exc}"
+            return self.report
+        self.report.image_base = self.driver.image.base
+        if self.options.flags & CODE_INTEGRITY_FLAG and not self._load_time_rules(image):
+            return self._finish()
+        if self.options.strict:
+            k.on_unimplemented = lambda u: (_ for _ in ()).throw(Halt(u))
+        self.call_entry("DriverEntry", self.driver.image.entry,
+                        [self.driver.driver_object, self.driver.registry_path])
+        return self._finish()
+
+    def _load_time_rules(self, image: PeImage) -> bool:
+        """Image rules at load, as Windows applies them; False if the load itself bug checks."""
+        found = check_image(image, base=self.driver.image.base)
+        self.report.unsupported_relocs = found.unsupported_relocs
+        self.report.warnings.extend(found.warnings)
+        for b in found.bugchecks:
+            b.entry_point = "load"
+            self._record(b)
+        # Windows 10+ strips W from INIT at load, so an RWX INIT alone does not stop the load.
+        fatal = [b for b in found.bugchecks if (b.section or "").upper() != "INIT"]
+        return not fatal or self.options.keep_going
+
+    def call_entry(self, name: str, routine: int, args: list[int]) -> EntryPointResult:
+        self.entry_point = name
+        result = EntryPointResult(name)
+        self.report.entry_points.append(result)
+        stop = self.kernel.call(routine, args)
+        if stop.kind == "returned":
+            result.status = stop.return_value & 0xFFFFFFFF
+        elif stop.kind == "budget":
+            result.outcome = "timeout"
+            limit = (f"{self.options.timeout:g} s" if stop.detail == "time"
+                     else f"{self.options.max_instructions} instructions")
+            self.report.incomplete = f"{name} did not return within the budget ({limit}); stopped at {self.kernel.symbol(stop.rip)}"
+        else:
+            bugcheck = self._bugcheck_for(stop)
+            if bugcheck is None:
+                result.outcome = "error"
+                self.report.incomplete = f"{name}: {stop.detail}"
+            else:
+                result.outcome = "bugcheck"
+                self._record(bugcheck)
+        return result
+
+    def _bugcheck_for(self, stop: Stop) -> BugCheck | None:
+        k = self.kernel
+        detail = stop.detail
+        if stop.kind == "halted" and isinstance(detail, BugCheck):
+            return detail
+        if stop.kind == "halted" and isinstance(detail, Crash):
+            b = BugCheck(detail.code, detail.args, api=detail.api, notes=[detail.note] if detail.note else [])
+            self._locate(b, detail.caller or None, None)
+            return b
+        if stop.kind == "halted":                     # --strict: an unimplemented export
+            self.report.incomplete = f"--strict: {detail.module}!{detail.name} is not implemented"
+            return None
+        if stop.kind == "engine" and isinstance(detail, MemoryFault):
+            api = k.current_export.name if k.current_export else "kernel"
+            b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA, (detail.address, 2 if detail.access == "write" else 0, stop.rip, 0),
+                         api=api, notes=[f"{api} was handed an address it cannot {detail.access}"])
+            self._locate(b, k.caller, None)
+            return b
+        if stop.kind != "exception":
+            return None
+        return self._exception(stop)
+
+    def _exception(self, stop: Stop) -> BugCheck:
+        k, rip = self.kernel, stop.rip
+        if stop.vector in (EXC_PAGE_FAULT, EXC_DOUBLE_FAULT):
+            cr2, pte = stop.cr2, k.mem.pte(stop.cr2)
+            if cr2 == rip:                                # instruction fetch
+                if pte & PTE_P:
+                    b = BugCheck(ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY, (cr2, pte, 0, 0))
+                    caller = k.mem.read_q(k.machine.reg_rsp())
+                    b.disassembly = disassembly(k, call_before(k, caller) or caller)
+                    b.caller_rva = self.rva(caller)
+                    b.notes.append(f"called from {k.symbol(caller)}")
+                    b.entry_point = self.entry_point
+                    return b
+                b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA, (cr2, 0x10, rip, 0))
+            elif pte & PTE_P and not pte & PTE_W:
+                b = BugCheck(ATTEMPTED_WRITE_TO_READONLY_MEMORY, (cr2, pte, 0, 0))
+            else:
+                b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA, (cr2, 2 if memory_write(k, rip) else 0, rip, 0))
+        else:
+            code, at = {EXC_DIVIDE: (STATUS_INTEGER_DIVIDE_BY_ZERO, rip), EXC_BREAKPOINT: (STATUS_BREAKPOINT, rip - 1),
+                        EXC_INVALID_OPCODE: (STATUS_ILLEGAL_INSTRUCTION, rip), EXC_DEBUG: (STATUS_SINGLE_STEP, rip),
+                        EXC_GP: (STATUS_ACCESS_VIOLATION, rip)}.get(stop.vector, (STATUS_ACCESS_VIOLATION, rip))
+            b = BugCheck(KMODE_EXCEPTION_NOT_HANDLED, (code, at, 0, 0))
+            rip = at
+        b.entry_point = self.entry_point
+        b.caller_rva = self.rva(rip)
+        b.disassembly = disassembly(k, rip)
+        b.stack = stack_trace(k, k.machine.reg_rsp(), first=rip)
+        return b
+
+    def _finish(self) -> DriverReport:
+        k = self.kernel
+        if k is not None:
+            self.report.debug_output = list(k.debug_output)
+            self.report.unimplemented_apis = [
+                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
+            for module in k.unresolved_modules:
+                self.warn(DriverWarning("stub-module", f"imports from {module} are answered by stand-ins "
+                                                       "(no handlers for that module)"))
+        return self.report
+
+
+def run_driver(path: str, data: bytes, options: Options) -> DriverReport:
+    return Session(path, data, options).run()
