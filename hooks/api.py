@@ -26,7 +26,7 @@ class CType:
 
     def show(self, value: int) -> str:
         if self.kind == "tag":
-            raw = value.to_bytes(4, "little")
+            raw = value.to_bytes(4, "big")      # as the C multi-character literal reads
             if all(0x20 <= b < 0x7F for b in raw):
                 return "'" + raw.decode("ascii") + "'"
         if self.kind == "bool":

@@ -179,16 +179,16 @@ class Session:
         k, rip = self.kernel, stop.rip
         if stop.vector in (EXC_PAGE_FAULT, EXC_DOUBLE_FAULT):
             cr2, pte = stop.cr2, k.mem.pte(stop.cr2)
-            if cr2 == rip:                                # instruction fetch
-                if pte & PTE_P:
-                    b = BugCheck(ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY, (cr2, pte, 0, 0))
-                    caller = k.mem.read_q(k.machine.reg_rsp())
-                    b.disassembly = disassembly(k, call_before(k, caller) or caller)
-                    b.caller_rva = self.rva(caller)
-                    b.notes.append(f"called from {k.symbol(caller)}")
-                    b.entry_point = self.entry_point
-                    return b
-                b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA, (cr2, 0x10, rip, 0))
+            if cr2 == rip:                                # instruction fetch: blame the caller
+                code = ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY if pte & PTE_P else PAGE_FAULT_IN_NONPAGED_AREA
+                args = (cr2, pte, 0, 0) if pte & PTE_P else (cr2, 0x10, rip, 0)
+                b = BugCheck(code, args, entry_point=self.entry_point)
+                caller = k.mem.read_q(k.machine.reg_rsp())
+                b.caller_rva = self.rva(caller)
+                b.disassembly = disassembly(k, call_before(k, caller) or caller)
+                b.stack = stack_trace(k, k.machine.reg_rsp())
+                b.notes.append(f"jumped to from {k.symbol(caller)}")
+                return b
             elif pte & PTE_P and not pte & PTE_W:
                 b = BugCheck(ATTEMPTED_WRITE_TO_READONLY_MEMORY, (cr2, pte, 0, 0))
             else:

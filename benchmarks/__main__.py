@@ -1,0 +1,43 @@
+"""Named speed figures, measured in one process on this machine: `python -m benchmarks [--quick] [--json]`.
+
+Ratios compare against bare Unicorn running the same machine code in the same run, so they mean
+the same on any machine; absolute rates are for the table in benchmarks/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+
+from benchmarks import figures
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(os.path.dirname(HERE), "tests", "drivers", "bin")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller workloads (seconds, not minutes)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object of named figures")
+    args = parser.parse_args(argv)
+    scale = 1 if args.quick else 5
+    results: dict[str, float | None] = {}
+    results["scan_images_per_s"] = figures.scan_images_per_s(CORPUS, rounds=2 * scale)
+    results.update(figures.cpu_loop(CORPUS, iterations=20_000_000 * scale))
+    results["api_calls_per_s"] = figures.rate_of_driver(CORPUS, "api_loop.sys", "api_loop_calls")
+    results["checked_allocs_per_s"] = figures.rate_of_driver(CORPUS, "alloc_loop.sys", "alloc_loop_pairs")
+    results["cold_start_s"] = figures.cold_start(os.path.join(CORPUS, "clean_gcc.sys"))
+    # The cold-start runs are child processes: their peak is what one `verifier run` costs.
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for name, value in results.items():
+            print(f"{name:28} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
