@@ -14,7 +14,7 @@ import struct
 
 PAGE = 0x1000
 PAGE_SHIFT = 12
-PTE_P, PTE_W, PTE_U, PTE_PWT, PTE_PCD, PTE_A, PTE_D = 1, 2, 4, 8, 0x10, 0x20, 0x40
+PTE_P, PTE_W, PTE_U, PTE_PWT, PTE_PCD, PTE_A, PTE_D, PTE_PS = 1, 2, 4, 8, 0x10, 0x20, 0x40, 0x80
 PTE_NX = 1 << 63
 FRAME_MASK = 0x000FFFFFFFFFF000
 _Q = struct.Struct("<Q")
@@ -92,6 +92,21 @@ class AddressSpace:
         self.phys = phys
         self.pml4 = phys.alloc_frames()
         self.ptes: dict[int, int] = {}    # virtual page number -> physical address of its PTE
+        # Derived from the PTEs on every edit, for one-lookup access from Python:
+        self.readable: dict[int, int] = {}   # present pages: vpn -> physical page address
+        self.writable: dict[int, int] = {}   # present and writable pages: vpn -> physical page
+
+    def _set_pte(self, vpn: int, slot: int, value: int) -> None:
+        self.phys.write_q(slot, value)
+        frame = value & FRAME_MASK
+        if value & PTE_P:
+            self.readable[vpn] = frame
+        else:
+            self.readable.pop(vpn, None)
+        if value & PTE_P and value & PTE_W:
+            self.writable[vpn] = frame
+        else:
+            self.writable.pop(vpn, None)
 
     # ---- page tables ---------------------------------------------------------------------------
     def _pte_slot(self, va: int) -> int:
@@ -110,8 +125,27 @@ class AddressSpace:
         """Map [va, va+size) onto physically contiguous frames starting at pa."""
         for off in range(0, page_ceil(size), PAGE):
             slot = self._pte_slot(va + off)
-            self.phys.write_q(slot, (pa + off) | flags | PTE_A)
-            self.ptes[(va + off) >> PAGE_SHIFT] = slot
+            vpn = (va + off) >> PAGE_SHIFT
+            self.ptes[vpn] = slot
+            self._set_pte(vpn, slot, (pa + off) | flags | PTE_A)
+
+    def map_physical_window(self, va: int) -> None:
+        """Map all of RAM at va with 2 MiB pages, RW and NX (what MmGetVirtualForPhysical hands out).
+
+        Not mirrored for Python-side access: only guest code uses it (to read physical memory or
+        walk page tables, as memory-acquisition drivers do).
+        """
+        large = 1 << 21
+        for pa in range(0, self.phys.size, large):
+            table = self.pml4
+            for shift in (39, 30):
+                slot = table + 8 * (((va + pa) >> shift) & 0x1FF)
+                entry = self.phys.read_q(slot)
+                if not entry & PTE_P:
+                    entry = self.phys.alloc_frames() | PTE_P | PTE_W | PTE_U
+                    self.phys.write_q(slot, entry)
+                table = entry & FRAME_MASK
+            self.phys.write_q(table + 8 * (((va + pa) >> 21) & 0x1FF), pa | PTE_P | PTE_W | PTE_A | PTE_D | PTE_PS | PTE_NX)
 
     def map_new(self, va: int, size: int, flags: int) -> int:
         """Map fresh zeroed, physically contiguous frames at va; returns their physical address."""
@@ -123,16 +157,18 @@ class AddressSpace:
         """Remove the mappings; returns the frames they pointed at."""
         frames = []
         for off in range(0, page_ceil(size), PAGE):
-            slot = self.ptes.pop((va + off) >> PAGE_SHIFT, None)
+            vpn = (va + off) >> PAGE_SHIFT
+            slot = self.ptes.pop(vpn, None)
             if slot is not None:
                 frames.append(self.phys.read_q(slot) & FRAME_MASK)
-                self.phys.write_q(slot, 0)
+                self._set_pte(vpn, slot, 0)
         return frames
 
     def protect(self, va: int, size: int, flags: int) -> None:
         for off in range(0, page_ceil(size), PAGE):
-            slot = self.ptes[(va + off) >> PAGE_SHIFT]
-            self.phys.write_q(slot, (self.phys.read_q(slot) & FRAME_MASK) | flags | PTE_A)
+            vpn = (va + off) >> PAGE_SHIFT
+            slot = self.ptes[vpn]
+            self._set_pte(vpn, slot, (self.phys.read_q(slot) & FRAME_MASK) | flags | PTE_A)
 
     def pte(self, va: int) -> int:
         """The PTE contents for va (0 if unmapped)."""
@@ -150,24 +186,24 @@ class AddressSpace:
 
     # ---- data access ---------------------------------------------------------------------------
     def _chunks(self, va: int, size: int, write: bool):
+        pages = self.writable if write else self.readable
         while size > 0:
-            slot = self.ptes.get(va >> PAGE_SHIFT)
-            pte = self.phys.read_q(slot) if slot is not None else 0
-            if not pte & PTE_P:
-                raise MemoryFault(va, "write" if write else "read")
-            if write and not pte & PTE_W:
-                raise MemoryFault(va, "write", pte)
+            frame = pages.get(va >> PAGE_SHIFT)
+            if frame is None:
+                raise MemoryFault(va, "write" if write else "read", self.pte(va))
             n = min(size, PAGE - (va & (PAGE - 1)))
-            pa = (pte & FRAME_MASK) | (va & (PAGE - 1))
-            yield pa, n
+            yield frame | (va & (PAGE - 1)), n
             va += n
             size -= n
 
     def read(self, va: int, size: int) -> bytes:
         if size <= 0:
             return b""
-        parts = [self.phys.view[pa:pa + n] for pa, n in self._chunks(va, size, False)]
-        return parts[0].tobytes() if len(parts) == 1 else b"".join(parts)
+        frame = self.readable.get(va >> PAGE_SHIFT)
+        offset = va & (PAGE - 1)
+        if frame is not None and offset + size <= PAGE:
+            return self.phys.buf[frame | offset:(frame | offset) + size]
+        return b"".join(self.phys.view[pa:pa + n] for pa, n in self._chunks(va, size, False))
 
     def read_unchecked(self, va: int, size: int) -> bytes:
         """Read whatever is mapped, present or not, ignoring nothing but the PTE frame."""
@@ -175,6 +211,11 @@ class AddressSpace:
                         for a, n in _spans(va, size))
 
     def write(self, va: int, data: bytes) -> None:
+        frame = self.writable.get(va >> PAGE_SHIFT)
+        offset = va & (PAGE - 1)
+        if frame is not None and offset + len(data) <= PAGE:
+            self.phys.buf[frame | offset:(frame | offset) + len(data)] = data
+            return
         pos = 0
         view = self.phys.view
         for pa, n in self._chunks(va, len(data), True):
@@ -182,12 +223,9 @@ class AddressSpace:
             pos += n
 
     def read_q(self, va: int) -> int:
-        if va & (PAGE - 1) <= PAGE - 8:
-            slot = self.ptes.get(va >> PAGE_SHIFT)
-            if slot is not None:
-                pte = self.phys.read_q(slot)
-                if pte & PTE_P:
-                    return _Q.unpack_from(self.phys.buf, (pte & FRAME_MASK) | (va & (PAGE - 1)))[0]
+        frame = self.readable.get(va >> PAGE_SHIFT)
+        if frame is not None and va & (PAGE - 1) <= PAGE - 8:
+            return _Q.unpack_from(self.phys.buf, frame | (va & (PAGE - 1)))[0]
         return _Q.unpack(self.read(va, 8))[0]
 
     def write_q(self, va: int, value: int) -> None:

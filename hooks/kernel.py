@@ -21,7 +21,7 @@ from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
-from hooks import catalog, memory  # noqa: F401  (catalog registers every handler)
+from hooks import catalog, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.pool import PoolAllocator
@@ -82,7 +82,6 @@ class Kernel:
         self.machine = Machine()
         self.mem: AddressSpace = self.machine.mem
         self.events = Events()
-        self.caller = 0                           # return address of the current API call
         self.current_export: Export | None = None
         self.irql = 0
         self.debug_output: list[str] = []
@@ -115,9 +114,15 @@ class Kernel:
             self._add_module(module, *rootfs.exports(module),
                              internal=["KiReturnTrap", "IopInvalidDeviceRequest"] if module == "ntoskrnl.exe" else [])
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
+        self.mem.map_physical_window(memory.PHYSICAL_WINDOW)
         self._setup_processor()
         self._setup_shared_data()
         self._setup_variables()
+
+    @property
+    def caller(self) -> int:
+        """Return address of the current API call: where in the driver the call came from."""
+        return self.mem.read_q(self.regs[4])
 
     # ---- modules and stubs ----------------------------------------------------------------------
     def _add_module(self, name: str, functions, variables, internal=()) -> LoadedImage:
@@ -288,6 +293,7 @@ class Kernel:
                                   "CmKeyObjectType", "MmSectionObjectType", "SeTokenObjectType", "PsJobType")):
             values[name] = obj_type + 0x100 * (i % 16)
         se_exports = self.alloc_kdata(PAGE)
+        security.fill_se_exports(self, se_exports)
         values["SeExports"] = se_exports
         for name, value in values.items():
             if name in nt:

@@ -5,6 +5,7 @@ the contiguous allocators that always return executable memory announce `Contigu
 Under memory integrity no page becomes writable and executable, so what is mapped is at most
 R-X for read-only requests and RW-NX otherwise.
 """
+import struct
 from dataclasses import dataclass
 
 from emu.memory import FRAME_MASK, PAGE, PROT_R, PROT_RW, PTE_P, PTE_U, PTE_W, page_ceil
@@ -94,6 +95,22 @@ def MmIsAddressValid(k, VirtualAddress: PVOID) -> BOOLEAN:
 def MmGetPhysicalAddress(k, BaseAddress: PVOID) -> PHYSICAL_ADDRESS:
     pte = k.mem.pte(BaseAddress)
     return (pte & FRAME_MASK) | (BaseAddress & (PAGE - 1)) if pte & PTE_P else 0
+
+
+PHYSICAL_WINDOW = 0xFFFFD80000000000       # all of RAM, as Windows' PFN-based lookups would find it
+
+
+@export("MmGetVirtualForPhysical")
+def MmGetVirtualForPhysical(k, PhysicalAddress: PHYSICAL_ADDRESS) -> PVOID:
+    return PHYSICAL_WINDOW + PhysicalAddress if PhysicalAddress < k.mem.phys.size else 0
+
+
+@export("MmGetPhysicalMemoryRanges")
+def MmGetPhysicalMemoryRanges(k) -> PVOID:
+    """One range covering emulated RAM, then the zero entry that ends the array."""
+    ranges = k.pool.allocate(32, executable=False, paged=False, tag=0x676E6152, owner=k.caller)
+    k.mem.write(ranges, struct.pack("<QQQQ", 0x1000, k.mem.phys.size - 0x1000, 0, 0))
+    return ranges
 
 
 @export("MmMapIoSpace")
