@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import glob
-import json
 import os
 import subprocess
 import sys
@@ -13,8 +12,6 @@ from unicorn import x86_const as x
 
 from emu.pe import PeImage
 from verifier.scan import scan_bytes
-
-MANIFEST = "corpus.json"
 
 
 def scan_images_per_s(corpus: str, rounds: int) -> float:
@@ -46,47 +43,44 @@ def _bare_unicorn_call(image: PeImage, base: int, fn_rva: int, arg: int) -> floa
     return time.perf_counter() - start
 
 
-def cpu_loop(corpus: str, iterations: int) -> dict[str, float | None]:
-    """The exported BenchLoop of cpu_loop.sys, in our kernel and in bare Unicorn, same code."""
-    path = os.path.join(corpus, "cpu_loop.sys")
-    if not os.path.exists(path):
-        return {"insn_ratio_vs_bare_unicorn": None}
-    from hooks.kernel import Kernel
-    data = open(path, "rb").read()
-    image = PeImage.parse(data, "cpu_loop.sys")
-    fn_rva = image.exports()["BenchLoop"]
-    k = Kernel()
-    ctx = k.load_driver(image, "cpu_loop")
-    start = time.perf_counter()
-    stop = k.call(ctx.image.base + fn_rva, [iterations])
-    ours = time.perf_counter() - start
-    if stop.kind != "returned":
-        raise RuntimeError(f"BenchLoop did not return: {stop}")
-    bare = _bare_unicorn_call(image, image.image_base, fn_rva, iterations)
-    return {"insn_ratio_vs_bare_unicorn": round(bare / ours, 3)}
-
-
-def rate_of_driver(corpus: str, name: str, count_key: str) -> float | None:
-    """Operations per second while the driver's DriverEntry runs its loop (count from the manifest)."""
+def _loaded(corpus: str, name: str):
+    """(kernel, image, base) with the corpus driver loaded; None if it is not built."""
     path = os.path.join(corpus, name)
-    manifest = os.path.join(os.path.dirname(corpus), MANIFEST)
-    if not os.path.exists(path) or not os.path.exists(manifest):
-        return None
-    entries = json.load(open(manifest))
-    entries = entries.get("drivers", entries) if isinstance(entries, dict) else entries
-    count = next((e.get("bench", {}).get(count_key) for e in entries if e.get("name") + ".sys" == name), None)
-    if not count:
+    if not os.path.exists(path):
         return None
     from hooks.kernel import Kernel
     image = PeImage.parse(open(path, "rb").read(), name)
     k = Kernel()
-    ctx = k.load_driver(image, name[:-4])
+    return k, image, k.load_driver(image, name[:-4]).image.base
+
+
+def _timed_export(k, base: int, image: PeImage, export: str, arg: int) -> float:
     start = time.perf_counter()
-    stop = k.call(ctx.image.entry, [ctx.driver_object, ctx.registry_path])
+    stop = k.call(base + image.exports()[export], [arg])
     elapsed = time.perf_counter() - start
     if stop.kind != "returned":
-        raise RuntimeError(f"{name} did not return: {stop}")
-    return round(count / elapsed, 1)
+        raise RuntimeError(f"{export} did not return: {stop}")
+    return elapsed
+
+
+def cpu_loop(corpus: str, iterations: int) -> dict[str, float | None]:
+    """cpu_loop.sys's exported BenchLoop in our kernel and in bare Unicorn: the same machine code."""
+    loaded = _loaded(corpus, "cpu_loop.sys")
+    if loaded is None:
+        return {"insn_ratio_vs_bare_unicorn": None}
+    k, image, base = loaded
+    ours = _timed_export(k, base, image, "BenchLoop", iterations)
+    bare = _bare_unicorn_call(image, image.image_base, image.exports()["BenchLoop"], iterations)
+    return {"insn_ratio_vs_bare_unicorn": round(bare / ours, 3)}
+
+
+def export_rate(corpus: str, name: str, export: str, count: int) -> float | None:
+    """count / seconds for the driver's exported loop `export(count)` (one API call or pair per round)."""
+    loaded = _loaded(corpus, name)
+    if loaded is None:
+        return None
+    k, image, base = loaded
+    return round(count / _timed_export(k, base, image, export, count), 1)
 
 
 def cold_start(driver: str) -> float:

@@ -46,7 +46,7 @@ class StubArea:
                 return                        # a return trap or an unused byte: `call` handles it
             try:
                 read_batch(uch, regs, ptrs, n)
-                result = routine(vals[0], vals[1], vals[2], vals[3], vals[4])
+                result = routine(*vals[:])
                 if result is not None:
                     rax.value = result & 0xFFFFFFFFFFFFFFFF
                     write(uch, rax_id, byref(rax))

@@ -124,7 +124,8 @@ def export(*names: str, module: str = "ntoskrnl.exe") -> Callable[[Callable], Ca
 
 
 def make_routine(exp: Export, k, read_q: Callable[[int], int]) -> Callable[[int, int, int, int, int], "int | None"]:
-    """Build the stub routine: decode arguments, note the caller, call the handler.
+    """Build the stub routine: decode arguments, note the registers (the caller is read from
+    [RSP] only when asked for, see Kernel.caller), call the handler.
 
     Generated once per export so the per-call path is a straight line of masks and loads.
     """
@@ -134,7 +135,6 @@ def make_routine(exp: Export, k, read_q: Callable[[int], int]) -> Callable[[int,
         src = regs[i] if i < 4 else f"read_q(rsp + {0x28 + 8 * (i - 4)})"
         exprs.append(src if ctype.bits == 64 else f"({src} & {ctype.mask})")
     src = (f"def routine(rcx, rdx, r8, r9, rsp):\n"
-           f"    k.caller = read_q(rsp)\n"
            f"    k.regs = (rcx, rdx, r8, r9, rsp)\n"
            f"    k.current_export = exp\n"
            f"    return handler(k{''.join(', ' + e for e in exprs)})\n")

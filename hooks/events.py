@@ -13,7 +13,7 @@ from typing import Callable
 from hooks.api import Export
 
 
-@dataclass
+@dataclass(slots=True)
 class Crash:
     """The kernel itself would stop here (bad free, KeBugCheckEx...): a bug check code and arguments."""
 
@@ -24,7 +24,7 @@ class Crash:
     note: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """Common part: which export, its decoded arguments, and the return address in the caller."""
 
@@ -42,7 +42,7 @@ class Request:
         return self.export.show_call(list(self.args))
 
 
-@dataclass
+@dataclass(slots=True)
 class PoolRequest(Request):
     """An allocation (or lookaside list set-up) from pool. `value` is the POOL_TYPE or POOL_FLAGS."""
 
@@ -52,7 +52,7 @@ class PoolRequest(Request):
     size: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class ProtectionRequest(Request):
     """A page protection asked for (MmProtectMdlSystemAddress, Zw*VirtualMemory, sections...)."""
 
@@ -60,7 +60,7 @@ class ProtectionRequest(Request):
     executable: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class MappingRequest(Request):
     """A system-space mapping of an MDL; `priority` as passed (MM_PAGE_PRIORITY | MdlMapping*)."""
 
@@ -68,7 +68,7 @@ class MappingRequest(Request):
     executable: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class ContiguousRequest(Request):
     """Physically contiguous memory from an API whose result is always executable."""
 

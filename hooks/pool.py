@@ -20,7 +20,7 @@ HEADER = 16
 SMALL_LIMIT = PAGE - HEADER
 
 
-@dataclass
+@dataclass(slots=True)
 class Allocation:
     address: int
     size: int
