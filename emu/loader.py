@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 from emu.memory import PAGE, PROT_R, PROT_RW, PROT_RX, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
+from emu.unwind import FunctionTable
 
 # (dll, import) -> address to store in the IAT slot
 Resolver = Callable[[Import], int]
@@ -41,6 +43,11 @@ class LoadedImage:
 
     def rva(self, address: int) -> int:
         return address - self.base
+
+    @cached_property
+    def functions(self) -> FunctionTable:
+        """The image's .pdata function table, for unwinding call stacks."""
+        return FunctionTable(self.image)
 
 
 def page_protection(image: PeImage, page_rva: int) -> int:

@@ -80,6 +80,14 @@ class Machine:
     def set_reg(self, reg_id: int, value: int) -> None:
         self.uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
 
+    def registers(self) -> dict[int, int]:
+        """The 16 general registers by x64 encoding number (0 RAX ... 4 RSP, 5 RBP ... 15 R15)."""
+        ids = (x.UC_X86_REG_RAX, x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_RBX, x.UC_X86_REG_RSP,
+               x.UC_X86_REG_RBP, x.UC_X86_REG_RSI, x.UC_X86_REG_RDI, x.UC_X86_REG_R8, x.UC_X86_REG_R9,
+               x.UC_X86_REG_R10, x.UC_X86_REG_R11, x.UC_X86_REG_R12, x.UC_X86_REG_R13, x.UC_X86_REG_R14,
+               x.UC_X86_REG_R15)
+        return dict(enumerate(self.uc.reg_read_batch(ids)))
+
     def reg_rsp(self) -> int:
         return self.uc.reg_read(x.UC_X86_REG_RSP)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import capstone
 
 from emu.memory import MemoryFault
+from emu.unwind import unwind_frame
 
 _CS = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
 _CS_DETAIL = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
@@ -55,16 +56,18 @@ def memory_write(k, rip: int) -> bool | None:
     return None
 
 
-def stack_trace(k, rsp: int, first: int | None = None, depth: int = 12) -> list[str]:
-    """Driver return addresses on the stack: each slot pointing just after a call in a driver image."""
-    frames = [k.symbol(first)] if first is not None else []
-    for slot in range(rsp, min(rsp + 0x2000, k.stack_top + 0x100), 8):
-        try:
-            value = k.mem.read_q(slot)
-        except MemoryFault:
+def stack_trace(k, pc: int, regs: dict[int, int], is_return_address: bool, depth: int = 16) -> list[str]:
+    """Driver frames, unwound with each image's .pdata unwind data (leaf functions: [RSP])."""
+    frames = []
+    for _ in range(depth):
+        frames.append(k.symbol(pc))
+        image = k.image_at(pc)
+        if image is None:
             break
-        if k.image_at(value) and call_before(k, value) is not None:
-            frames.append(k.symbol(value))
-            if len(frames) >= depth:
-                break
+        try:
+            pc = unwind_frame(image.functions, image.base, pc, regs, k.mem.read_q, is_return_address)
+        except (LookupError, MemoryFault):
+            break
+        is_return_address = True
     return frames
+

@@ -82,7 +82,9 @@ class Session:
         b.caller_rva = self.rva(caller)
         call = call_before(k, caller)
         b.disassembly = disassembly(k, call if call is not None else caller, marker=call)
-        b.stack = stack_trace(k, k.regs[4] + 8, first=caller)
+        regs = k.machine.registers()
+        regs[4] = k.regs[4] + 8                  # as the caller sees it once the call has returned
+        b.stack = stack_trace(k, caller, regs, is_return_address=True)
 
     # ---- the run ---------------------------------------------------------------------------------------
     def run(self) -> DriverReport:
@@ -186,7 +188,9 @@ class Session:
                 caller = k.mem.read_q(k.machine.reg_rsp())
                 b.caller_rva = self.rva(caller)
                 b.disassembly = disassembly(k, call_before(k, caller) or caller)
-                b.stack = stack_trace(k, k.machine.reg_rsp())
+                regs = k.machine.registers()
+                regs[4] += 8
+                b.stack = stack_trace(k, caller, regs, is_return_address=True)
                 b.notes.append(f"jumped to from {k.symbol(caller)}")
                 return b
             elif pte & PTE_P and not pte & PTE_W:
@@ -202,7 +206,7 @@ class Session:
         b.entry_point = self.entry_point
         b.caller_rva = self.rva(rip)
         b.disassembly = disassembly(k, rip)
-        b.stack = stack_trace(k, k.machine.reg_rsp(), first=rip)
+        b.stack = stack_trace(k, rip, k.machine.registers(), is_return_address=False)
         return b
 
     def _finish(self) -> DriverReport:
