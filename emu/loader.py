@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
-from emu.memory import PAGE, PROT_R, PROT_RW, PROT_RX, AddressSpace, page_ceil, poke
+from emu.memory import PAGE, PROT_R, PROT_RW, PROT_RWX, PROT_RX, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from emu.unwind import FunctionTable
 
@@ -50,19 +50,22 @@ class LoadedImage:
         return FunctionTable(self.image)
 
 
-def page_protection(image: PeImage, page_rva: int) -> int:
-    """The PTE flags a page of the image gets: executable if any section on it is, never W+X."""
+def page_protection(image: PeImage, page_rva: int, allow_wx: bool = False) -> int:
+    """The PTE flags a page of the image gets: executable if any section on it is; read-only for
+    pages holding only headers. Never W+X (memory integrity), unless `allow_wx` asks for the
+    legacy loader's mapping of writable code (an INIT section never: Windows strips its W)."""
     executable = writable = False
     for s in image.sections:
         if s.rva < page_rva + PAGE and page_rva < s.rva + max(s.span, 1):
             executable |= s.executable
-            writable |= s.writable
+            writable |= s.writable and not (s.executable and s.name.upper() == "INIT")
     if executable:
-        return PROT_RX
+        return PROT_RWX if writable and allow_wx else PROT_RX
     return PROT_RW if writable else PROT_R
 
 
-def map_image(space: AddressSpace, image: PeImage, base: int, resolve: Resolver) -> LoadedImage:
+def map_image(space: AddressSpace, image: PeImage, base: int, resolve: Resolver,
+              allow_wx: bool = False) -> LoadedImage:
     size = page_ceil(image.size_of_image)
     if size == 0 or size > 256 << 20:
         raise LoadError(f"SizeOfImage 0x{image.size_of_image:x} is not loadable")
@@ -79,8 +82,7 @@ def map_image(space: AddressSpace, image: PeImage, base: int, resolve: Resolver)
             raise LoadError(f"IAT slot of {imp.dll}!{imp.name or imp.ordinal} lies outside the image")
         poke(space, base + imp.thunk_rva, struct.pack("<Q", resolve(imp)))
     for page in range(0, size, PAGE):
-        flags = PROT_R if page < image.size_of_headers and not image.section_at(page) else page_protection(image, page)
-        space.protect(base + page, PAGE, flags)
+        space.protect(base + page, PAGE, page_protection(image, page, allow_wx))
     return LoadedImage(image.name, image, base, size)
 
 

@@ -323,8 +323,10 @@ class Kernel:
         return va
 
     # ---- drivers ------------------------------------------------------------------------------------
-    def load_driver(self, image: PeImage, name: str) -> DriverContext:
-        """Map the driver at a non-preferred base, bind its imports, build its DRIVER_OBJECT."""
+    def load_driver(self, image: PeImage, name: str, allow_wx: bool = False) -> DriverContext:
+        """Map the driver at a non-preferred base, bind its imports, build its DRIVER_OBJECT.
+
+        `allow_wx` maps writable code as a loader without memory integrity would."""
         for imp in image.imports:
             module = imp.dll.lower()
             if module not in self.module_exports:
@@ -333,7 +335,7 @@ class Kernel:
                 self.unresolved_modules.append(imp.dll)
         base = self._next_driver
         self._next_driver += max(page_ceil(image.size_of_image), 0x1000000)
-        loaded = map_image(self.mem, image, base, self.resolve_import)
+        loaded = map_image(self.mem, image, base, self.resolve_import, allow_wx)
         path = f"\\SystemRoot\\System32\\drivers\\{image.name}"
         ldr = self._link_module(loaded, image.name, path)
         driver_object = self._new_driver_object(loaded, name, ldr)

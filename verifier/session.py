@@ -108,7 +108,8 @@ class Session:
         if self.options.flags & CODE_INTEGRITY_FLAG:
             CodeIntegrityRules(self)
         try:
-            self.driver = k.load_driver(image, os.path.splitext(name)[0])
+            # --continue lets a load-time violation proceed as if allowed: writable code stays writable.
+            self.driver = k.load_driver(image, os.path.splitext(name)[0], allow_wx=self.options.keep_going)
         except (ImageError, LoadError) as exc:
             self.report.error = f"cannot load: {exc}"
             return self.report
@@ -169,8 +170,12 @@ class Session:
             return None
         if stop.kind == "engine" and isinstance(detail, MemoryFault):
             api = k.current_export.name if k.current_export else "kernel"
-            b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA, (detail.address, 2 if detail.access == "write" else 0, stop.rip, 0),
-                         api=api, notes=[f"{api} was handed an address it cannot {detail.access}"])
+            if detail.access == "write" and detail.pte & PTE_P:
+                b = BugCheck(ATTEMPTED_WRITE_TO_READONLY_MEMORY, (detail.address, detail.pte, 0, 0), api=api)
+            else:
+                b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA,
+                             (detail.address, 2 if detail.access == "write" else 0, stop.rip, 0), api=api)
+            b.notes.append(f"{api} was handed an address it cannot {detail.access}")
             self._locate(b, k.caller, None)
             return b
         if stop.kind != "exception":
