@@ -1,0 +1,72 @@
+"""The emulation core: relocation to a foreign base, the synthesized ntoskrnl, page protections."""
+from __future__ import annotations
+
+import pefile
+import pytest
+
+from conftest import built, driver_path, load_manifest, read, status_of
+from emu.pe import PeImage
+from hooks.kernel import Kernel
+from verifier.session import Options, run_driver
+
+MANIFEST = load_manifest()
+CORE = built(n for n, e in MANIFEST.items()
+             if (n.startswith(("reloc_check", "data_imports")) or "emulation-core" in str(e.get("category", "")))
+             and status_of(e) is not None and n != "kstate")
+PTE_P, PTE_W, PTE_NX = 1, 2, 1 << 63
+SCN_EXEC, SCN_WRITE = 0x20000000, 0x80000000
+
+
+@pytest.mark.parametrize("name", CORE)
+def test_core_driver_returns_manifest_status(name):
+    report = run_driver(driver_path(name), read(name), Options(timeout=5))
+    assert report.error is None and report.incomplete is None
+    assert report.bugchecks == []
+    assert report.entry_points[0].status == status_of(MANIFEST[name])
+    preferred = pefile.PE(data=read(name)).OPTIONAL_HEADER.ImageBase
+    assert report.image_base != preferred
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    return Kernel()
+
+
+def test_exports_live_in_ntoskrnl_image(kernel):
+    va = kernel.address_of("ntoskrnl.exe", "ExAllocatePoolWithTag")
+    nt = kernel.modules["ntoskrnl.exe"]
+    assert kernel.stubs.base <= va < kernel.stubs.base + kernel.stubs.size
+    assert nt.contains(va)
+    # parse the module back out of emulated memory, as a driver walking PsLoadedModuleList would
+    size = pefile.PE(data=kernel.mem.read_unchecked(nt.base, 0x1000), fast_load=True).OPTIONAL_HEADER.SizeOfImage
+    image = PeImage.parse(kernel.mem.read_unchecked(nt.base, size), "ntoskrnl.exe")
+    exports = image.exports()
+    assert nt.base + exports["ExAllocatePoolWithTag"] == va
+    assert nt.base + exports["MmGetSystemRoutineAddress"] == kernel.address_of("ntoskrnl.exe",
+                                                                              "MmGetSystemRoutineAddress")
+
+
+def _section_pages(name):
+    pe = pefile.PE(data=read(name))
+    for s in pe.sections:
+        yield s.Name.rstrip(b"\0").decode(), s.VirtualAddress, s.Characteristics
+
+
+@pytest.mark.parametrize("name", built(["clean_gcc", "clean_clang", "reloc_check"]))
+def test_page_protections_after_load(name):
+    k = Kernel()
+    ctx = k.load_driver(PeImage.parse(read(name), f"{name}.sys"), name)
+    assert ctx.image.base != pefile.PE(data=read(name)).OPTIONAL_HEADER.ImageBase
+    checked = 0
+    for sname, rva, chars in _section_pages(name):
+        pte = k.mem.pte(ctx.image.base + rva)
+        assert pte & PTE_P, sname
+        if chars & SCN_EXEC:
+            assert not pte & PTE_W and not pte & PTE_NX, sname
+            checked += 1
+        elif chars & SCN_WRITE:
+            assert pte & PTE_W and pte & PTE_NX, sname
+            checked += 1
+        else:
+            assert not pte & PTE_W and pte & PTE_NX, sname
+    assert checked >= 2
