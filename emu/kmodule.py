@@ -1,7 +1,8 @@
 """Synthesized kernel modules: real in-memory PE images whose exports are API stubs and variables.
 
 Each module is an ordinary x64 PE built here: `.text` holds one `ret` per function export (plus
-internal routines that have no export, such as the invalid-request handler), `.data` holds the
+internal routines that have no export, such as the invalid-request handler) or, for routines
+given as machine code (`native`), that code, 16-byte aligned after the stubs; `.data` holds the
 data exports, and `.edata` a real export directory, so MmGetSystemRoutineAddress and drivers that
 walk export tables find what they would on Windows.
 """
@@ -24,6 +25,7 @@ class ModuleSpec:
     functions: list[str]                        # exported routines, each gets a stub
     data: list[tuple[str, int]]                 # exported variables: (name, size in bytes)
     internal: list[str] = field(default_factory=list)   # routines with a stub but no export
+    native: dict[str, bytes] = field(default_factory=dict)   # routines implemented in machine code
 
 
 @dataclass
@@ -38,10 +40,15 @@ class BuiltModule:
 
 
 def build_module(spec: ModuleSpec) -> BuiltModule:
-    routines = list(spec.functions) + list(spec.internal)
+    routines = [r for r in list(spec.functions) + list(spec.internal) if r not in spec.native]
     text_rva = PAGE
-    text_size = max(len(routines), 1)
+    text = bytearray([RET]) * max(len(routines), 1)
     stubs = {name: text_rva + i for i, name in enumerate(routines)}
+    for name, code in spec.native.items():
+        text += bytes([RET]) * (-len(text) % 16)
+        stubs[name] = text_rva + len(text)
+        text += code
+    text_size = len(text)
     data_rva = text_rva + page_ceil(text_size)
     variables: dict[str, int] = {}
     offset = 0
@@ -53,7 +60,7 @@ def build_module(spec: ModuleSpec) -> BuiltModule:
     edata = _export_directory(spec.name, edata_rva,
                               {**{n: stubs[n] for n in spec.functions}, **variables})
     size_of_image = edata_rva + page_ceil(len(edata))
-    sections = [(b".text", text_rva, text_size, _SCN_CODE, bytes([RET]) * text_size),
+    sections = [(b".text", text_rva, text_size, _SCN_CODE, bytes(text)),
                 (b".data", data_rva, data_size, _SCN_DATA, bytes(data_size)),
                 (b".edata", edata_rva, len(edata), _SCN_RDATA, edata)]
     image = _pe_image(sections, size_of_image, edata_rva, len(edata))

@@ -7,6 +7,7 @@ itself runs at Unicorn's JIT speed with no per-instruction or per-block callback
 from __future__ import annotations
 
 import ctypes
+import struct
 import time
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT = 1 << 5, 1 << 9, 1 << 10
 EXC_DIVIDE, EXC_DEBUG, EXC_BREAKPOINT, EXC_INVALID_OPCODE = 0, 1, 3, 6
 EXC_DOUBLE_FAULT, EXC_GP, EXC_PAGE_FAULT = 8, 13, 14
 
+_HFLAGS2_OFFSET = 180          # CPUX86State.hflags2 (QEMU 5.0 layout, Unicorn 2.1)
+_HF2_GIF, _HF2_VINTR = 1 << 0, 1 << 3
 ARG_REGS = (x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_R8, x.UC_X86_REG_R9)
 
 
@@ -59,6 +62,7 @@ class Machine:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, self.phys.size, UC_PROT_ALL, self.phys.host_address)
         self._setup_long_mode()
+        self.models_cr8 = self._model_cr8()
         self._clean_context = self.uc.context_save()
         self._stop: Stop | None = None
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
@@ -72,6 +76,36 @@ class Machine:
         uc.reg_write(x.UC_X86_REG_CR4, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT)
         uc.reg_write(x.UC_X86_REG_MSR, (MSR_EFER, EFER_LME | EFER_LMA | EFER_NXE))
         uc.reg_write(x.UC_X86_REG_CR0, CR0_PE | CR0_WP | CR0_PG | 0x22)  # + MP, NE
+
+    def _model_cr8(self) -> bool:
+        """Make `mov cr8` a working task-priority register (Windows keeps the IRQL there).
+
+        Unicorn has no local APIC, so CR8 reads as 0 whatever was written. QEMU reads it back
+        from its virtual TPR when the CPU's "virtual interrupt masking" flag (hflags2 bit 3) is
+        set. That flag is not a register, so it is set in a saved CPU context: the context is
+        located by a sentinel in RAX..RBX (the CPU state begins with the 16 general registers;
+        hflags2 follows at +180 in the QEMU 5 layout Unicorn 2.1 uses) and only changed when
+        the word there holds exactly the expected reset value. Returns whether CR8 is modelled.
+        """
+        ids = (x.UC_X86_REG_RAX, x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_RBX)
+        sentinel = [0x5EA7C8_0000_0000 | i for i in range(4)]
+        for reg_id, value in zip(ids, sentinel):
+            self.uc.reg_write(reg_id, value)
+        ctx = self.uc.context_save()
+        raw = ctypes.string_at(ctx._context.value, ctx.size)
+        at = raw.find(struct.pack("<4Q", *sentinel))
+        for reg_id in ids:
+            self.uc.reg_write(reg_id, 0)
+        if at < 0 or raw.find(struct.pack("<4Q", *sentinel), at + 1) >= 0:
+            return False
+        hflags2 = at + _HFLAGS2_OFFSET
+        if struct.unpack_from("<I", raw, hflags2)[0] != _HF2_GIF:
+            return False
+        ctypes.memmove(ctx._context.value + hflags2, struct.pack("<I", _HF2_GIF | _HF2_VINTR), 4)
+        self.uc.context_restore(ctx)
+        for reg_id in ids:
+            self.uc.reg_write(reg_id, 0)
+        return True
 
     # ---- registers -------------------------------------------------------------------------------
     def reg(self, reg_id: int) -> int:

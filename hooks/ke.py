@@ -1,70 +1,46 @@
 """Processor, IRQL, time, synchronisation and process/thread queries (Ke*, Ps*, Ex*Resource*).
 
-One processor and one thread: locks cannot contend, waits are satisfied at once, and IRQL is
-tracked here for the exported routines. (Unicorn does not model CR8, so a driver's inline
-`mov cr8` is not seen: inline reads return PASSIVE_LEVEL.)
+One processor and one thread: locks cannot contend and waits are satisfied at once. IRQL is CR8
+(see emu.machine's CR8 model) and the IRQL routines are machine code, see NATIVE_ROUTINES.
 """
 import struct
 
 from emu.machine import Halt
-from hooks.api import (BOOLEAN, HANDLE, KIRQL, KPROCESSOR_MODE, LONG, NTSTATUS,
-                       PKSPIN_LOCK, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64, ULONG_PTR, export)
+from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, LONG, NTSTATUS, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64, ULONG_PTR, export)
 from hooks.events import Crash
 
-PASSIVE_LEVEL, APC_LEVEL, DISPATCH_LEVEL = 0, 1, 2
 STATUS_SUCCESS = 0
 STATUS_TIMEOUT = 0x102
 
 
-def _raise_to(k, new: int) -> int:
-    old, k.irql = k.irql, new
-    return old
-
-
-@export("KeGetCurrentIrql", module="hal.dll")
-def KeGetCurrentIrql(k) -> KIRQL:
-    return k.irql
-
-
-@export("KfRaiseIrql", module="hal.dll")
-def KfRaiseIrql(k, NewIrql: KIRQL) -> KIRQL:
-    return _raise_to(k, NewIrql)
-
-
-@export("KeRaiseIrqlToDpcLevel", module="hal.dll")
-def KeRaiseIrqlToDpcLevel(k) -> KIRQL:
-    return _raise_to(k, DISPATCH_LEVEL)
-
-
-@export("KfLowerIrql", "KeLowerIrql", module="hal.dll")
-def KfLowerIrql(k, NewIrql: KIRQL) -> None:
-    k.irql = NewIrql
-
-
-@export("KeAcquireSpinLockRaiseToDpc", "KfAcquireSpinLock")
-def KeAcquireSpinLockRaiseToDpc(k, SpinLock: PKSPIN_LOCK) -> KIRQL:
-    return _raise_to(k, DISPATCH_LEVEL)
-
-
-@export("KeReleaseSpinLock", "KfReleaseSpinLock")
-def KeReleaseSpinLock(k, SpinLock: PKSPIN_LOCK, NewIrql: KIRQL) -> None:
-    k.irql = NewIrql
-
-
-@export("KeAcquireSpinLockAtDpcLevel", "KeReleaseSpinLockFromDpcLevel", "KeInitializeSpinLock",
-        "KefAcquireSpinLockAtDpcLevel", "KefReleaseSpinLockFromDpcLevel")
-def spin_lock_at_dpc(k, SpinLock: PKSPIN_LOCK) -> None:
-    return None
-
-
-@export("KeAcquireInStackQueuedSpinLock")
-def KeAcquireInStackQueuedSpinLock(k, SpinLock: PKSPIN_LOCK, LockHandle: PVOID) -> None:
-    k.mem.write(LockHandle + 16, bytes([_raise_to(k, DISPATCH_LEVEL)]))   # KLOCK_QUEUE_HANDLE.OldIrql
-
-
-@export("KeReleaseInStackQueuedSpinLock")
-def KeReleaseInStackQueuedSpinLock(k, LockHandle: PVOID) -> None:
-    k.irql = k.mem.read(LockHandle + 16, 1)[0]
+# IRQL lives in CR8, as on x64 Windows, so drivers' inline `mov cr8` and these routines agree.
+# They run as machine code in the stub area: no Python on the path, nothing to keep in sync.
+_MOV_RAX_CR8 = bytes.fromhex("440f20c0")         # mov rax, cr8   (the old IRQL, returned)
+_MOV_CR8_RCX = bytes.fromhex("440f22c1")         # mov cr8, rcx
+_MOV_CR8_RDX = bytes.fromhex("440f22c2")         # mov cr8, rdx
+_MOV_CR8_RAX = bytes.fromhex("440f22c0")         # mov cr8, rax
+_ECX_DISPATCH = bytes.fromhex("b902000000")      # mov ecx, DISPATCH_LEVEL
+_RET = b"\xc3"
+_RAISE_TO_DPC = _MOV_RAX_CR8 + _ECX_DISPATCH + _MOV_CR8_RCX + _RET
+_LOWER_TO_CL = bytes.fromhex("0fb6c9") + _MOV_CR8_RCX + _RET            # movzx ecx, cl
+NATIVE_ROUTINES: dict[str, bytes] = {
+    "KeGetCurrentIrql": _MOV_RAX_CR8 + _RET,
+    "KfRaiseIrql": _MOV_RAX_CR8 + bytes.fromhex("0fb6c9") + _MOV_CR8_RCX + _RET,
+    "KeRaiseIrqlToDpcLevel": _RAISE_TO_DPC,
+    "KeRaiseIrqlToSynchLevel": _MOV_RAX_CR8 + bytes.fromhex("b90c000000") + _MOV_CR8_RCX + _RET,
+    "KfLowerIrql": _LOWER_TO_CL,
+    "KeLowerIrql": _LOWER_TO_CL,
+    "KeAcquireSpinLockRaiseToDpc": _RAISE_TO_DPC,
+    "KfAcquireSpinLock": _RAISE_TO_DPC,
+    "KeReleaseSpinLock": bytes.fromhex("0fb6d2") + _MOV_CR8_RDX + _RET,    # movzx edx, dl
+    "KfReleaseSpinLock": bytes.fromhex("0fb6d2") + _MOV_CR8_RDX + _RET,
+    # KLOCK_QUEUE_HANDLE.OldIrql is at +0x10: mov [rdx+10h], al / movzx eax, byte [rcx+10h]
+    "KeAcquireInStackQueuedSpinLock": _MOV_RAX_CR8 + bytes.fromhex("884210") + _ECX_DISPATCH + _MOV_CR8_RCX + _RET,
+    "KeReleaseInStackQueuedSpinLock": bytes.fromhex("0fb64110") + _MOV_CR8_RAX + _RET,
+    # One processor: a spin lock taken at DISPATCH_LEVEL never spins.
+    "KeAcquireSpinLockAtDpcLevel": _RET, "KeReleaseSpinLockFromDpcLevel": _RET, "KeInitializeSpinLock": _RET,
+    "KefAcquireSpinLockAtDpcLevel": _RET, "KefReleaseSpinLockFromDpcLevel": _RET,
+}
 
 
 @export("KeQuerySystemTime", "KeQuerySystemTimePrecise")

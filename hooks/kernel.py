@@ -21,7 +21,7 @@ from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
-from hooks import catalog, memory, security  # noqa: F401  (catalog registers every handler)
+from hooks import catalog, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.pool import PoolAllocator
@@ -83,7 +83,6 @@ class Kernel:
         self.mem: AddressSpace = self.machine.mem
         self.events = Events()
         self.current_export: Export | None = None
-        self.irql = 0
         self.debug_output: list[str] = []
         self.unimplemented: dict[str, Unimplemented] = {}
         self.on_unimplemented: Callable[[Unimplemented], None] | None = None
@@ -127,7 +126,8 @@ class Kernel:
     # ---- modules and stubs ----------------------------------------------------------------------
     def _add_module(self, name: str, functions, variables, internal=()) -> LoadedImage:
         spec = ModuleSpec(name, list(functions),
-                          [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal))
+                          [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
+                          {n: code for n, code in ke.NATIVE_ROUTINES.items() if n in functions})
         built = build_module(spec)
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
@@ -143,6 +143,8 @@ class Kernel:
             address = base + rva
             self.stub_names[address] = f"{name}!{routine}"
             exp = EXPORTS.get(routine)
+            if routine in spec.native:
+                continue
             if exp is not None:
                 self.stubs.bind(address, make_routine(exp, self, read_q))
             elif routine != "KiReturnTrap":

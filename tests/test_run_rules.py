@@ -14,10 +14,6 @@ from verifier.session import Options, run_driver
 MANIFEST = load_manifest()
 RUNTIME = built(n for n, e in MANIFEST.items() if runtime_of(e))
 STATUS = built(n for n, e in MANIFEST.items() if not runtime_of(e) and status_of(e) is not None)
-KNOWN_BAD_STATUS = {
-    "kstate": "product bug: KeRaiseIrql(DISPATCH_LEVEL) does not report the old IRQL / CR8 as the driver "
-              "expects; kstate's DriverEntry returns 0xE0000003 instead of STATUS_SUCCESS",
-}
 PTE_P, PTE_W, PTE_NX = 1, 2, 1 << 63
 
 
@@ -73,8 +69,7 @@ def test_runtime_violation(name):
 
 def _status_params():
     for n in STATUS:
-        marks = [pytest.mark.xfail(reason=KNOWN_BAD_STATUS[n], strict=True)] if n in KNOWN_BAD_STATUS else []
-        yield pytest.param(n, marks=marks, id=n)
+        yield pytest.param(n, id=n)
 
 
 @pytest.mark.parametrize("name", list(_status_params()))
