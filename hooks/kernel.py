@@ -76,9 +76,8 @@ def _status_routine(name: str) -> bool:
 
 
 class Kernel:
-    def __init__(self, profile: str = rootfs.DEFAULT_PROFILE, strict: bool = False):
+    def __init__(self, profile: str = rootfs.DEFAULT_PROFILE):
         self.profile = rootfs.profile(profile)
-        self.strict = strict
         self.machine = Machine()
         self.mem: AddressSpace = self.machine.mem
         self.events = Events()

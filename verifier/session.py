@@ -10,7 +10,7 @@ from emu.machine import EXC_BREAKPOINT, EXC_DEBUG, EXC_DIVIDE, EXC_DOUBLE_FAULT,
 from emu.memory import PTE_P, PTE_W, MemoryFault
 from emu.pe import ImageError, PeImage
 from hooks.events import Crash, Request
-from hooks.kernel import DriverContext, Kernel
+from hooks.kernel import DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
 from verifier.callsite import call_before, disassembly, memory_write, stack_trace
 from verifier.image_rules import check_image
@@ -117,10 +117,14 @@ class Session:
         if self.options.flags & CODE_INTEGRITY_FLAG and not self._load_time_rules(image):
             return self._finish()
         if self.options.strict:
-            k.on_unimplemented = lambda u: (_ for _ in ()).throw(Halt(u))
+            k.on_unimplemented = self._stop_at_unimplemented
         self.call_entry("DriverEntry", self.driver.image.entry,
                         [self.driver.driver_object, self.driver.registry_path])
         return self._finish()
+
+    @staticmethod
+    def _stop_at_unimplemented(api: Unimplemented) -> None:
+        raise Halt(api)
 
     def _load_time_rules(self, image: PeImage) -> bool:
         """Image rules at load, as Windows applies them; False if the load itself bug checks."""
@@ -150,7 +154,7 @@ class Session:
             bugcheck = self._bugcheck_for(stop)
             if bugcheck is None:
                 result.outcome = "error"
-                self.report.incomplete = f"{name}: {stop.detail}"
+                self.report.incomplete = self.report.incomplete or f"{name}: emulation failed: {stop.detail}"
             else:
                 result.outcome = "bugcheck"
                 self._record(bugcheck)
@@ -165,8 +169,9 @@ class Session:
             b = BugCheck(detail.code, detail.args, api=detail.api, notes=[detail.note] if detail.note else [])
             self._locate(b, detail.caller or None, None)
             return b
-        if stop.kind == "halted":                     # --strict: an unimplemented export
-            self.report.incomplete = f"--strict: {detail.module}!{detail.name} is not implemented"
+        if stop.kind == "halted" and isinstance(detail, Unimplemented):       # --strict
+            where = self.kernel.symbol(detail.caller)
+            self.report.incomplete = f"--strict: {detail.module}!{detail.name} (called from {where}) is not implemented"
             return None
         if stop.kind == "engine" and isinstance(detail, MemoryFault):
             api = k.current_export.name if k.current_export else "kernel"
