@@ -186,11 +186,20 @@ def MmAllocateContiguousNodeMemory(k, NumberOfBytes: SIZE_T, LowestAcceptableAdd
     return _contiguous(k, NumberOfBytes, pte_flags(Protect))
 
 
+def free_contiguous(k, address: int) -> None:
+    size = k.kernel_regions.pop(address, None)
+    if size:
+        k.mem.unmap(address, size)
+
+
 @export("MmFreeContiguousMemory")
 def MmFreeContiguousMemory(k, BaseAddress: PVOID) -> None:
-    size = k.kernel_regions.pop(BaseAddress, None)
-    if size:
-        k.mem.unmap(BaseAddress, size)
+    free_contiguous(k, BaseAddress)
+
+
+@export("MmFreeContiguousMemorySpecifyCache")
+def MmFreeContiguousMemorySpecifyCache(k, BaseAddress: PVOID, NumberOfBytes: SIZE_T, CacheType: ULONG) -> None:
+    free_contiguous(k, BaseAddress)
 
 
 # ---- the current process's user range ----------------------------------------------------------------
