@@ -160,23 +160,13 @@ def free(k, va: int, tag: int | None) -> None:
                          f"ExFreePool of 0x{va:x}: {err.reason}")) from None
 
 
-@export("ExAllocatePool")
+@export("ExAllocatePool", "ExAllocatePoolWithQuota")     # quota is not modelled: one process
 def ExAllocatePool(k, PoolType: POOL_TYPE, NumberOfBytes: SIZE_T) -> PVOID:
     return allocate_typed(k, PoolType, NumberOfBytes, TAG_NONE, (PoolType, NumberOfBytes))
 
 
-@export("ExAllocatePoolWithTag")
+@export("ExAllocatePoolWithTag", "ExAllocatePoolWithQuotaTag")
 def ExAllocatePoolWithTag(k, PoolType: POOL_TYPE, NumberOfBytes: SIZE_T, Tag: TAG) -> PVOID:
-    return allocate_typed(k, PoolType, NumberOfBytes, Tag, (PoolType, NumberOfBytes, Tag))
-
-
-@export("ExAllocatePoolWithQuota")
-def ExAllocatePoolWithQuota(k, PoolType: POOL_TYPE, NumberOfBytes: SIZE_T) -> PVOID:
-    return allocate_typed(k, PoolType, NumberOfBytes, TAG_NONE, (PoolType, NumberOfBytes))
-
-
-@export("ExAllocatePoolWithQuotaTag")
-def ExAllocatePoolWithQuotaTag(k, PoolType: POOL_TYPE, NumberOfBytes: SIZE_T, Tag: TAG) -> PVOID:
     return allocate_typed(k, PoolType, NumberOfBytes, Tag, (PoolType, NumberOfBytes, Tag))
 
 
