@@ -1,0 +1,99 @@
+"""`verifier run` options beyond the rules: budgets, --continue de-duplication, --strict, profiles."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BIN, driver_path, load_manifest, read
+from verifier.cli import main
+from verifier.session import Options, Session
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_every_manifest_driver_is_built():
+    missing = [n for n in load_manifest() if not os.path.exists(driver_path(n))]
+    assert missing == []
+
+
+def test_instruction_budget_ends_a_spinning_driver(capsys):
+    code = main(["run", "--max-instructions", "200000", "--format", "json", driver_path("spin_forever")])
+    d = json.loads(capsys.readouterr().out)["drivers"][0]
+    assert code == 3
+    assert "200000 instructions" in d["incomplete"]
+    assert d["entry_points"][0] == {"name": "DriverEntry", "status": None, "outcome": "timeout"}
+
+
+def _session(name: str, **options) -> Session:
+    session = Session(driver_path(name), read(name), Options(timeout=5, **options))
+    session.run()
+    return session
+
+
+def test_continue_counts_a_repeated_violation_at_the_same_call_site():
+    session = _session("pool_tag_exec", keep_going=True)
+    d = session.driver
+    session.call_entry("DriverEntry", d.image.entry, [d.driver_object, d.registry_path])   # the same call again
+    findings = session.report.bugchecks
+    assert len(findings) == 1
+    assert findings[0].count == 2
+    assert [e.status for e in session.report.entry_points] == [0, 0]
+
+
+def test_continue_keeps_distinct_call_sites_apart():
+    # npla_exec: the list is initialised without POOL_NX_ALLOCATION (one 0x2000), then the driver's inline
+    # ExAllocateFromNPagedLookasideList calls the list's Allocate routine, ExAllocatePoolWithTag, with the
+    # list's executable pool type: Windows flags that allocation too, at its own call site.
+    report = _session("npla_exec", keep_going=True).report
+    apis = sorted(b.api for b in report.bugchecks)
+    assert apis == ["ExAllocatePoolWithTag", "ExInitializeNPagedLookasideList"]
+    assert len({b.caller_rva for b in report.bugchecks}) == 2
+    assert all(b.count == 1 and b.args[0] == 0x2000 and b.args[2] == 0 for b in report.bugchecks)
+
+
+def test_default_mode_stops_at_the_first_violation():
+    report = _session("npla_exec").report
+    assert [b.api for b in report.bugchecks] == ["ExInitializeNPagedLookasideList"]
+    assert report.entry_points[0].outcome == "bugcheck"
+
+
+def test_flags_without_code_integrity_raise_nothing(capsys):
+    assert main(["run", "--flags", "0x8", "--format", "json", driver_path("npla_exec")]) == 0
+    assert json.loads(capsys.readouterr().out)["drivers"][0]["bugchecks"] == []
+
+
+def test_profile_changes_what_the_driver_sees(capsys):
+    # data_imports prints NtBuildNumber and fails with 0xE0000001 unless its low word is 22631 (Windows 11).
+    main(["run", "--profile", "win10-22h2", "--format", "json", driver_path("data_imports")])
+    d = json.loads(capsys.readouterr().out)["drivers"][0]
+    assert any(f"NtBuildNumber=0x{0xF0000000 | 19045:08X}" in line for line in d["debug_output"])
+    assert d["entry_points"][0]["status"] == 0xE0000001
+
+
+def test_unknown_profile_is_an_input_error(capsys):
+    assert main(["run", "--profile", "win95", driver_path("clean_gcc")]) == 2
+    assert "win95" in capsys.readouterr().out
+
+
+@pytest.mark.realworld
+def test_strict_stops_at_the_first_unimplemented_export(capsys):
+    from realworld import fetch
+    path = fetch("WinDivert64.sys")
+    assert main(["run", "--strict", "--format", "json", path]) == 3
+    d = json.loads(capsys.readouterr().out)["drivers"][0]
+    assert d["incomplete"].startswith("--strict: WDFLDR.SYS!WdfVersionBind (called from WinDivert64.sys+0x")
+    assert d["unimplemented_apis"][0]["name"] == "WdfVersionBind"
+
+
+def test_readme_sample_command_reports_the_violation():
+    """The README's first command runs this exact driver: it must show the 0x2000 at the call site."""
+    p = subprocess.run([sys.executable, "-m", "verifier", "run", os.path.join(BIN, "pool_tag_exec.sys")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 1
+    assert "Arg1: 0000000000002000, Code Integrity Issue: The caller specified an executable pool type." in p.stdout
+    assert "ExAllocatePoolWithTag(NonPagedPool, 0x40, 'tseT')" in p.stdout
+    assert "Traceback" not in p.stdout + p.stderr
