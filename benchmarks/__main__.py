@@ -1,7 +1,8 @@
 """Named speed figures, measured in one process on this machine: `python -m benchmarks [--quick] [--json]`.
 
 Ratios compare against bare Unicorn running the same machine code in the same run, so they mean
-the same on any machine; absolute rates are for the table in benchmarks/README.md.
+the same on any machine. Peers (Qiling, Speakeasy) are measured when installed with
+benchmarks/setup_peers.sh; their figures are null otherwise.
 """
 from __future__ import annotations
 
@@ -24,18 +25,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scale = 1 if args.quick else 5
     results: dict[str, float | None] = {}
-    results["scan_images_per_s"] = figures.scan_images_per_s(CORPUS, rounds=2 * scale)
-    results.update(figures.cpu_loop(CORPUS, iterations=20_000_000 * scale))
-    results["api_calls_per_s"] = figures.export_rate(CORPUS, "api_loop.sys", "ApiLoop", 100_000 * scale)
-    results["checked_allocs_per_s"] = figures.export_rate(CORPUS, "alloc_loop.sys", "AllocLoop", 25_000 * scale)
     results["cold_start_s"] = figures.cold_start(os.path.join(CORPUS, "clean_gcc.sys"))
-    # The cold-start runs are child processes: their peak is what one `verifier run` costs.
+    # Only `verifier run` child processes so far: their peak is what one run costs.
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    results["scan_images_per_s"] = figures.scan_images_per_s(CORPUS, rounds=2 * scale)
+    results.update(figures.cpu_loop(CORPUS, iterations=40_000_000 * scale))
+    results["api_calls_per_s"] = figures.export_rate(CORPUS, "api_loop.sys", "ApiLoop", 50_000 * scale)
+    allocs = figures.export_rate(CORPUS, "alloc_loop.sys", "AllocLoop", 20_000 * scale)
+    results["checked_allocs_per_s"] = allocs
+    peer_allocs = figures.speakeasy_rate(CORPUS, "alloc_loop.sys", "AllocLoop", 1_000 * scale)
+    results["speakeasy_allocs_per_s"] = peer_allocs
+    results["allocs_ratio_vs_speakeasy"] = round(allocs / peer_allocs, 1) if peer_allocs else None
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for name, value in results.items():
-            print(f"{name:28} {value}")
+            print(f"{name:36} {value}")
     return 0
 
 

@@ -1,7 +1,12 @@
-"""The measurements behind `python -m benchmarks`."""
+"""The measurements behind `python -m benchmarks`.
+
+Rates are the best of a few repetitions (the least disturbed by whatever else the machine does).
+Every emulator runs the same machine code from the same corpus driver in the same run.
+"""
 from __future__ import annotations
 
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +18,9 @@ from unicorn import x86_const as x
 from emu.pe import PeImage
 from verifier.scan import scan_bytes
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPEAT = 3
+
 
 def scan_images_per_s(corpus: str, rounds: int) -> float:
     images = [(p, open(p, "rb").read()) for p in sorted(glob.glob(os.path.join(corpus, "*.sys")))]
@@ -23,18 +31,17 @@ def scan_images_per_s(corpus: str, rounds: int) -> float:
     return round(rounds * len(images) / (time.perf_counter() - start), 1)
 
 
-def _bare_unicorn_call(image: PeImage, base: int, fn_rva: int, arg: int) -> float:
-    """Seconds for bare Unicorn (flat memory, no paging, no hooks) to run fn(arg) from the image."""
+def bare_unicorn_seconds(image: PeImage, fn_rva: int, arg: int) -> float:
+    """Bare Unicorn (flat memory, no paging, no hooks) running fn(arg) from the image's code."""
     uc = Uc(UC_ARCH_X86, UC_MODE_64)
-    size = (image.size_of_image + 0xFFF) & ~0xFFF
-    uc.mem_map(base, size, UC_PROT_ALL)
+    base = image.image_base
+    uc.mem_map(base, (image.size_of_image + 0xFFF) & ~0xFFF, UC_PROT_ALL)
     uc.mem_write(base, image.data[:image.size_of_headers])
     for s in image.sections:
         uc.mem_write(base + s.rva, image.data[s.raw_offset:s.raw_offset + min(s.raw_size, s.span)])
     stack, ret = 0x7000_0000, 0x6000_0000
     uc.mem_map(stack - 0x10000, 0x10000, UC_PROT_ALL)
     uc.mem_map(ret, 0x1000, UC_PROT_ALL)
-    uc.mem_write(ret, b"\xc3")
     uc.mem_write(stack - 0x100, ret.to_bytes(8, "little"))
     uc.reg_write(x.UC_X86_REG_RSP, stack - 0x100)
     uc.reg_write(x.UC_X86_REG_RCX, arg)
@@ -43,18 +50,12 @@ def _bare_unicorn_call(image: PeImage, base: int, fn_rva: int, arg: int) -> floa
     return time.perf_counter() - start
 
 
-def _loaded(corpus: str, name: str):
-    """(kernel, image, base) with the corpus driver loaded; None if it is not built."""
-    path = os.path.join(corpus, name)
-    if not os.path.exists(path):
-        return None
+def our_seconds(path: str, export: str, arg: int) -> float:
+    """Our kernel: load the driver (not timed), then time export(arg) until it returns."""
     from hooks.kernel import Kernel
-    image = PeImage.parse(open(path, "rb").read(), name)
+    image = PeImage.parse(open(path, "rb").read(), os.path.basename(path))
     k = Kernel()
-    return k, image, k.load_driver(image, name[:-4]).image.base
-
-
-def _timed_export(k, base: int, image: PeImage, export: str, arg: int) -> float:
+    base = k.load_driver(image, os.path.basename(path)[:-4]).image.base
     start = time.perf_counter()
     stop = k.call(base + image.exports()[export], [arg])
     elapsed = time.perf_counter() - start
@@ -63,31 +64,65 @@ def _timed_export(k, base: int, image: PeImage, export: str, arg: int) -> float:
     return elapsed
 
 
-def cpu_loop(corpus: str, iterations: int) -> dict[str, float | None]:
-    """cpu_loop.sys's exported BenchLoop in our kernel and in bare Unicorn: the same machine code."""
-    loaded = _loaded(corpus, "cpu_loop.sys")
-    if loaded is None:
-        return {"insn_ratio_vs_bare_unicorn": None}
-    k, image, base = loaded
-    ours = _timed_export(k, base, image, "BenchLoop", iterations)
-    bare = _bare_unicorn_call(image, image.image_base, image.exports()["BenchLoop"], iterations)
-    return {"insn_ratio_vs_bare_unicorn": round(bare / ours, 3)}
+def best(measure, *args, repeat: int = REPEAT) -> float:
+    return min(measure(*args) for _ in range(repeat))
 
 
-def export_rate(corpus: str, name: str, export: str, count: int) -> float | None:
-    """count / seconds for the driver's exported loop `export(count)` (one API call or pair per round)."""
-    loaded = _loaded(corpus, name)
-    if loaded is None:
+def peer_python(name: str) -> str | None:
+    """The interpreter that has a peer installed: $HVCI_PEER_<NAME>, else .peers/<name> from setup_peers.sh."""
+    explicit = os.environ.get(f"HVCI_PEER_{name.upper()}")
+    default = os.path.join(os.path.dirname(HERE), ".peers", name, "bin", "python")
+    for candidate in (explicit, default):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def peer_seconds(name: str, script: str, *args) -> float | None:
+    python = peer_python(name)
+    if python is None:
         return None
-    k, image, base = loaded
-    return round(count / _timed_export(k, base, image, export, count), 1)
+    runs = []
+    for _ in range(REPEAT):
+        out = subprocess.run([python, os.path.join(HERE, "peers", script), *map(str, args)],
+                             capture_output=True, text=True, check=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1])["seconds"])
+    return min(runs)
+
+
+def cpu_loop(corpus: str, iterations: int) -> dict[str, float | None]:
+    """BenchLoop from cpu_loop.sys: ours and each peer as a ratio to bare Unicorn on the same code."""
+    path = os.path.join(corpus, "cpu_loop.sys")
+    image = PeImage.parse(open(path, "rb").read(), "cpu_loop.sys")
+    fn = image.exports()["BenchLoop"]
+    # Short runs of pure JIT code are noisy on a shared machine: more repetitions, best of each.
+    per_iter_bare = best(bare_unicorn_seconds, image, fn, iterations, repeat=2 * REPEAT) / iterations
+    ours = best(our_seconds, path, "BenchLoop", iterations, repeat=2 * REPEAT)
+    figures: dict[str, float | None] = {"insn_ratio_vs_bare_unicorn": round(per_iter_bare * iterations / ours, 3)}
+    # Qiling pays a Python callback per instruction: a few thousand iterations are enough.
+    for peer, script, n in (("qiling", "qiling_loop.py", 2_000), ("speakeasy", "speakeasy_call.py", iterations)):
+        args = (path, n) if peer == "qiling" else (path, "BenchLoop", n)
+        seconds = peer_seconds(peer, script, *args)
+        figures[f"{peer}_insn_ratio_vs_bare_unicorn"] = None if seconds is None else float(f"{per_iter_bare * n / seconds:.3g}")
+    return figures
+
+
+def export_rate(corpus: str, name: str, export: str, count: int) -> float:
+    """count / seconds for a corpus driver's exported loop export(count)."""
+    return round(count / best(our_seconds, os.path.join(corpus, name), export, count), 1)
+
+
+def speakeasy_rate(corpus: str, name: str, export: str, count: int) -> float | None:
+    seconds = peer_seconds("speakeasy", "speakeasy_call.py", os.path.join(corpus, name), export, count)
+    return None if seconds is None else round(count / seconds, 1)
 
 
 def cold_start(driver: str) -> float:
-    """`verifier run` on a small driver, the whole process, best of three."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "verifier", "run", driver], capture_output=True, check=False)
-        best = min(best, time.perf_counter() - start)
-    return round(best, 3)
+    """`verifier run` on a small driver, the whole process."""
+    return best(_run_process, driver)
+
+
+def _run_process(driver: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "verifier", "run", driver], capture_output=True, check=False)
+    return round(time.perf_counter() - start, 3)

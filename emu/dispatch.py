@@ -19,6 +19,8 @@ from emu.machine import Halt, Machine, Stop
 # A routine gets (rcx, rdx, r8, r9, rsp) and returns the new RAX or None to leave RAX alone.
 Routine = Callable[[int, int, int, int, int], "int | None"]
 
+_READ_BATCH = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
+_WRITE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
 _BATCH = (x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_R8, x.UC_X86_REG_R9, x.UC_X86_REG_RSP)
 
 
@@ -30,14 +32,16 @@ class StubArea:
         self.base, self.size = base, size
         self.routines: dict[int, Routine] = {}
         self.trap = None                      # address whose execution ends a run (return trap)
-        uch = machine.uc._uch
+        uch = machine.uc._uch.value
         n = len(_BATCH)
-        regs = (ctypes.c_int * n)(*_BATCH)
-        vals = (ctypes.c_uint64 * n)()
-        ptrs = (ctypes.c_void_p * n)(*[ctypes.addressof(vals) + 8 * i for i in range(n)])
-        rax = ctypes.c_uint64()
-        read_batch, write = uclib.uc_reg_read_batch, uclib.uc_reg_write
-        rax_id, byref = x.UC_X86_REG_RAX, ctypes.byref
+        self._buffers = regs, vals, ptrs, rax = (
+            (ctypes.c_int * n)(*_BATCH), (ctypes.c_uint64 * n)(), (ctypes.c_void_p * n)(), ctypes.c_uint64())
+        ptrs[:] = [ctypes.addressof(vals) + 8 * i for i in range(n)]
+        # Plain-address prototypes: ctypes converts ints far faster than the binding's pointer argtypes.
+        read_batch = _READ_BATCH(ctypes.cast(uclib.uc_reg_read_batch, ctypes.c_void_p).value)
+        write = _WRITE(ctypes.cast(uclib.uc_reg_write, ctypes.c_void_p).value)
+        regs_at, ptrs_at, rax_at = ctypes.addressof(regs), ctypes.addressof(ptrs), ctypes.addressof(rax)
+        rax_id = x.UC_X86_REG_RAX
         routines = self.routines
 
         def on_stub(_uc, address, _size, _key):
@@ -45,11 +49,11 @@ class StubArea:
             if routine is None:
                 return                        # a return trap or an unused byte: `call` handles it
             try:
-                read_batch(uch, regs, ptrs, n)
+                read_batch(uch, regs_at, ptrs_at, n)
                 result = routine(*vals[:])
                 if result is not None:
                     rax.value = result & 0xFFFFFFFFFFFFFFFF
-                    write(uch, rax_id, byref(rax))
+                    write(uch, rax_id, rax_at)
             except Halt as halt:
                 machine.request_stop(Stop("halted", rip=address, detail=halt.reason))
             except BaseException as exc:      # never let an exception die inside ctypes
@@ -57,7 +61,7 @@ class StubArea:
 
         self._callback = HOOK_CODE_CFUNC(on_stub)   # keep a reference: Unicorn holds a raw pointer
         handle = uc_hook_h()
-        status = uclib.uc_hook_add(uch, ctypes.byref(handle), UC_HOOK_CODE, self._callback, None,
+        status = uclib.uc_hook_add(machine.uc._uch, ctypes.byref(handle), UC_HOOK_CODE, self._callback, None,
                                    ctypes.c_uint64(base), ctypes.c_uint64(base + size - 1))
         if status:
             raise RuntimeError(f"uc_hook_add failed with status {status}")

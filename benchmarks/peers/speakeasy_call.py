@@ -1,0 +1,23 @@
+"""Call an exported function of a corpus driver, fn(n), in Speakeasy; print {"seconds", "result"}.
+
+Runs under a Python that has speakeasy-emulator installed (see benchmarks/setup_peers.sh).
+Speakeasy loads the driver itself (its own kernel emulation); DriverEntry is not run.
+"""
+import json
+import sys
+import time
+
+import pefile
+import speakeasy
+
+path, export, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+pe = pefile.PE(path)
+rva = next(e.address for e in pe.DIRECTORY_ENTRY_EXPORT.symbols if e.name == export.encode())
+se = speakeasy.Speakeasy()
+module = se.load_module(path)
+se.emu.run_queue.clear()              # loading queued DriverEntry; only the export is measured
+start = time.perf_counter()
+se.call(module.get_base() + rva, [n])
+seconds = time.perf_counter() - start
+run = se.emu.runs[-1]
+print(json.dumps({"seconds": seconds, "result": run.ret_val, "error": run.error or None}))
