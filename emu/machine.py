@@ -15,7 +15,7 @@ from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc, UcEr
 from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x
 
-from emu.memory import PAGE, AddressSpace, PhysicalMemory
+from emu.memory import AddressSpace, PhysicalMemory
 
 MSR_EFER = 0xC0000080
 EFER_LME, EFER_LMA, EFER_NXE = 1 << 8, 1 << 10, 1 << 11

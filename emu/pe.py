@@ -186,6 +186,10 @@ class PeImage:
                 raise ImageError(f"import thunk array of {dll} is not terminated")
         raise ImageError("import directory is not terminated")
 
+    def validate(self) -> None:
+        """Walk the import directory now, so an image the loader could not bind raises ImageError."""
+        _ = self.imports
+
     def imports_module(self, dll: str) -> bool:
         return any(imp.dll.lower() == dll.lower() for imp in self.imports)
 

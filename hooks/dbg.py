@@ -6,13 +6,29 @@ DPFLTR_ERROR_LEVEL = 0
 STATUS_SUCCESS = 0
 
 
+class DebugLog:
+    """What the driver printed, as lines; text after the last newline is kept as a partial line."""
+
+    MAX_LINE = 4096
+
+    def __init__(self):
+        self._lines: list[str] = []
+        self._partial = ""
+
+    def write(self, text: str) -> None:
+        *complete, self._partial = (self._partial + text).split("\n")
+        self._lines.extend(line.rstrip("\r") for line in complete)
+        if len(self._partial) > self.MAX_LINE:
+            self._lines.append(self._partial)
+            self._partial = ""
+
+    @property
+    def lines(self) -> list[str]:
+        return self._lines + ([self._partial] if self._partial else [])
+
+
 def emit(k, text: str) -> None:
-    pending = getattr(k, "_dbg_partial", "") + text
-    *lines, k._dbg_partial = pending.split("\n")
-    k.debug_output.extend(line.rstrip("\r") for line in lines)
-    if len(k._dbg_partial) > 4096:
-        k.debug_output.append(k._dbg_partial)
-        k._dbg_partial = ""
+    k.debug.write(text)
 
 
 @export("DbgPrint")

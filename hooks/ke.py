@@ -289,12 +289,12 @@ def MmGetSystemRoutineAddress(k, SystemRoutineName: PUNICODE_STRING) -> PVOID:
 
 @export("RtlAssert")
 def RtlAssert(k, VoidFailedAssertion: PVOID, VoidFileName: PVOID, LineNumber: ULONG, MutableMessage: PVOID) -> None:
-    k.debug_output.append(f"*** Assertion failed: {k.mem.read_cstr(VoidFailedAssertion).decode('latin-1')}")
+    k.debug.write(f"*** Assertion failed: {k.mem.read_cstr(VoidFailedAssertion).decode('latin-1')}\n")
 
 
 @export("ExUuidCreate")
 def ExUuidCreate(k, Uuid: PVOID) -> NTSTATUS:
-    k.uuid_counter = getattr(k, "uuid_counter", 0) + 1
-    k.mem.write(Uuid, struct.pack("<IHH8s", 0x5EED0000 + k.uuid_counter, 0x4000, 0x8000, b"hvcivrfy"))
+    k.uuid_sequence += 1                      # deterministic: the same run gives the same UUIDs
+    k.mem.write(Uuid, struct.pack("<IHH8s", 0x5EED0000 + k.uuid_sequence, 0x4000, 0x8000, b"hvcivrfy"))
     return STATUS_SUCCESS
 

@@ -22,6 +22,7 @@ from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
 from hooks import catalog, ke, memory, security  # noqa: F401  (catalog registers every handler)
+from hooks.dbg import DebugLog
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.pool import PoolAllocator
@@ -82,14 +83,14 @@ class Kernel:
         self.mem: AddressSpace = self.machine.mem
         self.events = Events()
         self.current_export: Export | None = None
-        self.debug_output: list[str] = []
+        self.debug = DebugLog()
+        self.uuid_sequence = 0
         self.unimplemented: dict[str, Unimplemented] = {}
         self.on_unimplemented: Callable[[Unimplemented], None] | None = None
         self.modules: dict[str, LoadedImage] = {}
         self.module_exports: dict[str, dict[str, int]] = {}
         self.stub_names: dict[int, str] = {}
         self.drivers: list[DriverContext] = []
-        self.deferred: list[tuple[str, int, list[int]]] = []   # (what, routine, args) to run later
         self.handles = HandleTable()
         self.regs = (0, 0, 0, 0, 0)                 # raw argument registers + RSP of the current call
         self.object_names: dict[str, int] = {}     # \Device\X -> DEVICE_OBJECT
@@ -301,7 +302,7 @@ class Kernel:
                 poke(self.mem, nt[name], struct.pack("<Q", value))
         self.loaded_module_list = nt["PsLoadedModuleList"]
         poke(self.mem, self.loaded_module_list, struct.pack("<QQ", self.loaded_module_list, self.loaded_module_list))
-        for name, loaded in self.modules.items():
+        for loaded in self.modules.values():
             self._link_module(loaded, loaded.name)
 
     def _link_module(self, loaded: LoadedImage, name: str, path: str | None = None) -> int:

@@ -99,7 +99,7 @@ class PoolAllocator:
 
 # ---- handlers -------------------------------------------------------------------------------------
 from emu.machine import Halt  # noqa: E402  (handlers below; the allocator above has no engine needs)
-from hooks.api import (HANDLE, PVOID, POOL_FLAGS, POOL_TYPE, SIZE_T, TAG, ULONG, export)  # noqa: E402
+from hooks.api import (PVOID, POOL_FLAGS, POOL_TYPE, SIZE_T, TAG, ULONG, export)  # noqa: E402
 from hooks.events import Crash, PoolRequest  # noqa: E402
 from hooks.names import (POOL_FLAG_NON_PAGED, POOL_FLAG_NON_PAGED_EXECUTE, POOL_FLAG_PAGED,  # noqa: E402
                          POOL_FLAG_UNINITIALIZED, POOL_NX_ALLOCATION)

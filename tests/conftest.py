@@ -64,7 +64,7 @@ def runtime_of(entry: dict) -> list[dict]:
         given = it.get("args")
         if isinstance(given, dict):
             for k, v in given.items():
-                args[int(str(k).lstrip("argArg")) - 1] = _num(v)
+                args[int(str(k).lower().removeprefix("arg")) - 1] = _num(v)
         elif isinstance(given, list):
             for i, v in enumerate(given[:4]):
                 args[i] = _num(v)

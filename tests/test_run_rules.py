@@ -7,7 +7,7 @@ import capstone
 import pefile
 import pytest
 
-from conftest import built, driver_path, load_manifest, read, runtime_of, static_of, status_of
+from conftest import built, driver_path, load_manifest, read, runtime_of, status_of
 from verifier.cli import main
 from verifier.session import Options, run_driver
 

@@ -222,7 +222,7 @@ class Session:
     def _finish(self) -> DriverReport:
         k = self.kernel
         if k is not None:
-            self.report.debug_output = list(k.debug_output)
+            self.report.debug_output = k.debug.lines
             self.report.unimplemented_apis = [
                 UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
             for module in k.unresolved_modules:
