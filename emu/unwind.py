@@ -56,19 +56,21 @@ def unwind_frame(table: FunctionTable, base: int, rip: int, regs: dict[int, int]
         head = table.image.read(info_rva, 4)
         if len(head) < 4:
             raise LookupError(f"unwind info at RVA 0x{info_rva:x} is outside the image")
-        version_flags, prolog, count, frame = head
+        version_flags, _prolog_size, count, frame = head
         flags = version_flags >> 3
         codes = table.image.read(info_rva + 4, 2 * count)
         frame_reg, frame_off = frame & 0xF, frame >> 4
-        if frame_reg and not chained and (offset >= prolog or _fp_established(codes, offset)):
-            regs[RSP] = regs.get(frame_reg, 0) - 16 * frame_off
         i = 0
         while i < count:
             code_offset, op_byte = codes[2 * i], codes[2 * i + 1]
             op, op_info = op_byte & 0xF, op_byte >> 4
             slots = _slots(op, op_info)
             applies = chained or code_offset <= offset
-            if applies:
+            if applies and op == UWOP_SET_FPREG:
+                # RSP as it was when the prolog set the frame register (MSVC does so after the
+                # stack allocation, GCC before it: applying codes in order is right for both).
+                regs[RSP] = regs.get(frame_reg, 0) - 16 * frame_off
+            elif applies:
                 _apply(op, op_info, codes, i, regs, read_q)
             i += slots
         if not flags & UNW_FLAG_CHAININFO:
@@ -81,13 +83,6 @@ def unwind_frame(table: FunctionTable, base: int, rip: int, regs: dict[int, int]
     ret = read_q(regs[RSP])
     regs[RSP] += 8
     return ret
-
-
-def _fp_established(codes: bytes, offset: int) -> bool:
-    for i in range(0, len(codes), 2):
-        if codes[i + 1] & 0xF == UWOP_SET_FPREG and codes[i] <= offset:
-            return True
-    return False
 
 
 def _slots(op: int, op_info: int) -> int:

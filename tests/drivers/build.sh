@@ -276,6 +276,12 @@ gccdrv alloc_loop loops.c -DCASE_ALLOC_LOOP
 # ---------------------------------------------------------------------------
 gccdrv ioctl ioctl.c
 
+# ---------------------------------------------------------------------------
+# G. Stack unwinding: a three-deep call chain with different prologs
+# ---------------------------------------------------------------------------
+gccdrv   deep_stack_gcc   deep_stack.c
+clangdrv deep_stack_clang deep_stack.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
