@@ -97,3 +97,36 @@ def test_readme_sample_command_reports_the_violation():
     assert "Arg1: 0000000000002000, Code Integrity Issue: The caller specified an executable pool type." in p.stdout
     assert "ExAllocatePoolWithTag(NonPagedPool, 0x40, 'tseT')" in p.stdout
     assert "Traceback" not in p.stdout + p.stderr
+
+
+def test_a_user_mode_dll_is_not_a_driver(tmp_path, capsys):
+    data = bytearray(read("clean_gcc"))
+    pe_at = int.from_bytes(data[0x3C:0x40], "little")
+    data[pe_at + 24 + 68:pe_at + 24 + 70] = (2).to_bytes(2, "little")       # Subsystem: Windows GUI
+    at = data.find(b"ntoskrnl.exe")
+    data[at:at + 12] = b"kernel32.dll"                                      # imports a user-mode DLL
+    path = tmp_path / "app.dll"
+    path.write_bytes(bytes(data))
+    assert main(["run", "--format", "json", str(path)]) == 2
+    assert "not a kernel driver" in json.loads(capsys.readouterr().out)["drivers"][0]["error"]
+
+
+@pytest.mark.parametrize("name", ["contig", "contig_cache", "contig_cache_node"])
+def test_always_executable_contiguous_memory_is_a_warning_naming_the_nx_api(name):
+    report = _session(name).report
+    assert report.bugchecks == [] and report.entry_points[0].status == 0
+    (w,) = [w for w in report.warnings if w.kind == "contiguous-executable"]
+    assert w.api.startswith("MmAllocateContiguousMemory")
+    assert "MmAllocateContiguousNodeMemory" in w.message and "PAGE_READWRITE" in w.message
+    assert w.caller_rva is not None
+
+
+def test_text_report_has_what_a_developer_acts_on(capsys):
+    assert main(["run", driver_path("deep_stack_clang")]) == 1
+    out = capsys.readouterr().out
+    for needle in ("DRIVER_VERIFIER_DETECTED_VIOLATION (c4)", "ENTRY_POINT:  DriverEntry",
+                   "API:  ExAllocatePoolWithTag(NonPagedPool, 0x80, 'pEeD')", "CALL_SITE:", "STACK_TEXT:",
+                   "FIX:  use NonPagedPoolNx"):
+        assert needle in out
+    call_line = next(line for line in out.splitlines() if line.startswith(">"))
+    assert "call" in call_line
