@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import rootfs
@@ -66,7 +66,6 @@ class DriverContext:
     driver_object: int
     registry_path: int
     ldr_entry: int
-    devices: list[int] = field(default_factory=list)
 
 
 def _status_routine(name: str) -> bool:
