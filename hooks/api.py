@@ -9,6 +9,7 @@ since the upper bits of their registers and stack slots are undefined.
 """
 from dataclasses import dataclass
 import inspect
+from functools import lru_cache
 from typing import Callable
 
 
@@ -76,7 +77,7 @@ PULONG = CType("PULONG", 64, "ptr")
 PSIZE_T = CType("PSIZE_T", 64, "ptr")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Export:
     """One kernel routine as declared: the module that exports it, its parameters, its handler."""
 
@@ -127,17 +128,25 @@ def make_routine(exp: Export, k, read_q: Callable[[int], int]) -> Callable[[int,
     """Build the stub routine: decode arguments, note the registers (the caller is read from
     [RSP] only when asked for, see Kernel.caller), call the handler.
 
-    Generated once per export so the per-call path is a straight line of masks and loads.
+    The decoder is generated once per export (cached across kernels) so the per-call path is a
+    straight line of masks and loads.
     """
+    return _routine_factory(exp)(k, exp, exp.handler, read_q)
+
+
+@lru_cache(maxsize=None)
+def _routine_factory(exp: Export) -> Callable:
     regs = ("rcx", "rdx", "r8", "r9")
     exprs = []
     for i, (_, ctype) in enumerate(exp.params):
         src = regs[i] if i < 4 else f"read_q(rsp + {0x28 + 8 * (i - 4)})"
         exprs.append(src if ctype.bits == 64 else f"({src} & {ctype.mask})")
-    src = (f"def routine(rcx, rdx, r8, r9, rsp):\n"
-           f"    k.regs = (rcx, rdx, r8, r9, rsp)\n"
-           f"    k.current_export = exp\n"
-           f"    return handler(k{''.join(', ' + e for e in exprs)})\n")
-    scope = {"k": k, "exp": exp, "handler": exp.handler, "read_q": read_q}
+    src = (f"def factory(k, exp, handler, read_q):\n"
+           f"    def routine(rcx, rdx, r8, r9, rsp):\n"
+           f"        k.regs = (rcx, rdx, r8, r9, rsp)\n"
+           f"        k.current_export = exp\n"
+           f"        return handler(k{''.join(', ' + e for e in exprs)})\n"
+           f"    return routine\n")
+    scope: dict = {}
     exec(compile(src, f"<routine {exp.name}>", "exec"), scope)
-    return scope["routine"]
+    return scope["factory"]

@@ -154,11 +154,19 @@ class Session:
             bugcheck = self._bugcheck_for(stop)
             if bugcheck is None:
                 result.outcome = "error"
-                self.report.incomplete = self.report.incomplete or f"{name}: emulation failed: {stop.detail}"
+                self.report.incomplete = self.report.incomplete or self._engine_failure(name, stop)
             else:
                 result.outcome = "bugcheck"
                 self._record(bugcheck)
         return result
+
+    def _engine_failure(self, entry: str, stop: Stop) -> str:
+        detail = stop.detail
+        if isinstance(detail, BaseException):
+            where = self.kernel.symbol(stop.rip)
+            return (f"{entry}: the emulated {where} failed ({type(detail).__name__}: {detail}); "
+                    "this is a gap in hvci-verifier, please report it with the driver")
+        return f"{entry}: emulation failed at {self.kernel.symbol(stop.rip)}: {detail}"
 
     def _bugcheck_for(self, stop: Stop) -> BugCheck | None:
         k = self.kernel
