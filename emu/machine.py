@@ -15,7 +15,7 @@ from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc, UcEr
 from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x
 
-from emu.memory import AddressSpace, PhysicalMemory
+from emu.memory import AddressSpace, MemoryFault, PhysicalMemory
 
 MSR_EFER = 0xC0000080
 EFER_LME, EFER_LMA, EFER_NXE = 1 << 8, 1 << 10, 1 << 11
@@ -142,6 +142,12 @@ class Machine:
         cr2 = uc.reg_read(x.UC_X86_REG_CR2) if vector in (EXC_PAGE_FAULT, EXC_DOUBLE_FAULT) else 0
         self.request_stop(Stop("exception", rip=rip, vector=vector, cr2=cr2))
 
+    def _after_hlt(self, rip: int) -> bool:
+        try:
+            return self.mem.read_unchecked(rip - 1, 1) == b"\xf4"
+        except MemoryFault:
+            return False
+
     def call(self, fn: int, args: list[int], return_to: int, stack_top: int) -> Stop:
         """Run fn(*args) with the x64 calling convention until it returns to `return_to`.
 
@@ -160,17 +166,26 @@ class Machine:
         uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
         self._stop = None
         started = time.perf_counter()
-        try:
-            uc.emu_start(fn, return_to, timeout=int(self.time_budget_s * 1e6),
-                         count=self.instructions_budget)
-        except UcError as exc:
-            if self._stop is None:
-                rip = uc.reg_read(x.UC_X86_REG_RIP)
-                vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
-                kind = "exception" if vector is not None else "engine"
-                self._stop = Stop(kind, rip=rip, vector=vector, detail=str(exc))
+        start = fn
+        while True:
+            remaining = self.time_budget_s - (time.perf_counter() - started) if self.time_budget_s else 0.0
+            try:
+                uc.emu_start(start, return_to, timeout=max(int(remaining * 1e6), 1) if self.time_budget_s else 0,
+                             count=self.instructions_budget)
+            except UcError as exc:
+                if self._stop is None:
+                    rip = uc.reg_read(x.UC_X86_REG_RIP)
+                    vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
+                    kind = "exception" if vector is not None else "engine"
+                    self._stop = Stop(kind, rip=rip, vector=vector, detail=str(exc))
+            rip = uc.reg_read(x.UC_X86_REG_RIP)
+            # Unicorn stops after HLT; on Windows the next interrupt resumes the processor.
+            if self._stop is None and rip != return_to and self._after_hlt(rip) \
+                    and (not self.time_budget_s or time.perf_counter() - started < self.time_budget_s):
+                start = rip
+                continue
+            break
         stop = self._stop
-        rip = uc.reg_read(x.UC_X86_REG_RIP)
         if stop is None:
             if rip == return_to:
                 stop = Stop("returned", rip=rip, return_value=uc.reg_read(x.UC_X86_REG_RAX))

@@ -68,6 +68,11 @@ class DriverContext:
     ldr_entry: int
 
 
+def _import_key(imp: Import) -> str:
+    """An import's name in the export tables; by-ordinal imports get '#n'."""
+    return imp.name if imp.name is not None else f"#{imp.ordinal}"
+
+
 def _status_routine(name: str) -> bool:
     """Whether an export returns NTSTATUS (so a stand-in returns STATUS_NOT_IMPLEMENTED, not 0)."""
     return name.startswith(("Zw", "Nt", "Io", "Ps", "Ob", "Se", "Cm", "Fwp", "Wdf", "Ndis")) or \
@@ -104,7 +109,8 @@ class Kernel:
         self.pool = PoolAllocator(self.mem)
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
-        self.unresolved_modules: list[str] = []   # imported modules we only have stand-ins for
+        # (module, names): imports answered by stand-ins; names empty when the whole module is unknown
+        self.unresolved_imports: list[tuple[str, list[str]]] = []
         self._next_module = MODULES_BASE
         self._next_driver = DRIVERS_BASE
         self._next_kdata = KERNEL_DATA
@@ -123,7 +129,9 @@ class Kernel:
         return self.mem.read_q(self.regs[4])
 
     # ---- modules and stubs ----------------------------------------------------------------------
-    def _add_module(self, name: str, functions, variables, internal=()) -> LoadedImage:
+    def _add_module(self, name: str, functions, variables, internal=(), extends: bool = False) -> LoadedImage:
+        """Synthesize, map and bind a kernel module. With `extends`, the routines are added to an
+        existing module's import table (names a driver imports that our export list lacks)."""
         spec = ModuleSpec(name, list(functions),
                           [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
                           {n: code for n, code in ke.NATIVE_ROUTINES.items() if n in functions})
@@ -134,9 +142,12 @@ class Kernel:
         self._next_module = base + page_ceil(built.size_of_image) + PAGE
         image = PeImage.parse(built.image, name)
         loaded = map_image(self.mem, image, base, lambda imp: 0)
-        self.modules[name.lower()] = loaded
         addresses = {n: base + rva for n, rva in {**built.stubs, **built.variables}.items()}
-        self.module_exports[name.lower()] = addresses
+        if extends:
+            self.module_exports[name.lower()].update(addresses)
+        else:
+            self.modules[name.lower()] = loaded
+            self.module_exports[name.lower()] = addresses
         read_q = self.mem.read_q
         for routine, rva in built.stubs.items():
             address = base + rva
@@ -148,7 +159,7 @@ class Kernel:
                 self.stubs.bind(address, make_routine(exp, self, read_q))
             elif routine != "KiReturnTrap":
                 self.stubs.bind(address, self._stand_in(name, routine))
-        if self.loaded_module_list:
+        if self.loaded_module_list and not extends:
             self._link_module(loaded, name)
         return loaded
 
@@ -171,13 +182,7 @@ class Kernel:
         return stand_in
 
     def resolve_import(self, imp: Import) -> int:
-        module = imp.dll.lower()
-        table = self.module_exports.get(module)
-        if table is None:
-            raise KeyError(module)
-        if imp.name is None:
-            raise KeyError(f"{imp.dll}!#{imp.ordinal}")
-        return table[imp.name]
+        return self.module_exports[imp.dll.lower()][_import_key(imp)]
 
     def address_of(self, module: str, name: str) -> int:
         return self.module_exports[module.lower()][name]
@@ -328,12 +333,14 @@ class Kernel:
         """Map the driver at a non-preferred base, bind its imports, build its DRIVER_OBJECT.
 
         `allow_wx` maps writable code as a loader without memory integrity would."""
+        missing: dict[str, set[str]] = {}
         for imp in image.imports:
-            module = imp.dll.lower()
-            if module not in self.module_exports:
-                names = sorted({i.name for i in image.imports if i.dll.lower() == module and i.name})
-                self._add_module(imp.dll, names, [])
-                self.unresolved_modules.append(imp.dll)
+            if _import_key(imp) not in self.module_exports.get(imp.dll.lower(), {}):
+                missing.setdefault(imp.dll, set()).add(_import_key(imp))
+        for dll, names in missing.items():
+            known = dll.lower() in self.module_exports
+            self._add_module(dll, sorted(names), [], extends=known)
+            self.unresolved_imports.append((dll, sorted(names) if known else []))
         base = self._next_driver
         self._next_driver += max(page_ceil(image.size_of_image), 0x1000000)
         loaded = map_image(self.mem, image, base, self.resolve_import, allow_wx)

@@ -5,6 +5,7 @@ import pefile
 import pytest
 
 from conftest import built, driver_path, load_manifest, read, status_of
+from emu.memory import PROT_RX, poke
 from emu.pe import PeImage
 from hooks.kernel import Kernel
 from verifier.session import Options, run_driver
@@ -70,3 +71,24 @@ def test_page_protections_after_load(name):
         else:
             assert not pte & PTE_W and pte & PTE_NX, sname
     assert checked >= 2
+
+
+def test_hlt_resumes_like_the_next_interrupt_would():
+    k = Kernel()
+    code_at = 0xFFFFF80370000000
+    k.mem.map_new(code_at, 0x1000, PROT_RX)
+    poke(k.mem, code_at, bytes.fromhex("f4" "b82a000000" "f4" "c3"))      # hlt; mov eax, 42; hlt; ret
+    stop = k.call(code_at, [])
+    assert stop.kind == "returned" and stop.return_value & 0xFFFFFFFF == 42
+
+
+def test_imports_missing_from_the_export_list_get_stand_ins(tmp_path):
+    data = bytearray(read("clean_gcc"))
+    at = data.find(b"DbgPrint\0")
+    data[at:at + 8] = b"DbgPrinZ"                   # a name ntoskrnl.exe does not export
+    report = run_driver(str(tmp_path / "renamed.sys"), bytes(data), Options(timeout=5))
+    assert report.error is None and report.entry_points[0].status == 0
+    assert [u.name for u in report.unimplemented_apis] == ["DbgPrinZ"]
+    assert report.unimplemented_apis[0].module == "ntoskrnl.exe"
+    (w,) = [w for w in report.warnings if w.kind == "unknown-exports"]
+    assert "DbgPrinZ" in w.message and "ntoskrnl.exe" in w.message

@@ -7,7 +7,9 @@ import struct
 import pytest
 
 from conftest import built, load_manifest, pe_offsets, read
+from emu.pe import PeImage
 from verifier.scan import scan_bytes
+from verifier.session import Options, run_driver
 
 pytestmark = pytest.mark.fuzz
 
@@ -62,3 +64,36 @@ def test_mutated_images_never_raise(name):
         if report.error is not None:
             assert isinstance(report.error, str) and report.error and "\n" not in report.error
             assert report.bugchecks == []
+
+
+# ---- the same hostility through `verifier run`: the loader, the kernel and the CPU ----------------------
+RUN_SEEDS = [n for n in SEEDS if n not in ("spin_forever", "cpu_loop", "api_loop", "alloc_loop")]
+
+
+def mutate_code(rng: random.Random, data: bytes) -> bytes:
+    """Random bytes in the first executable section: wild instructions, jumps and memory accesses."""
+    b = bytearray(data)
+    image = PeImage.parse(data, "seed")
+    text = next(s for s in image.sections if s.executable and s.raw_size)
+    for _ in range(rng.randint(1, 8)):
+        b[text.raw_offset + rng.randrange(min(text.raw_size, text.span))] = rng.randrange(256)
+    return bytes(b)
+
+
+@pytest.mark.parametrize("where", ["headers", "code"])
+def test_mutated_drivers_run_without_raising(where):
+    rng = random.Random(f"hvci-run-{where}")
+    outcomes = set()
+    for n in range(150):
+        name = rng.choice(RUN_SEEDS)
+        original = read(name)
+        data = mutate(rng, original) if where == "headers" else mutate_code(rng, original)
+        try:
+            report = run_driver(f"{name}-m{n}.sys", data, Options(timeout=2))
+        except Exception as exc:  # noqa: BLE001 - the point of the test
+            pytest.fail(f"{where} mutation {n} of {name} raised {type(exc).__name__}: {exc}")
+        assert report.error or report.entry_points or report.bugchecks, f"{where} mutation {n} of {name}: no outcome"
+        assert report.exit_code in (0, 1, 2, 3)
+        assert not (report.incomplete and "gap in hvci-verifier" in report.incomplete), report.incomplete
+        outcomes.add(report.exit_code)
+    assert len(outcomes) > 1                      # the mutations really changed what happened

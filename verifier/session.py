@@ -233,9 +233,13 @@ class Session:
             self.report.debug_output = k.debug.lines
             self.report.unimplemented_apis = [
                 UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
-            for module in k.unresolved_modules:
-                self.warn(DriverWarning("stub-module", f"imports from {module} are answered by stand-ins "
-                                                       "(no handlers for that module)"))
+            for module, names in k.unresolved_imports:
+                if names:
+                    self.warn(DriverWarning("unknown-exports", f"imports {', '.join(names)} from {module}, which "
+                                            "its export list (rootfs/exports) lacks: answered by stand-ins"))
+                else:
+                    self.warn(DriverWarning("stub-module", f"imports from {module} are answered by stand-ins "
+                                                           "(no handlers for that module)"))
         return self.report
 
 
