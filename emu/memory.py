@@ -9,6 +9,7 @@ not mapped), so the mirror stays true.
 from __future__ import annotations
 
 import ctypes
+import heapq
 import mmap
 import struct
 
@@ -52,7 +53,8 @@ def page_ceil(size: int) -> int:
 
 
 class PhysicalMemory:
-    """Guest RAM plus a frame allocator. Frames freed are reused lowest-first, deterministically."""
+    """Guest RAM plus a frame allocator. Freed frames are reused lowest first (a heap), so runs
+    are deterministic."""
 
     def __init__(self, size: int):
         self.size = size
@@ -65,7 +67,7 @@ class PhysicalMemory:
     def alloc_frames(self, count: int = 1) -> int:
         """Physical address of `count` contiguous zeroed frames."""
         if count == 1 and self._free:
-            pa = self._free.pop()
+            pa = heapq.heappop(self._free)
             self.view[pa:pa + PAGE] = bytes(PAGE)
             return pa
         pa = self._next
@@ -75,8 +77,7 @@ class PhysicalMemory:
         return pa
 
     def free_frame(self, pa: int) -> None:
-        self._free.append(pa)
-        self._free.sort(reverse=True)
+        heapq.heappush(self._free, pa)
 
     def read_q(self, pa: int) -> int:
         return _Q.unpack_from(self.buf, pa)[0]
