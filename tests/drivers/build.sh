@@ -211,6 +211,7 @@ gccdrv nx_optin_ver       onecall.c -DCASE_NX_OPTIN_VER
 gccdrv mdl_map_exec       onecall.c -DCASE_MDL_MAP
 gccdrv mdl_map_nx         onecall.c -DCASE_MDL_MAP -DNX
 gccdrv mdl_maplocked_exec onecall.c -DCASE_MDL_MAPLOCKED
+gccdrv mdl_maplocked_nx   onecall.c -DCASE_MDL_MAPLOCKED -DNX
 gccdrv mdl_protect_exec   onecall.c -DCASE_MDL_PROTECT
 gccdrv mdl_protect_nx     onecall.c -DCASE_MDL_PROTECT -DNX
 gccdrv iospace_ex_exec    onecall.c -DCASE_IOSPACE_EX
@@ -230,7 +231,9 @@ gccdrv zwsection_nx       onecall.c -DCASE_ZWSECTION -DNX
 gccdrv zwmap_exec         onecall.c -DCASE_ZWMAP
 gccdrv zwmap_nx           onecall.c -DCASE_ZWMAP -DNX
 gccdrv ntsection_exec     onecall.c -DCASE_NTSECTION
+gccdrv ntsection_nx       onecall.c -DCASE_NTSECTION -DNX
 gccdrv ntmap_exec         onecall.c -DCASE_NTMAP
+gccdrv ntmap_nx           onecall.c -DCASE_NTMAP -DNX
 
 clangdrv pool_tag_exec_clang  onecall.c -DCASE_POOL_TAG
 clangdrv pool_tag_nx_clang    onecall.c -DCASE_POOL_TAG -DNX

@@ -223,8 +223,9 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
                                           (MM_PAGE_PRIORITY)PICK(NormalPagePriority,
                                                                  NormalPagePriority | HV_MdlMappingNoExecute));
 #elif defined(CASE_MDL_MAPLOCKED)
-        /* MmMapLockedPages has no priority argument: always executable */
-        va = MmMapLockedPages(mdl, KernelMode);
+        /* MmMapLockedPages has no priority argument: a KernelMode mapping is always executable.
+         * The twin maps for UserMode, which is no executable system-space mapping. */
+        va = MmMapLockedPages(mdl, PICK(KernelMode, UserMode));
 #else
         /* NX mapping first (no finding), then change its protection */
         va = MmMapLockedPagesSpecifyCache(mdl, KernelMode, MmCached, NULL, FALSE,
