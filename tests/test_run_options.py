@@ -130,3 +130,28 @@ def test_text_report_has_what_a_developer_acts_on(capsys):
         assert needle in out
     call_line = next(line for line in out.splitlines() if line.startswith(">"))
     assert "call" in call_line
+
+
+def _run_code(code: bytes) -> Session:
+    """A session whose driver is loaded, then `code` run as one more entry point from an R-X page."""
+    from emu.memory import PROT_RX, poke
+    session = _session("clean_gcc")
+    at = 0xFFFFF80370000000
+    session.kernel.mem.map_new(at, 0x1000, PROT_RX)
+    poke(session.kernel.mem, at, code)
+    session.call_entry("Probe", at, [])
+    return session
+
+
+def test_runaway_recursion_is_a_kernel_stack_overflow():
+    (b,) = _run_code(bytes.fromhex("e8fbffffff")).report.bugchecks          # call $: recurse forever
+    assert b.code == 0x7F and b.args == (8, 0, 0, 0)
+    assert "stack overflow" in b.notes[0] and b.entry_point == "Probe"
+
+
+def test_a_wild_jump_without_a_return_address_is_still_reported():
+    # mov rsp, 0xFFFFF80DEAD00000 (unmapped); jmp rsp: the fault's [RSP] cannot be read.
+    code = bytes.fromhex("48bc0000d0ea0df8ffff" "ffe4")
+    (b,) = _run_code(code).report.bugchecks
+    assert b.code == 0x50 and b.args[0] == 0xFFFFF80DEAD00000 and b.args[1] == 0x10
+    assert b.caller_rva is None and "unknown" in b.notes[0]

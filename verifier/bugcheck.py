@@ -71,6 +71,12 @@ OTHER_BUGCHECKS: dict[int, tuple[str, str, tuple[str, str, str, str]]] = {
            "as well as the link date of the driver/image that contains this address.",
            ("The exception code that was not handled", "The address that the exception occurred at",
             "Parameter 0 of the exception", "Parameter 1 of the exception")),
+    0x7F: ("UNEXPECTED_KERNEL_MODE_TRAP",
+           "This means a trap occurred in kernel mode, and it's a trap of a kind\n"
+           "that the kernel isn't allowed to have/catch (bound trap) or that\n"
+           "is always instant death (double fault).",
+           ("The trap number (8: EXCEPTION_DOUBLE_FAULT, typically a kernel stack overflow)",
+            "(reserved)", "(reserved)", "(reserved)")),
     0xBE: ("ATTEMPTED_WRITE_TO_READONLY_MEMORY",
            "An attempt was made to write to readonly memory.  The guilty driver is on the\n"
            "stack trace (and is typically the current instruction pointer).",

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from emu.loader import LoadError
 from emu.machine import EXC_BREAKPOINT, EXC_DEBUG, EXC_DIVIDE, EXC_DOUBLE_FAULT, EXC_GP, EXC_INVALID_OPCODE, \
     EXC_PAGE_FAULT, Halt, Stop
-from emu.memory import PTE_P, PTE_W, MemoryFault
+from emu.memory import PAGE, PTE_P, PTE_W, MemoryFault
 from emu.pe import ImageError, PeImage
 from hooks.events import Crash, Request
-from hooks.kernel import DriverContext, Kernel, Unimplemented
+from hooks.kernel import KERNEL_STACK_SIZE, STACK_BASE, DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
 from verifier.callsite import call_before, disassembly, memory_write, stack_trace
 from verifier.image_rules import check_image
@@ -27,6 +27,8 @@ KMODE_EXCEPTION_NOT_HANDLED = 0x1E
 PAGE_FAULT_IN_NONPAGED_AREA = 0x50
 ATTEMPTED_WRITE_TO_READONLY_MEMORY = 0xBE
 ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY = 0xFC
+UNEXPECTED_KERNEL_MODE_TRAP = 0x7F
+EXCEPTION_DOUBLE_FAULT = 0x8
 
 
 @dataclass
@@ -195,22 +197,38 @@ class Session:
             return None
         return self._exception(stop)
 
+    def _bad_fetch(self, stop: Stop, pte: int) -> BugCheck:
+        """Execution reached a page it may not run: name the call that got there, if [RSP] holds one."""
+        k, target = self.kernel, stop.rip
+        code = ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY if pte & PTE_P else PAGE_FAULT_IN_NONPAGED_AREA
+        b = BugCheck(code, (target, pte, 0, 0) if pte & PTE_P else (target, 0x10, target, 0),
+                     entry_point=self.entry_point)
+        try:
+            caller = k.mem.read_q(k.machine.reg_rsp())
+        except MemoryFault:
+            caller = None
+        call = call_before(k, caller) if caller is not None and k.image_at(caller) else None
+        if call is None:
+            b.notes.append("how execution got there is unknown: [RSP] holds no return address into the driver")
+            return b
+        b.caller_rva = self.rva(caller)
+        b.disassembly = disassembly(k, call)
+        regs = k.machine.registers()
+        regs[4] += 8
+        b.stack = stack_trace(k, caller, regs, is_return_address=True)
+        b.notes.append(f"called from {k.symbol(caller)}")
+        return b
+
     def _exception(self, stop: Stop) -> BugCheck:
         k, rip = self.kernel, stop.rip
         if stop.vector in (EXC_PAGE_FAULT, EXC_DOUBLE_FAULT):
             cr2, pte = stop.cr2, k.mem.pte(stop.cr2)
-            if cr2 == rip:                                # instruction fetch: blame the caller
-                code = ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY if pte & PTE_P else PAGE_FAULT_IN_NONPAGED_AREA
-                args = (cr2, pte, 0, 0) if pte & PTE_P else (cr2, 0x10, rip, 0)
-                b = BugCheck(code, args, entry_point=self.entry_point)
-                caller = k.mem.read_q(k.machine.reg_rsp())
-                b.caller_rva = self.rva(caller)
-                b.disassembly = disassembly(k, call_before(k, caller) or caller)
-                regs = k.machine.registers()
-                regs[4] += 8
-                b.stack = stack_trace(k, caller, regs, is_return_address=True)
-                b.notes.append(f"jumped to from {k.symbol(caller)}")
-                return b
+            if STACK_BASE <= cr2 < STACK_BASE + PAGE:     # the guard page below the kernel stack
+                b = BugCheck(UNEXPECTED_KERNEL_MODE_TRAP, (EXCEPTION_DOUBLE_FAULT, 0, 0, 0),
+                             notes=[f"kernel stack overflow: 0x{cr2:x} is the stack's guard page "
+                                    f"(the stack is 0x{KERNEL_STACK_SIZE:x} bytes, as on Windows)"])
+            elif cr2 == rip:                              # instruction fetch: blame the caller
+                return self._bad_fetch(stop, pte)
             elif pte & PTE_P and not pte & PTE_W:
                 b = BugCheck(ATTEMPTED_WRITE_TO_READONLY_MEMORY, (cr2, pte, 0, 0))
             else:
