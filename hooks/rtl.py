@@ -25,7 +25,7 @@ def _set_us(k, va: int, length: int, maximum: int, buf: int) -> None:
 
 @export("RtlInitUnicodeString")
 def RtlInitUnicodeString(k, DestinationString: PUNICODE_STRING, SourceString: PCWSTR) -> None:
-    n = min(2 * len(k.mem.read_wstr(SourceString)), MAX_USTRING - 2) if SourceString else 0
+    n = min(2 * len(k.mem.read_wstr(SourceString, MAX_USTRING // 2)), MAX_USTRING - 2) if SourceString else 0
     _set_us(k, DestinationString, n, n + 2 if SourceString else 0, SourceString)
 
 
@@ -37,7 +37,7 @@ def RtlInitUnicodeStringEx(k, DestinationString: PUNICODE_STRING, SourceString: 
 
 @export("RtlInitAnsiString", "RtlInitString")
 def RtlInitAnsiString(k, DestinationString: PANSI_STRING, SourceString: PCSTR) -> None:
-    n = min(len(k.mem.read_cstr(SourceString)), MAX_USTRING - 1) if SourceString else 0
+    n = min(len(k.mem.read_cstr(SourceString, MAX_USTRING)), MAX_USTRING - 1) if SourceString else 0
     _set_us(k, DestinationString, n, n + 1 if SourceString else 0, SourceString)
 
 

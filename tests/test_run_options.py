@@ -74,9 +74,12 @@ def test_profile_changes_what_the_driver_sees(capsys):
     assert d["entry_points"][0]["status"] == 0xE0000001
 
 
-def test_unknown_profile_is_an_input_error(capsys):
-    assert main(["run", "--profile", "win95", driver_path("clean_gcc")]) == 2
-    assert "win95" in capsys.readouterr().out
+def test_unknown_profile_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--profile", "win95", driver_path("clean_gcc")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "win95" in err and "win11-23h2" in err
 
 
 @pytest.mark.realworld

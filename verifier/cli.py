@@ -1,10 +1,11 @@
-"""The `verifier` command line: scan images, run drivers, in text, JSON or SARIF."""
+"""The `verifier` command line: scan images, run drivers; reports in text, JSON, SARIF or JUnit."""
 from __future__ import annotations
 
 import argparse
 import sys
 from typing import NoReturn
 
+import rootfs
 from verifier.render import RENDERERS
 from verifier.report import EXIT_USAGE, Report
 
@@ -41,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="instruction budget per entry point (0 = none; a budget slows emulation)")
     run.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
                      help="time budget per entry point (default 60)")
-    run.add_argument("--profile", metavar="NAME", help="Windows version profile (default win11-23h2)")
+    run.add_argument("--profile", choices=rootfs.profiles(), metavar="NAME",
+                     help=f"Windows version the emulated kernel reports: {', '.join(rootfs.profiles())} "
+                          f"(default {rootfs.DEFAULT_PROFILE})")
     _common(run)
     return parser
 
