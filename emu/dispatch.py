@@ -31,7 +31,6 @@ class StubArea:
         self.machine = machine
         self.base, self.size = base, size
         self.routines: dict[int, Routine] = {}
-        self.trap = None                      # address whose execution ends a run (return trap)
         uch = machine.uc._uch.value
         n = len(_BATCH)
         self._buffers = regs, vals, ptrs, rax = (

@@ -186,6 +186,9 @@ class Machine:
                 continue
             break
         stop = self._stop
+        if stop is not None and isinstance(stop.detail, KeyboardInterrupt):
+            self._stop = None
+            raise stop.detail                        # Ctrl-C inside a hook: the user's, not the driver's
         if stop is None:
             if rip == return_to:
                 stop = Stop("returned", rip=rip, return_value=uc.reg_read(x.UC_X86_REG_RAX))
