@@ -16,7 +16,8 @@ IMAGE_REL_BASED_HIGHLOW = 3
 IMAGE_REL_BASED_DIR64 = 10
 _TARGET_SIZE = {IMAGE_REL_BASED_HIGHLOW: 4, IMAGE_REL_BASED_DIR64: 8}
 INIT_NOTE = ("INIT is the driver's discardable initialisation section: Windows 10 and later strip its "
-             "write bit at load, but the image still carries W+X and the verifier flags it")
+             "write bit at load (so the load goes on), but the image itself still asks for W+X; "
+             "drop the write flag from INIT when linking")
 
 
 @dataclass
