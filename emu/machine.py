@@ -61,6 +61,10 @@ class Machine:
         self.mem = AddressSpace(self.phys)
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, self.phys.size, UC_PROT_ALL, self.phys.host_address)
+        # Page-table edits from Python bypass the CPU: drop its cached translations, as the kernel
+        # would with INVLPG; writes into code pages from Python drop translated blocks there.
+        self.mem.on_translation_change = self.flush_tlb
+        self.mem.on_code_write = self.forget_code
         self._setup_long_mode()
         self.models_cr8 = self._model_cr8()
         self._clean_context = self.uc.context_save()
@@ -106,6 +110,12 @@ class Machine:
         for reg_id in ids:
             self.uc.reg_write(reg_id, 0)
         return True
+
+    def flush_tlb(self) -> None:
+        self.uc.ctl(ucc.UC_CTL_TLB_FLUSH, ucc.UC_CTL_IO_WRITE)
+
+    def forget_code(self, va: int, size: int) -> None:
+        self.uc.ctl_remove_cache(va, va + size)
 
     # ---- registers -------------------------------------------------------------------------------
     def reg(self, reg_id: int) -> int:

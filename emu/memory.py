@@ -12,6 +12,7 @@ import ctypes
 import heapq
 import mmap
 import struct
+from typing import Callable
 
 PAGE = 0x1000
 PAGE_SHIFT = 12
@@ -96,6 +97,11 @@ class AddressSpace:
         # Derived from the PTEs on every edit, for one-lookup access from Python:
         self.readable: dict[int, int] = {}   # present pages: vpn -> physical page address
         self.writable: dict[int, int] = {}   # present and writable pages: vpn -> physical page
+        # Set by the CPU's owner: called after a mapping was changed or removed (not on a first
+        # mapping, which nothing can have cached), and after Python wrote into executable pages.
+        self.writable_code: set[int] = set()  # vpns both writable and executable (only under --continue)
+        self.on_translation_change: Callable[[], None] = lambda: None
+        self.on_code_write: Callable[[int, int], None] = lambda va, size: None
 
     def _set_pte(self, vpn: int, slot: int, value: int) -> None:
         self.phys.write_q(slot, value)
@@ -108,6 +114,10 @@ class AddressSpace:
             self.writable[vpn] = frame
         else:
             self.writable.pop(vpn, None)
+        if value & PTE_P and value & PTE_W and not value & PTE_NX:
+            self.writable_code.add(vpn)
+        else:
+            self.writable_code.discard(vpn)
 
     # ---- page tables ---------------------------------------------------------------------------
     def _pte_slot(self, va: int) -> int:
@@ -124,11 +134,15 @@ class AddressSpace:
 
     def map(self, va: int, pa: int, size: int, flags: int) -> None:
         """Map [va, va+size) onto physically contiguous frames starting at pa."""
+        remapped = False
         for off in range(0, page_ceil(size), PAGE):
             slot = self._pte_slot(va + off)
             vpn = (va + off) >> PAGE_SHIFT
+            remapped |= vpn in self.ptes
             self.ptes[vpn] = slot
             self._set_pte(vpn, slot, (pa + off) | flags | PTE_A)
+        if remapped:
+            self.on_translation_change()
 
     def map_physical_window(self, va: int) -> None:
         """Map all of RAM at va with 2 MiB pages, RW and NX (what MmGetVirtualForPhysical hands out).
@@ -163,6 +177,8 @@ class AddressSpace:
             if slot is not None:
                 frames.append(self.phys.read_q(slot) & FRAME_MASK)
                 self._set_pte(vpn, slot, 0)
+        if frames:
+            self.on_translation_change()
         return frames
 
     def protect(self, va: int, size: int, flags: int) -> None:
@@ -170,6 +186,7 @@ class AddressSpace:
             vpn = (va + off) >> PAGE_SHIFT
             slot = self.ptes[vpn]
             self._set_pte(vpn, slot, (self.phys.read_q(slot) & FRAME_MASK) | flags | PTE_A)
+        self.on_translation_change()
 
     def pte(self, va: int) -> int:
         """The PTE contents for va (0 if unmapped)."""
@@ -212,6 +229,8 @@ class AddressSpace:
                         for a, n in _spans(va, size))
 
     def write(self, va: int, data: bytes) -> None:
+        if self.writable_code and any(a >> PAGE_SHIFT in self.writable_code for a, _ in _spans(va, len(data))):
+            self.on_code_write(va, len(data))
         frame = self.writable.get(va >> PAGE_SHIFT)
         offset = va & (PAGE - 1)
         if frame is not None and offset + len(data) <= PAGE:
@@ -274,3 +293,5 @@ def poke(space: AddressSpace, va: int, data: bytes) -> None:
         pa = space.translate(addr)
         space.phys.view[pa:pa + n] = data[pos:pos + n]
         pos += n
+    if any(not space.pte(addr) & PTE_NX for addr, _ in _spans(va, len(data))):
+        space.on_code_write(va, len(data))

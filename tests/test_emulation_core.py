@@ -5,7 +5,7 @@ import pefile
 import pytest
 
 from conftest import built, driver_path, load_manifest, read, status_of
-from emu.memory import PROT_RX, poke
+from emu.memory import PROT_R, PROT_RW, PROT_RX, poke
 from emu.pe import PeImage
 from hooks.kernel import Kernel
 from verifier.session import Options, run_driver
@@ -92,3 +92,33 @@ def test_imports_missing_from_the_export_list_get_stand_ins(tmp_path):
     assert report.unimplemented_apis[0].module == "ntoskrnl.exe"
     (w,) = [w for w in report.warnings if w.kind == "unknown-exports"]
     assert "DbgPrinZ" in w.message and "ntoskrnl.exe" in w.message
+
+
+def test_cr8_holds_what_was_written_and_each_entry_point_starts_at_passive_level():
+    k = Kernel()
+    assert k.machine.models_cr8
+    code_at = 0xFFFFF80370000000
+    k.mem.map_new(code_at, 0x1000, PROT_RX)
+    poke(k.mem, code_at, bytes.fromhex("440f20c0" "440f22c1" "c3"))     # mov rax, cr8; mov cr8, rcx; ret
+    assert k.call(code_at, [2]).return_value == 0                        # PASSIVE_LEVEL on entry
+    poke(k.mem, code_at, bytes.fromhex("440f22c1" "440f20c0" "c3"))     # mov cr8, rcx; mov rax, cr8; ret
+    assert k.call(code_at, [13]).return_value == 13
+    irql = k.address_of("ntoskrnl.exe", "KeGetCurrentIrql")
+    poke(k.mem, code_at, bytes.fromhex("440f22c1") + b"\x48\xb8" + irql.to_bytes(8, "little") + b"\xff\xe0")
+    assert k.call(code_at, [2]).return_value == 2                        # the export sees inline writes
+
+
+def test_python_side_page_table_edits_reach_the_cpu():
+    """A protection change or unmap from a kernel routine must not be hidden by the CPU's TLB."""
+    k = Kernel()
+    code_at, data_at = 0xFFFFF80370000000, 0xFFFFF80371000000
+    k.mem.map_new(code_at, 0x1000, PROT_RX)
+    k.mem.map_new(data_at, 0x1000, PROT_RW)
+    poke(k.mem, code_at, bytes.fromhex("488911" "c3"))                  # mov [rcx], rdx; ret
+    assert k.call(code_at, [data_at, 7]).kind == "returned"               # the TLB now holds data_at, writable
+    k.mem.protect(data_at, 0x1000, PROT_R)
+    stop = k.call(code_at, [data_at, 9])
+    assert (stop.kind, stop.vector, stop.cr2) == ("exception", 14, data_at) and k.mem.read_q(data_at) == 7
+    k.mem.unmap(data_at, 0x1000)
+    stop = k.call(code_at, [data_at, 11])
+    assert (stop.kind, stop.vector, stop.cr2) == ("exception", 14, data_at)
