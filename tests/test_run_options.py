@@ -63,7 +63,9 @@ def test_default_mode_stops_at_the_first_violation():
 
 def test_flags_without_code_integrity_raise_nothing(capsys):
     assert main(["run", "--flags", "0x8", "--format", "json", driver_path("npla_exec")]) == 0
-    assert json.loads(capsys.readouterr().out)["drivers"][0]["bugchecks"] == []
+    d = json.loads(capsys.readouterr().out)["drivers"][0]
+    assert d["bugchecks"] == []
+    assert [w["kind"] for w in d["warnings"]] == ["verifier-flags"] and "0x8" in d["warnings"][0]["message"]
 
 
 def test_profile_changes_what_the_driver_sees(capsys):

@@ -109,6 +109,10 @@ class Session:
         k.machine.instructions_budget = self.options.max_instructions
         if self.options.flags & CODE_INTEGRITY_FLAG:
             CodeIntegrityRules(self)
+        other = self.options.flags & ~CODE_INTEGRITY_FLAG
+        if other:
+            self.warn(DriverWarning("verifier-flags", f"Driver Verifier flags 0x{other:x} are accepted but not "
+                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) is"))
         try:
             # --continue lets a load-time violation proceed as if allowed: writable code stays writable.
             self.driver = k.load_driver(image, os.path.splitext(name)[0], allow_wx=self.options.keep_going)
