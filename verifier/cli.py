@@ -80,6 +80,12 @@ def _seconds(text: str) -> float:
     return value
 
 
+# What `verifier /standard` turns on (verifier /querysettings lists them as "Standard Flags"): special
+# pool, IRQL checking, pool tracking, deadlock detection, security checks, miscellaneous checks,
+# DDI compliance checking. Code integrity checking is not among them.
+STANDARD_FLAGS = 0x1 | 0x2 | 0x8 | 0x20 | 0x100 | 0x800 | 0x20000
+
+
 def windows_spelling(argv: list[str]) -> list[str]:
     """`verifier /flags 0x02000000 /driver X.sys [Y.sys]` as Windows spells it -> `run --flags ... X.sys`."""
     if not argv or argv[0].lower() not in ("/flags", "/driver", "/standard"):
@@ -96,6 +102,7 @@ def windows_spelling(argv: list[str]) -> list[str]:
                 drivers.append(argv[i])
                 i += 1
         elif word == "/standard":
+            out += ["--flags", hex(STANDARD_FLAGS)]
             i += 1
         else:
             out.append(argv[i])
