@@ -17,7 +17,7 @@ NONPAGED_NX_BASE = 0xFFFFC58000000000
 NONPAGED_EXEC_BASE = 0xFFFFC59000000000
 PAGED_BASE = 0xFFFFA68000000000
 HEADER = 16
-SMALL_LIMIT = PAGE - HEADER
+SMALL_MAX = PAGE - 2 * HEADER      # larger requests get whole pages of their own, page aligned
 
 
 @dataclass(slots=True)
@@ -56,10 +56,13 @@ class PoolAllocator:
         self.live: dict[int, Allocation] = {}
         self.freed: set[int] = set()
 
+    def _region(self, executable: bool, paged: bool) -> _Region:
+        return self.regions[(executable and not paged, paged)]
+
     def allocate(self, size: int, *, executable: bool, paged: bool, tag: int, owner: int) -> int:
-        region = self.regions[(executable and not paged, paged)]
+        region = self._region(executable, paged)
         size = max(size, 1)
-        if size <= SMALL_LIMIT - 16:
+        if size <= SMALL_MAX:
             block = (size + 15) & ~15
             free = region.free_small.get(block)
             if free:
@@ -88,8 +91,8 @@ class PoolAllocator:
         if alloc is None:
             raise PoolError(va, "freed twice" if va in self.freed else "not a pool allocation")
         self.freed.add(va)
-        region = self.regions[(alloc.executable and not alloc.paged, alloc.paged)]
-        if alloc.size <= SMALL_LIMIT - 16:
+        region = self._region(alloc.executable, alloc.paged)
+        if alloc.size <= SMALL_MAX:
             region.free_small.setdefault((alloc.size + 15) & ~15, []).append(va)
         else:
             for pa in self.mem.unmap(va, page_ceil(alloc.size)):
