@@ -113,45 +113,45 @@ def MmGetPhysicalMemoryRanges(k) -> PVOID:
     return ranges
 
 
+def map_kernel_region(k, kind: str, size: int, flags: int, offset: int = 0) -> int:
+    """Fresh system-space memory (I/O space, contiguous memory): `size` bytes starting `offset` into
+    the first page; 0 when the size is unusable, as the kernel returns NULL."""
+    if not size or size > MAX_REGION:
+        return 0
+    va = map_fresh(k, kind, offset + size, flags)
+    k.kernel_regions[va] = page_ceil(offset + size)
+    return va + offset
+
+
+def release_kernel_region(k, address: int) -> None:
+    """Undo map_kernel_region: unmap the pages and give their frames back."""
+    base = address & ~(PAGE - 1)
+    size = k.kernel_regions.pop(base, None)
+    if size:
+        for frame in k.mem.unmap(base, size):
+            k.mem.phys.free_frame(frame)
+
+
 @export("MmMapIoSpace")
 def MmMapIoSpace(k, PhysicalAddress: PHYSICAL_ADDRESS, NumberOfBytes: SIZE_T, CacheType: ULONG) -> PVOID:
-    if not NumberOfBytes or NumberOfBytes > MAX_REGION:
-        return 0
-    va = map_fresh(k, "io", (PhysicalAddress & (PAGE - 1)) + NumberOfBytes, PROT_RW)
-    k.kernel_regions[va] = NumberOfBytes
-    return va + (PhysicalAddress & (PAGE - 1))
+    return map_kernel_region(k, "io", NumberOfBytes, PROT_RW, PhysicalAddress & (PAGE - 1))
 
 
 @export("MmMapIoSpaceEx")
 def MmMapIoSpaceEx(k, PhysicalAddress: PHYSICAL_ADDRESS, NumberOfBytes: SIZE_T, Protect: PROTECTION) -> PVOID:
     announce_protection(k, Protect, (PhysicalAddress, NumberOfBytes, Protect))
-    if not NumberOfBytes or NumberOfBytes > MAX_REGION:
-        return 0
-    va = map_fresh(k, "io", (PhysicalAddress & (PAGE - 1)) + NumberOfBytes, pte_flags(Protect))
-    k.kernel_regions[va] = NumberOfBytes
-    return va + (PhysicalAddress & (PAGE - 1))
+    return map_kernel_region(k, "io", NumberOfBytes, pte_flags(Protect), PhysicalAddress & (PAGE - 1))
 
 
 @export("MmUnmapIoSpace")
 def MmUnmapIoSpace(k, BaseAddress: PVOID, NumberOfBytes: SIZE_T) -> None:
-    base = BaseAddress & ~(PAGE - 1)
-    size = k.kernel_regions.pop(base, None)
-    if size:
-        k.mem.unmap(base, size + (BaseAddress - base))
-
-
-def _contiguous(k, size: int, flags: int) -> int:
-    if not size or size > MAX_REGION:
-        return 0
-    va = map_fresh(k, "contiguous", size, flags)
-    k.kernel_regions[va] = size
-    return va
+    release_kernel_region(k, BaseAddress)
 
 
 def _always_executable(k, size: int, args: tuple) -> int:
     if k.events.wanted(ContiguousRequest):
         k.events.emit(ContiguousRequest(k.current_export, args, k.caller, size=size))
-    return _contiguous(k, size, PROT_RW)
+    return map_kernel_region(k, "contiguous", size, PROT_RW)
 
 
 @export("MmAllocateContiguousMemory")
@@ -183,23 +183,17 @@ def MmAllocateContiguousNodeMemory(k, NumberOfBytes: SIZE_T, LowestAcceptableAdd
                                    PreferredNode: ULONG) -> PVOID:
     announce_protection(k, Protect, (NumberOfBytes, LowestAcceptableAddress, HighestAcceptableAddress,
                                      BoundaryAddressMultiple, Protect, PreferredNode))
-    return _contiguous(k, NumberOfBytes, pte_flags(Protect))
-
-
-def free_contiguous(k, address: int) -> None:
-    size = k.kernel_regions.pop(address, None)
-    if size:
-        k.mem.unmap(address, size)
+    return map_kernel_region(k, "contiguous", NumberOfBytes, pte_flags(Protect))
 
 
 @export("MmFreeContiguousMemory")
 def MmFreeContiguousMemory(k, BaseAddress: PVOID) -> None:
-    free_contiguous(k, BaseAddress)
+    release_kernel_region(k, BaseAddress)
 
 
 @export("MmFreeContiguousMemorySpecifyCache")
 def MmFreeContiguousMemorySpecifyCache(k, BaseAddress: PVOID, NumberOfBytes: SIZE_T, CacheType: ULONG) -> None:
-    free_contiguous(k, BaseAddress)
+    release_kernel_region(k, BaseAddress)
 
 
 # ---- the current process's user range ----------------------------------------------------------------
