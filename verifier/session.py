@@ -84,8 +84,10 @@ class Session:
         b.caller_rva = self.rva(caller)
         call = call_before(k, caller)
         b.disassembly = disassembly(k, call if call is not None else caller, marker=call)
+        # The CPU is at a stub or a bad jump target, [RSP] holding the return address: unwind from
+        # the caller's side of the call, as if it had returned.
         regs = k.machine.registers()
-        regs[4] = k.regs[4] + 8                  # as the caller sees it once the call has returned
+        regs[4] += 8
         b.stack = stack_trace(k, caller, regs, is_return_address=True)
 
     # ---- the run ---------------------------------------------------------------------------------------
@@ -215,11 +217,7 @@ class Session:
         if call is None:
             b.notes.append("how execution got there is unknown: [RSP] holds no return address into the driver")
             return b
-        b.caller_rva = self.rva(caller)
-        b.disassembly = disassembly(k, call)
-        regs = k.machine.registers()
-        regs[4] += 8
-        b.stack = stack_trace(k, caller, regs, is_return_address=True)
+        self._locate(b, caller, None)
         b.notes.append(f"called from {k.symbol(caller)}")
         return b
 
