@@ -25,6 +25,7 @@ from hooks import catalog, ke, memory, security  # noqa: F401  (catalog register
 from hooks.dbg import DebugLog
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
+from hooks.flt.manager import FilterManager
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
@@ -43,6 +44,8 @@ KERNEL_HANDLE_BIT = 0xFFFFFFFF80000000
 STATUS_SUCCESS = 0
 STATUS_NOT_IMPLEMENTED = 0xC0000002
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
+
+ON_DEMAND_MODULES = set(rootfs.known_modules()) - {"ntoskrnl.exe", "hal.dll"}
 
 # Data exports and their sizes (bytes) where larger than a pointer.
 _VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,
@@ -107,6 +110,7 @@ class Kernel:
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
         self.pool = PoolAllocator(self.mem)
+        self.filter_manager = FilterManager()
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
         # (module, names): imports answered by stand-ins; names empty when the whole module is unknown
@@ -333,6 +337,9 @@ class Kernel:
         """Map the driver at a non-preferred base, bind its imports, build its DRIVER_OBJECT.
 
         `allow_wx` maps writable code as a loader without memory integrity would."""
+        # Modules beyond ntoskrnl/hal that have an export list are built when first imported.
+        for dll in sorted({imp.dll.lower() for imp in image.imports} & ON_DEMAND_MODULES - self.module_exports.keys()):
+            self._add_module(dll, *rootfs.exports(dll))
         missing: dict[str, set[str]] = {}
         for imp in image.imports:
             if _import_key(imp) not in self.module_exports.get(imp.dll.lower(), {}):

@@ -1139,3 +1139,92 @@ class KPCR(LittleEndianStructure):
         ("PcrAlign1", ULONG * 24),          # 0x118
         _Aligned("Prcb", KPRCB, 16),        # 0x180  gs:[0x188] = Prcb.CurrentThread
     )
+
+
+# fltmgr.sys (fltKernel.h; layouts from Microsoft's fltkernel DDI reference) ---------------------------
+FLT_CONTEXT_END = 0xFFFF                 # ContextType of the last FLT_CONTEXT_REGISTRATION
+IRP_MJ_OPERATION_END = 0x80              # MajorFunction of the last FLT_OPERATION_REGISTRATION
+
+
+class FLT_CONTEXT_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("ContextType", USHORT),            # FLT_CONTEXT_TYPE
+        ("Flags", USHORT),                  # FLT_CONTEXT_REGISTRATION_FLAGS
+        ("ContextCleanupCallback", PVOID),
+        ("Size", SIZE_T),
+        ("PoolTag", ULONG),
+        ("ContextAllocateCallback", PVOID),
+        ("ContextFreeCallback", PVOID),
+        ("Reserved1", PVOID),
+    ]
+
+
+class FLT_OPERATION_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("MajorFunction", UCHAR),
+        ("Flags", ULONG),                   # FLT_OPERATION_REGISTRATION_FLAGS
+        ("PreOperation", PVOID),
+        ("PostOperation", PVOID),
+        ("Reserved1", PVOID),
+    ]
+
+
+class FLT_REGISTRATION(LittleEndianStructure):
+    """FLT_REGISTRATION_VERSION 0x0203; 0x0201 ends before TransactionNotificationCallback and
+    0x0202 before SectionNotificationCallback."""
+    _fields_ = [
+        ("Size", USHORT),
+        ("Version", USHORT),
+        ("Flags", ULONG),                   # FLT_REGISTRATION_FLAGS
+        ("ContextRegistration", PVOID),
+        ("OperationRegistration", PVOID),
+        ("FilterUnloadCallback", PVOID),
+        ("InstanceSetupCallback", PVOID),
+        ("InstanceQueryTeardownCallback", PVOID),
+        ("InstanceTeardownStartCallback", PVOID),
+        ("InstanceTeardownCompleteCallback", PVOID),
+        ("GenerateFileNameCallback", PVOID),
+        ("NormalizeNameComponentCallback", PVOID),
+        ("NormalizeContextCleanupCallback", PVOID),
+        ("TransactionNotificationCallback", PVOID),
+        ("NormalizeNameComponentExCallback", PVOID),
+        ("SectionNotificationCallback", PVOID),
+    ]
+
+
+class FLT_IO_PARAMETER_BLOCK(LittleEndianStructure):
+    """The fixed part; FLT_PARAMETERS (a union per operation) follows at offset 0x18."""
+    _fields_ = [
+        ("IrpFlags", ULONG),
+        ("MajorFunction", UCHAR),
+        ("MinorFunction", UCHAR),
+        ("OperationFlags", UCHAR),
+        ("Reserved", UCHAR),
+        ("TargetFileObject", PVOID),
+        ("TargetInstance", PVOID),
+    ]
+
+
+class FLT_CALLBACK_DATA(LittleEndianStructure):
+    """The part before the queue links, which is all the filter manager's routines read here."""
+    _fields_ = [
+        ("Flags", ULONG),                   # FLTFL_CALLBACK_DATA_*
+        ("Thread", PVOID),
+        ("Iopb", PVOID),
+        ("IoStatus", IO_STATUS_BLOCK),
+    ]
+
+
+class FLT_FILE_NAME_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("Size", USHORT),
+        ("NamesParsed", USHORT),            # FLTFL_FILE_NAME_PARSED_*
+        ("Format", ULONG),                  # FLT_FILE_NAME_OPTIONS
+        ("Name", UNICODE_STRING),
+        ("Volume", UNICODE_STRING),
+        ("Share", UNICODE_STRING),
+        ("Extension", UNICODE_STRING),
+        ("Stream", UNICODE_STRING),
+        ("FinalComponent", UNICODE_STRING),
+        ("ParentDir", UNICODE_STRING),
+    ]
