@@ -285,6 +285,17 @@ gccdrv ioctl ioctl.c
 gccdrv   deep_stack_gcc   deep_stack.c
 clangdrv deep_stack_clang deep_stack.c
 
+# ---------------------------------------------------------------------------
+# H. Minifilters: fltmgr.sys imports through obj/libfltmgr.a (src/fltmgr.def)
+# ---------------------------------------------------------------------------
+(cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix flt -d ../src/fltmgr.def -l libfltmgr.a)
+FLT_LD=(-- "${GCC_ALIGN[@]}" -L"$OBJ" -lfltmgr)
+gccdrv flt_minifilter   flt.c -DCASE_MINIFILTER "${FLT_LD[@]}"
+gccdrv flt_pool_exec    flt.c -DCASE_POOL "${FLT_LD[@]}"
+gccdrv flt_pool_nx      flt.c -DCASE_POOL -DNX "${FLT_LD[@]}"
+gccdrv flt_context_exec flt.c -DCASE_CONTEXT "${FLT_LD[@]}"
+gccdrv flt_context_nx   flt.c -DCASE_CONTEXT -DNX "${FLT_LD[@]}"
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
