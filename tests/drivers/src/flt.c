@@ -14,7 +14,8 @@
  *     0xE0000003  a second registration did not fail with
  *                 STATUS_FLT_INSTANCE_ALTITUDE_COLLISION
  *     0xE0000004  FltBuildDefaultSecurityDescriptor failed
- *     0xE0000005  its DACL is not present with two ACEs
+ *     0xE0000005  its DACL is not present with two ACCESS_ALLOWED ACEs that give
+ *                 FLT_PORT_ALL_ACCESS to LocalSystem and to Administrators
  *     0xE0000006  FltCreateCommunicationPort failed
  *     0xE0000007  the same port name again was not STATUS_OBJECT_NAME_COLLISION
  *     0xE0000008  no OBJ_KERNEL_HANDLE was not STATUS_INVALID_PARAMETER
@@ -139,6 +140,24 @@ static BOOLEAN SameString(const UNICODE_STRING *s, PCWSTR text)
     return RtlEqualUnicodeString(s, &t, FALSE);
 }
 
+/* Whether one of the DACL's ACEs allows exactly `mask` to `sid`. */
+static BOOLEAN Allows(PACL dacl, PSID sid, ACCESS_MASK mask)
+{
+    PUCHAR at = (PUCHAR)(dacl + 1);
+    ULONG length = RtlLengthSid(sid);
+    USHORT i;
+
+    for (i = 0; i < dacl->AceCount; i++) {
+        ACCESS_ALLOWED_ACE *ace = (ACCESS_ALLOWED_ACE *)at;
+        if (ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE && ace->Mask == mask &&
+            ace->Header.AceSize == FIELD_OFFSET(ACCESS_ALLOWED_ACE, SidStart) + length &&
+            RtlCompareMemory(&ace->SidStart, sid, length) == length)
+            return TRUE;
+        at += ace->Header.AceSize;
+    }
+    return FALSE;
+}
+
 static NTSTATUS CheckPort(void)
 {
     PSECURITY_DESCRIPTOR sd;
@@ -154,7 +173,9 @@ static NTSTATUS CheckPort(void)
     if (!NT_SUCCESS(FltBuildDefaultSecurityDescriptor(&sd, FLT_PORT_ALL_ACCESS)))
         return HV_FAIL(4);
     st = RtlGetDaclSecurityDescriptor(sd, &present, &dacl, &defaulted);
-    if (!NT_SUCCESS(st) || !present || dacl == NULL || dacl->AceCount != 2)
+    if (!NT_SUCCESS(st) || !present || dacl == NULL || dacl->AceCount != 2 ||
+        !Allows(dacl, SeExports->SeLocalSystemSid, FLT_PORT_ALL_ACCESS) ||
+        !Allows(dacl, SeExports->SeAliasAdminsSid, FLT_PORT_ALL_ACCESS))
         return HV_FAIL(5);
     RtlInitUnicodeString(&name, L"\\HvciFltPort");
     InitializeObjectAttributes(&oa, &name, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, NULL, sd);
