@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 
 from hooks import kstructs as ks
+from hooks import pool
 from hooks.api import BOOLEAN, NTSTATUS, PVOID, ULONG, export
 from hooks.flt.manager import FLTMGR, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, SYSTEM_VOLUME
 
@@ -20,7 +21,6 @@ NETWORK_VOLUMES = ("\\device\\mup", "\\device\\lanmanredirector")     # followed
 FLTFL_CALLBACK_DATA_IRP_OPERATION = 0x1
 IRP_PAGING_IO, IRP_SYNCHRONOUS_API, IRP_SYNCHRONOUS_PAGING_IO = 0x2, 0x4, 0x40
 FO_SYNCHRONOUS_IO = 0x2
-IRP_MJ_FILE_SYSTEM_CONTROL, IRP_MJ_DEVICE_CONTROL, IRP_MJ_INTERNAL_DEVICE_CONTROL = 0x0D, 0x0E, 0x0F
 METHOD_BUFFERED = 0
 # FLT_PARAMETERS.DeviceIoControl.Common.IoControlCode and .FileSystemControl.Common.FsControlCode:
 # after two POINTER_ALIGNMENT ULONGs, in the union that follows the fixed FLT_IO_PARAMETER_BLOCK.
@@ -44,7 +44,7 @@ def operation_synchronous(k, callback_data: int) -> bool:
         return True
     if iopb.IrpFlags & IRP_SYNCHRONOUS_API:
         return True
-    if iopb.MajorFunction in (IRP_MJ_FILE_SYSTEM_CONTROL, IRP_MJ_DEVICE_CONTROL, IRP_MJ_INTERNAL_DEVICE_CONTROL):
+    if iopb.MajorFunction in (ks.IRP_MJ_FILE_SYSTEM_CONTROL, ks.IRP_MJ_DEVICE_CONTROL, ks.IRP_MJ_INTERNAL_DEVICE_CONTROL):
         return k.mem.read_u32(data.Iopb + CONTROL_CODE_OFFSET) & 3 == METHOD_BUFFERED
     return False
 
@@ -140,8 +140,10 @@ def FltReferenceFileNameInformation(k, FileNameInformation: PVOID) -> None:
 @export("FltReleaseFileNameInformation", module=FLTMGR)
 def FltReleaseFileNameInformation(k, FileNameInformation: PVOID) -> None:
     names = k.filter_manager.names
-    if FileNameInformation in names:
-        names[FileNameInformation] -= 1
-        if not names[FileNameInformation]:
-            del names[FileNameInformation]
-            k.pool.free(FileNameInformation)
+    if FileNameInformation not in names:
+        pool.free(k, FileNameInformation, None)      # released once too often: a double free
+        return
+    names[FileNameInformation] -= 1
+    if not names[FileNameInformation]:
+        del names[FileNameInformation]
+        k.pool.free(FileNameInformation)

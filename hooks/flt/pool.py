@@ -4,7 +4,8 @@ FltAllocatePoolAlignedWithTag and FltAllocateContext are the two fltmgr DDIs tha
 POOL_TYPE, so they choose executable memory exactly as ExAllocatePoolWithTag does: both announce
 a PoolRequest (pool type and tag) through hooks.pool, where the rule for which pool types are
 executable lives. A context is allocated with the PoolTag of the FLT_CONTEXT_REGISTRATION entry
-it matches. Contexts are reference counted and freed when the count reaches zero; a registered
+it matches. Contexts are reference counted and freed when the count reaches zero (one release
+too many is a double free: BAD_POOL_CALLER, as hooks.pool raises it); a registered
 ContextAllocateCallback/ContextCleanupCallback is recorded but not called (running driver
 callbacks belongs to the code that drives file-system operations).
 
@@ -93,7 +94,9 @@ def FltReferenceContext(k, Context: PVOID) -> None:
 @export("FltReleaseContext", module=FLTMGR)
 def FltReleaseContext(k, Context: PVOID) -> None:
     context = k.filter_manager.contexts.get(Context)
-    if context is not None:
+    if context is None:
+        pool.free(k, Context, None)          # released once too often: fltmgr's free is a double free
+    else:
         release(k, context)
 
 

@@ -295,6 +295,8 @@ gccdrv flt_pool_exec    flt.c -DCASE_POOL "${FLT_LD[@]}"
 gccdrv flt_pool_nx      flt.c -DCASE_POOL -DNX "${FLT_LD[@]}"
 gccdrv flt_context_exec flt.c -DCASE_CONTEXT "${FLT_LD[@]}"
 gccdrv flt_context_nx   flt.c -DCASE_CONTEXT -DNX "${FLT_LD[@]}"
+clangdrv flt_pool_exec_clang    flt.c -DCASE_POOL -- "$OBJ/libfltmgr.a"
+clangdrv flt_context_exec_clang flt.c -DCASE_CONTEXT -- "$OBJ/libfltmgr.a"
 
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"

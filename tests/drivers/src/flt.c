@@ -43,6 +43,17 @@
  *     0xE0000018  FltIsOperationSynchronous: an asynchronous IRP read is not
  *                 FALSE, or with IRP_SYNCHRONOUS_API / as fast I/O not TRUE
  *     0xE0000019  FltObjectReference on the instance failed
+ *     0xE000001A  FltEnumerateFilters: no room was not STATUS_BUFFER_TOO_SMALL
+ *                 with a count of 1, or the list is not [our filter]
+ *     0xE000001B  after FltReferenceContext, FltReleaseContext and
+ *                 FltDeleteContext, the instance still has a context, or the
+ *                 context (kept alive by the extra reference) cannot be set again
+ *     0xE000001C  FltGetFileNameInformationUnsafe(file object) gave another name,
+ *                 or a referenced name did not survive one release
+ *     0xE000001D  FltIsOperationSynchronous: an IRP_MJ_DEVICE_CONTROL with a
+ *                 METHOD_BUFFERED code is not TRUE, or with METHOD_NEITHER not FALSE
+ *     0xE000001E  FltCloseClientPort did not leave the client port NULL
+ *   Releasing a context or a name once too often ends in BAD_POOL_CALLER (0xC2).
  *
  * -DCASE_POOL (flt_pool_exec, -DNX flt_pool_nx): registers, starts, takes its
  *   instance, FltAllocatePoolAlignedWithTag(instance, NonPagedPool / NonPagedPoolNx,
@@ -224,17 +235,27 @@ static NTSTATUS CheckContexts(PFLT_INSTANCE instance)
         ((INSTANCE_CONTEXT *)got)->Magic != 0x48564349)
         return HV_FAIL(17);
     FltReleaseContext(got);
-    FltReleaseContext(context);
+
+    /* An extra reference keeps the context alive through its deletion from the instance. */
+    FltReferenceContext(context);
+    FltReleaseContext(context);                 /* FltAllocateContext's reference */
+    FltDeleteContext(context);                  /* the instance's reference */
+    got = context;
+    if (FltGetInstanceContext(instance, &got) != STATUS_NOT_FOUND || got != NULL)
+        return HV_FAIL(27);
+    if (!NT_SUCCESS(FltSetInstanceContext(instance, FLT_SET_CONTEXT_KEEP_IF_EXISTS, context, NULL)))
+        return HV_FAIL(27);
+    FltReleaseContext(context);                 /* FltReferenceContext's; the instance keeps one */
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS CheckNames(void)
+static NTSTATUS CheckNames(PFLT_INSTANCE instance)
 {
     static const WCHAR path[] = L"\\Docume~1\\MyUser\\My Documents\\TestRe~1.txt:stream1:$DATA";
     FILE_OBJECT file;
     FLT_IO_PARAMETER_BLOCK iopb;
     FLT_CALLBACK_DATA data;
-    PFLT_FILE_NAME_INFORMATION info;
+    PFLT_FILE_NAME_INFORMATION info, unsafe;
 
     RtlZeroMemory(&file, sizeof(file));
     RtlZeroMemory(&iopb, sizeof(iopb));
@@ -260,6 +281,14 @@ static NTSTATUS CheckNames(void)
         !SameString(&info->Stream, L":stream1:$DATA") || !SameString(&info->Extension, L"txt") ||
         (info->NamesParsed & 0xF) != 0xF)
         return HV_FAIL(23);
+    if (!NT_SUCCESS(FltGetFileNameInformationUnsafe(&file, instance, FLT_FILE_NAME_NORMALIZED, &unsafe)) ||
+        !RtlEqualUnicodeString(&unsafe->Name, &info->Name, FALSE))
+        return HV_FAIL(28);
+    FltReleaseFileNameInformation(unsafe);
+    FltReferenceFileNameInformation(info);
+    FltReleaseFileNameInformation(info);
+    if (!SameString(&info->FinalComponent, L"TestRe~1.txt:stream1:$DATA"))
+        return HV_FAIL(28);
     FltReleaseFileNameInformation(info);
 
     if (FltIsOperationSynchronous(&data))
@@ -271,13 +300,22 @@ static NTSTATUS CheckNames(void)
     data.Flags = FLTFL_CALLBACK_DATA_FAST_IO_OPERATION;
     if (!FltIsOperationSynchronous(&data))
         return HV_FAIL(24);
+    data.Flags = FLTFL_CALLBACK_DATA_IRP_OPERATION;
+    iopb.MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    iopb.Parameters.DeviceIoControl.IoControlCode = CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED, FILE_ANY_ACCESS);
+    if (!FltIsOperationSynchronous(&data))
+        return HV_FAIL(29);
+    iopb.Parameters.DeviceIoControl.IoControlCode = CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_NEITHER, FILE_ANY_ACCESS);
+    if (FltIsOperationSynchronous(&data))
+        return HV_FAIL(29);
     return STATUS_SUCCESS;
 }
 
 static NTSTATUS Run(PDRIVER_OBJECT DriverObject)
 {
     FLT_REGISTRATION bad = Registration;
-    PFLT_FILTER other;
+    PFLT_FILTER other, filters[4] = {NULL};
+    PFLT_PORT noClient = NULL;
     PFLT_INSTANCE instances[2] = {NULL, NULL};
     ULONG count = 0;
     UNICODE_STRING name;
@@ -316,6 +354,14 @@ static NTSTATUS Run(PDRIVER_OBJECT DriverObject)
     if (!NT_SUCCESS(FltGetFilterFromName(&name, &other)) || other != Filter)
         return HV_FAIL(18);
     FltObjectDereference(other);
+    if (FltEnumerateFilters(filters, 0, &count) != STATUS_BUFFER_TOO_SMALL || count != 1)
+        return HV_FAIL(26);
+    if (!NT_SUCCESS(FltEnumerateFilters(filters, 4, &count)) || count != 1 || filters[0] != Filter)
+        return HV_FAIL(26);
+    FltObjectDereference(filters[0]);
+    FltCloseClientPort(Filter, &noClient);
+    if (noClient != NULL)
+        return HV_FAIL(30);
     if (FltGetRoutineAddress("FltSendMessage") != (PVOID)FltSendMessage)
         return HV_FAIL(19);
 
@@ -323,8 +369,9 @@ static NTSTATUS Run(PDRIVER_OBJECT DriverObject)
     if (buffer == NULL)
         return HV_FAIL(20);
     FltFreePoolAlignedWithTag(instances[0], buffer, 'lAtF');
+    st = CheckNames(instances[0]);
     FltObjectDereference(instances[0]);
-    return CheckNames();
+    return st;
 }
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)

@@ -54,7 +54,15 @@ typedef struct _FLT_IO_PARAMETER_BLOCK {
     UCHAR Reserved;
     PFILE_OBJECT TargetFileObject;
     PFLT_INSTANCE TargetInstance;
-    UCHAR Parameters[0x28];              /* FLT_PARAMETERS, not used here */
+    union {                              /* FLT_PARAMETERS: only the view used here */
+        struct {
+            ULONG OutputBufferLength;
+            ULONG POINTER_ALIGNMENT InputBufferLength;
+            ULONG POINTER_ALIGNMENT IoControlCode;
+            PVOID Type3InputBuffer;
+        } DeviceIoControl;
+        UCHAR Raw[0x28];
+    } Parameters;
 } FLT_IO_PARAMETER_BLOCK, *PFLT_IO_PARAMETER_BLOCK;
 
 typedef struct _FLT_CALLBACK_DATA {
@@ -158,6 +166,8 @@ IMPORT NTSTATUS NTAPI FltSendMessage(PFLT_FILTER Filter, PFLT_PORT *ClientPort, 
                                      PLARGE_INTEGER Timeout);
 IMPORT NTSTATUS NTAPI FltEnumerateInstances(PFLT_VOLUME Volume, PFLT_FILTER Filter, PFLT_INSTANCE *InstanceList,
                                             ULONG InstanceListSize, PULONG NumberInstancesReturned);
+IMPORT NTSTATUS NTAPI FltEnumerateFilters(PFLT_FILTER *FilterList, ULONG FilterListSize,
+                                          PULONG NumberFiltersReturned);
 IMPORT NTSTATUS NTAPI FltGetFilterFromName(PCUNICODE_STRING FilterName, PFLT_FILTER *RetFilter);
 IMPORT NTSTATUS NTAPI FltObjectReference(PVOID FltObject);
 IMPORT VOID NTAPI FltObjectDereference(PVOID FltObject);
@@ -168,13 +178,19 @@ IMPORT VOID NTAPI FltFreePoolAlignedWithTag(PFLT_INSTANCE Instance, PVOID Buffer
 IMPORT NTSTATUS NTAPI FltAllocateContext(PFLT_FILTER Filter, FLT_CONTEXT_TYPE ContextType, SIZE_T ContextSize,
                                          POOL_TYPE PoolType, PFLT_CONTEXT *ReturnedContext);
 IMPORT VOID NTAPI FltReleaseContext(PFLT_CONTEXT Context);
+IMPORT VOID NTAPI FltReferenceContext(PFLT_CONTEXT Context);
+IMPORT VOID NTAPI FltDeleteContext(PFLT_CONTEXT Context);
 IMPORT NTSTATUS NTAPI FltSetInstanceContext(PFLT_INSTANCE Instance, FLT_SET_CONTEXT_OPERATION Operation,
                                             PFLT_CONTEXT NewContext, PFLT_CONTEXT *OldContext);
 IMPORT NTSTATUS NTAPI FltGetInstanceContext(PFLT_INSTANCE Instance, PFLT_CONTEXT *Context);
 IMPORT NTSTATUS NTAPI FltGetFileNameInformation(PFLT_CALLBACK_DATA CallbackData, FLT_FILE_NAME_OPTIONS NameOptions,
                                                 PFLT_FILE_NAME_INFORMATION *FileNameInformation);
+IMPORT NTSTATUS NTAPI FltGetFileNameInformationUnsafe(PFILE_OBJECT FileObject, PFLT_INSTANCE Instance,
+                                                      FLT_FILE_NAME_OPTIONS NameOptions,
+                                                      PFLT_FILE_NAME_INFORMATION *FileNameInformation);
 IMPORT NTSTATUS NTAPI FltParseFileNameInformation(PFLT_FILE_NAME_INFORMATION FileNameInformation);
 IMPORT VOID NTAPI FltReleaseFileNameInformation(PFLT_FILE_NAME_INFORMATION FileNameInformation);
+IMPORT VOID NTAPI FltReferenceFileNameInformation(PFLT_FILE_NAME_INFORMATION FileNameInformation);
 IMPORT BOOLEAN NTAPI FltIsOperationSynchronous(PFLT_CALLBACK_DATA CallbackData);
 
 #endif /* HVCI_TEST_FLT_COMPAT_H */
