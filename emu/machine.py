@@ -25,6 +25,8 @@ CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT = 1 << 5, 1 << 9, 1 << 10
 # Exceptions the CPU raises, by vector.
 EXC_DIVIDE, EXC_DEBUG, EXC_BREAKPOINT, EXC_INVALID_OPCODE = 0, 1, 3, 6
 EXC_DOUBLE_FAULT, EXC_GP, EXC_PAGE_FAULT = 8, 13, 14
+# Software interrupts Windows x64 gives a meaning: `int 0x29` is __fastfail (code in ECX).
+INT_FAST_FAIL = 0x29
 
 _HFLAGS2_OFFSET = 180          # CPUX86State.hflags2 (QEMU 5.0 layout, Unicorn 2.1)
 _HF2_GIF, _HF2_VINTR = 1 << 0, 1 << 3
@@ -134,6 +136,13 @@ class Machine:
 
     def reg_rsp(self) -> int:
         return self.uc.reg_read(x.UC_X86_REG_RSP)
+
+    def irql(self) -> int:
+        """The current IRQL: CR8, as on x64 Windows (0 when CR8 is not modelled, see _model_cr8)."""
+        return self.uc.reg_read(x.UC_X86_REG_CR8) & 0xF
+
+    def eflags(self) -> int:
+        return self.uc.reg_read(x.UC_X86_REG_EFLAGS)
 
     def set_gs_base(self, value: int) -> None:
         """GS base (the KPCR on Windows); re-applied at every call since calls start from a clean CPU."""

@@ -71,6 +71,40 @@ OTHER_BUGCHECKS: dict[int, tuple[str, str, tuple[str, str, str, str]]] = {
            "as well as the link date of the driver/image that contains this address.",
            ("The exception code that was not handled", "The address that the exception occurred at",
             "Parameter 0 of the exception", "Parameter 1 of the exception")),
+    0x7E: ("SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+           "This is a very common BugCheck.  Usually the exception address pinpoints\n"
+           "the driver/function that caused the problem.  Always note this address\n"
+           "as well as the link date of the driver/image that contains this address.",
+           ("The exception code that was not handled", "The address that the exception occurred at",
+            "Exception Record Address", "Context Record Address")),
+    0x3B: ("SYSTEM_SERVICE_EXCEPTION",
+           "An exception happened while executing a system service routine.",
+           ("Exception code that caused the BugCheck", "Address of the instruction which caused the BugCheck",
+            "Address of the context record for the exception that caused the BugCheck", "zero.")),
+    0x139: ("KERNEL_SECURITY_CHECK_FAILURE",
+            "A kernel component has corrupted a critical data structure.  The corruption\n"
+            "could potentially allow a malicious user to gain control of this machine.",
+            ("Type of memory safety violation",
+             "Address of the trap frame for the exception that caused the BugCheck",
+             "Address of the exception record for the exception that caused the BugCheck",
+             "Reserved")),
+    0xD1: ("DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+           "An attempt was made to access a pageable (or completely invalid) address at an\n"
+           "interrupt request level (IRQL) that is too high.  This is usually\n"
+           "caused by drivers using improper addresses.\n"
+           "If kernel debugger is available get stack backtrace.",
+           ("memory referenced", "IRQL", "value 0 = read operation, 1 = write operation",
+            "address which referenced memory")),
+    0xA: ("IRQL_NOT_LESS_OR_EQUAL",
+          "An attempt was made to access a pageable (or completely invalid) address at an\n"
+          "interrupt request level (IRQL) that is too high.  This is usually\n"
+          "caused by drivers using improper addresses.\n"
+          "If a kernel debugger is available get the stack backtrace.",
+          ("memory referenced", "IRQL",
+           "bitfield :\n\tbit 0 : value 0 = read operation, 1 = write operation\n"
+           "\tbit 3 : value 0 = not an execute operation, 1 = execute operation "
+           "(only on chips which support this level of status)",
+           "address which referenced memory")),
     0x7F: ("UNEXPECTED_KERNEL_MODE_TRAP",
            "This means a trap occurred in kernel mode, and it's a trap of a kind\n"
            "that the kernel isn't allowed to have/catch (bound trap) or that\n"
