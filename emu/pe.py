@@ -215,6 +215,14 @@ class PeImage:
         contradictions are refused: what Windows merely rounds (SizeOfImage not a multiple of
         SectionAlignment) is accepted as it accepts it.
         """
+        try:
+            self._check_layout()
+        except ImageError as exc:
+            raise ImageError(f"{exc}: Windows refuses to load this image (STATUS_INVALID_IMAGE_FORMAT); "
+                             "relink it with a standard linker") from None
+        _ = self.imports
+
+    def _check_layout(self) -> None:
         fa, sa = self.file_alignment, self.section_alignment
         if not _power_of_two(sa) or not _power_of_two(fa):
             raise ImageError(f"SectionAlignment 0x{sa:x} and FileAlignment 0x{fa:x} must both be non-zero "
@@ -233,7 +241,7 @@ class PeImage:
         previous_end, previous = _align(self.size_of_headers, sa), "the headers"
         for s in self.sections:
             if s.rva < previous_end:
-                raise ImageError(f"section {s.name} at RVA 0x{s.rva:x} overlaps {previous} (which end at "
+                raise ImageError(f"section {s.name} at RVA 0x{s.rva:x} overlaps {previous} (ending at "
                                  f"0x{previous_end:x})")
             previous_end, previous = s.rva + _align(s.span, sa), f"section {s.name}"
             if previous_end > image_end:
@@ -245,7 +253,6 @@ class PeImage:
         if self.entry_rva >= image_end:
             raise ImageError(f"entry point RVA 0x{self.entry_rva:x} lies outside the image "
                              f"(SizeOfImage 0x{self.size_of_image:x})")
-        _ = self.imports
 
     @property
     def kernel_driver(self) -> bool:

@@ -120,6 +120,7 @@ class Kernel:
                              internal=["KiReturnTrap", "IopInvalidDeviceRequest", *GUARD_ROUTINES]
                              if module == "ntoskrnl.exe" else [])
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
+        self.machine.irql_probe = self.module_exports["ntoskrnl.exe"]["KeGetCurrentIrql"]    # mov rax, cr8; ret
         self.mem.map_physical_window(memory.PHYSICAL_WINDOW)
         self._setup_processor()
         self._setup_shared_data()
