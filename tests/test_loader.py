@@ -137,6 +137,7 @@ def test_fault_at_dispatch_level_outside_a_driver_is_a():
     session.call_entry("Probe", at, [])
     b = session.report.bugchecks[-1]
     assert (b.code, b.args) == (0xA, (0xFFFFF80DEAD00000, 2, 0, at + 9))
+    assert b.name == "IRQL_NOT_LESS_OR_EQUAL"
 
 
 # ---- images Windows' loader refuses ---------------------------------------------------------------------
