@@ -209,3 +209,63 @@ def test_the_same_mutations_of_a_valid_image_are_only_refused_when_wrong():
     # unaligned_* are valid images with 0x200 section and file alignment: still loaded, still 0x2004.
     for name in ("unaligned_gcc", "unaligned_clang"):
         assert main(["scan", "--format", "json", driver_path(name)]) == 1
+
+
+def test_kernel_routine_handed_a_user_address_raises_an_access_violation():
+    # RtlGetVersion(NULL) from code at DriverEntry's level: the routine reads
+    # VersionInformation->dwOSVersionInfoSize at NULL, an access violation in the kernel routine
+    # (Microsoft: a user-range fault is an exception), and nobody handles it in this system
+    # thread: 0x7E, Arg2 = the routine's address.
+    from emu.memory import PROT_RX, poke
+    session = _session(CLEAN)
+    k = session.kernel
+    routine = k.address_of("ntoskrnl.exe", "RtlGetVersion")
+    at = 0xFFFFF80370000000
+    k.mem.map_new(at, 0x1000, PROT_RX)
+    # sub rsp, 28h; xor ecx, ecx; mov rax, routine; call rax; add rsp, 28h; ret
+    poke(k.mem, at, bytes.fromhex("4883ec28" "31c9" "48b8") + struct.pack("<Q", routine)
+         + bytes.fromhex("ffd0" "4883c428" "c3"))
+    session.call_entry("Probe", at, [])
+    b = session.report.bugchecks[-1]
+    assert (b.code, b.args[0], b.args[1], b.api) == (0x7E, 0xC0000005, routine, "RtlGetVersion")
+    record = ks.EXCEPTION_RECORD.from_buffer_copy(k.mem.read(b.args[2], ctypes.sizeof(ks.EXCEPTION_RECORD)))
+    assert list(record.ExceptionInformation[:2]) == [0, 0]              # a read of address 0
+
+
+@pytest.mark.parametrize("kind,code", [("SYSTEM_THREAD", 0x7E), ("SYSTEM_SERVICE", 0x3B), ("ARBITRARY_THREAD", 0x1E)])
+def test_unhandled_exception_code_follows_the_context(kind, code):
+    # Microsoft's bug-check pages: 0x7E in a system thread, 0x3B inside a system service, 0x1E otherwise.
+    # The code is `xor eax, eax; mov rcx, 0; mov eax, [rcx]`: a read of NULL at `at + 2`.
+    from emu.memory import PROT_RX, poke
+    from verifier.triage import EntryKind
+    session = _session(CLEAN)
+    at = 0xFFFFF80370000000
+    session.kernel.mem.map_new(at, 0x1000, PROT_RX)
+    poke(session.kernel.mem, at, bytes.fromhex("31c0" "48c7c100000000" "8b01"))
+    session.call_entry("Routine", at, [], kind=EntryKind[kind])
+    b = session.report.bugchecks[-1]
+    assert b.code == code and b.args[:2] == (0xC0000005, at + 9)
+    if code == 0x1E:
+        assert b.args[2:] == (0, 0)                  # ExceptionInformation[0] read, [1] address 0
+    elif code == 0x3B:
+        context = ks.CONTEXT.from_buffer_copy(session.kernel.mem.read(b.args[2], ctypes.sizeof(ks.CONTEXT)))
+        assert context.Rip == at + 9 and b.args[3] == 0
+
+
+# ---- the structures the trap handler writes -------------------------------------------------------------
+# CONTEXT and EXCEPTION_RECORD64: compiled from mingw-w64's winnt.h with clang
+# --target=x86_64-pc-windows-msvc (sizeof/offsetof read back from the assembly). KTRAP_FRAME is not
+# in those headers; published: the public-symbol layout (`dt nt!_KTRAP_FRAME`, Windows 10/11 x64).
+@pytest.mark.parametrize("struct_name,size,offsets", [
+    ("CONTEXT", 0x4D0, {"ContextFlags": 0x30, "MxCsr": 0x34, "SegCs": 0x38, "EFlags": 0x44, "Dr0": 0x48,
+                        "Rax": 0x78, "Rsp": 0x98, "Rip": 0xF8, "FltSave": 0x100, "VectorRegister": 0x300,
+                        "VectorControl": 0x4A0, "LastExceptionFromRip": 0x4C8}),
+    ("EXCEPTION_RECORD", 0x98, {"ExceptionAddress": 0x10, "NumberParameters": 0x18, "ExceptionInformation": 0x20}),
+    ("KTRAP_FRAME", 0x190, {"PreviousIrql": 0x29, "Rax": 0x30, "GsBase": 0x68, "FaultAddress": 0xD0,
+                            "SegDs": 0x130, "TrapFrame": 0x138, "Rbx": 0x140, "ErrorCode": 0x160, "Rip": 0x168,
+                            "SegCs": 0x170, "EFlags": 0x178, "Rsp": 0x180, "SegSs": 0x188}),
+])
+def test_trap_structure_layouts(struct_name, size, offsets):
+    cls = getattr(ks, struct_name)
+    assert ctypes.sizeof(cls) == size
+    assert {f: ks.offset_of(cls, f) for f in offsets} == offsets
