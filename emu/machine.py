@@ -25,8 +25,9 @@ CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT = 1 << 5, 1 << 9, 1 << 10
 # Exceptions the CPU raises, by vector.
 EXC_DIVIDE, EXC_DEBUG, EXC_BREAKPOINT, EXC_INVALID_OPCODE = 0, 1, 3, 6
 EXC_DOUBLE_FAULT, EXC_GP, EXC_PAGE_FAULT = 8, 13, 14
-# Software interrupts Windows x64 gives a meaning: `int 0x29` is __fastfail (code in ECX).
-INT_FAST_FAIL = 0x29
+# Software interrupts Windows x64 gives a meaning: `int 0x29` is __fastfail (code in ECX),
+# `int 0x2c` is NT_ASSERT's assertion failure.
+INT_FAST_FAIL, INT_ASSERTION = 0x29, 0x2C
 MOV_RAX_CR8 = bytes.fromhex("440f20c0")         # how guest code reads the IRQL
 
 _HFLAGS2_OFFSET = 180          # CPUX86State.hflags2 (QEMU 5.0 layout, Unicorn 2.1)
@@ -143,7 +144,8 @@ class Machine:
         """The current IRQL: CR8, as on x64 Windows. Unicorn's register API does not see the virtual
         TPR that guest `mov cr8` uses (see _model_cr8), so guest code reads it: `irql_probe` (a
         `mov rax, cr8` routine, set by the kernel) runs between a saved and a restored CPU context,
-        leaving the stopped CPU as it was. 0 without a probe or a modelled CR8."""
+        leaving the stopped CPU as it was. Call it only while the CPU is stopped (not from a hook).
+        0 without a probe or a modelled CR8."""
         if not self.irql_probe or not self.models_cr8:
             return 0
         saved = self.uc.context_save()

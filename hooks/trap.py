@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 from dataclasses import dataclass
 
-from emu.memory import PAGE, MemoryFault
+from emu.memory import MemoryFault
 from hooks import kstructs as ks
 
 KGDT64_R0_CODE, KGDT64_R0_DATA = 0x10, 0x18      # kernel CS and SS selectors on x64 Windows
@@ -41,7 +41,7 @@ def write_trap_frames(k, record: ExceptionRecord, regs: dict[int, int], stack_li
     trap = (rsp - ctypes.sizeof(ks.KTRAP_FRAME)) & ~0xF
     exception = (trap - ctypes.sizeof(ks.EXCEPTION_RECORD)) & ~0xF
     context = (exception - ctypes.sizeof(ks.CONTEXT)) & ~0xF
-    if context < stack_limit or rsp - context > 2 * PAGE:
+    if context < stack_limit:
         return TrapFrames()
     flags = k.machine.eflags()
     tf = ks.KTRAP_FRAME(PreviousMode=0, PreviousIrql=k.machine.irql(), Rax=regs[0], Rcx=regs[1], Rdx=regs[2],

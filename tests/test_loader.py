@@ -269,3 +269,16 @@ def test_trap_structure_layouts(struct_name, size, offsets):
     cls = getattr(ks, struct_name)
     assert ctypes.sizeof(cls) == size
     assert {f: ks.offset_of(cls, f) for f in offsets} == offsets
+
+
+def test_nt_assert_is_an_assertion_failure_exception():
+    # NT_ASSERT is `int 0x2c`: exception STATUS_ASSERTION_FAILURE (ntstatus.h 0xC0000420) at the
+    # instruction; unhandled in a system thread: 0x7E.
+    from emu.memory import PROT_RX, poke
+    session = _session(CLEAN)
+    at = 0xFFFFF80370000000
+    session.kernel.mem.map_new(at, 0x1000, PROT_RX)
+    poke(session.kernel.mem, at, bytes.fromhex("90" "cd2c" "c3"))      # nop; int 0x2c; ret
+    session.call_entry("Routine", at, [])
+    b = session.report.bugchecks[-1]
+    assert b.code == 0x7E and b.args[:2] == (0xC0000420, at + 1)

@@ -26,6 +26,7 @@ windows-driver-docs-pr/debugger/bug-check-0x....md, one page per code):
 | write to a present read-only system page              | 0xBE ATTEMPTED_WRITE_TO_READONLY_MEMORY (-0xbe) | address, PTE, 0, 0                                      |
 | system-range page not present                         | 0x50 PAGE_FAULT_IN_NONPAGED_AREA (-0x50)   | address, 0 read / 2 write / 0x10 execute, instruction, 0     |
 | #DE, #BP, #UD, #DB, #GP                               | exception 0xC0000094, 0x80000003, 0xC000001D, 0x80000004, 0xC0000005 | -                                  |
+| `int 0x2c` (NT_ASSERT)                                | exception 0xC0000420 STATUS_ASSERTION_FAILURE at the `int 0x2c` | -                                       |
 | unhandled exception in a system thread (DriverEntry, DriverUnload, work items) | 0x7E SYSTEM_THREAD_EXCEPTION_NOT_HANDLED (-0x7e) | code, address, EXCEPTION_RECORD, CONTEXT |
 | unhandled exception inside a system service (dispatch routines for a user request) | 0x3B SYSTEM_SERVICE_EXCEPTION (-0x3b) | code, address, CONTEXT, 0                     |
 | unhandled exception anywhere else                     | 0x1E KMODE_EXCEPTION_NOT_HANDLED (-0x1e)   | code, address, ExceptionInformation[0], [1]                  |
@@ -38,7 +39,7 @@ from __future__ import annotations
 from enum import Enum
 
 from emu.machine import (EXC_BREAKPOINT, EXC_DEBUG, EXC_DIVIDE, EXC_DOUBLE_FAULT, EXC_GP, EXC_INVALID_OPCODE,
-                         EXC_PAGE_FAULT, INT_FAST_FAIL, Stop)
+                         EXC_PAGE_FAULT, INT_ASSERTION, INT_FAST_FAIL, Stop)
 from emu.memory import PAGE, PTE_P, PTE_W, MemoryFault
 from hooks.events import Crash, Request
 from hooks.kernel import KERNEL_STACK_SIZE, STACK_BASE, Kernel
@@ -55,6 +56,7 @@ STATUS_ACCESS_VIOLATION = 0xC0000005
 STATUS_ILLEGAL_INSTRUCTION = 0xC000001D
 STATUS_INTEGER_DIVIDE_BY_ZERO = 0xC0000094
 STATUS_STACK_BUFFER_OVERRUN = 0xC0000409      # the exception code a fast fail records
+STATUS_ASSERTION_FAILURE = 0xC0000420
 
 EXCEPTION_DOUBLE_FAULT = 0x8
 
@@ -70,7 +72,7 @@ FAST_FAIL_CODES = {2: "FAST_FAIL_STACK_COOKIE_CHECK_FAILURE", 3: "FAST_FAIL_CORR
 
 _CPU_EXCEPTIONS = {EXC_DIVIDE: STATUS_INTEGER_DIVIDE_BY_ZERO, EXC_BREAKPOINT: STATUS_BREAKPOINT,
                    EXC_INVALID_OPCODE: STATUS_ILLEGAL_INSTRUCTION, EXC_DEBUG: STATUS_SINGLE_STEP,
-                   EXC_GP: STATUS_ACCESS_VIOLATION}
+                   EXC_GP: STATUS_ACCESS_VIOLATION, INT_ASSERTION: STATUS_ASSERTION_FAILURE}
 
 
 class EntryKind(Enum):
@@ -173,7 +175,8 @@ class Triage:
             return self._fast_fail(stop)
         if stop.vector in (EXC_PAGE_FAULT, EXC_DOUBLE_FAULT):
             return self._page_fault(stop, kind)
-        at = stop.rip - 1 if stop.vector == EXC_BREAKPOINT else stop.rip    # int3 reports the next byte
+        # Software interrupts report the instruction after them: int3 is one byte, int imm8 two.
+        at = stop.rip - {EXC_BREAKPOINT: 1, INT_ASSERTION: INT_N_LENGTH}.get(stop.vector, 0)
         code = _CPU_EXCEPTIONS.get(stop.vector, STATUS_ACCESS_VIOLATION)
         return self.raise_exception(ExceptionRecord(code, at), kind)
 
