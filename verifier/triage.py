@@ -66,8 +66,10 @@ READ, WRITE, EXECUTE = 0, 1, 8                # ExceptionInformation[0]; also 0x
 INT_N_LENGTH = 2                              # `int imm8`: Unicorn reports the interrupt after it
 
 # winnt.h FAST_FAIL_* codes drivers meet most (0x139 Arg1).
+FAST_FAIL_GS_COOKIE_INIT = 6
 FAST_FAIL_CODES = {2: "FAST_FAIL_STACK_COOKIE_CHECK_FAILURE", 3: "FAST_FAIL_CORRUPT_LIST_ENTRY",
-                   4: "FAST_FAIL_INCORRECT_STACK", 5: "FAST_FAIL_INVALID_ARG", 6: "FAST_FAIL_GS_COOKIE_INIT",
+                   4: "FAST_FAIL_INCORRECT_STACK", 5: "FAST_FAIL_INVALID_ARG",
+                   FAST_FAIL_GS_COOKIE_INIT: "FAST_FAIL_GS_COOKIE_INIT",
                    7: "FAST_FAIL_FATAL_APP_EXIT", 10: "FAST_FAIL_GUARD_ICALL_CHECK_FAILURE"}
 
 _CPU_EXCEPTIONS = {EXC_DIVIDE: STATUS_INTEGER_DIVIDE_BY_ZERO, EXC_BREAKPOINT: STATUS_BREAKPOINT,
@@ -190,7 +192,7 @@ class Triage:
                                    STACK_BASE + PAGE)
         b = BugCheck(KERNEL_SECURITY_CHECK_FAILURE, (code, frames.trap_frame, frames.exception_record, 0))
         b.notes.append(f"__fastfail({FAST_FAIL_CODES.get(code, code)})")
-        if code == 6:
+        if code == FAST_FAIL_GS_COOKIE_INIT:
             b.notes.append("the /GS security cookie was still 0 or the default value when the startup code "
                            "checked it: the loader did not initialise it")
         return self._locate_at(b, at)
@@ -260,19 +262,20 @@ class Triage:
         api = k.current_export.name if k.current_export else "kernel"
         access = WRITE if fault.access == "write" else READ
         irql = k.machine.irql()
+        note = f"{api} was handed an address it cannot {fault.access}"
         if not fault.pte & PTE_P and irql >= DISPATCH_LEVEL:
             b = BugCheck(IRQL_NOT_LESS_OR_EQUAL, (fault.address, irql, access, stop.rip), api=api)
         elif fault.address < USER_RANGE_END and (not fault.pte & PTE_P or access == WRITE):
             b = self.raise_exception(ExceptionRecord(STATUS_ACCESS_VIOLATION, stop.rip, (access, fault.address)),
-                                     kind, k.caller)
+                                     kind, k.caller)        # located at the caller already
             b.api = api
-            b.notes.append(f"{api} was handed an address it cannot {fault.access}")
+            b.notes.append(note)
             return b
         elif fault.access == "write" and fault.pte & PTE_P:
             b = BugCheck(ATTEMPTED_WRITE_TO_READONLY_MEMORY, (fault.address, fault.pte, 0, 0), api=api)
         else:
             b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA, (fault.address, 2 if access == WRITE else 0, stop.rip, 0),
                          api=api)
-        b.notes.append(f"{api} was handed an address it cannot {fault.access}")
+        b.notes.append(note)
         self.locate(b, k.caller, None)
         return b
