@@ -282,3 +282,20 @@ def test_nt_assert_is_an_assertion_failure_exception():
     session.call_entry("Routine", at, [])
     b = session.report.bugchecks[-1]
     assert b.code == 0x7E and b.args[:2] == (0xC0000420, at + 1)
+
+
+def test_kernel_routine_fault_at_dispatch_level_is_a():
+    # The same RtlGetVersion(NULL) after `mov cr8, 2`: the kernel routine cannot take the fault at
+    # DISPATCH_LEVEL, and the faulting code is the kernel's: 0xA (address 0, IRQL 2, read).
+    from emu.memory import PROT_RX, poke
+    session = _session(CLEAN)
+    k = session.kernel
+    routine = k.address_of("ntoskrnl.exe", "RtlGetVersion")
+    at = 0xFFFFF80370000000
+    k.mem.map_new(at, 0x1000, PROT_RX)
+    # sub rsp, 28h; mov edx, 2; mov cr8, rdx; xor ecx, ecx; mov rax, routine; call rax; add rsp, 28h; ret
+    poke(k.mem, at, bytes.fromhex("4883ec28" "ba02000000" "440f22c2" "31c9" "48b8") + struct.pack("<Q", routine)
+         + bytes.fromhex("ffd0" "4883c428" "c3"))
+    session.call_entry("Probe", at, [])
+    b = session.report.bugchecks[-1]
+    assert (b.code, b.args[:3], b.api) == (0xA, (0, 2, 0), "RtlGetVersion")
