@@ -25,6 +25,10 @@ CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT = 1 << 5, 1 << 9, 1 << 10
 # Exceptions the CPU raises, by vector.
 EXC_DIVIDE, EXC_DEBUG, EXC_BREAKPOINT, EXC_INVALID_OPCODE = 0, 1, 3, 6
 EXC_DOUBLE_FAULT, EXC_GP, EXC_PAGE_FAULT = 8, 13, 14
+# Software interrupts Windows x64 gives a meaning: `int 0x29` is __fastfail (code in ECX),
+# `int 0x2c` is NT_ASSERT's assertion failure.
+INT_FAST_FAIL, INT_ASSERTION = 0x29, 0x2C
+MOV_RAX_CR8 = bytes.fromhex("440f20c0")         # how guest code reads the IRQL
 
 _HFLAGS2_OFFSET = 180          # CPUX86State.hflags2 (QEMU 5.0 layout, Unicorn 2.1)
 _HF2_GIF, _HF2_VINTR = 1 << 0, 1 << 3
@@ -73,6 +77,7 @@ class Machine:
         self.instructions_budget = 0       # 0 = unlimited (a count budget costs JIT speed)
         self.time_budget_s = 0.0           # 0 = unlimited
         self.gs_base = 0
+        self.irql_probe = 0                # guest address of MOV_RAX_CR8 (see irql)
 
     def _setup_long_mode(self) -> None:
         uc = self.uc
@@ -134,6 +139,24 @@ class Machine:
 
     def reg_rsp(self) -> int:
         return self.uc.reg_read(x.UC_X86_REG_RSP)
+
+    def irql(self) -> int:
+        """The current IRQL: CR8, as on x64 Windows. Unicorn's register API does not see the virtual
+        TPR that guest `mov cr8` uses (see _model_cr8), so guest code reads it: `irql_probe` (a
+        `mov rax, cr8` routine, set by the kernel) runs between a saved and a restored CPU context,
+        leaving the stopped CPU as it was. Call it only while the CPU is stopped (not from a hook).
+        0 without a probe or a modelled CR8."""
+        if not self.irql_probe or not self.models_cr8:
+            return 0
+        saved = self.uc.context_save()
+        try:
+            self.uc.emu_start(self.irql_probe, self.irql_probe + len(MOV_RAX_CR8))
+            return self.uc.reg_read(x.UC_X86_REG_RAX) & 0xF
+        finally:
+            self.uc.context_restore(saved)
+
+    def eflags(self) -> int:
+        return self.uc.reg_read(x.UC_X86_REG_EFLAGS)
 
     def set_gs_base(self, value: int) -> None:
         """GS base (the KPCR on Windows); re-applied at every call since calls start from a clean CPU."""

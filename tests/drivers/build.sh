@@ -298,6 +298,20 @@ gccdrv flt_context_nx   flt.c -DCASE_CONTEXT -DNX "${FLT_LD[@]}"
 clangdrv flt_pool_exec_clang    flt.c -DCASE_POOL -- "$OBJ/libfltmgr.a"
 clangdrv flt_context_exec_clang flt.c -DCASE_CONTEXT -- "$OBJ/libfltmgr.a"
 
+# ---------------------------------------------------------------------------
+# I. What Windows' loader does before DriverEntry, and the bug checks of faults
+# ---------------------------------------------------------------------------
+# /GS (-fstack-protector-strong), a load-config directory and the WDK's GsDriverEntry
+# entry point; cfg_clang also Control Flow Guard (-cfguard, /guard:cf).
+clangdrv gs_clean_clang   gs.c -DCASE_GS_CLEAN -fstack-protector-strong -- /entry:GsDriverEntry
+clangdrv gs_overrun_clang gs.c -DCASE_GS_OVERRUN -fstack-protector-strong -- /entry:GsDriverEntry
+clangdrv cfg_clang        gs.c -DCASE_CFG -fstack-protector-strong -Xclang -cfguard -- /entry:GsDriverEntry /guard:cf
+gccdrv   null_read        user_faults.c -DCASE_NULL_READ
+gccdrv   user_write       user_faults.c -DCASE_USER_WRITE
+gccdrv   null_call        user_faults.c -DCASE_NULL_CALL
+gccdrv   irql_read        user_faults.c -DCASE_IRQL_READ
+gccdrv   irql_null_write  user_faults.c -DCASE_IRQL_NULL_WRITE
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
