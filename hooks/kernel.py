@@ -121,10 +121,11 @@ class Kernel:
         self._next_kdata = KERNEL_DATA
         for module in ("ntoskrnl.exe", "hal.dll"):
             self._add_module(module, *rootfs.exports(module),
-                             internal=["KiReturnTrap", "IopInvalidDeviceRequest", *GUARD_ROUTINES]
+                             internal=["KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES]
                              if module == "ntoskrnl.exe" else [])
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
         self.machine.irql_probe = self.module_exports["ntoskrnl.exe"]["KeGetCurrentIrql"]    # mov rax, cr8; ret
+        self.machine.irql_setter = self.module_exports["ntoskrnl.exe"]["KiSetIrql"]          # mov cr8, rcx; ret
         self.mem.map_physical_window(memory.PHYSICAL_WINDOW)
         self._setup_processor()
         self._setup_shared_data()
@@ -392,5 +393,11 @@ class Kernel:
         return va
 
     # ---- running ------------------------------------------------------------------------------------
-    def call(self, routine: int, args: list[int]) -> Stop:
-        return self.machine.call(routine, args, self.return_trap, self.stack_top)
+    def call(self, routine: int, args: list[int], stack_top: int | None = None) -> Stop:
+        """Run a driver routine until it returns to the kernel; `stack_top` below the top of the
+        kernel stack for a call made while another run is stopped (exception filters)."""
+        return self.machine.call(routine, args, self.return_trap, stack_top or self.stack_top)
+
+    def resume(self, regs: dict[int, int], rip: int, irql: int) -> Stop:
+        """Go on with a stopped run from a full register context (after a handled exception)."""
+        return self.machine.resume(regs, rip, irql, self.return_trap)

@@ -1245,6 +1245,17 @@ class EXCEPTION_RECORD(LittleEndianStructure):
 EXCEPTION_MAXIMUM_PARAMETERS = 15
 
 
+class EXCEPTION_POINTERS(LittleEndianStructure):
+    """What an __except filter gets (GetExceptionInformation())."""
+    _fields_ = [("ExceptionRecord", PVOID), ("ContextRecord", PVOID)]
+
+
+# CONTEXT's general registers in x64 encoding order (0 Rax .. 4 Rsp .. 15 R15), as the CPU and the
+# unwinder number them.
+CONTEXT_GPRS = ("Rax", "Rcx", "Rdx", "Rbx", "Rsp", "Rbp", "Rsi", "Rdi",
+                "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15")
+
+
 class CONTEXT(LittleEndianStructure):
     """CONTEXT (x64, winnt.h; DECLSPEC_ALIGN(16)). The x87/SSE save area and vector registers are
     kept as bytes: the kernel here records integer state only."""

@@ -22,6 +22,7 @@ class ExceptionRecord:
     code: int
     address: int
     information: tuple[int, ...] = ()
+    flags: int = 0                  # EXCEPTION_NONCONTINUABLE for ExRaiseStatus and faults
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,12 @@ def write_trap_frames(k, record: ExceptionRecord, regs: dict[int, int], stack_li
                         Rsi=regs[6], Rbp=regs[5], Rip=record.address, SegCs=KGDT64_R0_CODE, EFlags=flags,
                         Rsp=rsp, SegSs=KGDT64_R0_DATA)
     info = record.information[:ks.EXCEPTION_MAXIMUM_PARAMETERS]
-    er = ks.EXCEPTION_RECORD(ExceptionCode=ctypes.c_int32(record.code).value, ExceptionAddress=record.address,
-                             NumberParameters=len(info))
+    er = ks.EXCEPTION_RECORD(ExceptionCode=ctypes.c_int32(record.code).value, ExceptionFlags=record.flags,
+                             ExceptionAddress=record.address, NumberParameters=len(info))
     er.ExceptionInformation[:len(info)] = info
-    names = ("Rax", "Rcx", "Rdx", "Rbx", "Rsp", "Rbp", "Rsi", "Rdi", "R8", "R9", "R10", "R11", "R12", "R13",
-             "R14", "R15")
     cr = ks.CONTEXT(ContextFlags=ks.CONTEXT_CONTROL | ks.CONTEXT_INTEGER, SegCs=KGDT64_R0_CODE,
                     SegSs=KGDT64_R0_DATA, EFlags=flags, Rip=record.address,
-                    **{name: regs[i] for i, name in enumerate(names)})
+                    **{name: regs[i] for i, name in enumerate(ks.CONTEXT_GPRS)})
     try:
         for va, obj in ((trap, tf), (exception, er), (context, cr)):
             k.write_struct(va, obj)

@@ -13,8 +13,11 @@ from verifier.bugcheck import BugCheck
 from verifier.image_rules import check_image
 from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
-from verifier.triage import EntryKind, Triage
+from verifier.triage import EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
+
+
+MAX_HANDLED_EXCEPTIONS = 10_000      # per entry point: beyond that a driver is looping on exceptions
 
 
 @dataclass
@@ -126,6 +129,14 @@ class Session:
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
         stop = self.kernel.call(routine, args)
+        verdict = None
+        for _ in range(MAX_HANDLED_EXCEPTIONS):
+            if stop.kind in ("returned", "budget"):
+                break
+            verdict = self._verdict(stop, kind)
+            if not isinstance(verdict, Resume):
+                break
+            stop = self.kernel.resume(verdict.regs, verdict.rip, verdict.irql)    # the driver handled it
         if stop.kind == "returned":
             result.status = stop.return_value & 0xFFFFFFFF
         elif stop.kind == "budget":
@@ -133,14 +144,14 @@ class Session:
             limit = (f"{self.options.timeout:g} s" if stop.detail == "time"
                      else f"{self.options.max_instructions} instructions")
             self.report.incomplete = f"{name} did not return within the budget ({limit}); stopped at {self.kernel.symbol(stop.rip)}"
+        elif isinstance(verdict, BugCheck):
+            result.outcome = "bugcheck"
+            self._record(verdict)
         else:
-            bugcheck = self._verdict(stop, kind)
-            if bugcheck is None:
-                result.outcome = "error"
-                self.report.incomplete = self.report.incomplete or self._engine_failure(name, stop)
-            else:
-                result.outcome = "bugcheck"
-                self._record(bugcheck)
+            result.outcome = "error"
+            self.report.incomplete = self.report.incomplete or (
+                f"{name} raised more than {MAX_HANDLED_EXCEPTIONS} exceptions that its own handlers took"
+                if isinstance(verdict, Resume) else self._engine_failure(name, stop))
         return result
 
     def _engine_failure(self, entry: str, stop: Stop) -> str:
@@ -151,7 +162,7 @@ class Session:
                     "this is a gap in hvci-verifier, please report it with the driver")
         return f"{entry}: emulation failed at {self.kernel.symbol(stop.rip)}: {detail}"
 
-    def _verdict(self, stop: Stop, kind: EntryKind) -> BugCheck | None:
+    def _verdict(self, stop: Stop, kind: EntryKind) -> BugCheck | Resume | None:
         detail = stop.detail
         if stop.kind == "halted" and isinstance(detail, Unimplemented):       # --strict
             where = self.kernel.symbol(detail.caller)

@@ -7,8 +7,9 @@ disassembly, unwound stack).
 
 CPU exceptions take one path, so structured exception handling can plug in at one place:
 
-    CPU exception -> ExceptionRecord -> raise_exception (future: SEH dispatch to the driver's
-    __except handlers) -> unhandled -> bug check chosen by the context the code runs in
+    CPU exception -> ExceptionRecord -> raise_exception -> SEH dispatch to the driver's own
+    __except handlers (hooks/seh.py): handled -> Resume; unhandled -> bug check chosen by the
+    context the code runs in
 
 The decision table. Source: Microsoft's bug-check reference (MicrosoftDocs/windows-driver-docs,
 windows-driver-docs-pr/debugger/bug-check-0x....md, one page per code):
@@ -36,11 +37,13 @@ so it is not reported: on Windows it is a 0xD1 only when the page happens to be 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 from emu.machine import (EXC_BREAKPOINT, EXC_DEBUG, EXC_DIVIDE, EXC_DOUBLE_FAULT, EXC_GP, EXC_INVALID_OPCODE,
                          EXC_PAGE_FAULT, INT_ASSERTION, INT_FAST_FAIL, Stop)
 from emu.memory import PAGE, PTE_P, PTE_W, MemoryFault
+from hooks import seh
 from hooks.events import Crash, Request
 from hooks.kernel import KERNEL_STACK_SIZE, STACK_BASE, Kernel
 from hooks.trap import ExceptionRecord, write_trap_frames
@@ -90,6 +93,15 @@ UNHANDLED_EXCEPTION = {EntryKind.SYSTEM_THREAD: SYSTEM_THREAD_EXCEPTION_NOT_HAND
                        EntryKind.ARBITRARY_THREAD: KMODE_EXCEPTION_NOT_HANDLED}
 
 
+@dataclass
+class Resume:
+    """An exception the driver handled: the run goes on with this context (an __except block)."""
+
+    regs: dict[int, int]
+    rip: int
+    irql: int
+
+
 class Triage:
     """Turns verdicts into bug checks for one kernel; `entry_point` names the routine running."""
 
@@ -132,9 +144,14 @@ class Triage:
         b.stack = stack_trace(k, at, k.machine.registers(), is_return_address=False)
         return b
 
-    def stop(self, stop: Stop, kind: EntryKind) -> BugCheck | None:
-        """The bug check a stopped run ends in, or None when the stop is no verdict (budget, engine)."""
+    def stop(self, stop: Stop, kind: EntryKind) -> BugCheck | Resume | None:
+        """The bug check a stopped run ends in, where to resume it when the driver handled an
+        exception, or None when the stop is no verdict (budget, engine)."""
         detail = stop.detail
+        if stop.kind == "raised":                     # ExRaiseStatus & co.: raised at the caller
+            caller = self.kernel.caller
+            return self.raise_exception(ExceptionRecord(detail.code, caller, detail.information, detail.flags),
+                                        kind, caller)
         if stop.kind == "halted" and isinstance(detail, BugCheck):
             return detail
         if stop.kind == "halted" and isinstance(detail, Crash):
@@ -148,11 +165,25 @@ class Triage:
         return None
 
     # ---- exceptions ----------------------------------------------------------------------------------
-    def raise_exception(self, record: ExceptionRecord, kind: EntryKind, caller: int | None = None) -> BugCheck:
-        """An exception raised at `record.address`. Exception dispatch plugs in here: a driver
-        __except handler that accepts it would resume the run; today none is searched, so every
-        exception is unhandled. `caller` is the driver's return address when a kernel routine raised."""
-        return self._unhandled(record, kind, caller)
+    def raise_exception(self, record: ExceptionRecord, kind: EntryKind,
+                        caller: int | None = None) -> BugCheck | Resume:
+        """An exception raised at `record.address`, dispatched to the driver's own handlers first.
+        `caller` is the driver's return address when a kernel routine raised (the CPU is at the
+        routine's stub): dispatch then starts from the caller's context, as RtlRaiseException's."""
+        k = self.kernel
+        regs = k.machine.registers()
+        if caller is not None:
+            regs[4] += 8
+        saved, irql = k.machine.save_cpu(), k.machine.irql()
+        outcome = seh.dispatch(k, record, regs, record.address if caller is None else caller,
+                               fault=caller is None, stack_limit=STACK_BASE + PAGE)
+        if isinstance(outcome, seh.Handled):
+            return Resume(outcome.regs, outcome.rip, irql)
+        k.machine.restore_cpu(saved)                  # filters ran: the stack shown is the fault's
+        b = self._unhandled(record, kind, caller)
+        if outcome.reason != seh.NO_HANDLER:
+            b.notes.append(outcome.reason)
+        return b
 
     def _unhandled(self, record: ExceptionRecord, kind: EntryKind, caller: int | None) -> BugCheck:
         k = self.kernel
@@ -172,7 +203,7 @@ class Triage:
             return b
         return self._locate_at(b, record.address)
 
-    def _cpu_exception(self, stop: Stop, kind: EntryKind) -> BugCheck:
+    def _cpu_exception(self, stop: Stop, kind: EntryKind) -> BugCheck | Resume:
         if stop.vector == INT_FAST_FAIL:
             return self._fast_fail(stop)
         if stop.vector in (EXC_PAGE_FAULT, EXC_DOUBLE_FAULT):
@@ -198,7 +229,7 @@ class Triage:
         return self._locate_at(b, at)
 
     # ---- memory faults ---------------------------------------------------------------------------------
-    def _page_fault(self, stop: Stop, kind: EntryKind) -> BugCheck:
+    def _page_fault(self, stop: Stop, kind: EntryKind) -> BugCheck | Resume:
         k, rip, cr2 = self.kernel, stop.rip, stop.cr2
         pte = k.mem.pte(cr2)
         if STACK_BASE <= cr2 < STACK_BASE + PAGE:     # the guard page below the kernel stack
@@ -255,7 +286,7 @@ class Triage:
             return b
         return self._blame(b, target, caller)
 
-    def _routine_fault(self, stop: Stop, fault: MemoryFault, kind: EntryKind) -> BugCheck:
+    def _routine_fault(self, stop: Stop, fault: MemoryFault, kind: EntryKind) -> BugCheck | Resume:
         """A kernel routine (a Python handler) touched memory the page tables forbid: the address came
         from the driver, so the verdict is located at the driver's call."""
         k = self.kernel

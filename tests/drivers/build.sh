@@ -312,6 +312,14 @@ gccdrv   null_call        user_faults.c -DCASE_NULL_CALL
 gccdrv   irql_read        user_faults.c -DCASE_IRQL_READ
 gccdrv   irql_null_write  user_faults.c -DCASE_IRQL_NULL_WRITE
 
+# ---------------------------------------------------------------------------
+# J. Structured exception handling (clang's MSVC target emits __C_specific_handler
+#    scope tables; -fms-extensions enables __try/__except/__finally)
+# ---------------------------------------------------------------------------
+clangdrv seh                 seh.c -fms-extensions
+clangdrv seh_unhandled_raise seh.c -fms-extensions -DCASE_UNHANDLED_RAISE
+clangdrv seh_unhandled_fault seh.c -fms-extensions -DCASE_UNHANDLED_FAULT
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
