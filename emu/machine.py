@@ -6,10 +6,16 @@ itself runs at Unicorn's JIT speed with no per-instruction or per-block callback
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
+import signal
 import struct
+import threading
 import time
+import weakref
 from dataclasses import dataclass
+from typing import ClassVar, Iterator
 
 from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc, UcError
 from unicorn import unicorn_const as ucc
@@ -76,6 +82,7 @@ class Machine:
     """CPU + memory. `call(fn, args, return_to)` runs guest code until it returns to `return_to`."""
 
     RAM_SIZE = 1 << 30
+    last_started: ClassVar[weakref.ref[Machine] | None] = None     # what Ctrl-C stops, see stop_on_interrupt
 
     def __init__(self, ram_size: int | None = None):
         self.phys = PhysicalMemory(ram_size or self.RAM_SIZE)
@@ -240,6 +247,7 @@ class Machine:
     def _run(self, start: int, return_to: int) -> Stop:
         uc = self.uc
         self._stop = None
+        Machine.last_started = weakref.ref(self)
         started = time.perf_counter()
         while True:
             remaining = self.time_budget_s - (time.perf_counter() - started) if self.time_budget_s else 0.0
@@ -272,3 +280,37 @@ class Machine:
                 stop = Stop("budget", rip=rip, detail="time" if over_time else "instructions")
         self._stop = None
         return stop
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[None]:
+    """Within this block, Ctrl-C ends the running emulation at once, not when its time budget runs out.
+
+    Driver code runs inside uc_emu_start, in C with the GIL released and no Python hook, so Python's
+    SIGINT handler (which raises KeyboardInterrupt) only runs once emu_start returns. Python's C-level
+    handler also writes the signal number to the wakeup fd: a thread blocked on that pipe calls emu_stop
+    on the machine that started last, and KeyboardInterrupt follows in the main thread as usual. Nothing
+    runs on the emulation's hot path. Signals are only delivered to the main thread: elsewhere, a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=_stop_on_sigint, args=(read_end,), name="verifier-sigint", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)                     # the watcher reads end-of-file and returns
+        watcher.join()
+
+
+def _stop_on_sigint(read_end: int) -> None:
+    with open(read_end, "rb", buffering=0) as pipe:
+        while signals := pipe.read(64):
+            machine = Machine.last_started() if Machine.last_started else None
+            if signal.SIGINT in signals and machine is not None:
+                machine.uc.emu_stop()           # harmless if that machine is not running any more

@@ -128,15 +128,19 @@ class Session:
         self.triage.entry_point = name
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
-        stop = self.kernel.call(routine, args)
-        verdict = None
-        for _ in range(MAX_HANDLED_EXCEPTIONS):
-            if stop.kind in ("returned", "budget"):
-                break
-            verdict = self._verdict(stop, kind)
-            if not isinstance(verdict, Resume):
-                break
-            stop = self.kernel.resume(verdict.regs, verdict.rip, verdict.irql)    # the driver handled it
+        try:
+            stop = self.kernel.call(routine, args)
+            verdict = None
+            for _ in range(MAX_HANDLED_EXCEPTIONS):
+                if stop.kind in ("returned", "budget"):
+                    break
+                verdict = self._verdict(stop, kind)
+                if not isinstance(verdict, Resume):
+                    break
+                stop = self.kernel.resume(verdict.regs, verdict.rip, verdict.irql)    # the driver handled it
+        except KeyboardInterrupt:
+            result.outcome = "interrupted"
+            raise
         if stop.kind == "returned":
             result.status = stop.return_value & 0xFFFFFFFF
         elif stop.kind == "budget":
@@ -169,6 +173,12 @@ class Session:
             self.report.incomplete = f"--strict: {detail.module}!{detail.name} (called from {where}) is not implemented"
             return None
         return self.triage.stop(stop, kind)
+
+    def interrupted(self) -> DriverReport:
+        """Ctrl-C during this run: what was found so far, the run marked as cut short by the user."""
+        during = self.triage.entry_point if self.triage else "load"
+        self.report.incomplete = f"interrupted by the user (Ctrl-C) during {during}"
+        return self._finish()
 
     def _finish(self) -> DriverReport:
         k = self.kernel
