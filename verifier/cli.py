@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="verifier", description=(
         "Find where a Windows x64 kernel driver breaks memory integrity (HVCI), without Windows. "
         "Exit codes: 0 nothing found, 1 bug checks found, 2 usage error or unreadable input, "
-        "3 the emulation could not finish."))
+        "3 the emulation could not finish, 130 interrupted (Ctrl-C)."))
     parser.add_argument("--version", action="version", version=f"verifier {version('hvci-verifier')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     scan = sub.add_parser("scan", help="check driver images for the load-time rules 0x2003-0x2005")
