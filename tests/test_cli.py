@@ -159,3 +159,12 @@ def test_ctrl_c_without_a_time_budget_prints_the_text_report():
     assert "spin_forever.sys: 0 bug check(s), run incomplete: interrupted" in p.stdout
     assert "  DriverEntry: did not return (interrupted)" in p.stdout
     assert p.stdout.rstrip("\n").endswith("2 driver(s) checked, 0 bug check(s), 1 incomplete, 0 unreadable")
+
+
+def test_sarif_says_an_interrupted_run_did_not_complete():
+    from verifier.render.sarif import render_sarif
+    from verifier.report import DriverReport, Report
+    finished = [DriverReport("a.sys")]
+    for interrupted in (False, True):
+        (invocation,) = json.loads(render_sarif(Report("run", finished, interrupted)))["runs"][0]["invocations"]
+        assert invocation["executionSuccessful"] is not interrupted
