@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import sys
-from importlib.metadata import version
 from typing import NoReturn
 
 import rootfs
@@ -19,6 +18,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"verifier: error: {message} (see 'verifier --help')\n")
 
 
+class _Version(argparse.Action):
+    """--version from the installed package's metadata, looked up only when asked for (start-up stays fast)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **_):
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> NoReturn:
+        from importlib.metadata import version
+        print(f"verifier {version('hvci-verifier')}")
+        parser.exit(0)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=sorted(RENDERERS), default="text", help="report format (default: text)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
@@ -29,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Find where a Windows x64 kernel driver breaks memory integrity (HVCI), without Windows. "
         "Exit codes: 0 nothing found, 1 bug checks found, 2 usage error or unreadable input, "
         "3 the emulation could not finish, 130 interrupted (Ctrl-C)."))
-    parser.add_argument("--version", action="version", version=f"verifier {version('hvci-verifier')}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     scan = sub.add_parser("scan", help="check driver images for the load-time rules 0x2003-0x2005")
     scan.add_argument("paths", nargs="+", metavar="PATH", help="driver files or directories (walked for *.sys)")
