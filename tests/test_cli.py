@@ -116,12 +116,12 @@ def test_summary_counts_incomplete_runs(tmp_path, capsys):
 
 # ---- Ctrl-C ----------------------------------------------------------------------------------------------
 def _interrupted_run(argv: list[str]) -> tuple[subprocess.CompletedProcess, float]:
-    """Start `verifier run` on a quick driver then an endless loop, send SIGINT after 2 s."""
+    """Start `verifier run` on a quick driver then an endless loop, send SIGINT after 3 s."""
     p = subprocess.Popen([*VERIFIER, "run", *argv, driver_path("clean_gcc"), driver_path("spin_forever")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                          # a shell without job control starts background jobs with SIGINT ignored
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(2)
+    time.sleep(3)                                    # clean_gcc takes well under a second
     assert p.poll() is None, p.communicate()
     sent = time.monotonic()
     p.send_signal(signal.SIGINT)
