@@ -23,6 +23,7 @@ from emu.pe import Import, PeImage
 from hooks import kstructs as ks
 from hooks import catalog, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
+from hooks.deferred import DeferredWork
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.pool import PoolAllocator
@@ -106,6 +107,7 @@ class Kernel:
         self.kernel_regions: dict[int, int] = {}   # base -> size: I/O space and contiguous memory
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
+        self.deferred = DeferredWork()
         self.pool = PoolAllocator(self.mem)
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
@@ -239,8 +241,7 @@ class Kernel:
     def _setup_processor(self) -> None:
         self.system_process = self.alloc_kdata(0x1000)
         self.current_thread = self.alloc_kdata(0x1000)
-        # KTHREAD.ApcState.Process (x64 Windows 10/11: KTHREAD+0xB8) names the owning process.
-        poke(self.mem, self.current_thread + 0xB8, struct.pack("<Q", self.system_process))
+        poke(self.mem, self.current_thread + ks.KTHREAD_PROCESS_OFFSET, struct.pack("<Q", self.system_process))
         self.kpcr = self.alloc_kdata(ctypes.sizeof(ks.KPCR))
         pcr = ks.KPCR()
         pcr.Self = self.kpcr

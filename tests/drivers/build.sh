@@ -285,6 +285,12 @@ gccdrv ioctl ioctl.c
 gccdrv   deep_stack_gcc   deep_stack.c
 clangdrv deep_stack_clang deep_stack.c
 
+# ---------------------------------------------------------------------------
+# H. Kernel services real drivers call (issue 7): dispatcher objects and
+#    threads, system information, registry query tables, notifications
+# ---------------------------------------------------------------------------
+gccdrv dispatcher dispatcher.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi

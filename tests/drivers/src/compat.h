@@ -150,4 +150,19 @@ __attribute__((used)) static void *volatile hv_reloc_anchor = (void *)&hv_reloc_
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 
+/* ---- dispatcher objects, threads, system information, notifications ----
+ * (added for the handlers of issue 7; values from the WDK's wdm.h/ntddk.h
+ * and Microsoft's DDI reference where the MinGW headers lack them) */
+
+/* KOBJECTS (wdm.h, Windows 10 numbering) */
+#define HV_EventNotificationObject      0
+#define HV_EventSynchronizationObject   1
+#define HV_MutantObject                 2
+#define HV_SemaphoreObject              5
+#define HV_ThreadObject                 6
+#define HV_TimerNotificationObject      8
+#define HV_TimerSynchronizationObject   9
+#define HV_DpcObject                    19
+#define HV_ThreadedDpcObject            26
+
 #endif /* HVCI_TEST_COMPAT_H */
