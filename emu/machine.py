@@ -158,6 +158,43 @@ class Machine:
         except MemoryFault:
             return False
 
+    def _enter(self, fn: int, args: list[int], return_to: int, stack_top: int) -> None:
+        """Registers and stack for fn(*args): return address, 4 home slots, then stack arguments."""
+        uc = self.uc
+        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
+        self.mem.write_q(rsp - 8, return_to)
+        for i, value in enumerate(args[4:]):
+            self.mem.write_q(rsp + 0x20 + 8 * i, value)
+        for reg_id, value in zip(ARG_REGS, args):
+            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
+        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+
+    def call_nested(self, fn: int, args: list[int], return_to: int) -> int | None:
+        """From inside a hook (a kernel routine calling back into the driver, as Windows calls a
+        QueryRoutine or a completion routine): run fn(*args) on the current stack below the
+        interrupted frame until it returns to `return_to`, then resume the interrupted code with its
+        registers as they were. Returns RAX; None when the nested code stopped the machine (a fault,
+        a bug check, the budget), which then ends the outer run too, with the nested code's state."""
+        uc = self.uc
+        saved = uc.context_save()
+        self._enter(fn, args, return_to, uc.reg_read(x.UC_X86_REG_RSP) - 0x100)
+        try:
+            # No timeout of its own: Unicorn's timer thread does not nest; the outer run's timer
+            # still stops the nested code when the time budget runs out.
+            uc.emu_start(fn, return_to, count=self.instructions_budget)
+        except UcError as exc:
+            if self._stop is None:
+                self._stop = Stop("engine", rip=uc.reg_read(x.UC_X86_REG_RIP), detail=str(exc))
+        rip = uc.reg_read(x.UC_X86_REG_RIP)
+        if self._stop is None and rip != return_to:
+            self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")
+        if self._stop is not None:
+            uc.emu_stop()
+            return None
+        result = uc.reg_read(x.UC_X86_REG_RAX)
+        uc.context_restore(saved)
+        return result
+
     def call(self, fn: int, args: list[int], return_to: int, stack_top: int) -> Stop:
         """Run fn(*args) with the x64 calling convention until it returns to `return_to`.
 
@@ -166,14 +203,7 @@ class Machine:
         uc = self.uc
         uc.context_restore(self._clean_context)   # also clears the CPU's pending-exception state
         uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
-        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
-        # The frame the callee sees: return address, 4 home slots, then stack arguments.
-        self.mem.write_q(rsp - 8, return_to)
-        for i, value in enumerate(args[4:]):
-            self.mem.write_q(rsp + 0x20 + 8 * i, value)
-        for reg_id, value in zip(ARG_REGS, args):
-            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
-        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+        self._enter(fn, args, return_to, stack_top)
         self._stop = None
         started = time.perf_counter()
         start = fn

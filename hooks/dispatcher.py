@@ -85,13 +85,18 @@ def advance_clock(k, interval: int) -> None:
     if interval > 0:
         k.system_time += interval
         k.interrupt_time += interval
-        ticks = k.interrupt_time // TIME_INCREMENT
-        for name, value in (("InterruptTime", k.interrupt_time), ("SystemTime", k.system_time), ("TickCount", ticks)):
-            at = ks.KI_USER_SHARED_DATA + ks.offset_of(ks.KUSER_SHARED_DATA, name)
-            poke(k.mem, at, bytes(ks.KSYSTEM_TIME(value & 0xFFFFFFFF, value >> 32, value >> 32)))
+        publish_time(k)
     for armed in sorted(k.deferred.timers.values(), key=lambda a: a.due):
         if armed.due <= k.interrupt_time:
             _expire(k, armed)
+
+
+def publish_time(k) -> None:
+    """Copy the clock into KUSER_SHARED_DATA (InterruptTime, SystemTime, TickCount)."""
+    ticks = k.interrupt_time // TIME_INCREMENT
+    for name, value in (("InterruptTime", k.interrupt_time), ("SystemTime", k.system_time), ("TickCount", ticks)):
+        at = ks.KI_USER_SHARED_DATA + ks.offset_of(ks.KUSER_SHARED_DATA, name)
+        poke(k.mem, at, bytes(ks.KSYSTEM_TIME(value & 0xFFFFFFFF, value >> 32, value >> 32)))
 
 
 def _expire(k, armed: ArmedTimer) -> None:

@@ -48,13 +48,13 @@ NATIVE_ROUTINES: dict[str, bytes] = {
 
 @export("KeQuerySystemTime", "KeQuerySystemTimePrecise")
 def KeQuerySystemTime(k, CurrentTime: PLARGE_INTEGER) -> None:
-    k.system_time += 10_000                  # 1 ms per query keeps time moving, deterministically
+    advance_clock(k, 10_000)                 # 1 ms per query keeps time moving, deterministically
     k.mem.write_q(CurrentTime, k.system_time)
 
 
 @export("KeQueryInterruptTime")
 def KeQueryInterruptTime(k) -> ULONG64:
-    k.interrupt_time += 10_000
+    advance_clock(k, 10_000)
     return k.interrupt_time
 
 
@@ -72,7 +72,7 @@ def KeQueryTimeIncrement(k) -> ULONG:
 def KeQueryPerformanceCounter(k, PerformanceFrequency: PLARGE_INTEGER) -> ULONG64:
     if PerformanceFrequency:
         k.mem.write_q(PerformanceFrequency, 10_000_000)
-    k.interrupt_time += 10
+    advance_clock(k, 10)
     return k.interrupt_time
 
 
@@ -136,7 +136,7 @@ def KeDelayExecutionThread(k, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Int
 
 @export("KeStallExecutionProcessor", module="hal.dll")
 def KeStallExecutionProcessor(k, MicroSeconds: ULONG) -> None:
-    k.interrupt_time += 10 * MicroSeconds
+    advance_clock(k, 10 * MicroSeconds)
 
 
 # ---- executive resources and fast mutexes -------------------------------------------------------------

@@ -21,14 +21,18 @@ from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
-from hooks import catalog, ke, memory, security  # noqa: F401  (catalog registers every handler)
+from hooks import catalog, dispatcher, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
 from hooks.deferred import DeferredWork
+from hooks.errorlog import ErrorLog
+from hooks.etw import Etw
+from hooks.callbacks import Callbacks
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
+from hooks.object import ObjectTypes
 
 # Kernel virtual address layout (all canonical, all in the upper half but the user range).
 MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules: the stub area
@@ -108,6 +112,9 @@ class Kernel:
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
         self.deferred = DeferredWork()
+        self.error_log = ErrorLog()
+        self.etw = Etw()
+        self.callbacks = Callbacks()
         self.pool = PoolAllocator(self.mem)
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
@@ -124,6 +131,7 @@ class Kernel:
         self._setup_processor()
         self._setup_shared_data()
         self._setup_variables()
+        self.object_types = ObjectTypes(self)
 
     @property
     def caller(self) -> int:
@@ -276,6 +284,7 @@ class Kernel:
         """Deterministic time: every run starts at the same moment."""
         self.system_time = system_time_100ns
         self.interrupt_time = 0
+        dispatcher.publish_time(self)
 
     def _setup_variables(self) -> None:
         nt = self.module_exports["ntoskrnl.exe"]
@@ -378,3 +387,12 @@ class Kernel:
     # ---- running ------------------------------------------------------------------------------------
     def call(self, routine: int, args: list[int]) -> Stop:
         return self.machine.call(routine, args, self.return_trap, self.stack_top)
+
+    def call_back(self, routine: int, args: list[int]) -> int | None:
+        """Call driver code from inside a kernel routine (Machine.call_nested); the routine's own view
+        of its call (argument registers, caller) survives the driver's calls into the kernel."""
+        regs, export = self.regs, self.current_export
+        try:
+            return self.machine.call_nested(routine, args, self.return_trap)
+        finally:
+            self.regs, self.current_export = regs, export

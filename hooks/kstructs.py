@@ -1061,6 +1061,33 @@ class OB_CALLBACK_REGISTRATION(LittleEndianStructure):
     ]
 
 
+# --- bug-check callbacks (wdm.h) --------------------------------------------------------------
+BufferEmpty, BufferInserted = 0, 1          # KBUGCHECK_BUFFER_DUMP_STATE
+
+
+class KBUGCHECK_CALLBACK_RECORD(LittleEndianStructure):
+    _fields_ = [
+        ("Entry", LIST_ENTRY),
+        ("CallbackRoutine", PVOID),
+        ("Buffer", PVOID),
+        ("Length", ULONG),
+        ("Component", PVOID),
+        ("Checksum", ULONG_PTR),
+        ("State", UCHAR),
+    ]
+
+
+class KBUGCHECK_REASON_CALLBACK_RECORD(LittleEndianStructure):
+    _fields_ = [
+        ("Entry", LIST_ENTRY),
+        ("CallbackRoutine", PVOID),
+        ("Component", PVOID),
+        ("Checksum", ULONG_PTR),
+        ("Reason", ENUM),
+        ("State", UCHAR),
+    ]
+
+
 # --- system information (ZwQuerySystemInformation; winternl.h / ntexapi.h) --------------------
 class SYSTEM_BASIC_INFORMATION(LittleEndianStructure):
     _fields_ = [

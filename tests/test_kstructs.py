@@ -268,6 +268,8 @@ LAYOUTS: dict[str, tuple[int, dict[str, int]]] = {
     "OB_CALLBACK_REGISTRATION": (0x28, {"OperationRegistration": 0x20}),
     "OB_OPERATION_REGISTRATION": (0x20, {"PostOperation": 0x18}),
     "KGUARDED_MUTEX": (0x38, {}),
+    "KBUGCHECK_CALLBACK_RECORD": (0x40, {"Component": 0x28, "State": 0x38}),
+    "KBUGCHECK_REASON_CALLBACK_RECORD": (0x30, {"Reason": 0x28, "State": 0x2C}),
     # System information: mingw winternl.h (user-mode header, same x64 layouts), compiled as above.
     "SYSTEM_BASIC_INFORMATION": (0x40, {"NumberOfProcessors": 0x38}),
     "SYSTEM_PROCESS_INFORMATION": (0x100, {"ImageName": 0x38, "UniqueProcessId": 0x50, "HandleCount": 0x60}),

@@ -14,7 +14,7 @@ from hooks.kernel import KERNEL_STACK_SIZE, STACK_BASE, DriverContext, Kernel, U
 from verifier.bugcheck import BugCheck
 from verifier.callsite import call_before, disassembly, memory_write, stack_trace
 from verifier.image_rules import check_image
-from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
+from verifier.report import DriverReport, EntryPointResult, ErrorLogRecord, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
 from verifier.warning import DriverWarning
 
@@ -251,6 +251,10 @@ class Session:
         k = self.kernel
         if k is not None:
             self.report.debug_output = k.debug.lines
+            self.report.error_log = [ErrorLogRecord(e.source, e.error_code, e.unique_error_value, e.final_status,
+                                                    e.major_function, e.sequence_number, e.io_control_code,
+                                                    e.dump_data, e.strings, self.rva(e.caller))
+                                     for e in k.error_log.written]
             self.report.unimplemented_apis = [
                 UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
             for module, names in k.unresolved_imports:

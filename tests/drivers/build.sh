@@ -290,6 +290,14 @@ clangdrv deep_stack_clang deep_stack.c
 #    threads, system information, registry query tables, notifications
 # ---------------------------------------------------------------------------
 gccdrv dispatcher dispatcher.c
+gccdrv dispatcher_limit   dispatcher.c -DCASE_SEMAPHORE_LIMIT
+gccdrv dispatcher_waitmax dispatcher.c -DCASE_TOO_MANY_WAIT_OBJECTS
+gccdrv dispatcher_terminate dispatcher.c -DCASE_TERMINATE
+gccdrv sysinfo    sysinfo.c
+gccdrv notify     notify.c
+gccdrv regquery   regquery.c
+gccdrv regquery_fault regquery.c -DCASE_FAULT
+clangdrv notify_signed notify.c -DSIGNED -- /integritycheck
 
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"

@@ -54,6 +54,7 @@
 
 IMPSLOT(PKTHREAD, KeGetCurrentThread)(VOID);
 
+#if !defined(CASE_SEMAPHORE_LIMIT) && !defined(CASE_TOO_MANY_WAIT_OBJECTS) && !defined(CASE_TERMINATE)
 /* Exported so the tests can find them without symbols. */
 __declspec(dllexport) KDPC QueuedDpc, TimerDpc;
 __declspec(dllexport) ULONG QueuedContext, TimerContext;
@@ -288,6 +289,50 @@ static NTSTATUS Threads(void)
     return STATUS_SUCCESS;
 }
 
+#endif
+
+#if defined(CASE_SEMAPHORE_LIMIT)
+/* dispatcher_limit: releasing a semaphore past its Limit raises
+ * STATUS_SEMAPHORE_LIMIT_EXCEEDED (0xC0000047) in the caller; with no
+ * handler that is an unhandled kernel-mode exception. */
+NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    KSEMAPHORE sem;
+
+    UNREFERENCED_PARAMETER(DriverObject);
+    UNREFERENCED_PARAMETER(RegistryPath);
+    KeInitializeSemaphore(&sem, 1, 1);
+    KeReleaseSemaphore(&sem, IO_NO_INCREMENT, 1, FALSE);
+    return STATUS_SUCCESS;
+}
+#elif defined(CASE_TERMINATE)
+/* dispatcher_terminate: PsTerminateSystemThread ends the calling thread (here
+ * the one running DriverEntry), so DriverEntry never returns. */
+NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    UNREFERENCED_PARAMETER(DriverObject);
+    UNREFERENCED_PARAMETER(RegistryPath);
+    PsTerminateSystemThread((NTSTATUS)0x1234);
+    return STATUS_UNSUCCESSFUL;
+}
+#elif defined(CASE_TOO_MANY_WAIT_OBJECTS)
+/* dispatcher_waitmax: more than THREAD_WAIT_OBJECTS (3) objects without a
+ * WaitBlockArray is bug check MAXIMUM_WAIT_OBJECTS_EXCEEDED (0xC). */
+NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    KEVENT events[4];
+    PVOID objects[4];
+    int i;
+
+    UNREFERENCED_PARAMETER(DriverObject);
+    UNREFERENCED_PARAMETER(RegistryPath);
+    for (i = 0; i < 4; i++) {
+        KeInitializeEvent(&events[i], NotificationEvent, TRUE);
+        objects[i] = &events[i];
+    }
+    return KeWaitForMultipleObjects(4, objects, WaitAll, Executive, KernelMode, FALSE, NULL, NULL);
+}
+#else
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     NTSTATUS st;
@@ -301,3 +346,4 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     DbgPrint("dispatcher: ok\n");
     return STATUS_SUCCESS;
 }
+#endif
