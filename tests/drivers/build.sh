@@ -297,7 +297,7 @@ gccdrv sysinfo    sysinfo.c
 gccdrv notify     notify.c
 gccdrv regquery   regquery.c
 gccdrv regquery_fault regquery.c -DCASE_FAULT
-clangdrv notify_signed notify.c -DSIGNED -- /integritycheck
+clangdrv notify_signed notify.c -DSIGNED -- /integritycheck /implib:"$OBJ/notify_signed.lib"  # exports: keep the .lib out of bin/
 
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"

@@ -19,7 +19,8 @@
  *               ZwQuerySystemInformation, or lacks hal.dll
  *   0xE0000006  no module named sysinfo.sys with this image's DriverStart
  *               and DriverSize
- *   0xE0000007  NumberOfModules differs from the length of PsLoadedModuleList
+ *   0xE0000007  NumberOfModules differs from the number of entries on
+ *               PsLoadedModuleList (the ring through DriverObject->DriverSection)
  *   0xE0000008  SystemProcessInformation: probe or query failed, or no
  *               process 4 named "System" with at least one thread
  *   0xE0000009  SystemKernelDebuggerInformation disagrees with
@@ -29,8 +30,6 @@
  *   0xE000000B  an unknown class did not give STATUS_INVALID_INFO_CLASS
  */
 #include "compat.h"
-
-extern IMPORT LIST_ENTRY PsLoadedModuleList;
 
 static BOOLEAN SameNoCase(const char *a, const char *b)
 {
@@ -110,7 +109,10 @@ static NTSTATUS Modules(PDRIVER_OBJECT DriverObject)
         st = HV_FAIL(6);
         goto out;
     }
-    for (e = PsLoadedModuleList.Flink; e != &PsLoadedModuleList && listed < 1000; e = e->Flink)
+    /* This driver's loader entry is on PsLoadedModuleList: the ring through it holds every
+     * module's entry and the list head itself. */
+    for (e = ((PLIST_ENTRY)DriverObject->DriverSection)->Flink;
+         e != (PLIST_ENTRY)DriverObject->DriverSection && listed < 1000; e = e->Flink)
         listed++;
     if (listed != mods->NumberOfModules)
         st = HV_FAIL(7);
