@@ -20,6 +20,10 @@ STATUS_SUCCESS = 0
 STATUS_INVALID_HANDLE = 0xC0000008
 STATUS_INVALID_PARAMETER = 0xC000000D
 REGHANDLE_BASE = 0x00000E7000000000        # REGHANDLEs are opaque; these are recognisable in a dump
+EVENT_ACTIVITY_CTRL_GET_ID, EVENT_ACTIVITY_CTRL_SET_ID, EVENT_ACTIVITY_CTRL_CREATE_ID = 1, 2, 3
+EVENT_ACTIVITY_CTRL_GET_SET_ID, EVENT_ACTIVITY_CTRL_CREATE_SET_ID = 4, 5
+ACTIVITY_CONTROLS = (EVENT_ACTIVITY_CTRL_GET_ID, EVENT_ACTIVITY_CTRL_SET_ID, EVENT_ACTIVITY_CTRL_CREATE_ID,
+                     EVENT_ACTIVITY_CTRL_GET_SET_ID, EVENT_ACTIVITY_CTRL_CREATE_SET_ID)
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Provider:
 class Etw:
     def __init__(self) -> None:
         self.providers: dict[int, Provider] = {}      # REGHANDLE -> provider, kept after EtwUnregister
+        self.activity = bytes(16)                     # the (one) thread's activity ID
+        self.activities_created = 0
 
 
 def guid_text(k, address: int) -> str:
@@ -128,4 +134,23 @@ def EtwSetInformation(k, RegHandle: REGHANDLE, InformationClass: ULONG, EventInf
 
 @export("EtwActivityIdControl")
 def EtwActivityIdControl(k, ControlCode: ULONG, ActivityId: LPCGUID) -> NTSTATUS:
+    """The thread's activity ID (evntprov.h EVENT_ACTIVITY_CTRL_*): get, set, create (fresh,
+    deterministic), create-and-set, get-and-set."""
+    if not ActivityId or ControlCode not in ACTIVITY_CONTROLS:
+        return STATUS_INVALID_PARAMETER
+    given = k.mem.read(ActivityId, 16)
+    if ControlCode in (EVENT_ACTIVITY_CTRL_CREATE_ID, EVENT_ACTIVITY_CTRL_CREATE_SET_ID):
+        k.etw.activities_created += 1
+        fresh = struct.pack("<IHH8s", 0xE7A00000 + k.etw.activities_created, 0x4000, 0x8000, b"hvciactv")
+        k.mem.write(ActivityId, fresh)
+        if ControlCode == EVENT_ACTIVITY_CTRL_CREATE_SET_ID:
+            k.etw.activity, fresh = fresh, k.etw.activity
+            k.mem.write(ActivityId, fresh)
+    elif ControlCode == EVENT_ACTIVITY_CTRL_GET_ID:
+        k.mem.write(ActivityId, k.etw.activity)
+    elif ControlCode == EVENT_ACTIVITY_CTRL_SET_ID:
+        k.etw.activity = given
+    else:                                          # GET_SET: return the old one, keep the given one
+        k.mem.write(ActivityId, k.etw.activity)
+        k.etw.activity = given
     return STATUS_SUCCESS

@@ -104,7 +104,8 @@ def test_etw_providers_are_recorded_with_their_writes():
     first, classic = s.kernel.etw.providers.values()
     # HvciProviderGuid / HvciClassicGuid in notify.c
     assert first.guid == "{6f1c2a30-1d2e-4f5a-9b0c-112233445566}" and first.api == "EtwRegister"
-    assert (first.writes, first.registered) == (3, False)     # two EtwWrite, one EtwWriteString, unregistered
+    # two EtwWrite, one each of EtwWriteString, EtwWriteEx, EtwWriteTransfer; then unregistered
+    assert (first.writes, first.registered) == (5, False)
     assert classic.guid == "{6f1c2a31-1d2e-4f5a-9b0c-112233445566}" and classic.api == "EtwRegisterClassicProvider"
     assert (classic.enable_callback, classic.context) == (exported(s, "ClassicCallback"), exported(s, "HvciContext"))
     assert classic.registered and classic.writes == 0
@@ -144,6 +145,16 @@ def test_registered_callbacks_name_the_drivers_routines(name):
     assert all(s.rva(c.caller) is not None for found in active.values() for c in found)
     if name == "notify_signed":
         assert active["object-pre"][0].detail == "PsProcessType operations 0x1 altitude 321000"
+    # registered, then unregistered: kept, inactive
+    gone = [(c.kind, c.api) for c in s.kernel.callbacks.registered if not c.active]
+    assert sorted(gone) == sorted(
+        [("shutdown", "IoRegisterShutdownNotification"),            # the second, unnamed device
+         ("pnp", "IoRegisterPlugPlayNotification"), ("pnp", "IoRegisterPlugPlayNotification"),
+         ("process-create", "PsSetCreateProcessNotifyRoutine"), ("thread-create", "PsSetCreateThreadNotifyRoutine"),
+         ("image-load", "PsSetLoadImageNotifyRoutine"), ("registry", "CmRegisterCallbackEx"),
+         ("bugcheck", "KeRegisterBugCheckCallback"), ("callback-object", "ExRegisterCallback"),
+         ("power-setting", "PoRegisterPowerSettingCallback")]
+        + ([("object-pre", "ObRegisterCallbacks")] if name == "notify_signed" else []))
 
 
 @needs("notify")

@@ -171,6 +171,10 @@ static NTSTATUS Events(void)
         KeReadStateEvent(&notification) != 1 || KeResetEvent(&notification) != 1 ||
         KeReadStateEvent(&notification) != 0)
         return HV_FAIL(11);
+    KeSetEvent(&notification, IO_NO_INCREMENT, FALSE);
+    KeClearEvent(&notification);
+    if (KeReadStateEvent(&notification) != 0)
+        return HV_FAIL(11);
     return STATUS_SUCCESS;
 }
 
@@ -230,6 +234,10 @@ static NTSTATUS Timers(void)
     due.QuadPart = -1 * 10000LL;
     if (KeSetTimerEx(&syncTimer, due, 0, NULL) != FALSE || !KeCancelTimer(&syncTimer) || KeCancelTimer(&syncTimer))
         return HV_FAIL(14);
+    if (KeSetCoalescableTimer(&syncTimer, due, 0, 10, NULL) != FALSE ||
+        KeSetCoalescableTimer(&syncTimer, due, 0, 10, NULL) != TRUE || !KeCancelTimer(&syncTimer))
+        return HV_FAIL(14);
+    KeFlushQueuedDpcs();
     return STATUS_SUCCESS;
 }
 
@@ -250,11 +258,22 @@ static NTSTATUS Mutexes2(void)
     if (guarded.Count != GM_LOCK_BIT || guarded.Owner != NULL)
         return HV_FAIL(16);
 
+    KeAcquireGuardedMutexUnsafe(&guarded);
+    if (guarded.Owner != IMPCALL(KeGetCurrentThread)())
+        return HV_FAIL(16);
+    KeReleaseGuardedMutexUnsafe(&guarded);
+
     ExInitializeFastMutex(&fast);
     ExAcquireFastMutex(&fast);
     if (ExTryToAcquireFastMutex(&fast))
         return HV_FAIL(17);
     ExReleaseFastMutex(&fast);
+    if (fast.Count != FM_LOCK_BIT)
+        return HV_FAIL(17);
+    ExAcquireFastMutexUnsafe(&fast);
+    if (fast.Count & FM_LOCK_BIT)
+        return HV_FAIL(17);
+    ExReleaseFastMutexUnsafe(&fast);
     if (fast.Count != FM_LOCK_BIT)
         return HV_FAIL(17);
     return STATUS_SUCCESS;
@@ -277,7 +296,8 @@ static NTSTATUS Threads(void)
         return HV_FAIL(18);
     st = ObReferenceObjectByHandle(thread, THREAD_ALL_ACCESS, *PsThreadType, KernelMode, (PVOID *)&object, NULL);
     if (!NT_SUCCESS(st) || object == NULL || object == IMPCALL(KeGetCurrentThread)() ||
-        PsGetThreadId((PETHREAD)object) != cid.UniqueThread)
+        PsGetThreadId((PETHREAD)object) != cid.UniqueThread ||
+        PsGetThreadProcessId((PETHREAD)object) != PsGetCurrentProcessId())
         return HV_FAIL(19);
     /* it waits for StopEvent, so it cannot have ended yet */
     if (KeWaitForSingleObject(object, Executive, KernelMode, FALSE, &zero) != STATUS_TIMEOUT)

@@ -193,6 +193,7 @@ static NTSTATUS Etw(void)
 {
     REGHANDLE provider = 0, classic = 0;
     EVENT_DESCRIPTOR desc = {1, 0, 0, 4, 0, 0, 0};
+    GUID activity = {0, 0, 0, {0}};
 
     if (!NT_SUCCESS(EtwRegister(&HvciProviderGuid, NULL, NULL, &provider)) || provider == 0 ||
         !NT_SUCCESS(EtwRegisterClassicProvider(&HvciClassicGuid, 0, ClassicCallback, &HvciContext, &classic)) ||
@@ -201,20 +202,28 @@ static NTSTATUS Etw(void)
     if (EtwEventEnabled(provider, &desc) || EtwProviderEnabled(provider, 4, 0))
         return HV_FAIL(2);
     if (!NT_SUCCESS(EtwWrite(provider, &desc, NULL, 0, NULL)) || !NT_SUCCESS(EtwWrite(provider, &desc, NULL, 0, NULL)) ||
-        !NT_SUCCESS(EtwWriteString(provider, 4, 0, NULL, L"hvci")) || !NT_SUCCESS(EtwUnregister(provider)))
+        !NT_SUCCESS(EtwWriteString(provider, 4, 0, NULL, L"hvci")) ||
+        !NT_SUCCESS(EtwWriteEx(provider, &desc, 0, 0, NULL, NULL, 0, NULL)) ||
+        !NT_SUCCESS(EtwWriteTransfer(provider, &desc, NULL, NULL, 0, NULL)) ||
+        !NT_SUCCESS(EtwActivityIdControl(3 /* EVENT_ACTIVITY_CTRL_CREATE_ID */, &activity)) ||
+        (activity.Data1 == 0 && activity.Data2 == 0 && activity.Data3 == 0) ||
+        !NT_SUCCESS(EtwUnregister(provider)) || EtwUnregister(provider) != STATUS_INVALID_HANDLE)
         return HV_FAIL(2);
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS Notifications(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Device)
+static NTSTATUS Notifications(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Device, PDEVICE_OBJECT Second)
 {
-    PVOID entry = NULL;
+    PVOID entry = NULL, other = NULL;
     NTSTATUS st;
+    int i;
 
     DriverObject->MajorFunction[IRP_MJ_SHUTDOWN] = ShutdownDispatch;
     if (!NT_SUCCESS(IoRegisterShutdownNotification(Device)) ||
-        !NT_SUCCESS(IoRegisterLastChanceShutdownNotification(Device)))
+        !NT_SUCCESS(IoRegisterLastChanceShutdownNotification(Device)) ||
+        !NT_SUCCESS(IoRegisterShutdownNotification(Second)))
         return HV_FAIL(3);
+    IoUnregisterShutdownNotification(Second);     /* leaves only Device's two */
 
     st = IoRegisterPlugPlayNotification(EventCategoryDeviceInterfaceChange,
                                         PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES,
@@ -225,6 +234,13 @@ static NTSTATUS Notifications(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Device
     if (NT_SUCCESS(IoRegisterPlugPlayNotification((IO_NOTIFICATION_EVENT_CATEGORY)99, 0, NULL, DriverObject,
                                                   (PDRIVER_NOTIFICATION_CALLBACK_ROUTINE)PnpCallback, NULL, &entry)))
         return HV_FAIL(4);
+    for (i = 0; i < 2; i++) {                 /* two more, unregistered again (plain and Ex) */
+        st = IoRegisterPlugPlayNotification(EventCategoryHardwareProfileChange, 0, NULL, DriverObject,
+                                            (PDRIVER_NOTIFICATION_CALLBACK_ROUTINE)PnpCallback, NULL, &other);
+        if (!NT_SUCCESS(st) ||
+            !NT_SUCCESS(i ? IoUnregisterPlugPlayNotificationEx(other) : IoUnregisterPlugPlayNotification(other)))
+            return HV_FAIL(4);
+    }
 
     if (PsSetCreateProcessNotifyRoutine(ProcessNotify, FALSE) != STATUS_SUCCESS ||
         PsSetCreateProcessNotifyRoutine(ProcessNotify, FALSE) != STATUS_INVALID_PARAMETER ||
@@ -244,7 +260,10 @@ static NTSTATUS Notifications(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Device
     if (PsSetCreateThreadNotifyRoutine(ThreadNotify) != STATUS_SUCCESS ||
         PsRemoveCreateThreadNotifyRoutine(ThreadNotify) != STATUS_SUCCESS ||
         PsRemoveCreateThreadNotifyRoutine(ThreadNotify) != STATUS_PROCEDURE_NOT_FOUND ||
-        PsSetLoadImageNotifyRoutine(ImageNotify) != STATUS_SUCCESS)
+        PsSetLoadImageNotifyRoutine(ImageNotify) != STATUS_SUCCESS ||
+        PsSetLoadImageNotifyRoutine((PLOAD_IMAGE_NOTIFY_ROUTINE)ThreadNotify) != STATUS_SUCCESS ||
+        PsRemoveLoadImageNotifyRoutine((PLOAD_IMAGE_NOTIFY_ROUTINE)ThreadNotify) != STATUS_SUCCESS ||
+        PsRemoveLoadImageNotifyRoutine((PLOAD_IMAGE_NOTIFY_ROUTINE)ThreadNotify) != STATUS_PROCEDURE_NOT_FOUND)
         return HV_FAIL(7);
     return STATUS_SUCCESS;
 }
@@ -256,6 +275,9 @@ static NTSTATUS RegistryAndObjectCallbacks(PDRIVER_OBJECT DriverObject)
     OB_OPERATION_REGISTRATION op;
     OB_CALLBACK_REGISTRATION reg;
     PVOID handle = NULL;
+#ifdef SIGNED
+    PVOID other = NULL;
+#endif
     NTSTATUS st;
 
     RtlInitUnicodeString(&altitude, L"385201");
@@ -283,8 +305,13 @@ static NTSTATUS RegistryAndObjectCallbacks(PDRIVER_OBJECT DriverObject)
         return HV_FAIL(9);
     reg.Version = OB_FLT_REGISTRATION_VERSION;
     st = ObRegisterCallbacks(&reg, &handle);
-    if (st != STATUS_SUCCESS || handle == NULL)
+    if (st != STATUS_SUCCESS || handle == NULL || ObRegisterCallbacks(&reg, &other) !=
+                                                     STATUS_FLT_INSTANCE_ALTITUDE_COLLISION)
         return HV_FAIL(9);
+    RtlInitUnicodeString(&reg.Altitude, L"321001");
+    if (ObRegisterCallbacks(&reg, &other) != STATUS_SUCCESS || other == NULL || other == handle)
+        return HV_FAIL(9);
+    ObUnRegisterCallbacks(other);                 /* leaves the first registration */
 #else
     st = ObRegisterCallbacks(&reg, &handle);
     if (st != STATUS_ACCESS_DENIED)
@@ -329,6 +356,7 @@ static NTSTATUS BugCheckAndCallbackObjects(void)
     if (!NT_SUCCESS(ExCreateCallback(&power, &oa, FALSE, TRUE)) || power == NULL || power == own ||
         ExRegisterCallback(power, PowerStateCallback, &HvciContext) == NULL)
         return HV_FAIL(11);
+    ExNotifyCallback(own, (PVOID)1, (PVOID)2);    /* nothing registered on it any more */
     RtlInitUnicodeString(&name, L"\\Callback\\HvciNoSuchCallback");
     InitializeObjectAttributes(&oa, &name, OBJ_CASE_INSENSITIVE, NULL, NULL);
     if (NT_SUCCESS(ExCreateCallback(&missing, &oa, FALSE, TRUE)))
@@ -374,12 +402,21 @@ static NTSTATUS Objects(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Device)
         object != Device)
         return HV_FAIL(15);
     ObDereferenceObject(object);
+    object = NULL;
+    if (ObReferenceObjectByHandleWithTag(handle, 0, *IoDeviceObjectType, KernelMode, 'tseT', &object, NULL) !=
+            STATUS_SUCCESS || object != Device ||
+        ObReferenceObjectByHandleWithTag(handle, 0, *IoDriverObjectType, KernelMode, 'tseT', &object, NULL) !=
+            STATUS_OBJECT_TYPE_MISMATCH)
+        return HV_FAIL(15);
+    ObDereferenceObjectWithTag(Device, 'tseT');
     ZwClose(handle);
     return STATUS_SUCCESS;
 }
 
 static NTSTATUS NonCachedMemory(void)
 {
+    PVOID second;
+
     NonCached = MmAllocateNonCachedMemory(0x2000);
     if (NonCached == NULL || ((ULONG_PTR)NonCached & (PAGE_SIZE - 1)) != 0)
         return HV_FAIL(16);
@@ -387,22 +424,26 @@ static NTSTATUS NonCachedMemory(void)
     ((volatile ULONG *)NonCached)[0x7FF] = 0xA5A5A5A5;
     if (((volatile ULONG *)NonCached)[0] != 0x5A5A5A5A || ((volatile ULONG *)NonCached)[0x7FF] != 0xA5A5A5A5)
         return HV_FAIL(16);
+    second = MmAllocateNonCachedMemory(0x100);
+    if (second == NULL || second == NonCached)
+        return HV_FAIL(16);
+    MmFreeNonCachedMemory(second, 0x100);
     return STATUS_SUCCESS;
 }
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     UNICODE_STRING deviceName;
-    PDEVICE_OBJECT device = NULL;
+    PDEVICE_OBJECT device = NULL, second = NULL;
     NTSTATUS st;
 
     UNREFERENCED_PARAMETER(RegistryPath);
     RtlInitUnicodeString(&deviceName, DEVICE_NAME);
     st = IoCreateDevice(DriverObject, 0, &deviceName, FILE_DEVICE_UNKNOWN, 0, FALSE, &device);
-    if (!NT_SUCCESS(st))
+    if (!NT_SUCCESS(st) || !NT_SUCCESS(IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &second)))
         return HV_FAIL(3);
     if (!NT_SUCCESS(st = ErrorLog(DriverObject, device)) || !NT_SUCCESS(st = Etw()) ||
-        !NT_SUCCESS(st = Notifications(DriverObject, device)) ||
+        !NT_SUCCESS(st = Notifications(DriverObject, device, second)) ||
         !NT_SUCCESS(st = RegistryAndObjectCallbacks(DriverObject)) || !NT_SUCCESS(st = BugCheckAndCallbackObjects()) ||
         !NT_SUCCESS(st = Objects(DriverObject, device)) || !NT_SUCCESS(st = NonCachedMemory()))
         return st;
