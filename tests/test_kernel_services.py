@@ -64,7 +64,10 @@ def test_created_system_thread_is_recorded_not_run():
     assert (thread.start_routine, thread.context) == (exported(s, "ThreadStart"), exported(s, "StopEvent"))
     assert thread.process == s.kernel.system_process and thread.exit_status is None
     assert len(s.kernel.handles) == 0                          # the driver closed its thread handle
-    assert s.kernel.deferred.blocked_waits == []
+    # DriverEntry waited (no timeout) for the thread to end: only running it could satisfy that
+    (blocked,) = s.kernel.deferred.blocked_waits
+    assert (blocked.objects, blocked.api) == ((thread.thread,), "KeWaitForSingleObject")
+    assert s.rva(blocked.caller) is not None
 
 
 # ---- error log, ETW, notifications ----------------------------------------------------------------------

@@ -6,7 +6,8 @@
  * QueuedDpc queued with DpcRoutine, context &QueuedContext and arguments
  * 0x1111/0x2222; the timer DPC TimerDpc (TimerDpcRoutine, &TimerContext)
  * queued by the expiry of a timer set 10 ms ahead; one system thread to start
- * at ThreadStart with context &StopEvent.
+ * at ThreadStart with context &StopEvent, and the wait for that thread to end,
+ * which only running the thread could satisfy (recorded as a blocked wait).
  *
  * Return values (first failure wins):
  *   0xE0000001  KeInitializeDpc: Type != DpcObject (19), Importance !=
@@ -48,7 +49,8 @@
  *               failed, gave the current thread, or PsGetThreadId disagrees
  *               with the ClientId
  *   0xE0000014  a zero-timeout wait on the running new thread did not time
- *               out, or ZwClose of its handle failed
+ *               out, waiting for it to end (after setting the event it waits
+ *               for) failed, or ZwClose of its handle failed
  */
 #include "compat.h"
 
@@ -302,10 +304,13 @@ static NTSTATUS Threads(void)
     /* it waits for StopEvent, so it cannot have ended yet */
     if (KeWaitForSingleObject(object, Executive, KernelMode, FALSE, &zero) != STATUS_TIMEOUT)
         return HV_FAIL(20);
+    /* as an unload routine does: let it stop and wait for it to end */
+    KeSetEvent(&StopEvent, IO_NO_INCREMENT, FALSE);
+    if (KeWaitForSingleObject(object, Executive, KernelMode, FALSE, NULL) != STATUS_SUCCESS)
+        return HV_FAIL(20);
     ObDereferenceObject(object);
     if (!NT_SUCCESS(ZwClose(thread)))
         return HV_FAIL(20);
-    KeSetEvent(&StopEvent, IO_NO_INCREMENT, FALSE);
     return STATUS_SUCCESS;
 }
 
