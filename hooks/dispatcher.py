@@ -18,12 +18,13 @@ from __future__ import annotations
 import ctypes
 import struct
 
-from emu.machine import Halt
+from emu.machine import Halt, Raised
 from emu.memory import poke
 from hooks import kstructs as ks
 from hooks.api import (BOOLEAN, CType, KPROCESSOR_MODE, LONG, LONGLONG, NTSTATUS, PLARGE_INTEGER, PVOID, ULONG, export)
 from hooks.deferred import ArmedTimer, BlockedWait, QueuedDpc
 from hooks.events import Crash
+from hooks.seh import EXCEPTION_NONCONTINUABLE
 
 PKDPC = CType("PKDPC", 64, "ptr")
 PKTIMER = CType("PKTIMER", 64, "ptr")
@@ -38,7 +39,6 @@ STATUS_TIMEOUT = 0x102
 STATUS_INVALID_PARAMETER = 0xC000000D
 STATUS_MUTANT_NOT_OWNED = 0xC0000046
 STATUS_SEMAPHORE_LIMIT_EXCEEDED = 0xC0000047
-KMODE_EXCEPTION_NOT_HANDLED = 0x1E
 MAXIMUM_WAIT_OBJECTS_EXCEEDED = 0xC
 THREAD_WAIT_OBJECTS = 3                   # wdm.h: waits on more need a caller-supplied WaitBlockArray
 MAXIMUM_WAIT_OBJECTS = 64
@@ -51,10 +51,9 @@ _MAX_TIMER_STEPS = 64                     # timer expiries one wait may go throu
 
 
 def raise_status(k, status: int) -> None:
-    """ExRaiseStatus from inside a routine. Structured exception handlers are not modelled, so it
-    is unhandled: the bug check Windows raises for an unhandled kernel-mode exception."""
-    raise Halt(Crash(KMODE_EXCEPTION_NOT_HANDLED, (status, k.caller, 0, 0), k.caller, k.current_export.name,
-                     note=f"{k.current_export.name} raised 0x{status:08X} (no exception handler is modelled)"))
+    """ExRaiseStatus from inside a routine, as KeReleaseSemaphore/KeReleaseMutex do: a
+    non-continuable exception in the calling driver, dispatched to its own handlers first."""
+    raise Raised(status, flags=EXCEPTION_NONCONTINUABLE)
 
 
 def _header(kind: int, size: type, signal: int, at: int) -> ks.DISPATCHER_HEADER:

@@ -6,7 +6,7 @@ RtlQueryRegistryValues walks the RTL_QUERY_REGISTRY_TABLE as Microsoft documents
 focus changes, REQUIRED, defaults (DefaultType/DefaultData/DefaultLength, string lengths computed
 when 0), DIRECT stores (UNICODE_STRING, allocated when its Buffer is NULL; small values in place;
 larger ones behind a signed LONG size), TYPECHECK, NOEXPAND, DELETE, and QueryRoutine callbacks,
-which are driver code and run as nested calls (Kernel.call_back).
+which are driver code and run as nested calls (Kernel.call_nested).
 """
 from __future__ import annotations
 
@@ -147,13 +147,11 @@ def _call_routine(k, entry, name: str | None, kind: int, data: bytes, context: i
     if data:
         data_at = k.pool.allocate(len(data), executable=False, paged=False, tag=STRING_TAG, owner=0)
         k.mem.write(data_at, data)
-    try:
-        status = k.call_back(entry.QueryRoutine, [name_at, kind, data_at, len(data), context, entry.EntryContext])
-    finally:
-        for at in (name_at, data_at):
-            if at:
-                k.pool.free(at)
-    return STATUS_SUCCESS if status is None else status & 0xFFFFFFFF
+    status = k.call_nested(entry.QueryRoutine, [name_at, kind, data_at, len(data), context, entry.EntryContext])
+    for at in (name_at, data_at):
+        if at:
+            k.pool.free(at)
+    return status & 0xFFFFFFFF
 
 
 def _query_entry(k, key: Key | None, entry, context: int, environment: int) -> int:

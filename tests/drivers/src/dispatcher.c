@@ -319,7 +319,7 @@ static NTSTATUS Threads(void)
 #if defined(CASE_SEMAPHORE_LIMIT)
 /* dispatcher_limit: releasing a semaphore past its Limit raises
  * STATUS_SEMAPHORE_LIMIT_EXCEEDED (0xC0000047) in the caller; with no
- * handler that is an unhandled kernel-mode exception. */
+ * handler in DriverEntry (a system thread) that is bug check 0x7E. */
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     KSEMAPHORE sem;
