@@ -14,8 +14,8 @@ import ctypes
 from dataclasses import dataclass
 
 from hooks import kstructs as ks
-from hooks.api import (BOOLEAN, CType, LONGLONG, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PLARGE_INTEGER, PUNICODE_STRING,
-                       PVOID, ULONG, ULONG_PTR, export)
+from hooks.api import (BOOLEAN, CType, LONGLONG, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PLARGE_INTEGER,
+                       PUNICODE_STRING, PVOID, ULONG, ULONG_PTR, export)
 from hooks.etw import guid_text
 from hooks.registry import object_path
 
@@ -243,7 +243,8 @@ def ObRegisterCallbacks(k, CallbackRegistration: PVOID, RegistrationHandle: PVOI
     """Checks what Windows checks: the version, at least one operation on a process, thread or
     desktop type, a free altitude, and routines in an /INTEGRITYCHECK image."""
     reg = k.read_struct(ks.OB_CALLBACK_REGISTRATION, CallbackRegistration)
-    if reg.Version != OB_FLT_REGISTRATION_VERSION or not reg.OperationRegistrationCount or not reg.OperationRegistration:
+    if (reg.Version != OB_FLT_REGISTRATION_VERSION or not reg.OperationRegistrationCount
+            or not reg.OperationRegistration):
         return STATUS_INVALID_PARAMETER
     size = ctypes.sizeof(ks.OB_OPERATION_REGISTRATION)
     ops = [k.read_struct(ks.OB_OPERATION_REGISTRATION, reg.OperationRegistration + i * size)

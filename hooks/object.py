@@ -119,7 +119,8 @@ def object_by_name(k, name: str) -> int:
     lower = name.lower()
     for prefix in ("\\??\\", "\\dosdevices\\", "\\global??\\"):
         if lower.startswith(prefix):
-            target = k.symlinks.get("\\??\\" + lower[len(prefix):]) or k.symlinks.get("\\dosdevices\\" + lower[len(prefix):])
+            link = lower[len(prefix):]
+            target = k.symlinks.get("\\??\\" + link) or k.symlinks.get("\\dosdevices\\" + link)
             return object_by_name(k, target) if target else 0
     if lower.startswith("\\driver\\"):
         return next((d.driver_object for d in k.drivers if d.name.lower() == lower[8:]), 0)
@@ -153,7 +154,8 @@ def ObReferenceObjectByName(k, ObjectName: PUNICODE_STRING, Attributes: ULONG, A
 
 @export("ObOpenObjectByName")
 def ObOpenObjectByName(k, ObjectAttributes: POBJECT_ATTRIBUTES, ObjectType: PVOID, AccessMode: KPROCESSOR_MODE,
-                       AccessState: PVOID, DesiredAccess: ACCESS_MASK, ParseContext: PVOID, Handle: PHANDLE) -> NTSTATUS:
+                       AccessState: PVOID, DesiredAccess: ACCESS_MASK, ParseContext: PVOID,
+                       Handle: PHANDLE) -> NTSTATUS:
     status, obj = _open_by_name(k, object_path(k, ObjectAttributes), ObjectType)
     if status == STATUS_SUCCESS:
         k.mem.write_q(Handle, k.handles.open(ObjectRef(obj)))

@@ -207,7 +207,8 @@ def test_nested_call_returns_to_the_interrupted_kernel_routine():
     poke(k.mem, code, bytes.fromhex("4883ec28") + b"\x48\xb8" + stub.to_bytes(8, "little")
          + bytes.fromhex("ffd0" "0500100000" "4883c428c3"))
     poke(k.mem, code + 0x100, bytes.fromhex("8d4101c3"))
-    k.stubs.bind(stub, lambda rcx, rdx, r8, r9, rsp: k.call_nested(code + 0x100, [41]) + k.call_nested(code + 0x100, [1]))
+    callee = code + 0x100
+    k.stubs.bind(stub, lambda rcx, rdx, r8, r9, rsp: k.call_nested(callee, [41]) + k.call_nested(callee, [1]))
     stop = k.call(code, [])
     assert (stop.kind, stop.return_value & 0xFFFFFFFF) == ("returned", 42 + 2 + 0x1000)
 
