@@ -33,6 +33,22 @@ class UnimplementedApi:
 
 
 @dataclass
+class ErrorLogRecord:
+    """An entry the driver wrote to the I/O error log: what the System event log would show."""
+
+    source: str                        # \Device\X or \Driver\X
+    error_code: int
+    unique_error_value: int
+    final_status: int
+    major_function: int
+    sequence_number: int
+    io_control_code: int
+    dump_data: list[int] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)
+    caller_rva: int | None = None
+
+
+@dataclass
 class DriverReport:
     path: str
     sha256: str | None = None
@@ -45,6 +61,7 @@ class DriverReport:
     unimplemented_apis: list[UnimplementedApi] = field(default_factory=list)
     unsupported_relocs: int | None = None
     debug_output: list[str] = field(default_factory=list)
+    error_log: list[ErrorLogRecord] = field(default_factory=list)
 
     @staticmethod
     def digest(data: bytes) -> str:

@@ -11,7 +11,7 @@ from hooks.events import Request
 from hooks.kernel import DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
 from verifier.image_rules import check_image
-from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
+from verifier.report import DriverReport, EntryPointResult, ErrorLogRecord, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
 from verifier.triage import EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
@@ -184,6 +184,10 @@ class Session:
         k = self.kernel
         if k is not None:
             self.report.debug_output = k.debug.lines
+            self.report.error_log = [ErrorLogRecord(e.source, e.error_code, e.unique_error_value, e.final_status,
+                                                    e.major_function, e.sequence_number, e.io_control_code,
+                                                    e.dump_data, e.strings, self.rva(e.caller))
+                                     for e in k.error_log.written]
             self.report.unimplemented_apis = [
                 UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
             for module, names in k.unresolved_imports:

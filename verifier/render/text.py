@@ -70,6 +70,11 @@ def driver_block(d: DriverReport) -> str:
         out.append(f"  {e.name}: {status} ({e.outcome})")
     for line in d.debug_output:
         out.append(f"  [DbgPrint] {line}")
+    for e in d.error_log:
+        out.append(f"  error log: {e.source}: ErrorCode 0x{e.error_code:08x}, UniqueErrorValue 0x{e.unique_error_value:x}, "
+                   f"FinalStatus 0x{e.final_status:08x}"
+                   + "".join(f", string {text!r}" for text in e.strings)
+                   + (f", dump data {' '.join(f'{v:08x}' for v in e.dump_data)}" if e.dump_data else ""))
     for u in d.unimplemented_apis:
         where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
         out.append(f"  unimplemented: {u.module}!{u.name}{where} (x{u.count})")
