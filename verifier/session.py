@@ -18,6 +18,7 @@ from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
 from verifier.warning import DriverWarning
 
+NT_FAILURE_BIT = 0x80000000           # NT_SUCCESS(status) is status >= 0
 STATUS_BREAKPOINT = 0x80000003
 STATUS_SINGLE_STEP = 0x80000004
 STATUS_ACCESS_VIOLATION = 0xC0000005
@@ -153,6 +154,7 @@ class Session:
         stop = self.kernel.call(routine, args)
         if stop.kind == "returned":
             result.status = stop.return_value & 0xFFFFFFFF
+            self._note_coverage(result)
         elif stop.kind == "budget":
             result.outcome = "timeout"
             limit = (f"{self.options.timeout:g} s" if stop.detail == "time"
@@ -247,12 +249,19 @@ class Session:
         b.stack = stack_trace(k, rip, k.machine.registers(), is_return_address=False)
         return b
 
+    def _note_coverage(self, result: EntryPointResult) -> None:
+        """An entry point that failed after a stand-in answered a failure cuts coverage short."""
+        cut = self.kernel.standins.cut
+        if result.status & NT_FAILURE_BIT and cut:
+            self.report.coverage, self.report.coverage_cut = "partial", cut
+
     def _finish(self) -> DriverReport:
         k = self.kernel
         if k is not None:
             self.report.debug_output = k.debug.lines
             self.report.unimplemented_apis = [
-                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
+                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count, u.call)
+                for u in k.unimplemented.values()]
             for module, names in k.unresolved_imports:
                 if names:
                     self.warn(DriverWarning("unknown-exports", f"imports {', '.join(names)} from {module}, which "

@@ -70,9 +70,12 @@ def driver_block(d: DriverReport) -> str:
         out.append(f"  {e.name}: {status} ({e.outcome})")
     for line in d.debug_output:
         out.append(f"  [DbgPrint] {line}")
+    if d.coverage_cut:
+        out.append(f"  coverage: partial: only the code before {d.coverage_cut} was checked (a stand-in "
+                   "answered a failure and the entry point gave up)")
     for u in d.unimplemented_apis:
         where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
-        out.append(f"  unimplemented: {u.module}!{u.name}{where} (x{u.count})")
+        out.append(f"  unimplemented: {u.module}!{u.call or u.name}{where} (x{u.count})")
     for w in d.warnings:
         out.append(f"  warning: {w.kind}: {w.message}")
     for b in d.bugchecks:
@@ -85,6 +88,7 @@ def render_text(report: Report) -> str:
     blocks = [driver_block(d) for d in report.drivers]
     checked = sum(1 for d in report.drivers if not d.error)
     total = sum(len(d.bugchecks) for d in report.drivers)
+    partial = sum(1 for d in report.drivers if d.coverage_cut)
     blocks.append(f"{checked} driver(s) checked, {total} bug check(s), "
-                  f"{len(report.drivers) - checked} unreadable")
+                  f"{len(report.drivers) - checked} unreadable" + (f", {partial} only partly checked" if partial else ""))
     return "\n\n".join(blocks)
