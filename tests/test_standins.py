@@ -102,6 +102,17 @@ def test_wdfldr_has_a_table_without_an_export_list():
     assert proto["returns"] == "NTSTATUS" and len(proto["params"]) == 4
 
 
+def test_fltmgr_routines_are_typed_before_fltmgr_has_an_export_list():
+    from hooks.standins import stand_in_export
+    # fltkernel/nf-fltkernel-fltregisterfilter: NTSTATUS; nf-fltkernel-fltallocatepoolalignedwithtag: PVOID
+    assert stand_in_export("FLTMGR.SYS", "FltRegisterFilter").returns.kind == "status"
+    alloc = stand_in_export("FLTMGR.SYS", "FltAllocatePoolAlignedWithTag")
+    assert alloc.returns.kind == "ptr"
+    assert [(n, t.name, t.bits) for n, t in alloc.params] == [
+        ("Instance", "PFLT_INSTANCE", 64), ("PoolType", "POOL_TYPE", 32), ("NumberOfBytes", "SIZE_T", 64),
+        ("Tag", "ULONG", 32)]
+
+
 # ---- stand-ins, driven from driver code -------------------------------------------------------------
 def test_the_exports_standins_c_calls_have_no_handler():
     assert [n for n in STANDIN_EXPORTS if n in EXPORTS] == []
