@@ -11,8 +11,7 @@ Where a prototype comes from, first match wins:
    "undeclared", and are listed when the generator runs: a stand-in answers 0 for them and shows the
    call without arguments. Declaring one in <module>.h types it.
 
-A module with no export list (wdfldr.sys, fltmgr.sys) gets the routines its <module>.h and its own
-headers (OWN_HEADERS) declare.
+A module with no export list (wdfldr.sys) gets the routines its <module>.h declares.
 
 The table stores each C type spelling once, with its normalised kind (status | ptr | void | bool | int)
 and width in bits, as the x64 calling convention passes it (structures wider than 8 bytes by address).
@@ -68,8 +67,6 @@ MODULES: dict[str, tuple[HeaderSet, ...]] = {
     "wdfldr.sys": (MINGW_DDK,),
 }
 DEFAULT_HEADERS = (MINGW_DDK, WINE_DDK)     # modules not named above
-# A module without an export list gets the routines declared by its <module>.h and by these headers.
-OWN_HEADERS = {"fltmgr.sys": ("ddk/fltkernel.h",)}
 
 # Canonical (desugared) integer spellings and their widths under the LLP64 model of 64-bit Windows.
 _INT_BITS = {"char": 8, "signed char": 8, "unsigned char": 8, "_Bool": 8, "short": 16, "unsigned short": 16,
@@ -252,9 +249,7 @@ def build(module: str, names: list[str] | None = None) -> dict:
     units = [declarations(h, extra) for h, extra in zip(sets, extras)]
     wanted = names or routines(module)
     if wanted is None:
-        own = OWN_HEADERS.get(module, ())
-        wanted = sorted(n for n, f in units[0].sources.items()
-                        if _is(f, supplement) or f.endswith(tuple("/" + h for h in own)))
+        wanted = sorted(n for n, f in units[0].sources.items() if _is(f, supplement))
     found = {name: hit for name in wanted if (hit := _find(name, units, sets, supplement))}
     # structures passed by value: their sizes decide how x64 passes them
     records: dict[int, set[str]] = {}

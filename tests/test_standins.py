@@ -102,7 +102,7 @@ def test_wdfldr_has_a_table_without_an_export_list():
     assert proto["returns"] == "NTSTATUS" and len(proto["params"]) == 4
 
 
-def test_fltmgr_routines_are_typed_before_fltmgr_has_an_export_list():
+def test_fltmgr_routines_declared_by_the_supplement_are_typed():
     from hooks.standins import stand_in_export
     # fltkernel/nf-fltkernel-fltregisterfilter: NTSTATUS; nf-fltkernel-fltallocatepoolalignedwithtag: PVOID
     assert stand_in_export("FLTMGR.SYS", "FltRegisterFilter").returns.kind == "status"

@@ -2,8 +2,7 @@
  * Wine's ddk/fltkernel.h does not declare. Source: Microsoft's fltkernel.h reference,
  * https://learn.microsoft.com/en-us/windows-hardware/drivers/ddi/fltkernel/nf-fltkernel-<name in lower case>
  * (the callback types: .../fltkernel/nc-fltkernel-pflt_connect_notify etc.). Opaque objects stay
- * incomplete structures. Until rootfs has an export list for fltmgr.sys, its table holds what this
- * file and fltkernel.h declare.
+ * incomplete structures.
  */
 typedef struct _FLT_PORT *PFLT_PORT;
 typedef struct _FLT_FILE_NAME_INFORMATION *PFLT_FILE_NAME_INFORMATION;
