@@ -93,5 +93,10 @@ PWSTR NTAPI RtlEthernetAddressToStringW(const DL_EUI48 *Addr, PWSTR S);
 NTSTATUS NTAPI RtlEthernetStringToAddressA(PCSTR S, PCSTR *Terminator, DL_EUI48 *Addr);
 NTSTATUS NTAPI RtlEthernetStringToAddressW(PCWSTR S, PCWSTR *Terminator, DL_EUI48 *Addr);
 
+/* https://learn.microsoft.com/en-us/windows/win32/devnotes/obopenobjectbyname-function */
+NTSTATUS NTAPI ObOpenObjectByName(POBJECT_ATTRIBUTES ObjectAttributes, POBJECT_TYPE ObjectType,
+                                  KPROCESSOR_MODE AccessMode, PACCESS_STATE AccessState, ACCESS_MASK DesiredAccess,
+                                  PVOID ParseContext, PHANDLE Handle);
+
 /* The C runtime: https://learn.microsoft.com/en-us/cpp/c-runtime-library/reference/purecall */
 int __cdecl _purecall(void);
