@@ -3,8 +3,8 @@
 Builds, on an `emu.Machine`: ntoskrnl.exe and hal.dll as real in-memory PE images whose exports
 are API stubs bound to the handlers declared with `hooks.api.export` (or to `hooks.standins`);
 KUSER_SHARED_DATA; a KPCR whose KPRCB names the current thread of the System process; a kernel
-stack with a guard page; and the loaded-module list. `load_driver` maps a driver and builds its DRIVER_OBJECT; `call` runs any
-driver routine until it returns to the kernel.
+stack with a guard page; and the loaded-module list. `load_driver` maps a driver and builds its
+DRIVER_OBJECT; `call` runs any driver routine until it returns to the kernel.
 """
 from __future__ import annotations
 

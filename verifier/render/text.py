@@ -89,6 +89,6 @@ def render_text(report: Report) -> str:
     checked = sum(1 for d in report.drivers if not d.error)
     total = sum(len(d.bugchecks) for d in report.drivers)
     partial = sum(1 for d in report.drivers if d.coverage_cut)
-    blocks.append(f"{checked} driver(s) checked, {total} bug check(s), "
-                  f"{len(report.drivers) - checked} unreadable" + (f", {partial} only partly checked" if partial else ""))
+    blocks.append(f"{checked} driver(s) checked, {total} bug check(s), {len(report.drivers) - checked} unreadable"
+                  + (f", {partial} only partly checked" if partial else ""))
     return "\n\n".join(blocks)
