@@ -1,10 +1,10 @@
 """The emulated Windows kernel a driver runs against: modules, processor state, objects, calls.
 
 Builds, on an `emu.Machine`: ntoskrnl.exe and hal.dll as real in-memory PE images whose exports
-are API stubs bound to the handlers declared with `hooks.api.export`; KUSER_SHARED_DATA; a KPCR
-whose KPRCB names the current thread of the System process; a kernel stack with a guard page; and
-the loaded-module list. `load_driver` maps a driver and builds its DRIVER_OBJECT; `call` runs any
-driver routine until it returns to the kernel.
+are API stubs bound to the handlers declared with `hooks.api.export` (or to `hooks.standins`);
+KUSER_SHARED_DATA; a KPCR whose KPRCB names the current thread of the System process; a kernel
+stack with a guard page; and the loaded-module list. `load_driver` maps a driver and builds its
+DRIVER_OBJECT; `call` runs any driver routine until it returns to the kernel.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
 from hooks.object import ObjectTypes
+from hooks.standins import StandIns, Unimplemented
 
 # Kernel virtual address layout (all canonical, all in the upper half but the user range).
 MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules: the stub area
@@ -48,7 +49,6 @@ KUSER_SHARED_DATA_USER = 0x7FFE0000
 KERNEL_HANDLE_BIT = 0xFFFFFFFF80000000
 
 STATUS_SUCCESS = 0
-STATUS_NOT_IMPLEMENTED = 0xC0000002
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 
 ON_DEMAND_MODULES = set(rootfs.known_modules()) - {"ntoskrnl.exe", "hal.dll"}
@@ -56,14 +56,6 @@ ON_DEMAND_MODULES = set(rootfs.known_modules()) - {"ntoskrnl.exe", "hal.dll"}
 # Data exports and their sizes (bytes) where larger than a pointer.
 _VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,
                    "SeExports": 8, "NtBuildLab": 8, "NlsMbCodePageTag": 1}
-
-
-@dataclass
-class Unimplemented:
-    name: str
-    module: str
-    caller: int
-    count: int = 1
 
 
 @dataclass
@@ -82,13 +74,6 @@ def _import_key(imp: Import) -> str:
     return imp.name if imp.name is not None else f"#{imp.ordinal}"
 
 
-def _status_routine(name: str) -> bool:
-    """Whether an export returns NTSTATUS (so a stand-in returns STATUS_NOT_IMPLEMENTED, not 0)."""
-    return name.startswith(("Zw", "Nt", "Io", "Ps", "Ob", "Se", "Cm", "Fwp", "Wdf", "Ndis")) or \
-        name.startswith(("RtlCreate", "RtlAppend", "RtlUnicodeStringTo", "RtlAnsiStringTo", "RtlGetVersion",
-                         "RtlQuery", "RtlWrite", "RtlDelete", "RtlCheck", "RtlInteger", "RtlString"))
-
-
 class Kernel:
     def __init__(self, profile: str = rootfs.DEFAULT_PROFILE):
         self.profile = rootfs.profile(profile)
@@ -100,6 +85,7 @@ class Kernel:
         self.uuid_sequence = 0
         self.unimplemented: dict[str, Unimplemented] = {}
         self.on_unimplemented: Callable[[Unimplemented], None] | None = None
+        self.standins = StandIns(self)
         self.modules: dict[str, LoadedImage] = {}
         self.module_exports: dict[str, dict[str, int]] = {}
         self.stub_names: dict[int, str] = {}
@@ -177,28 +163,10 @@ class Kernel:
             if exp is not None:
                 self.stubs.bind(address, make_routine(exp, self, read_q))
             elif routine != "KiReturnTrap":
-                self.stubs.bind(address, self._stand_in(name, routine))
+                self.stubs.bind(address, self.standins.routine(name, routine, address))
         if self.loaded_module_list and not extends:
             self._link_module(loaded, name)
         return loaded
-
-    def _stand_in(self, module: str, routine: str) -> Callable:
-        """The routine for an export nobody implemented: note it once per name, fail neutrally."""
-        result = STATUS_NOT_IMPLEMENTED if _status_routine(routine) else 0
-        read_q = self.mem.read_q
-
-        def stand_in(rcx, rdx, r8, r9, rsp):
-            caller = read_q(rsp)
-            seen = self.unimplemented.get(routine)
-            if seen:
-                seen.count += 1
-            else:
-                seen = self.unimplemented[routine] = Unimplemented(routine, module, caller)
-                if self.on_unimplemented:
-                    self.on_unimplemented(seen)
-            return result
-
-        return stand_in
 
     def resolve_import(self, imp: Import) -> int:
         return self.module_exports[imp.dll.lower()][_import_key(imp)]

@@ -30,6 +30,7 @@ class UnimplementedApi:
     module: str
     caller_rva: int | None
     count: int = 1
+    call: str | None = None            # the first call, decoded from the export's prototype
 
 
 @dataclass
@@ -59,6 +60,10 @@ class DriverReport:
     warnings: list[DriverWarning] = field(default_factory=list)
     entry_points: list[EntryPointResult] = field(default_factory=list)
     unimplemented_apis: list[UnimplementedApi] = field(default_factory=list)
+    # "partial" when an entry point failed after a stand-in answered a failure: only the code before
+    # that call (coverage_cut, module!export) ran, so finding nothing proves little.
+    coverage: str = "full"
+    coverage_cut: str | None = None
     unsupported_relocs: int | None = None
     debug_output: list[str] = field(default_factory=list)
     error_log: list[ErrorLogRecord] = field(default_factory=list)

@@ -266,6 +266,8 @@ gccdrv   kstate            kstate.c
 gccdrv   strings           strings.c
 gccdrv   registry          registry.c
 gccdrv   mdl_coherence     mdl_coherence.c
+gccdrv   standins          standins.c -DCASE_KINDS
+gccdrv   standin_cut       standins.c -DCASE_CUT
 
 # ---------------------------------------------------------------------------
 # E. Benchmark loops (exported entry points)
