@@ -21,7 +21,7 @@ from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
-from hooks import catalog, ke, memory, security  # noqa: F401  (catalog registers every handler)
+from hooks import catalog, crt, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
@@ -106,6 +106,7 @@ class Kernel:
         self.kernel_regions: dict[int, int] = {}   # base -> size: I/O space and contiguous memory
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
+        self.crt = crt.CrtState()
         self.pool = PoolAllocator(self.mem)
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
