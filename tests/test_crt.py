@@ -363,3 +363,15 @@ def test_paths(g):
                    parts[2], 32, parts[3], 32) == 0
     assert [g.cread(p) for p in parts] == [b"C:", b"\\dir\\sub/", b"name.tar", b".gz"]
     assert g.int32("_splitpath_s", g.cstr(b"xy.sys"), 0, 0, 0, 0, parts[2], 2, 0, 0) == ERANGE
+
+
+def test_crt_driver_checks_the_runtime_from_driver_code():
+    """tests/drivers/src/crt.c calls the runtime through its IAT and checks results in C."""
+    from conftest import driver_path, load_manifest, read
+    from verifier.session import Options, run_driver
+
+    entry = load_manifest()["crt"]
+    report = run_driver(driver_path("crt"), read("crt"), Options(timeout=10))
+    assert report.error is None and report.bugchecks == [] and report.unimplemented_apis == []
+    assert report.entry_points[0].status == 0
+    assert report.debug_output == [line.rstrip("\n") for line in entry["debug_output"]]

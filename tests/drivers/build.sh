@@ -266,6 +266,8 @@ gccdrv   kstate            kstate.c
 gccdrv   strings           strings.c
 gccdrv   registry          registry.c
 gccdrv   mdl_coherence     mdl_coherence.c
+# C runtime and file routines (hooks/crt.py, hooks/stdio.py, hooks/files.py)
+gccdrv   crt               crt.c
 
 # ---------------------------------------------------------------------------
 # E. Benchmark loops (exported entry points)
