@@ -25,6 +25,7 @@ from hooks import catalog, crt, ke, memory, security  # noqa: F401  (catalog reg
 from hooks.dbg import DebugLog
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
+from hooks.files import FileSystem
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
@@ -123,6 +124,7 @@ class Kernel:
         self._setup_processor()
         self._setup_shared_data()
         self._setup_variables()
+        self.files = FileSystem.for_kernel(self)
 
     @property
     def caller(self) -> int:
@@ -347,6 +349,7 @@ class Kernel:
         loaded = map_image(self.mem, image, base, self.resolve_import, allow_wx)
         path = f"\\SystemRoot\\System32\\drivers\\{image.name}"
         ldr = self._link_module(loaded, image.name, path)
+        self.files.add_file(path, image.data)
         driver_object = self._new_driver_object(loaded, name, ldr)
         registry_path = self.unicode_string(f"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{name}")
         self.registry.add_service(name)

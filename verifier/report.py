@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from hooks.files import WrittenFile
 from verifier.bugcheck import BugCheck
 from verifier.warning import DriverWarning
 
@@ -44,6 +45,7 @@ class DriverReport:
     unimplemented_apis: list[UnimplementedApi] = field(default_factory=list)
     unsupported_relocs: int | None = None
     debug_output: list[str] = field(default_factory=list)
+    files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed
 
     @staticmethod
     def digest(data: bytes) -> str:

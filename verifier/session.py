@@ -251,6 +251,7 @@ class Session:
         k = self.kernel
         if k is not None:
             self.report.debug_output = k.debug.lines
+            self.report.files_written = k.files.written()
             self.report.unimplemented_apis = [
                 UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
             for module, names in k.unresolved_imports:

@@ -268,6 +268,7 @@ gccdrv   registry          registry.c
 gccdrv   mdl_coherence     mdl_coherence.c
 # C runtime and file routines (hooks/crt.py, hooks/stdio.py, hooks/files.py)
 gccdrv   crt               crt.c
+gccdrv   files             files.c
 
 # ---------------------------------------------------------------------------
 # E. Benchmark loops (exported entry points)
