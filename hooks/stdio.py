@@ -1,4 +1,4 @@
-"""The printf family ntoskrnl exports, narrow and wide, with Microsoft's buffer rules.
+"""The printf and scanf families ntoskrnl exports, narrow and wide, with Microsoft's buffer rules.
 
 How much is stored and what is returned, per Microsoft's reference pages:
 - `_snprintf`/`_vsnprintf` (and wide): at most Count characters; the terminator only if it fits;
@@ -12,9 +12,11 @@ How much is stored and what is returned, per Microsoft's reference pages:
 """
 from __future__ import annotations
 
+import re
+
 from hooks.api import PVOID, SIZE_T
-from hooks.chars import Chars
-from hooks.crt import _TRUNCATE, EINVAL, ERANGE, INT, PTSTR, invalid_parameter, tchar
+from hooks.chars import MAX_STRING, NARROW, WIDE, Chars
+from hooks.crt import _TRUNCATE, EINVAL, EOF, ERANGE, INT, PTSTR, invalid_parameter, parse_integer, tchar
 from hooks.fmt import VaList, VarArgs, format_string
 
 _UNBOUNDED = 1 << 62          # the count of sprintf_s: only the buffer size limits it
@@ -98,3 +100,114 @@ def _snprintf_s(k, c: Chars, Buffer: PTSTR, SizeOfBuffer: SIZE_T, Count: SIZE_T,
 def _vsnprintf_s(k, c: Chars, Buffer: PTSTR, SizeOfBuffer: SIZE_T, Count: SIZE_T, Format: PTSTR,
                  ArgList: PVOID) -> INT:
     return _sized(k, c, Buffer, SizeOfBuffer, Count, Format, VaList(k, ArgList))
+
+
+# ---- the scanf family ----------------------------------------------------------------------------------
+_SCAN_SPEC = re.compile(r"%(\*)?(\d+)?(hh|h|ll|l|w|I64|I32|I|L|z|j|t)?(\[\^?\]?[^\]]*\]|.)", re.S)
+_SCAN_BYTES = {"hh": 1, "h": 2, "ll": 8, "I64": 8, "I": 8, "L": 8, "z": 8, "j": 8, "t": 8}
+_SCAN_BASE = {"d": 10, "i": 0, "u": 10, "o": 8, "x": 16, "X": 16}
+_C_SPACE = " \t\n\v\f\r"
+
+
+def _in_set(spec: str):
+    """The membership test of a %[...] scanset (leading ^ negates, a-z ranges, ] first is literal)."""
+    body = spec[1:-1]
+    negate = body.startswith("^")
+    body = body[negate:]
+    chars, i = set(), 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            chars.update(chr(c) for c in range(ord(body[i]), ord(body[i + 2]) + 1))
+            i += 3
+        else:
+            chars.add(body[i])
+            i += 1
+    return lambda ch: (ch in chars) != negate
+
+
+def scan(k, c: Chars, text: str, fmt: str, args: VarArgs) -> int:
+    """Microsoft's scanf_s over `text`: the number of fields assigned, or EOF when the input ends
+    before the first conversion. %s, %c and %[ take a buffer size (in characters) after the pointer."""
+    pos, assigned, i = 0, 0, 0
+    while i < len(fmt):
+        if fmt[i] in _C_SPACE:
+            while pos < len(text) and text[pos] in _C_SPACE:
+                pos += 1
+            i += 1
+            continue
+        m = _SCAN_SPEC.match(fmt, i) if fmt[i] == "%" else None
+        if m is None or m.group(4) == "%":
+            literal = "%" if m else fmt[i]
+            if m:
+                while pos < len(text) and text[pos] in _C_SPACE:
+                    pos += 1
+            if pos >= len(text):
+                return EOF if not assigned else assigned
+            if text[pos] != literal:
+                return assigned
+            pos, i = pos + 1, (m.end() if m else i + 1)
+            continue
+        i = m.end()
+        suppress, width, size, conv = m.group(1), int(m.group(2) or 0), m.group(3), m.group(4)
+        if conv == "n":
+            if not suppress:
+                k.mem.write_u32(args.next(), pos)
+            continue
+        if conv not in "cC[":
+            while pos < len(text) and text[pos] in _C_SPACE:
+                pos += 1
+        if pos >= len(text):
+            return EOF if not assigned else assigned
+        if conv in _SCAN_BASE:
+            value, used = parse_integer(text[pos:pos + width] if width else text[pos:], _SCAN_BASE[conv])
+            if not used:
+                return assigned
+            pos += used
+            if not suppress:
+                n = _SCAN_BYTES.get(size, 4)
+                k.mem.write(args.next(), (value & ((1 << 8 * n) - 1)).to_bytes(n, "little"))
+                assigned += 1
+            continue
+        if conv in "cC":
+            field = text[pos:pos + (width or 1)]
+        elif conv in "sS":
+            end = pos
+            while end < len(text) and text[end] not in _C_SPACE and (not width or end - pos < width):
+                end += 1
+            field = text[pos:end]
+        elif conv.startswith("["):
+            member, end = _in_set(conv), pos
+            while end < len(text) and member(text[end]) and (not width or end - pos < width):
+                end += 1
+            field = text[pos:end]
+            if not field:
+                return assigned
+        else:
+            return assigned                                   # floating point and unknown conversions
+        pos += len(field)
+        if suppress:
+            continue
+        target = WIDE if size in ("l", "w") or (size != "h" and (conv in "SC") != c.wide) else NARROW
+        buffer, room = args.next(), args.next() & 0xFFFFFFFF
+        terminated = conv not in "cC"
+        if len(field) + terminated > room:
+            if room:
+                target.write(k, buffer, "")
+            return assigned
+        target.write(k, buffer, field, terminate=terminated)
+        assigned += 1
+    return assigned
+
+
+@tchar("sscanf_s", "swscanf_s")
+def sscanf_s(k, c: Chars, Buffer: PTSTR, Format: PTSTR) -> INT:
+    if not Buffer or not Format:
+        return invalid_parameter(k, EOF)
+    return scan(k, c, c.read(k, Buffer), c.read(k, Format), VarArgs(k, 2))
+
+
+@tchar("_snscanf_s", "_snwscanf_s")
+def _snscanf_s(k, c: Chars, Input: PTSTR, Length: SIZE_T, Format: PTSTR) -> INT:
+    if not Input or not Format:
+        return invalid_parameter(k, EOF)
+    return scan(k, c, c.read(k, Input, min(Length, MAX_STRING)), c.read(k, Format), VarArgs(k, 3))

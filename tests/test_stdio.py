@@ -164,3 +164,37 @@ def test_unbounded_forms(g):
     assert g.int32("vsprintf", out, g.cstr(b"%x"), g.put(struct.pack("<Q", 255))) == 2 and g.cread(out) == b"ff"
     assert g.int32("_vswprintf", out, g.wstr("%c"), g.put(struct.pack("<Q", 0x3A9))) == 1
     assert g.k.mem.read_wstr(out) == "\u03a9"
+
+
+# ---- the scanf family -------------------------------------------------------------------------------------
+SCAN_FORMATS = [b"%d", b"%i %i", b"%x,%o", b"%u%n", b"%3d%d", b"%hd", b"%lld", b" %d - %d", b"%*d %d", b"%d%%"]
+
+
+@pytest.mark.parametrize("fmt", SCAN_FORMATS)
+def test_integer_scanning_matches_glibc(g, fmt):
+    rng = random.Random(fmt)
+    inputs = [b"", b"   ", b"42", b"-17 99", b"0x1f,17", b"12345 6", b"7 - 8", b"abc", b"100%", b"5,"]
+    inputs += [bytes(rng.choice(b" -+0123456789xa,%") for _ in range(rng.randint(0, 12))) for _ in range(60)]
+    slots = fmt.count(b"%") - fmt.count(b"%*") - 2 * fmt.count(b"%%")
+    for text in inputs:
+        g.reset()
+        host = [ctypes.c_longlong(-7) for _ in range(slots)]
+        expect = libc.sscanf(text, fmt, *[ctypes.byref(v) for v in host])
+        guest = [g.put(struct.pack("<q", -7)) for _ in range(slots)]
+        assert g.int32("sscanf_s", g.cstr(text), g.cstr(fmt), *guest) == expect, (fmt, text)
+        assert [g.k.mem.read_q(p) for p in guest] == [v.value & MASK for v in host], (fmt, text)
+
+
+def test_string_scanning_takes_buffer_sizes(g):
+    g.reset()
+    a, b, n = g.put(bytes(16)), g.put(bytes(16)), g.put(bytes(8))
+    assert g.int32("sscanf_s", g.cstr(b"key=value;rest"), g.cstr(b"%[^=]=%[a-z];%n"), a, 16, b, 16, n) == 2
+    assert (g.cread(a), g.cread(b), g.k.mem.read_u32(n)) == (b"key", b"value", 10)
+    # a buffer too small for the field and its terminator: emptied, the scan stops there
+    assert g.int32("sscanf_s", g.cstr(b"7 toolong"), g.cstr(b"%d %s"), n, a, 4) == 1 and g.cread(a) == b""
+    assert g.int32("sscanf_s", g.cstr(b"xy"), g.cstr(b"%c%c"), a, 1, b, 1) == 2 and g.read(a, 1) + g.read(b, 1) == b"xy"
+    w = g.wstr("", 8)
+    assert g.int32("swscanf_s", g.wstr("wide 5"), g.wstr("%s %d"), w, 8, n) == 2
+    assert g.k.mem.read_wstr(w) == "wide" and g.k.mem.read_u32(n) == 5
+    assert g.int32("_snscanf_s", g.cstr(b"12345"), 3, g.cstr(b"%d"), n) == 1 and g.k.mem.read_u32(n) == 123
+    assert g.int32("_snwscanf_s", g.wstr("  "), 2, g.wstr("%d"), n) == -1          # EOF before a conversion
