@@ -11,6 +11,9 @@ user-installable handler, and its CRT (built from the same sources as ntdll's, w
 debugger and returning, e.g. github.com/wazuh/wazuh/issues/18740) returns, so the routine
 returns its documented errno value (EINVAL, ERANGE) and, where documented, empties the
 destination. No bug check.
+
+qsort and bsearch call the driver's comparator, which a Python handler cannot do: they are machine
+code compiled from hooks/native/*.c and run in the stub area like the IRQL routines.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from typing import Callable
 
 from hooks.api import CType, LONGLONG, PVOID, SIZE_T, ULONG, export
 from hooks.chars import MAX_STRING, NARROW, WIDE, Chars
+from hooks.crt_native import NATIVE_ROUTINES  # noqa: F401  (qsort, bsearch: machine code, see hooks/native)
 
 # C types of the runtime's prototypes (display and argument width).
 INT = CType("int", 32)

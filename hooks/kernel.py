@@ -45,6 +45,8 @@ STATUS_SUCCESS = 0
 STATUS_NOT_IMPLEMENTED = 0xC0000002
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 
+NATIVE_ROUTINES = {**ke.NATIVE_ROUTINES, **crt.NATIVE_ROUTINES}   # exports implemented in machine code
+
 # Data exports and their sizes (bytes) where larger than a pointer.
 _VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,
                    "SeExports": 8, "NtBuildLab": 8, "NlsMbCodePageTag": 1}
@@ -137,7 +139,7 @@ class Kernel:
         existing module's import table (names a driver imports that our export list lacks)."""
         spec = ModuleSpec(name, list(functions),
                           [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
-                          {n: code for n, code in ke.NATIVE_ROUTINES.items() if n in functions})
+                          {n: code for n, code in NATIVE_ROUTINES.items() if n in functions})
         built = build_module(spec)
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:

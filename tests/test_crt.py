@@ -365,6 +365,35 @@ def test_paths(g):
     assert g.int32("_splitpath_s", g.cstr(b"xy.sys"), 0, 0, 0, 0, parts[2], 2, 0, 0) == ERANGE
 
 
+# int compare(const void *a, const void *b): *(int *)a > *(int *)b minus *(int *)a < *(int *)b
+#   mov eax,[rcx]; mov edx,[rdx]; xor ecx,ecx; cmp eax,edx; setg cl; setl al; movzx eax,al; sub ecx,eax;
+#   mov eax,ecx; ret
+COMPARE_INT32 = bytes.fromhex("8b01" "8b12" "31c9" "39d0" "0f9fc1" "0f9cc0" "0fb6c0" "29c1" "89c8" "c3")
+
+
+def test_qsort_and_bsearch_call_the_comparator_in_guest_code(g):
+    from emu.memory import PROT_RX, poke
+    compare = g.k.alloc_kdata(0x1000, PROT_RX)
+    poke(g.k.mem, compare, COMPARE_INT32)
+    rng = random.Random(7)
+    for trial in range(40):
+        g.reset()
+        width = rng.choice((4, 8, 12, 24))
+        keys = [rng.randint(-2 ** 31, 2 ** 31 - 1) if trial % 2 else rng.randint(-3, 3) for _ in range(rng.randint(0, 40))]
+        records = [struct.pack("<i", key) + bytes([i % 256]) * (width - 4) for i, key in enumerate(keys)]
+        array = g.put(b"".join(records) or b"\0")
+        g.call("qsort", array, len(keys), width, compare)
+        out = [g.read(array + i * width, width) for i in range(len(keys))]
+        assert [struct.unpack_from("<i", r)[0] for r in out] == sorted(keys)
+        assert sorted(out) == sorted(records)                    # a permutation: every record kept whole
+        for key in set(keys) | {2 ** 31 - 1, -2 ** 31}:
+            hit = g.call("bsearch", g.put(struct.pack("<i", key)), array, len(keys), width, compare)
+            if key in keys:
+                assert (hit - array) % width == 0 and struct.unpack("<i", g.read(hit, 4))[0] == key
+            else:
+                assert hit == 0
+
+
 def test_crt_driver_checks_the_runtime_from_driver_code():
     """tests/drivers/src/crt.c calls the runtime through its IAT and checks results in C."""
     from conftest import driver_path, load_manifest, read
@@ -375,3 +404,17 @@ def test_crt_driver_checks_the_runtime_from_driver_code():
     assert report.error is None and report.bugchecks == [] and report.unimplemented_apis == []
     assert report.entry_points[0].status == 0
     assert report.debug_output == [line.rstrip("\n") for line in entry["debug_output"]]
+
+
+def test_every_c_runtime_export_has_an_implementation():
+    """Lower-case and _-prefixed ntoskrnl exports are the C runtime, except exception handling and
+    setjmp (compiler support, not library routines) and two data-like names."""
+    import rootfs
+    from hooks.api import EXPORTS
+    from hooks.kernel import NATIVE_ROUTINES
+    not_library = {"__C_specific_handler", "__misaligned_access", "_local_unwind", "_purecall", "_setjmp",
+                   "_setjmpex", "longjmp", "eAuditTransactionStateChange", "psMUITest"}
+    routines, _ = rootfs.exports("ntoskrnl.exe")
+    crt = [n for n in routines if (n[0].islower() or n[0] == "_") and n not in not_library]
+    assert len(crt) > 120
+    assert [n for n in crt if n not in EXPORTS and n not in NATIVE_ROUTINES] == []

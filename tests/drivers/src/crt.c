@@ -20,6 +20,14 @@
  *   0xE000000E  _splitpath_s / _makepath_s wrong
  *   0xE000000F  srand / rand sequence is not Microsoft's (41, 18467, 6334 for seed 1)
  *   0xE0000010  strnlen / wcsnlen wrong
+ *   0xE0000011  qsort / bsearch with a driver comparator wrong
+ *   0xE0000012  sscanf_s / swscanf_s / _snscanf_s / _snwscanf_s wrong
+ *   0xE0000013  plain copies / concatenation / strcmp / wcscmp / _stricmp / strchr / wcsspn / memcmp wrong
+ *   0xE0000014  the other _s copies, in-place set and case routines wrong
+ *   0xE0000015  the other number conversions, character classes and mbtowc / wctomb wrong
+ *   0xE0000016  the other printf forms (_snprintf, sprintf, swprintf, _swprintf, vsprintf, _vswprintf,
+ *               vsprintf_s, vswprintf_s, _vsnprintf_s, _vsnwprintf_s, _snwprintf_s) wrong
+ *   0xE0000017  _wsplitpath_s / _wmakepath_s wrong
  */
 #include "compat.h"
 
@@ -76,6 +84,74 @@ IMPSLOT(void, srand)(unsigned int);
 IMPSLOT(int, rand)(void);
 IMPSLOT(size_t, strnlen)(const char *, size_t);
 IMPSLOT(size_t, wcsnlen)(const wchar_t *, size_t);
+IMPSLOT(void, qsort)(void *, size_t, size_t, int (__cdecl *)(const void *, const void *));
+IMPSLOT(void *, bsearch)(const void *, const void *, size_t, size_t, int (__cdecl *)(const void *, const void *));
+IMPSLOT(int, sscanf_s)(const char *, const char *, ...);
+IMPSLOT(int, swscanf_s)(const wchar_t *, const wchar_t *, ...);
+IMPSLOT(int, _snscanf_s)(const char *, size_t, const char *, ...);
+IMPSLOT(int, _snwscanf_s)(const wchar_t *, size_t, const wchar_t *, ...);
+IMPSLOT(char *, strcpy)(char *, const char *);
+IMPSLOT(wchar_t *, wcscpy)(wchar_t *, const wchar_t *);
+IMPSLOT(void *, memset)(void *, int, size_t);
+IMPSLOT(char *, strncpy)(char *, const char *, size_t);
+IMPSLOT(wchar_t *, wcsncpy)(wchar_t *, const wchar_t *, size_t);
+IMPSLOT(char *, strcat)(char *, const char *);
+IMPSLOT(wchar_t *, wcscat)(wchar_t *, const wchar_t *);
+IMPSLOT(char *, strncat)(char *, const char *, size_t);
+IMPSLOT(wchar_t *, wcsncat)(wchar_t *, const wchar_t *, size_t);
+IMPSLOT(int, strcmp)(const char *, const char *);
+IMPSLOT(int, wcscmp)(const wchar_t *, const wchar_t *);
+IMPSLOT(int, _stricmp)(const char *, const char *);
+IMPSLOT(char *, strchr)(const char *, int);
+IMPSLOT(size_t, wcsspn)(const wchar_t *, const wchar_t *);
+IMPSLOT(int, memcmp)(const void *, const void *, size_t);
+IMPSLOT(int, wcsncpy_s)(wchar_t *, size_t, const wchar_t *, size_t);
+IMPSLOT(int, wcscat_s)(wchar_t *, size_t, const wchar_t *);
+IMPSLOT(int, strncat_s)(char *, size_t, const char *, size_t);
+IMPSLOT(char *, _strlwr)(char *);
+IMPSLOT(char *, strlwr)(char *);
+IMPSLOT(wchar_t *, wcslwr)(wchar_t *);
+IMPSLOT(wchar_t *, _wcsupr)(wchar_t *);
+IMPSLOT(wchar_t *, _wcsrev)(wchar_t *);
+IMPSLOT(char *, _strset)(char *, int);
+IMPSLOT(char *, _strnset)(char *, int, size_t);
+IMPSLOT(wchar_t *, _wcsnset)(wchar_t *, wchar_t, size_t);
+IMPSLOT(int, _strset_s)(char *, size_t, int);
+IMPSLOT(int, _wcsset_s)(wchar_t *, size_t, wchar_t);
+IMPSLOT(int, _strnset_s)(char *, size_t, int, size_t);
+IMPSLOT(int, _wcsnset_s)(wchar_t *, size_t, wchar_t, size_t);
+IMPSLOT(int, isdigit)(int);
+IMPSLOT(int, islower)(int);
+IMPSLOT(int, isupper)(int);
+IMPSLOT(int, isprint)(int);
+IMPSLOT(int, tolower)(int);
+IMPSLOT(wchar_t, towupper)(wchar_t);
+IMPSLOT(long, atol)(const char *);
+IMPSLOT(int, _wtoi)(const wchar_t *);
+IMPSLOT(wchar_t *, _itow)(int, wchar_t *, int);
+IMPSLOT(int, _itow_s)(int, wchar_t *, size_t, int);
+IMPSLOT(int, _ltoa_s)(long, char *, size_t, int);
+IMPSLOT(int, _ltow_s)(long, wchar_t *, size_t, int);
+IMPSLOT(int, _ultow_s)(unsigned long, wchar_t *, size_t, int);
+IMPSLOT(int, _i64toa_s)(long long, char *, size_t, int);
+IMPSLOT(int, _ui64toa_s)(unsigned long long, char *, size_t, int);
+IMPSLOT(int, _ui64tow_s)(unsigned long long, wchar_t *, size_t, int);
+IMPSLOT(int, mbtowc)(wchar_t *, const char *, size_t);
+IMPSLOT(int, wctomb)(char *, wchar_t);
+IMPSLOT(int, _snprintf)(char *, size_t, const char *, ...);
+IMPSLOT(int, sprintf)(char *, const char *, ...);
+IMPSLOT(int, swprintf)(wchar_t *, const wchar_t *, ...);
+IMPSLOT(int, _swprintf)(wchar_t *, const wchar_t *, ...);
+IMPSLOT(int, vsprintf)(char *, const char *, va_list);
+IMPSLOT(int, _vswprintf)(wchar_t *, const wchar_t *, va_list);
+IMPSLOT(int, vsprintf_s)(char *, size_t, const char *, va_list);
+IMPSLOT(int, vswprintf_s)(wchar_t *, size_t, const wchar_t *, va_list);
+IMPSLOT(int, _vsnprintf_s)(char *, size_t, size_t, const char *, va_list);
+IMPSLOT(int, _vsnwprintf_s)(wchar_t *, size_t, size_t, const wchar_t *, va_list);
+IMPSLOT(int, _snwprintf_s)(wchar_t *, size_t, size_t, const wchar_t *, ...);
+IMPSLOT(int, _wsplitpath_s)(const wchar_t *, wchar_t *, size_t, wchar_t *, size_t, wchar_t *, size_t, wchar_t *,
+                            size_t);
+IMPSLOT(int, _wmakepath_s)(wchar_t *, size_t, const wchar_t *, const wchar_t *, const wchar_t *, const wchar_t *);
 
 static NOINLINE BOOLEAN AEq(const char *a, const char *b)
 {
@@ -114,6 +190,138 @@ static NOINLINE int AFormat(char *buf, size_t count, const char *fmt, ...)
     n = IMPCALL(_vsnprintf)(buf, count, fmt, ap);
     va_end(ap);
     return n;
+}
+
+typedef struct {
+    ULONG key;
+    char tag[4];
+} RECORD;
+
+static int __cdecl ByKey(const void *a, const void *b)
+{
+    ULONG x = ((const RECORD *)a)->key, y = ((const RECORD *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* The va_list forms, the way a driver's own logging wrapper reaches them. */
+static NOINLINE int VaForms(char *a, wchar_t *w, int which, ...)
+{
+    va_list ap;
+    int n = -100;
+    va_start(ap, which);
+    switch (which) {
+    case 0: n = IMPCALL(vsprintf)(a, "%s-%d", ap); break;
+    case 1: n = IMPCALL(_vswprintf)(w, L"%s-%d", ap); break;
+    case 2: n = IMPCALL(vsprintf_s)(a, 4, "%s-%d", ap); break;
+    case 3: n = IMPCALL(vswprintf_s)(w, 16, L"%s-%d", ap); break;
+    case 4: n = IMPCALL(_vsnprintf_s)(a, 16, 3, "%s-%d", ap); break;
+    case 5: n = IMPCALL(_vsnwprintf_s)(w, 4, TRUNCATE_, L"%s-%d", ap); break;
+    }
+    va_end(ap);
+    return n;
+}
+
+static NTSTATUS RunMore(VOID)
+{
+    RECORD recs[6] = {{40, "d"}, {10, "a"}, {60, "f"}, {30, "c"}, {50, "e"}, {20, "b"}};
+    RECORD probe = {30, ""}, *hit;
+    char a[48], b[16];
+    wchar_t w[32], w2[16], drive[4], dir[16], name[8], ext[8];
+    int i, x, y;
+    unsigned int u;
+    long long ll;
+
+    /* qsort / bsearch call the driver's comparator */
+    IMPCALL(qsort)(recs, 6, sizeof(RECORD), ByKey);
+    for (i = 0; i < 6; i++) {
+        if (recs[i].key != 10u * (i + 1) || recs[i].tag[0] != 'a' + i)
+            return HV_FAIL(0x11);
+    }
+    hit = IMPCALL(bsearch)(&probe, recs, 6, sizeof(RECORD), ByKey);
+    probe.key = 35;
+    if (hit != &recs[2] || IMPCALL(bsearch)(&probe, recs, 6, sizeof(RECORD), ByKey) != NULL)
+        return HV_FAIL(0x11);
+
+    /* scanf family */
+    if (IMPCALL(sscanf_s)("id=42 name=drv 0x1F", "id=%d name=%s %x", &x, a, (unsigned)sizeof(a), &u) != 3 ||
+        x != 42 || !AEq(a, "drv") || u != 0x1F)
+        return HV_FAIL(0x12);
+    if (IMPCALL(swscanf_s)(L"7,wide", L"%d,%s", &y, w, 32) != 2 || y != 7 || !WEq(w, L"wide") ||
+        IMPCALL(_snscanf_s)("123456", 2, "%d", &x) != 1 || x != 12 ||
+        IMPCALL(_snwscanf_s)(L"99 ", 3, L"%lld", &ll) != 1 || ll != 99 ||
+        IMPCALL(sscanf_s)("", "%d", &x) != -1)
+        return HV_FAIL(0x12);
+
+    /* plain copies, concatenation, comparisons */
+    if (IMPCALL(strcpy)(a, "ab") != a || IMPCALL(strcat)(a, "cd") != a || IMPCALL(strncat)(a, "efgh", 2) != a ||
+        !AEq(a, "abcdef") || IMPCALL(strcmp)(a, "abcdeg") >= 0 || IMPCALL(_stricmp)(a, "ABCDEF") != 0 ||
+        IMPCALL(strchr)(a, 'd') != a + 3 || IMPCALL(strchr)(a, 0) != a + 6 || IMPCALL(memcmp)("ab\x80", "ab\x01", 3) <= 0)
+        return HV_FAIL(0x13);
+    IMPCALL(memset)(b, 'x', sizeof(b));
+    if (IMPCALL(strncpy)(b, "hi", 5) != b || b[2] != 0 || b[4] != 0 || b[5] != 'x')
+        return HV_FAIL(0x13);
+    w2[3] = L'#';
+    if (IMPCALL(wcsncpy)(w2, L"wide", 3) != w2 || w2[2] != L'd' || w2[3] != L'#')
+        return HV_FAIL(0x13);
+    IMPCALL(wcscpy)(w, L"x");
+    if (IMPCALL(wcscat)(w, L"yz") != w || IMPCALL(wcsncat)(w, L"0123", 2) != w || !WEq(w, L"xyz01") ||
+        IMPCALL(wcscmp)(w, L"xyz01") != 0 || IMPCALL(wcscmp)(L"\xFFFF", L"a") <= 0 || IMPCALL(wcsspn)(w, L"zyx") != 3)
+        return HV_FAIL(0x13);
+
+    /* the other _s copies, in-place set and case routines */
+    if (IMPCALL(wcsncpy_s)(w, 4, L"abcdef", TRUNCATE_) != STRUNCATE_ || !WEq(w, L"abc") ||
+        IMPCALL(wcscat_s)(w, 6, L"de") != 0 || !WEq(w, L"abcde") || IMPCALL(wcscat_s)(w, 6, L"f") != ERANGE_ ||
+        IMPCALL(strcpy_s)(a, sizeof(a), "ab") != 0 || IMPCALL(strncat_s)(a, sizeof(a), "cdef", 2) != 0 || !AEq(a, "abcd"))
+        return HV_FAIL(0x14);
+    IMPCALL(strcpy_s)(a, sizeof(a), "MiX");
+    IMPCALL(wcscpy_s)(w, 32, L"MiX");
+    if (IMPCALL(_strlwr)(a) != a || !AEq(a, "mix") || IMPCALL(_wcsupr)(w) != w || !WEq(w, L"MIX") ||
+        IMPCALL(wcslwr)(w) != w || !WEq(w, L"mix") || IMPCALL(_wcsrev)(w) != w || !WEq(w, L"xim"))
+        return HV_FAIL(0x14);
+    IMPCALL(strcpy_s)(a, sizeof(a), "ABC");
+    if (IMPCALL(strlwr)(a) != a || !AEq(a, "abc") || IMPCALL(_strnset)(a, '*', 2) != a || !AEq(a, "**c") ||
+        IMPCALL(_strset)(a, '-') != a || !AEq(a, "---") || IMPCALL(_wcsnset)(w, L'+', 9) != w || !WEq(w, L"+++"))
+        return HV_FAIL(0x14);
+    if (IMPCALL(_strset_s)(a, sizeof(a), 'z') != 0 || !AEq(a, "zzz") || IMPCALL(_strnset_s)(a, sizeof(a), 'y', 1) != 0 ||
+        !AEq(a, "yzz") || IMPCALL(_wcsset_s)(w, 32, L'q') != 0 || !WEq(w, L"qqq") ||
+        IMPCALL(_wcsnset_s)(w, 32, L'r', 2) != 0 || !WEq(w, L"rrq") || IMPCALL(_strset_s)(a, 3, 'z') != EINVAL_)
+        return HV_FAIL(0x14);
+
+    /* the other conversions and classes */
+    if (!IMPCALL(isdigit)('7') || IMPCALL(isdigit)('a') || !IMPCALL(islower)('q') || IMPCALL(islower)('Q') ||
+        !IMPCALL(isupper)('Q') || !IMPCALL(isprint)(' ') || IMPCALL(isprint)('\n') || IMPCALL(tolower)('Q') != 'q' ||
+        IMPCALL(towupper)(L'q') != L'Q' || IMPCALL(atol)("-123456") != -123456L || IMPCALL(_wtoi)(L"  88x") != 88)
+        return HV_FAIL(0x15);
+    if (IMPCALL(_itow)(-9, w, 10) != w || !WEq(w, L"-9") || IMPCALL(_itow_s)(255, w, 32, 16) != 0 || !WEq(w, L"ff") ||
+        IMPCALL(_ltoa_s)(-2147483647L - 1, a, sizeof(a), 10) != 0 || !AEq(a, "-2147483648") ||
+        IMPCALL(_ltow_s)(8, w, 32, 8) != 0 || !WEq(w, L"10") || IMPCALL(_ultow_s)(0xFFFFFFFFul, w, 32, 16) != 0 ||
+        !WEq(w, L"ffffffff") || IMPCALL(_i64toa_s)(-1LL, a, sizeof(a), 16) != 0 || !AEq(a, "ffffffffffffffff") ||
+        IMPCALL(_ui64toa_s)(18446744073709551615ULL, a, sizeof(a), 10) != 0 || !AEq(a, "18446744073709551615") ||
+        IMPCALL(_ui64tow_s)(35, w, 32, 36) != 0 || !WEq(w, L"z"))
+        return HV_FAIL(0x15);
+    if (IMPCALL(mbtowc)(w, "A", 1) != 1 || w[0] != L'A' || IMPCALL(mbtowc)(w, "", 1) != 0 ||
+        IMPCALL(wctomb)(a, L'Z') != 1 || a[0] != 'Z' || IMPCALL(wctomb)(a, 0x263A) != -1)
+        return HV_FAIL(0x15);
+
+    /* the other printf forms */
+    IMPCALL(memset)(b, 'x', sizeof(b));
+    if (IMPCALL(_snprintf)(b, 4, "%d", 1234) != 4 || b[3] != '4' || b[4] != 'x' ||
+        IMPCALL(sprintf)(a, "%05.1f|%p", 2.25, (void *)0x1234) != 22 || !AEq(a, "002.2|0000000000001234") ||
+        IMPCALL(swprintf)(w, L"%hs%c", "n", L'!') != 2 || !WEq(w, L"n!") ||
+        IMPCALL(_swprintf)(w, L"%S", "narrow") != 6 || !WEq(w, L"narrow"))
+        return HV_FAIL(0x16);
+    if (VaForms(a, w, 0, "va", 1) != 4 || !AEq(a, "va-1") || VaForms(a, w, 1, L"wv", 2) != 4 || !WEq(w, L"wv-2") ||
+        VaForms(a, w, 2, "long", 3) != -1 || a[0] != 0 || VaForms(a, w, 3, L"s", 4) != 3 || !WEq(w, L"s-4") ||
+        VaForms(a, w, 4, "abcd", 5) != -1 || !AEq(a, "abc") || VaForms(a, w, 5, L"xyz", 6) != -1 || !WEq(w, L"xyz") ||
+        IMPCALL(_snwprintf_s)(w, 32, 5, L"%08x", 0xABCu) != -1 || !WEq(w, L"00000"))
+        return HV_FAIL(0x16);
+
+    /* wide paths */
+    if (IMPCALL(_wsplitpath_s)(L"D:\\x\\y.txt", drive, 4, dir, 16, name, 8, ext, 8) != 0 || !WEq(drive, L"D:") ||
+        !WEq(dir, L"\\x\\") || !WEq(name, L"y") || !WEq(ext, L".txt") ||
+        IMPCALL(_wmakepath_s)(w, 32, L"E", L"dir/", L"f", L".log") != 0 || !WEq(w, L"E:dir/f.log"))
+        return HV_FAIL(0x17);
+    return STATUS_SUCCESS;
 }
 
 static NTSTATUS Run(VOID)
@@ -244,7 +452,7 @@ static NTSTATUS Run(VOID)
 
     if (IMPCALL(strnlen)("abcdef", 4) != 4 || IMPCALL(strnlen)("ab", 4) != 2 || IMPCALL(wcsnlen)(L"wide", 9) != 4)
         return HV_FAIL(16);
-    return STATUS_SUCCESS;
+    return RunMore();
 }
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
