@@ -1,15 +1,8 @@
-"""Files: the Zw/Nt file routines on a per-run virtual file system (one NTFS-like volume, C:).
+"""Files: the Zw/Nt file routines, on the run's volume (hooks.volume).
 
-Names are resolved as the object manager and NTFS resolve them: `\\??\\C:\\..`,
-`\\DosDevices\\C:\\..`, `\\GLOBAL??\\C:\\..`, `\\SystemRoot\\..` and the volume's device name
-`\\Device\\HarddiskVolume3\\..` all reach the same volume, or a path relative to an open directory
-handle; components compare case-insensitively and keep the case they were created with. Status
-codes, CreateDisposition and IO_STATUS_BLOCK.Information follow the ZwCreateFile, ZwReadFile,
+A name is absolute (any spelling hooks.volume resolves) or relative to an open directory handle.
+Status codes, CreateDisposition and IO_STATUS_BLOCK.Information follow the ZwCreateFile, ZwReadFile,
 ZwWriteFile, ZwQueryInformationFile, ZwSetInformationFile and ZwQueryDirectoryFile reference pages.
-
-The volume is seeded with what a driver plausibly opens: the Windows, System32, drivers and Temp
-directories, ntoskrnl.exe and hal.dll (the bytes of the synthesized images) and each loaded
-driver's own image file. Every file the driver creates or changes is remembered for the report.
 I/O completes synchronously; byte-range locks, sharing modes and alternate data streams are not
 modelled.
 """
@@ -17,15 +10,16 @@ from __future__ import annotations
 
 import ctypes
 import fnmatch
-import hashlib
-from dataclasses import dataclass, field
 from typing import Callable
 
 from hooks import kstructs as ks
 from hooks.api import (ACCESS_MASK, BOOLEAN, HANDLE, NTSTATUS, PHANDLE, PLARGE_INTEGER, POBJECT_ATTRIBUTES,
                        PULONG, PUNICODE_STRING, PVOID, ULONG, CType, export)
+from hooks.volume import (CLUSTER, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_NORMAL,
+                          FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_VALID_FLAGS, GENERIC_ALL, GENERIC_READ,
+                          GENERIC_WRITE, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
+                          STATUS_SUCCESS, FileSystem, Node, OpenFile)
 
-STATUS_SUCCESS = 0
 STATUS_BUFFER_OVERFLOW = 0x80000005
 STATUS_NO_MORE_FILES = 0x80000006
 STATUS_INVALID_INFO_CLASS = 0xC0000003
@@ -37,11 +31,8 @@ STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 STATUS_END_OF_FILE = 0xC0000011
 STATUS_ACCESS_DENIED = 0xC0000022
 STATUS_OBJECT_TYPE_MISMATCH = 0xC0000024
-STATUS_OBJECT_NAME_INVALID = 0xC0000033
-STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
 STATUS_OBJECT_NAME_COLLISION = 0xC0000035
 STATUS_DELETE_PENDING = 0xC0000056
-STATUS_OBJECT_PATH_NOT_FOUND = 0xC000003A
 STATUS_OBJECT_PATH_SYNTAX_BAD = 0xC000003B
 STATUS_FILE_IS_A_DIRECTORY = 0xC00000BA
 STATUS_DIRECTORY_NOT_EMPTY = 0xC0000101
@@ -56,10 +47,6 @@ FILE_DIRECTORY_FILE, FILE_SYNCHRONOUS_IO_ALERT, FILE_SYNCHRONOUS_IO_NONALERT = 0
 FILE_NON_DIRECTORY_FILE, FILE_DELETE_ON_CLOSE = 0x40, 0x1000
 # Access rights
 FILE_READ_DATA, FILE_WRITE_DATA, FILE_APPEND_DATA, DELETE = 0x1, 0x2, 0x4, 0x10000
-GENERIC_READ, GENERIC_WRITE, GENERIC_ALL, MAXIMUM_ALLOWED = 0x80000000, 0x40000000, 0x10000000, 0x02000000
-# Attributes
-FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_ARCHIVE = 0x1, 0x10, 0x20
-FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_VALID_FLAGS = 0x80, 0x7FB7
 # Special ByteOffset values (LowPart with HighPart -1)
 FILE_WRITE_TO_END_OF_FILE, FILE_USE_FILE_POINTER_POSITION = 0xFFFFFFFF, 0xFFFFFFFE
 FO_SYNCHRONOUS_IO = 0x2
@@ -72,208 +59,15 @@ FileDispositionInformation, FilePositionInformation = 13, 14
 FileEndOfFileInformation, FileNetworkOpenInformation, FileAttributeTagInformation = 20, 34, 35
 FileFsSizeInformation, FileFsDeviceInformation = 3, 4
 
-SYSTEM_VOLUME = "\\Device\\HarddiskVolume3"     # C: on a default install (EFI, MSR, then Windows)
-_DOS_PREFIXES = ("\\??\\", "\\DosDevices\\", "\\GLOBAL??\\")
-_INVALID_NAME_CHARS = set('<>:"|?*') | {chr(c) for c in range(0x20)}
-CLUSTER = 0x1000
 VOLUME_BYTES, FREE_BYTES = 64 << 30, 32 << 30
-PREVIEW_BYTES = 32
 FILE_INFORMATION_CLASS = CType("FILE_INFORMATION_CLASS", 32, "enum")
 PIO_STATUS_BLOCK = CType("PIO_STATUS_BLOCK", 64, "ptr")
-
-
-@dataclass(eq=False)
-class Node:
-    """A file or directory on the volume."""
-
-    name: str
-    directory: bool
-    parent: Node | None
-    index: int
-    time: int
-    attributes: int = FILE_ATTRIBUTE_ARCHIVE
-    data: bytearray = field(default_factory=bytearray)
-    children: dict[str, Node] = field(default_factory=dict)     # upper-case name -> node
-    delete_pending: bool = False
-    deleted: bool = False
-    opens: int = 0
-
-    @property
-    def volume_path(self) -> str:
-        """The name below the volume root, as FILE_OBJECT.FileName and FileNameInformation give it."""
-        parts = []
-        node = self
-        while node.parent is not None:
-            parts.append(node.name)
-            node = node.parent
-        return "\\" + "\\".join(reversed(parts))
-
-    @property
-    def path(self) -> str:
-        return "C:" + self.volume_path
-
-    @property
-    def shown_attributes(self) -> int:
-        return self.attributes or FILE_ATTRIBUTE_NORMAL
-
-    @property
-    def allocation(self) -> int:
-        return 0 if self.directory else (len(self.data) + CLUSTER - 1) & ~(CLUSTER - 1)
-
-
-@dataclass
-class WrittenFile:
-    """What a driver left in a file it created or changed."""
-
-    path: str
-    size: int
-    sha256: str
-    first_bytes: str     # hex of the first PREVIEW_BYTES bytes
-    deleted: bool        # the driver deleted it again before the run ended
-
-
-class FileSystem:
-    """The run's volume C: and the files the driver wrote to it."""
-
-    def __init__(self, system_root: str, clock: Callable[[], int]):
-        self.system_root = system_root            # "C:\\Windows"
-        self.clock = clock                        # the kernel's system time, for file times
-        self._next_index = 0
-        self.root = self._node("", True, None)
-        self._written: dict[int, Node] = {}        # id -> node, in the order first written
-        for folder in ("System32\\drivers", "System32\\config", "Temp"):
-            self.make_dirs(f"{system_root}\\{folder}")
-
-    @classmethod
-    def for_kernel(cls, k) -> FileSystem:
-        """The volume of a kernel: its system root, its clock, its modules' images in System32."""
-        fs = cls(k.profile["system_root"], lambda: k.system_time)
-        for loaded in k.modules.values():
-            fs.add_file(f"\\SystemRoot\\System32\\{loaded.name}", loaded.image.data)
-        return fs
-
-    def _node(self, name: str, directory: bool, parent: Node | None) -> Node:
-        self._next_index += 1
-        node = Node(name, directory, parent, self._next_index, self.clock(),
-                    FILE_ATTRIBUTE_DIRECTORY if directory else FILE_ATTRIBUTE_ARCHIVE)
-        if parent is not None:
-            parent.children[name.upper()] = node
-        return node
-
-    def make_dirs(self, dos_path: str) -> Node:
-        node = self.root
-        for part in dos_path.split("\\")[1:]:
-            node = node.children.get(part.upper()) or self._node(part, True, node)
-        return node
-
-    def add_file(self, nt_path: str, data: bytes) -> Node:
-        """Seed a file (an image the system loaded) under an NT path such as \\SystemRoot\\System32\\x."""
-        parts = self.split(nt_path)
-        assert isinstance(parts, list), nt_path
-        parent = self.make_dirs("C:\\" + "\\".join(parts[:-1]) if parts[:-1] else "C:")
-        node = parent.children.get(parts[-1].upper()) or self._node(parts[-1], False, parent)
-        node.data[:] = data
-        return node
-
-    # ---- names ----------------------------------------------------------------------------------
-    def split(self, name: str) -> list[str] | int:
-        """The components below the volume root of an absolute NT name, or the status it fails with."""
-        upper = name.upper()
-        rest = None
-        if upper == "\\SYSTEMROOT" or upper.startswith("\\SYSTEMROOT\\"):
-            rest = self.system_root + name[len("\\SystemRoot"):]
-        elif upper == SYSTEM_VOLUME.upper() or upper.startswith(SYSTEM_VOLUME.upper() + "\\"):
-            rest = "C:" + name[len(SYSTEM_VOLUME):]
-        else:
-            for prefix in _DOS_PREFIXES:
-                if upper.startswith(prefix.upper()):
-                    rest = name[len(prefix):]
-                    break
-        if rest is None or rest[:2].upper() != "C:" or rest[2:3] not in ("", "\\"):
-            # An object directory or symbolic link that does not exist here: the last component
-            # missing is "name not found", an earlier one "path not found".
-            return STATUS_OBJECT_PATH_NOT_FOUND if "\\" in name.rstrip("\\")[1:] else STATUS_OBJECT_NAME_NOT_FOUND
-        return self._components(rest[3:])
-
-    @staticmethod
-    def _components(text: str) -> list[str] | int:
-        parts = text.split("\\") if text else []
-        if parts and parts[-1] == "":
-            parts.pop()                            # a trailing backslash names the same object
-        for part in parts:
-            if part in ("", ".", "..") or _INVALID_NAME_CHARS & set(part):
-                return STATUS_OBJECT_NAME_INVALID
-        return parts
-
-    def walk(self, start: Node, parts: list[str]) -> tuple[int, Node | None, str | None, Node | None]:
-        """(status, parent, last name, node): node None when only the last component is missing."""
-        node = start
-        for i, part in enumerate(parts):
-            if not node.directory:
-                return STATUS_OBJECT_PATH_NOT_FOUND, None, None, None
-            child = node.children.get(part.upper())
-            if child is None:
-                if i < len(parts) - 1:
-                    return STATUS_OBJECT_PATH_NOT_FOUND, None, None, None
-                return STATUS_SUCCESS, node, part, None
-            if i == len(parts) - 1:
-                return STATUS_SUCCESS, node, part, child
-            node = child
-        return STATUS_SUCCESS, node.parent, node.name, node
-
-    # ---- changes --------------------------------------------------------------------------------
-    def create(self, parent: Node, name: str, directory: bool, attributes: int) -> Node:
-        node = self._node(name, directory, parent)
-        if not directory:
-            node.attributes = (attributes & FILE_ATTRIBUTE_VALID_FLAGS & ~FILE_ATTRIBUTE_DIRECTORY) | \
-                FILE_ATTRIBUTE_ARCHIVE
-            self.wrote(node)
-        return node
-
-    def wrote(self, node: Node) -> None:
-        self._written.setdefault(id(node), node)
-        node.time = self.clock()
-
-    def remove(self, node: Node) -> None:
-        node.deleted = True
-        if node.parent is not None:
-            node.parent.children.pop(node.name.upper(), None)
-
-    def written(self) -> list[WrittenFile]:
-        return [WrittenFile(n.path, len(n.data), hashlib.sha256(n.data).hexdigest(),
-                            bytes(n.data[:PREVIEW_BYTES]).hex(), n.deleted) for n in self._written.values()]
-
-
-@dataclass(eq=False)
-class OpenFile:
-    """A handle's file object: the node, the position, what the handle may do."""
-
-    fs: FileSystem
-    node: Node
-    address: int                  # the FILE_OBJECT (ObReferenceObjectByHandle hands it out)
-    access: int
-    synchronous: bool
-    delete_on_close: bool
-    scan: int | None = None       # next directory entry for ZwQueryDirectoryFile
-    pattern: str = "*"
-    position: int = 0
-
-    def may(self, rights: int) -> bool:
-        return bool(self.access & (rights | GENERIC_ALL | MAXIMUM_ALLOWED))
-
-    def close(self) -> None:
-        """The file object's close procedure: the last close of a file marked for deletion deletes it."""
-        node = self.node
-        node.opens -= 1
-        node.delete_pending |= self.delete_on_close
-        if node.delete_pending and node.opens == 0:
-            self.fs.remove(node)
 
 
 # ---- helpers over guest memory ----------------------------------------------------------------------
 def _status(k, iosb: int, status: int, information: int = 0) -> int:
     if iosb:
-        k.write_struct(iosb, ks.IO_STATUS_BLOCK(Status=_as_ntstatus(status), Information=information))
+        k.mem.write(iosb, bytes(ks.IO_STATUS_BLOCK(Status=_as_ntstatus(status), Information=information)))
     return status
 
 
@@ -291,7 +85,7 @@ def _resolve(k, attributes: int) -> tuple[int, Node | None, str | None, Node | N
             return STATUS_INVALID_HANDLE if root is None else STATUS_OBJECT_TYPE_MISMATCH, None, None, None
         if name.startswith("\\"):
             return STATUS_OBJECT_PATH_SYNTAX_BAD, None, None, None
-        parts = k.files._components(name)
+        parts = k.files.components(name)
         start = root.node
     else:
         if not name.startswith("\\"):
@@ -392,6 +186,16 @@ def _open_file(k, handle: int) -> OpenFile | int:
     return obj if isinstance(obj, OpenFile) else STATUS_OBJECT_TYPE_MISMATCH
 
 
+def _data_file(k, handle: int, rights: int) -> OpenFile | int:
+    """The open file a read or write goes to, or the status refusing it."""
+    f = _open_file(k, handle)
+    if isinstance(f, int):
+        return f
+    if f.node.directory:
+        return STATUS_INVALID_DEVICE_REQUEST
+    return f if f.may(rights) else STATUS_ACCESS_DENIED
+
+
 def _offset(k, f: OpenFile, byte_offset: int, write: bool) -> int | None:
     """The file offset an I/O starts at, or None when the parameter is invalid."""
     if byte_offset:
@@ -414,13 +218,9 @@ def _moved(k, f: OpenFile, position: int) -> None:
 def ZwReadFile(k, FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PVOID, ApcContext: PVOID,
                IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER,
                Key: PULONG) -> NTSTATUS:
-    f = _open_file(k, FileHandle)
+    f = _data_file(k, FileHandle, FILE_READ_DATA | GENERIC_READ)
     if isinstance(f, int):
         return f
-    if f.node.directory:
-        return STATUS_INVALID_DEVICE_REQUEST
-    if not f.may(FILE_READ_DATA | GENERIC_READ):
-        return STATUS_ACCESS_DENIED
     offset = _offset(k, f, ByteOffset, write=False)
     if offset is None:
         return STATUS_INVALID_PARAMETER
@@ -438,13 +238,9 @@ def ZwReadFile(k, FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PVOID, ApcConte
 def ZwWriteFile(k, FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PVOID, ApcContext: PVOID,
                 IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER,
                 Key: PULONG) -> NTSTATUS:
-    f = _open_file(k, FileHandle)
+    f = _data_file(k, FileHandle, FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE)
     if isinstance(f, int):
         return f
-    if f.node.directory:
-        return STATUS_INVALID_DEVICE_REQUEST
-    if not f.may(FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE):
-        return STATUS_ACCESS_DENIED
     data = f.node.data
     if f.access & FILE_APPEND_DATA and not f.may(FILE_WRITE_DATA | GENERIC_WRITE):
         offset = len(data)                                 # an append-only handle always writes at the end
@@ -592,11 +388,11 @@ def _rename(k, f: OpenFile, info: int, length: int) -> int:
         root = _open_file(k, ri.RootDirectory)
         if isinstance(root, int):
             return root
-        parts, base = k.files._components(name), root.node
+        parts, base = k.files.components(name), root.node
     elif name.startswith("\\"):
         parts, base = k.files.split(name), k.files.root
     else:
-        parts, base = k.files._components(name), f.node.parent       # a bare name: same directory
+        parts, base = k.files.components(name), f.node.parent       # a bare name: same directory
     if isinstance(parts, int):
         return parts
     status, parent, leaf, existing = k.files.walk(base, parts)
@@ -615,26 +411,25 @@ def _rename(k, f: OpenFile, info: int, length: int) -> int:
     return STATUS_SUCCESS
 
 
-@export("ZwQueryFullAttributesFile")
-def ZwQueryFullAttributesFile(k, ObjectAttributes: POBJECT_ATTRIBUTES, FileInformation: PVOID) -> NTSTATUS:
-    status, _, _, node = _resolve(k, ObjectAttributes)
+def _attributes(k, attributes: int, buffer: int, info: Callable[[Node], ctypes.Structure]) -> int:
+    """Look a file up by name and store information about it, without opening it."""
+    status, _, _, node = _resolve(k, attributes)
     if status:
         return status
     if node is None:
         return STATUS_OBJECT_NAME_NOT_FOUND
-    k.write_struct(FileInformation, _network_open(node))
+    k.mem.write(buffer, bytes(info(node)))
     return STATUS_SUCCESS
+
+
+@export("ZwQueryFullAttributesFile")
+def ZwQueryFullAttributesFile(k, ObjectAttributes: POBJECT_ATTRIBUTES, FileInformation: PVOID) -> NTSTATUS:
+    return _attributes(k, ObjectAttributes, FileInformation, _network_open)
 
 
 @export("ZwQueryAttributesFile", "NtQueryAttributesFile")
 def ZwQueryAttributesFile(k, ObjectAttributes: POBJECT_ATTRIBUTES, FileInformation: PVOID) -> NTSTATUS:
-    status, _, _, node = _resolve(k, ObjectAttributes)
-    if status:
-        return status
-    if node is None:
-        return STATUS_OBJECT_NAME_NOT_FOUND
-    k.write_struct(FileInformation, _basic(node))
-    return STATUS_SUCCESS
+    return _attributes(k, ObjectAttributes, FileInformation, _basic)
 
 
 # ---- directories ------------------------------------------------------------------------------------------

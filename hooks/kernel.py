@@ -25,7 +25,7 @@ from hooks import catalog, crt, ke, memory, security  # noqa: F401  (catalog reg
 from hooks.dbg import DebugLog
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
-from hooks.files import FileSystem
+from hooks.volume import FileSystem
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable

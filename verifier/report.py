@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from hooks.files import WrittenFile
+from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
 from verifier.warning import DriverWarning
 

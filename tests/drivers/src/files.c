@@ -5,7 +5,7 @@
  * ZwQueryDirectoryFile reference pages.
  *
  * Files it leaves (the report's files_written, in the order first written):
- *   C:\Windows\Temp\hvci_files.log   "hello world" (11 bytes)
+ *   C:\Windows\Temp\renamed.log      "hello world" (11 bytes; created as hvci_files.log, renamed)
  *   C:\Windows\Temp\overwrite.txt    "second" (written "first", then FILE_OVERWRITE_IF)
  *   C:\Windows\Temp\trunc.bin        "0123" after FileEndOfFileInformation, deleted on close
  *                                    (FileDispositionInformation)
@@ -30,6 +30,10 @@
  *   0xE000000E  relative create under a directory handle / ZwQueryDirectoryFile wrong
  *   0xE000000F  ZwDeleteFile / FileDispositionInformation did not delete
  *   0xE0000010  a handle-less or wrong-type handle was accepted (ZwClose / ZwReadFile)
+ *   0xE0000011  ZwFlushBuffersFile / ZwQueryVolumeInformationFile wrong
+ *   0xE0000012  FileBasicInformation set/query or FileRenameInformation wrong
+ *   0xE0000013  ZwQueryDirectoryFile with a search expression, FileBothDirectoryInformation and
+ *               ReturnSingleEntry wrong
  */
 #include "compat.h"
 
@@ -60,6 +64,83 @@ static NTSTATUS WriteAll(HANDLE h, const char *text, ULONG n)
     IO_STATUS_BLOCK iosb;
     NTSTATUS st = ZwWriteFile(h, NULL, NULL, NULL, &iosb, (PVOID)text, n, NULL, NULL);
     return NT_SUCCESS(st) && iosb.Information == n ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;
+}
+
+/* Flush, volume information, attributes, rename and a filtered listing, on the log file. */
+static NTSTATUS RunMore(VOID)
+{
+    HANDLE h, dir;
+    IO_STATUS_BLOCK iosb;
+    FILE_FS_SIZE_INFORMATION size;
+    FILE_FS_DEVICE_INFORMATION device;
+    FILE_BASIC_INFORMATION basic;
+    FILE_NETWORK_OPEN_INFORMATION net;
+    UNICODE_STRING us, pattern;
+    OBJECT_ATTRIBUTES oa;
+    ULONG renameBuf[32];
+    PFILE_RENAME_INFORMATION rename = (PFILE_RENAME_INFORMATION)renameBuf;
+    PFILE_BOTH_DIR_INFORMATION both;
+    UCHAR dirBuf[512];
+    static const WCHAR newName[] = L"renamed.log";
+    NTSTATUS st;
+
+    st = Create(&h, L"\\??\\C:\\Windows\\Temp\\hvci_files.log", NULL, RW | DELETE, FILE_OPEN, SYNC_FILE, &iosb);
+    if (st != STATUS_SUCCESS)
+        return HV_FAIL(0x11);
+    if (ZwFlushBuffersFile(h, &iosb) != STATUS_SUCCESS || iosb.Status != STATUS_SUCCESS)
+        return HV_FAIL(0x11);
+    st = ZwQueryVolumeInformationFile(h, &iosb, &size, sizeof(size), FileFsSizeInformation);
+    if (st != STATUS_SUCCESS || size.BytesPerSector != 512 || size.SectorsPerAllocationUnit * 512 != 4096 ||
+        size.AvailableAllocationUnits.QuadPart <= 0 ||
+        size.AvailableAllocationUnits.QuadPart > size.TotalAllocationUnits.QuadPart)
+        return HV_FAIL(0x11);
+    st = ZwQueryVolumeInformationFile(h, &iosb, &device, sizeof(device), FileFsDeviceInformation);
+    if (st != STATUS_SUCCESS || device.DeviceType != FILE_DEVICE_DISK)
+        return HV_FAIL(0x11);
+
+    /* attributes: set READONLY|HIDDEN, read them back by handle and by name */
+    RtlZeroMemory(&basic, sizeof(basic));
+    basic.FileAttributes = FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_ARCHIVE;
+    if (ZwSetInformationFile(h, &iosb, &basic, sizeof(basic), FileBasicInformation) != STATUS_SUCCESS)
+        return HV_FAIL(0x12);
+    st = ZwQueryInformationFile(h, &iosb, &basic, sizeof(basic), FileBasicInformation);
+    if (st != STATUS_SUCCESS || basic.FileAttributes != (FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_ARCHIVE) ||
+        iosb.Information != sizeof(basic))
+        return HV_FAIL(0x12);
+
+    /* rename within the directory, then find it by its new name */
+    rename->ReplaceIfExists = FALSE;
+    rename->RootDirectory = NULL;
+    rename->FileNameLength = sizeof(newName) - sizeof(WCHAR);
+    RtlCopyMemory(rename->FileName, newName, sizeof(newName));
+    if (ZwSetInformationFile(h, &iosb, rename, sizeof(renameBuf), FileRenameInformation) != STATUS_SUCCESS)
+        return HV_FAIL(0x12);
+    ZwClose(h);
+    RtlInitUnicodeString(&us, L"\\??\\C:\\Windows\\Temp\\RENAMED.LOG");
+    InitializeObjectAttributes(&oa, &us, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, NULL, NULL);
+    if (ZwQueryFullAttributesFile(&oa, &net) != STATUS_SUCCESS || net.EndOfFile.QuadPart != 11)
+        return HV_FAIL(0x12);
+
+    /* a filtered listing of Temp, one entry per call */
+    st = Create(&dir, L"\\SystemRoot\\Temp", NULL, FILE_LIST_DIRECTORY | SYNCHRONIZE, FILE_OPEN,
+                FILE_DIRECTORY_FILE | FILE_SYNCHRONOUS_IO_NONALERT, &iosb);
+    if (st != STATUS_SUCCESS)
+        return HV_FAIL(0x13);
+    RtlInitUnicodeString(&pattern, L"*.LOG");
+    st = ZwQueryDirectoryFile(dir, NULL, NULL, NULL, &iosb, dirBuf, sizeof(dirBuf), FileBothDirectoryInformation,
+                              TRUE, &pattern, TRUE);
+    both = (PFILE_BOTH_DIR_INFORMATION)dirBuf;
+    if (st != STATUS_SUCCESS || both->NextEntryOffset != 0 || both->EndOfFile.QuadPart != 11 ||
+        both->FileNameLength != sizeof(newName) - sizeof(WCHAR) ||
+        RtlCompareMemory(both->FileName, newName, both->FileNameLength) != both->FileNameLength ||
+        !(both->FileAttributes & FILE_ATTRIBUTE_HIDDEN))
+        return HV_FAIL(0x13);
+    st = ZwQueryDirectoryFile(dir, NULL, NULL, NULL, &iosb, dirBuf, sizeof(dirBuf), FileBothDirectoryInformation,
+                              TRUE, NULL, FALSE);
+    ZwClose(dir);
+    if (st != STATUS_NO_MORE_FILES)
+        return HV_FAIL(0x13);
+    return STATUS_SUCCESS;
 }
 
 static NTSTATUS Run(VOID)
@@ -270,7 +351,7 @@ static NTSTATUS Run(VOID)
             STATUS_INVALID_HANDLE ||
         ZwReadFile(dir, NULL, NULL, NULL, &iosb, buf, 1, NULL, NULL) != STATUS_INVALID_HANDLE)
         return HV_FAIL(16);
-    return STATUS_SUCCESS;
+    return RunMore();
 }
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
