@@ -21,6 +21,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
+from emu.memory import PAGE
 from hooks.api import CType, LONGLONG, PVOID, SIZE_T, ULONG, export
 from hooks.chars import MAX_STRING, NARROW, WIDE, Chars
 from hooks.crt_native import NATIVE_ROUTINES  # noqa: F401  (qsort, bsearch: machine code, see hooks/native)
@@ -122,10 +123,21 @@ def strcpy(k, c: Chars, Destination: PTSTR, Source: PTSTR) -> PTSTR:
     return Destination
 
 
+def _fill(k, va: int, byte: int, count: int) -> None:
+    """Store `count` copies of a byte page by page: a count that runs off mapped memory faults where
+    the processor would, instead of exhausting the host."""
+    page = bytes([byte]) * PAGE
+    while count > 0:
+        n = min(count, PAGE - (va & (PAGE - 1)))
+        k.mem.write(va, page[:n])
+        va, count = va + n, count - n
+
+
 @tchar("strncpy", "wcsncpy")
 def strncpy(k, c: Chars, Destination: PTSTR, Source: PTSTR, Count: SIZE_T) -> PTSTR:
     text = c.read(k, Source, min(Count, MAX_STRING))
-    c.write(k, Destination, text.ljust(Count, "\0"), terminate=False)     # padded with NULs to Count
+    c.write(k, Destination, text, terminate=False)
+    _fill(k, Destination + c.unit * len(text), 0, c.unit * (Count - len(text)))      # padded with NULs to Count
     return Destination
 
 
@@ -364,7 +376,7 @@ def memmove(k, Destination: PVOID, Source: PVOID, Count: SIZE_T) -> PVOID:
 
 @export("memset")
 def memset(k, Destination: PVOID, Value: INT, Count: SIZE_T) -> PVOID:
-    k.mem.write(Destination, bytes([Value & 0xFF]) * Count)
+    _fill(k, Destination, Value & 0xFF, Count)
     return Destination
 
 

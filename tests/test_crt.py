@@ -418,3 +418,17 @@ def test_every_c_runtime_export_has_an_implementation():
     crt = [n for n in routines if (n[0].islower() or n[0] == "_") and n not in not_library]
     assert len(crt) > 120
     assert [n for n in crt if n not in EXPORTS and n not in NATIVE_ROUTINES] == []
+
+
+def test_a_runaway_count_faults_like_the_processor_would(tmp_path):
+    """memset/strncpy with a count past the end of the buffer's mapping: 0x50 at the driver's call,
+    not an exhausted host."""
+    for name, args in (("memset", (0x41, 1 << 40)), ("strncpy", (1 << 40,))):
+        k = Kernel()
+        source = k.alloc_kdata(0x1000)
+        page = k.alloc_kdata(0x1000)                     # the last page mapped: nothing follows it
+        k.mem.write(source, b"abc\0")
+        args = (page, *args) if name == "memset" else (page, source, *args)
+        stop = k.call(k.address_of("ntoskrnl.exe", name), list(args))
+        assert stop.kind == "engine" and type(stop.detail).__name__ == "MemoryFault"
+        assert stop.detail.address == page + 0x1000 and stop.detail.access == "write"
