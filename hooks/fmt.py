@@ -4,7 +4,8 @@ Microsoft's "Format specification syntax: printf and wprintf functions" is the r
 - sizes: `hh` char, `h` short, `l` 32 bits (long is 32-bit on Windows), `ll`/`I64`/`I`/`z`/`j`/`t`
   64 bits on x64, `I32` 32 bits, `w` = `l` for characters and strings;
 - `%s`/`%c` take the function's own character type, `%S`/`%C` the other one, `%hs`/`%hc` always
-  narrow, `%ls`/`%ws`/`%lc`/`%wc` always wide; `%Z` an ANSI_STRING, `%wZ` a UNICODE_STRING;
+  narrow, `%ls`/`%ws`/`%lc`/`%wc` always wide; `%Z` an ANSI_STRING, `%wZ` a UNICODE_STRING (in
+  narrow and wide functions alike);
 - `%p` is the pointer as 16 upper-case hex digits on x64; a NULL string prints `(null)`;
 - `%n` is disabled by default in Microsoft's CRT: its argument is consumed and nothing is written.
 Variadic doubles arrive in the integer slot as their bit pattern (x64 varargs convention).
@@ -74,11 +75,11 @@ def _integer(value: int, conv: str, flags: str, prec: int | None, width: int, le
 
 def _text(k, conv: str, size: str | None, ptr: int, wide_function: bool, prec: int | None) -> str:
     """The string a %s/%S/%Z conversion prints."""
-    chars = WIDE if size in ("l", "w") or (size != "h" and (conv == "S") != wide_function) else NARROW
     if not ptr:
         return "(null)"
-    if conv == "Z":
-        return chars.counted(k, ptr)
+    if conv == "Z":                            # the string's own type, never the function's
+        return (WIDE if size in ("l", "w") else NARROW).counted(k, ptr)
+    chars = WIDE if size in ("l", "w") or (size != "h" and (conv == "S") != wide_function) else NARROW
     return chars.read(k, ptr, prec if prec is not None else 1 << 20)
 
 
@@ -118,6 +119,9 @@ def format_string(k, fmt: str | bytes, args: VarArgs, wide: bool = False) -> str
             value = struct.unpack("<d", struct.pack("<Q", args.next()))[0]
             spec = flags.replace("-", "") + ("-" if left else "") + (str(width) if width else "")
             body = f"%{spec}{'' if prec is None else '.' + str(prec)}{conv}" % value
+        elif conv in "aA":                     # Microsoft prints all 13 hex digits of the fraction
+            body = struct.unpack("<d", struct.pack("<Q", args.next()))[0].hex().replace(".0p", ".0000000000000p")
+            body = body.upper() if conv == "A" else body
         elif conv == "n":
             args.next()
             continue

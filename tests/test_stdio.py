@@ -86,6 +86,11 @@ def test_star_width_and_precision_match_glibc(g):
         assert ours(g, b"%*d|", w & MASK, 77) == glibc(b"%*d|", w, 77)
 
 
+def test_hex_float_consumes_its_argument(g):
+    g.reset()
+    assert ours(g, b"%a|%d", struct.unpack("<Q", struct.pack("<d", 1.5))[0], 7).endswith(b"p+0|7")
+
+
 def test_many_stack_arguments(g):
     g.reset()
     args = list(range(1, 13))
@@ -114,6 +119,8 @@ def test_microsoft_string_and_character_types(g):
     assert g.cread(out) == b"narrow|wide|wide|wide|narrow|A|B|C|UniS|Ans|(null)|(null)"
     assert n == len(g.cread(out))
     # In a wide function %s is wide and %S / %hs narrow, %c wide and %C narrow (Microsoft's rules).
+    # %Z names the counted string's own type in wide functions too: ANSI_STRING unless %wZ.
+    assert g.int32("_snwprintf", out, 64, g.wstr("%Z|%wZ"), ansi, us) == 8 and g.k.mem.read_wstr(out) == "Ans|UniS"
     wfmt = g.wstr("%s|%S|%hs|%ls|%c|%C|%hc")
     n = g.int32("_snwprintf", out, 64, wfmt, wide, narrow, narrow, wide, 0x263A, 0x1141, 0x44)
     assert g.k.mem.read_wstr(out) == "wide|narrow|narrow|wide|\u263a|A|D" and n == 29
