@@ -29,7 +29,7 @@
  *   0xE000000D  directory create, FILE_DIRECTORY_FILE / FILE_NON_DIRECTORY_FILE checks wrong
  *   0xE000000E  relative create under a directory handle / ZwQueryDirectoryFile wrong
  *   0xE000000F  ZwDeleteFile / FileDispositionInformation did not delete
- *   0xE0000010  a handle-less or wrong-type handle was accepted (ZwClose / ZwReadFile)
+ *   0xE0000010  ZwReadFile accepted a handle that is not open (never opened, or closed)
  *   0xE0000011  ZwFlushBuffersFile / ZwQueryVolumeInformationFile wrong
  *   0xE0000012  FileBasicInformation set/query or FileRenameInformation wrong
  *   0xE0000013  ZwQueryDirectoryFile with a search expression, FileBothDirectoryInformation and
@@ -346,8 +346,7 @@ static NTSTATUS Run(VOID)
     ZwClose(dir);
 
     /* 16. handles that are not file handles */
-    if (ZwClose((HANDLE)(ULONG_PTR)0xFFFFFFFF80000FF0ull) != STATUS_INVALID_HANDLE ||
-        ZwReadFile((HANDLE)(ULONG_PTR)0xFFFFFFFF80000FF0ull, NULL, NULL, NULL, &iosb, buf, 1, NULL, NULL) !=
+    if (ZwReadFile((HANDLE)(ULONG_PTR)0xFFFFFFFF80000FF0ull, NULL, NULL, NULL, &iosb, buf, 1, NULL, NULL) !=
             STATUS_INVALID_HANDLE ||
         ZwReadFile(dir, NULL, NULL, NULL, &iosb, buf, 1, NULL, NULL) != STATUS_INVALID_HANDLE)
         return HV_FAIL(16);
