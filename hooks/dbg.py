@@ -28,7 +28,8 @@ class DebugLog:
 
 
 def emit(k, text: str) -> None:
-    k.debug.write(text)
+    """Log a line of debug output; a lone UTF-16 surrogate (from a %ws string) shows as '?'."""
+    k.debug.write(text.encode("utf-8", "replace").decode("utf-8"))
 
 
 @export("DbgPrint")

@@ -205,3 +205,9 @@ def test_string_scanning_takes_buffer_sizes(g):
     assert g.k.mem.read_wstr(w) == "wide" and g.k.mem.read_u32(n) == 5
     assert g.int32("_snscanf_s", g.cstr(b"12345"), 3, g.cstr(b"%d"), n) == 1 and g.k.mem.read_u32(n) == 123
     assert g.int32("_snwscanf_s", g.wstr("  "), 2, g.wstr("%d"), n) == -1          # EOF before a conversion
+
+
+def test_debug_output_stays_printable_text(g):
+    g.reset()
+    g.call("DbgPrint", g.cstr(b"[%ws]\n"), g.wstr("\ud800x"))      # a lone surrogate: not text
+    assert g.k.debug.lines[-1] == "[?x]"
