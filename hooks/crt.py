@@ -5,12 +5,12 @@ Semantics are Microsoft's kernel CRT in the "C" locale: `wchar_t` is a 16-bit UT
 or 1. Narrow and wide twins share one implementation (`tchar`, after tchar.h's _tcs* names).
 
 The _s routines validate as the "Security Features in the CRT" and each routine's reference page
-describe. On invalid input Microsoft's CRT calls its invalid-parameter handler; ntoskrnl has no
-user-installable handler, and its CRT (built from the same sources as ntdll's, whose
-`_invalid_parameter` is seen printing "Invalid parameter passed to C runtime function." on the
-debugger and returning, e.g. github.com/wazuh/wazuh/issues/18740) returns, so the routine
-returns its documented errno value (EINVAL, ERANGE) and, where documented, empties the
-destination. No bug check.
+describe. On invalid input Microsoft's CRT calls its invalid-parameter handler. The NT CRT that
+ntdll and ntoskrnl link has no installable handler and no Watson report: its `_invalid_parameter`
+prints a line on the debugger and returns (ntdll's is seen doing so in user-mode traces, e.g.
+github.com/wazuh/wazuh/issues/18740 "ntdll!_invalid_parameter ... ntdll!wcscpy_s", and ReactOS's
+NT CRT library implements it as a DbgPrint), so the routine goes on to return its documented errno
+value (EINVAL, ERANGE) and, where documented, empties the destination. No bug check.
 
 qsort and bsearch call the driver's comparator, which a Python handler cannot do: they are machine
 code compiled from hooks/native/*.c and run in the stub area like the IRQL routines.
