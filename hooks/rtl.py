@@ -24,7 +24,7 @@ def _set_us(k, va: int, length: int, maximum: int, buf: int) -> None:
 
 @export("RtlInitUnicodeString")
 def RtlInitUnicodeString(k, DestinationString: PUNICODE_STRING, SourceString: PCWSTR) -> None:
-    n = min(2 * len(k.mem.read_wstr(SourceString, MAX_USTRING // 2)), MAX_USTRING - 2) if SourceString else 0
+    n = min(len(k.mem.read_wbytes(SourceString, MAX_USTRING // 2)), MAX_USTRING - 2) if SourceString else 0
     _set_us(k, DestinationString, n, n + 2 if SourceString else 0, SourceString)
 
 
@@ -89,7 +89,7 @@ def _append(k, dest: int, data: bytes) -> int:
 
 @export("RtlAppendUnicodeToString")
 def RtlAppendUnicodeToString(k, Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS:
-    return _append(k, Destination, k.mem.read_wstr(Source).encode("utf-16-le") if Source else b"")
+    return _append(k, Destination, k.mem.read_wbytes(Source, MAX_USTRING // 2) if Source else b"")
 
 
 @export("RtlAppendUnicodeStringToString")

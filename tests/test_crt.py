@@ -432,3 +432,11 @@ def test_a_runaway_count_faults_like_the_processor_would(tmp_path):
         stop = k.call(k.address_of("ntoskrnl.exe", name), list(args))
         assert stop.kind == "engine" and type(stop.detail).__name__ == "MemoryFault"
         assert stop.detail.address == page + 0x1000 and stop.detail.access == "write"
+
+
+def test_counted_strings_count_code_units(g):
+    """RtlInitUnicodeString measures UTF-16 code units: a surrogate pair is 4 bytes, a lone one 2."""
+    g.reset()
+    us = g.put(bytes(16))
+    g.call("RtlInitUnicodeString", us, g.wstr("a\ud83d\ude00\udc00"))
+    assert struct.unpack_from("<HH", g.read(us, 4)) == (8, 10)
