@@ -16,8 +16,8 @@ from hooks import kstructs as ks
 from hooks.api import (ACCESS_MASK, BOOLEAN, HANDLE, NTSTATUS, PHANDLE, PLARGE_INTEGER, POBJECT_ATTRIBUTES,
                        PULONG, PUNICODE_STRING, PVOID, ULONG, CType, export)
 from hooks.volume import (CLUSTER, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_NORMAL,
-                          FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_VALID_FLAGS, GENERIC_ALL, GENERIC_READ,
-                          GENERIC_WRITE, STATUS_OBJECT_NAME_INVALID, STATUS_OBJECT_NAME_NOT_FOUND,
+                          FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_VALID_FLAGS, STATUS_OBJECT_NAME_INVALID,
+                          STATUS_OBJECT_NAME_NOT_FOUND, granted_access,
                           STATUS_SUCCESS, FileSystem, Node, OpenFile)
 
 STATUS_BUFFER_OVERFLOW = 0x80000005
@@ -45,6 +45,8 @@ FILE_SUPERSEDED, FILE_OPENED, FILE_CREATED, FILE_OVERWRITTEN, FILE_EXISTS, FILE_
 # CreateOptions
 FILE_DIRECTORY_FILE, FILE_SYNCHRONOUS_IO_ALERT, FILE_SYNCHRONOUS_IO_NONALERT = 0x1, 0x10, 0x20
 FILE_NON_DIRECTORY_FILE, FILE_DELETE_ON_CLOSE = 0x40, 0x1000
+# what FileModeInformation reports: write-through, sequential, no buffering, synchronous, delete on close
+FILE_MODE_OPTIONS = 0x2 | 0x4 | 0x8 | FILE_SYNCHRONOUS_IO_ALERT | FILE_SYNCHRONOUS_IO_NONALERT | FILE_DELETE_ON_CLOSE
 # Access rights
 FILE_READ_DATA, FILE_WRITE_DATA, FILE_APPEND_DATA, DELETE = 0x1, 0x2, 0x4, 0x10000
 # Special ByteOffset values (LowPart with HighPart -1)
@@ -53,13 +55,15 @@ FO_SYNCHRONOUS_IO = 0x2
 FILE_DEVICE_DISK = 7
 
 (FileDirectoryInformation, FileFullDirectoryInformation, FileBothDirectoryInformation, FileBasicInformation,
- FileStandardInformation, FileInternalInformation) = range(1, 7)
-FileNameInformation, FileRenameInformation, FileNamesInformation = 9, 10, 12
-FileDispositionInformation, FilePositionInformation = 13, 14
+ FileStandardInformation, FileInternalInformation, FileEaInformation, FileAccessInformation, FileNameInformation,
+ FileRenameInformation) = range(1, 11)
+FileNamesInformation, FileDispositionInformation, FilePositionInformation = 12, 13, 14
+FileModeInformation, FileAlignmentInformation, FileAllInformation = 16, 17, 18
 FileEndOfFileInformation, FileNetworkOpenInformation, FileAttributeTagInformation = 20, 34, 35
 FileFsSizeInformation, FileFsDeviceInformation = 3, 4
 
 VOLUME_BYTES, FREE_BYTES = 64 << 30, 32 << 30
+FILE_ALL_INFORMATION_SIZE = 104      # sizeof(FILE_ALL_INFORMATION), its FileName[1] included
 FILE_INFORMATION_CLASS = CType("FILE_INFORMATION_CLASS", 32, "enum")
 PIO_STATUS_BLOCK = CType("PIO_STATUS_BLOCK", 64, "ptr")
 
@@ -102,9 +106,9 @@ def _new_file_object(k, node: Node, access: int, share: int, synchronous: bool) 
     fo.Type = ks.IO_TYPE_FILE
     fo.Size = ctypes.sizeof(ks.FILE_OBJECT)
     fo.Flags = FO_SYNCHRONOUS_IO if synchronous else 0
-    fo.ReadAccess = bool(access & (FILE_READ_DATA | GENERIC_READ | GENERIC_ALL))
-    fo.WriteAccess = bool(access & (FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE | GENERIC_ALL))
-    fo.DeleteAccess = bool(access & (DELETE | GENERIC_ALL))
+    fo.ReadAccess = bool(access & FILE_READ_DATA)
+    fo.WriteAccess = bool(access & (FILE_WRITE_DATA | FILE_APPEND_DATA))
+    fo.DeleteAccess = bool(access & DELETE)
     fo.SharedRead, fo.SharedWrite, fo.SharedDelete = bool(share & 1), bool(share & 2), bool(share & 4)
     fo.FileName = k.read_struct(ks.UNICODE_STRING, k.unicode_string(node.volume_path))
     return k.new_struct(fo, tag=0x656C6946)                       # 'File'
@@ -151,9 +155,10 @@ def ZwCreateFile(k, FileHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttri
     if status:
         return _status(k, IoStatusBlock, status, information) if information else status
     synchronous = bool(CreateOptions & (FILE_SYNCHRONOUS_IO_ALERT | FILE_SYNCHRONOUS_IO_NONALERT))
+    access = granted_access(DesiredAccess)
     node.opens += 1
-    handle = OpenFile(k.files, node, _new_file_object(k, node, DesiredAccess, ShareAccess, synchronous),
-                      DesiredAccess, synchronous, bool(CreateOptions & FILE_DELETE_ON_CLOSE))
+    handle = OpenFile(k.files, node, _new_file_object(k, node, access, ShareAccess, synchronous), access,
+                      synchronous, bool(CreateOptions & FILE_DELETE_ON_CLOSE), CreateOptions & FILE_MODE_OPTIONS)
     k.mem.write_q(FileHandle, k.handles.open(handle))
     return _status(k, IoStatusBlock, STATUS_SUCCESS, information)
 
@@ -218,7 +223,7 @@ def _moved(k, f: OpenFile, position: int) -> None:
 def ZwReadFile(k, FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PVOID, ApcContext: PVOID,
                IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER,
                Key: PULONG) -> NTSTATUS:
-    f = _data_file(k, FileHandle, FILE_READ_DATA | GENERIC_READ)
+    f = _data_file(k, FileHandle, FILE_READ_DATA)
     if isinstance(f, int):
         return f
     offset = _offset(k, f, ByteOffset, write=False)
@@ -238,11 +243,11 @@ def ZwReadFile(k, FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PVOID, ApcConte
 def ZwWriteFile(k, FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PVOID, ApcContext: PVOID,
                 IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER,
                 Key: PULONG) -> NTSTATUS:
-    f = _data_file(k, FileHandle, FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE)
+    f = _data_file(k, FileHandle, FILE_WRITE_DATA | FILE_APPEND_DATA)
     if isinstance(f, int):
         return f
     data = f.node.data
-    if f.access & FILE_APPEND_DATA and not f.may(FILE_WRITE_DATA | GENERIC_WRITE):
+    if f.access & FILE_APPEND_DATA and not f.may(FILE_WRITE_DATA):
         offset = len(data)                                 # an append-only handle always writes at the end
     else:
         offset = _offset(k, f, ByteOffset, write=True)
@@ -299,25 +304,41 @@ def ZwQueryInformationFile(k, FileHandle: HANDLE, IoStatusBlock: PIO_STATUS_BLOC
     f = _open_file(k, FileHandle)
     if isinstance(f, int):
         return f
-    node = f.node
+    name = f.node.volume_path
+    named = _with_name(ks.FILE_NAME_INFORMATION(FileNameLength=2 * len(name)), name)
     if FileInformationClass == FileNameInformation:
-        name = node.volume_path
-        blob = _with_name(ks.FILE_NAME_INFORMATION(FileNameLength=2 * len(name)), name)
-        return _store_info(k, IoStatusBlock, FileInformation, Length, blob, ctypes.sizeof(ks.FILE_NAME_INFORMATION))
-    fixed = {
-        FileBasicInformation: lambda: _basic(node),
-        FileStandardInformation: lambda: ks.FILE_STANDARD_INFORMATION(
-            AllocationSize=node.allocation, EndOfFile=len(node.data), NumberOfLinks=1,
-            DeletePending=node.delete_pending, Directory=node.directory),
-        FileInternalInformation: lambda: ctypes.c_int64(node.index),
-        FilePositionInformation: lambda: ctypes.c_int64(f.position),
-        FileNetworkOpenInformation: lambda: _network_open(node),
-        FileAttributeTagInformation: lambda: ks.FILE_ATTRIBUTE_TAG_INFORMATION(FileAttributes=node.shown_attributes),
-    }.get(FileInformationClass)
-    if fixed is None:
+        return _store_info(k, IoStatusBlock, FileInformation, Length, named, ctypes.sizeof(ks.FILE_NAME_INFORMATION))
+    fixed = _fixed_information(f)
+    if FileInformationClass == FileAllInformation:
+        # FILE_ALL_INFORMATION: Basic, Standard, Internal, Ea, Access, Position, Mode, Alignment, Name
+        blob = b"".join(fixed[c]() for c in (FileBasicInformation, FileStandardInformation, FileInternalInformation,
+                                             FileEaInformation, FileAccessInformation, FilePositionInformation,
+                                             FileModeInformation, FileAlignmentInformation)) + named
+        return _store_info(k, IoStatusBlock, FileInformation, Length, blob, FILE_ALL_INFORMATION_SIZE)
+    if FileInformationClass not in fixed:
         return STATUS_INVALID_INFO_CLASS
-    blob = bytes(fixed())
+    blob = fixed[FileInformationClass]()
     return _store_info(k, IoStatusBlock, FileInformation, Length, blob, len(blob))
+
+
+def _fixed_information(f: OpenFile) -> dict[int, Callable[[], bytes]]:
+    """The fixed-size information classes of an open file, each as the bytes of its structure."""
+    node = f.node
+    return {
+        FileBasicInformation: lambda: bytes(_basic(node)),
+        FileStandardInformation: lambda: bytes(ks.FILE_STANDARD_INFORMATION(
+            AllocationSize=node.allocation, EndOfFile=len(node.data), NumberOfLinks=1,
+            DeletePending=node.delete_pending, Directory=node.directory)),
+        FileInternalInformation: lambda: bytes(ctypes.c_int64(node.index)),
+        FileEaInformation: lambda: bytes(ctypes.c_uint32(0)),                     # no extended attributes
+        FileAccessInformation: lambda: bytes(ctypes.c_uint32(f.access)),
+        FilePositionInformation: lambda: bytes(ctypes.c_int64(f.position)),
+        FileModeInformation: lambda: bytes(ctypes.c_uint32(f.mode)),
+        FileAlignmentInformation: lambda: bytes(ctypes.c_uint32(0)),              # FILE_BYTE_ALIGNMENT
+        FileNetworkOpenInformation: lambda: bytes(_network_open(node)),
+        FileAttributeTagInformation: lambda: bytes(ks.FILE_ATTRIBUTE_TAG_INFORMATION(
+            FileAttributes=node.shown_attributes)),
+    }
 
 
 @export("ZwSetInformationFile", "NtSetInformationFile")

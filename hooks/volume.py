@@ -22,7 +22,11 @@ STATUS_OBJECT_PATH_NOT_FOUND = 0xC000003A
 
 FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_ARCHIVE = 0x1, 0x10, 0x20
 FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_VALID_FLAGS = 0x80, 0x7FB7
-GENERIC_READ, GENERIC_WRITE, GENERIC_ALL, MAXIMUM_ALLOWED = 0x80000000, 0x40000000, 0x10000000, 0x02000000
+GENERIC_READ, GENERIC_WRITE, GENERIC_EXECUTE, GENERIC_ALL = 0x80000000, 0x40000000, 0x20000000, 0x10000000
+MAXIMUM_ALLOWED, FILE_ALL_ACCESS = 0x02000000, 0x1F01FF
+# The file object type's GENERIC_MAPPING (FILE_GENERIC_READ, _WRITE, _EXECUTE, FILE_ALL_ACCESS in wdm.h)
+FILE_GENERIC_MAPPING = {GENERIC_READ: 0x120089, GENERIC_WRITE: 0x120116, GENERIC_EXECUTE: 0x1200A0,
+                        GENERIC_ALL: FILE_ALL_ACCESS, MAXIMUM_ALLOWED: FILE_ALL_ACCESS}
 
 SYSTEM_VOLUME = "\\Device\\HarddiskVolume3"     # C: on a default install (EFI, MSR, then Windows)
 _DOS_PREFIXES = ("\\??\\", "\\DosDevices\\", "\\GLOBAL??\\")
@@ -193,6 +197,16 @@ class FileSystem:
                             bytes(n.data[:PREVIEW_BYTES]).hex(), n.deleted) for n in self._written.values()]
 
 
+def granted_access(desired: int) -> int:
+    """The rights a new file handle holds: generic rights mapped through the file type's mapping,
+    MAXIMUM_ALLOWED as all of them (the run's single user may do anything)."""
+    access = desired & ~(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | GENERIC_ALL | MAXIMUM_ALLOWED)
+    for generic, specific in FILE_GENERIC_MAPPING.items():
+        if desired & generic:
+            access |= specific
+    return access
+
+
 @dataclass(eq=False)
 class OpenFile:
     """A handle's file object: the node, the position, what the handle may do."""
@@ -200,15 +214,16 @@ class OpenFile:
     fs: FileSystem
     node: Node
     address: int                  # the FILE_OBJECT (ObReferenceObjectByHandle hands it out)
-    access: int
+    access: int                   # granted rights: specific rights only (see granted_access)
     synchronous: bool
     delete_on_close: bool
+    mode: int = 0                 # the create options FileModeInformation reports
     scan: int | None = None       # next directory entry for ZwQueryDirectoryFile
     pattern: str = "*"
     position: int = 0
 
     def may(self, rights: int) -> bool:
-        return bool(self.access & (rights | GENERIC_ALL | MAXIMUM_ALLOWED))
+        return bool(self.access & rights)
 
     def close(self) -> None:
         """The file object's close procedure: the last close of a file marked for deletion deletes it."""

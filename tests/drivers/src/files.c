@@ -34,6 +34,7 @@
  *   0xE0000012  FileBasicInformation set/query or FileRenameInformation wrong
  *   0xE0000013  ZwQueryDirectoryFile with a search expression, FileBothDirectoryInformation and
  *               ReturnSingleEntry wrong
+ *   0xE0000014  FileAllInformation / FileAccessInformation (generic rights mapped) / FileModeInformation wrong
  */
 #include "compat.h"
 
@@ -97,6 +98,33 @@ static NTSTATUS RunMore(VOID)
     st = ZwQueryVolumeInformationFile(h, &iosb, &device, sizeof(device), FileFsDeviceInformation);
     if (st != STATUS_SUCCESS || device.DeviceType != FILE_DEVICE_DISK)
         return HV_FAIL(0x11);
+
+    /* everything at once; the handle's rights are the generic ones mapped to the file rights */
+    {
+        static const WCHAR logName[] = L"\\Windows\\Temp\\hvci_files.log";
+        PFILE_ALL_INFORMATION all = (PFILE_ALL_INFORMATION)dirBuf;
+        FILE_ACCESS_INFORMATION acc;
+        FILE_MODE_INFORMATION mode;
+        st = ZwQueryInformationFile(h, &iosb, all, sizeof(dirBuf), FileAllInformation);
+        if (st != STATUS_SUCCESS || all->StandardInformation.EndOfFile.QuadPart != 11 ||
+            all->PositionInformation.CurrentByteOffset.QuadPart != 0 ||
+            all->AccessInformation.AccessFlags != (FILE_GENERIC_READ | FILE_GENERIC_WRITE | DELETE) ||
+            all->ModeInformation.Mode != FILE_SYNCHRONOUS_IO_NONALERT ||
+            all->NameInformation.FileNameLength != sizeof(logName) - sizeof(WCHAR) ||
+            RtlCompareMemory(all->NameInformation.FileName, logName, sizeof(logName) - sizeof(WCHAR)) !=
+                sizeof(logName) - sizeof(WCHAR) ||
+            iosb.Information != FIELD_OFFSET(FILE_ALL_INFORMATION, NameInformation.FileName) + sizeof(logName) - 2)
+            return HV_FAIL(0x14);
+        if (ZwQueryInformationFile(h, &iosb, all, sizeof(FILE_ALL_INFORMATION), FileAllInformation) !=
+                STATUS_BUFFER_OVERFLOW ||
+            ZwQueryInformationFile(h, &iosb, all, 64, FileAllInformation) != STATUS_INFO_LENGTH_MISMATCH)
+            return HV_FAIL(0x14);
+        if (ZwQueryInformationFile(h, &iosb, &acc, sizeof(acc), FileAccessInformation) != STATUS_SUCCESS ||
+            !(acc.AccessFlags & FILE_READ_DATA) || !(acc.AccessFlags & SYNCHRONIZE) ||
+            ZwQueryInformationFile(h, &iosb, &mode, sizeof(mode), FileModeInformation) != STATUS_SUCCESS ||
+            mode.Mode != FILE_SYNCHRONOUS_IO_NONALERT)
+            return HV_FAIL(0x14);
+    }
 
     /* attributes: set READONLY|HIDDEN, read them back by handle and by name */
     RtlZeroMemory(&basic, sizeof(basic));
