@@ -35,6 +35,7 @@ STATUS_OBJECT_NAME_COLLISION = 0xC0000035
 STATUS_DELETE_PENDING = 0xC0000056
 STATUS_OBJECT_PATH_SYNTAX_BAD = 0xC000003B
 STATUS_FILE_IS_A_DIRECTORY = 0xC00000BA
+STATUS_NOT_SUPPORTED = 0xC00000BB
 STATUS_DIRECTORY_NOT_EMPTY = 0xC0000101
 STATUS_NOT_A_DIRECTORY = 0xC0000103
 STATUS_CANNOT_DELETE = 0xC0000121
@@ -53,6 +54,7 @@ FILE_READ_DATA, FILE_WRITE_DATA, FILE_APPEND_DATA, DELETE = 0x1, 0x2, 0x4, 0x100
 FILE_WRITE_TO_END_OF_FILE, FILE_USE_FILE_POINTER_POSITION = 0xFFFFFFFF, 0xFFFFFFFE
 FO_SYNCHRONOUS_IO = 0x2
 FILE_DEVICE_DISK = 7
+CreateFileTypeNone = 0
 
 (FileDirectoryInformation, FileFullDirectoryInformation, FileBothDirectoryInformation, FileBasicInformation,
  FileStandardInformation, FileInternalInformation, FileEaInformation, FileAccessInformation, FileNameInformation,
@@ -161,6 +163,31 @@ def ZwCreateFile(k, FileHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttri
                       synchronous, bool(CreateOptions & FILE_DELETE_ON_CLOSE), CreateOptions & FILE_MODE_OPTIONS)
     k.mem.write_q(FileHandle, k.handles.open(handle))
     return _status(k, IoStatusBlock, STATUS_SUCCESS, information)
+
+
+@export("IoCreateFile")
+def IoCreateFile(k, FileHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES,
+                 IoStatusBlock: PIO_STATUS_BLOCK, AllocationSize: PLARGE_INTEGER, FileAttributes: ULONG,
+                 ShareAccess: ULONG, Disposition: ULONG, CreateOptions: ULONG, EaBuffer: PVOID, EaLength: ULONG,
+                 CreateFileType: ULONG, InternalParameters: PVOID, Options: ULONG) -> NTSTATUS:
+    """The I/O manager's create that ZwCreateFile is built on; named pipes and mailslots (other
+    CreateFileTypes) are not on the volume."""
+    if CreateFileType != CreateFileTypeNone:
+        return STATUS_NOT_SUPPORTED
+    return ZwCreateFile(k, FileHandle, DesiredAccess, ObjectAttributes, IoStatusBlock, AllocationSize,
+                        FileAttributes, ShareAccess, Disposition, CreateOptions, EaBuffer, EaLength)
+
+
+@export("IoCreateFileEx", "IoCreateFileSpecifyDeviceObjectHint")
+def IoCreateFileEx(k, FileHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES,
+                   IoStatusBlock: PIO_STATUS_BLOCK, AllocationSize: PLARGE_INTEGER, FileAttributes: ULONG,
+                   ShareAccess: ULONG, Disposition: ULONG, CreateOptions: ULONG, EaBuffer: PVOID, EaLength: ULONG,
+                   CreateFileType: ULONG, InternalParameters: PVOID, Options: ULONG, Hint: PVOID) -> NTSTATUS:
+    """IoCreateFile plus a driver create context (Ex) or the device to start at (hint): the one
+    volume has no devices below it to skip."""
+    return IoCreateFile(k, FileHandle, DesiredAccess, ObjectAttributes, IoStatusBlock, AllocationSize,
+                        FileAttributes, ShareAccess, Disposition, CreateOptions, EaBuffer, EaLength,
+                        CreateFileType, InternalParameters, Options)
 
 
 @export("ZwOpenFile", "NtOpenFile")

@@ -35,6 +35,7 @@
  *   0xE0000013  ZwQueryDirectoryFile with a search expression, FileBothDirectoryInformation and
  *               ReturnSingleEntry wrong
  *   0xE0000014  FileAllInformation / FileAccessInformation (generic rights mapped) / FileModeInformation wrong
+ *   0xE0000015  IoCreateFile / IoCreateFileSpecifyDeviceObjectHint / IoCreateFileEx wrong
  */
 #include "compat.h"
 
@@ -168,6 +169,25 @@ static NTSTATUS RunMore(VOID)
     ZwClose(dir);
     if (st != STATUS_NO_MORE_FILES)
         return HV_FAIL(0x13);
+
+    /* the I/O manager's own create routines reach the same volume */
+    RtlInitUnicodeString(&us, L"\\??\\C:\\Windows\\Temp\\renamed.log");
+    InitializeObjectAttributes(&oa, &us, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, NULL, NULL);
+    st = IoCreateFile(&h, GENERIC_READ | SYNCHRONIZE, &oa, &iosb, NULL, 0, FILE_SHARE_READ, FILE_OPEN, SYNC_FILE,
+                      NULL, 0, CreateFileTypeNone, NULL, IO_NO_PARAMETER_CHECKING);
+    if (st != STATUS_SUCCESS || iosb.Information != FILE_OPENED)
+        return HV_FAIL(0x15);
+    ZwClose(h);
+    st = IoCreateFileSpecifyDeviceObjectHint(&h, GENERIC_READ | SYNCHRONIZE, &oa, &iosb, NULL, 0, FILE_SHARE_READ,
+                                             FILE_OPEN, SYNC_FILE, NULL, 0, CreateFileTypeNone, NULL, 0, NULL);
+    if (st != STATUS_SUCCESS || iosb.Information != FILE_OPENED)
+        return HV_FAIL(0x15);
+    ZwClose(h);
+    RtlInitUnicodeString(&us, L"\\??\\C:\\Windows\\Temp\\nope.log");
+    st = IoCreateFileEx(&h, GENERIC_READ | SYNCHRONIZE, &oa, &iosb, NULL, 0, FILE_SHARE_READ, FILE_OPEN, SYNC_FILE,
+                        NULL, 0, CreateFileTypeNone, NULL, 0, NULL);
+    if (st != STATUS_OBJECT_NAME_NOT_FOUND)
+        return HV_FAIL(0x15);
     return STATUS_SUCCESS;
 }
 
