@@ -6,10 +6,16 @@ itself runs at Unicorn's JIT speed with no per-instruction or per-block callback
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
+import signal
 import struct
+import threading
 import time
+import weakref
 from dataclasses import dataclass
+from typing import ClassVar, Iterator
 
 from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc, UcError
 from unicorn import unicorn_const as ucc
@@ -72,10 +78,20 @@ class Raised(Exception):
         self.code, self.information, self.flags = code, tuple(information), flags
 
 
+class NestedStop(Exception):
+    """A nested call (driver code run from inside a kernel routine) did not return: the whole run
+    ends. The Stop that ended it is already recorded on the machine; the CPU keeps the nested state."""
+
+    def __init__(self, stop: Stop):
+        super().__init__(stop.kind)
+        self.stop = stop
+
+
 class Machine:
     """CPU + memory. `call(fn, args, return_to)` runs guest code until it returns to `return_to`."""
 
     RAM_SIZE = 1 << 30
+    last_started: ClassVar[weakref.ref[Machine] | None] = None     # what Ctrl-C stops, see stop_on_interrupt
 
     def __init__(self, ram_size: int | None = None):
         self.phys = PhysicalMemory(ram_size or self.RAM_SIZE)
@@ -201,6 +217,42 @@ class Machine:
         except MemoryFault:
             return False
 
+    def _frame(self, args: list[int], return_to: int, stack_top: int) -> None:
+        """The frame a callee sees below `stack_top`: return address, 4 home slots, stack arguments."""
+        uc = self.uc
+        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
+        self.mem.write_q(rsp - 8, return_to)
+        for i, value in enumerate(args[4:]):
+            self.mem.write_q(rsp + 0x20 + 8 * i, value)
+        for reg_id, value in zip(ARG_REGS, args):
+            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
+        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+
+    def nested_call(self, fn: int, args: list[int], return_to: int) -> int:
+        """From inside a hook (a kernel routine calling back into the driver, as Windows calls a
+        QueryRoutine): run fn(*args) on the current stack below the interrupted frame until it
+        returns to `return_to`, then restore the interrupted CPU context, so the outer run goes on as
+        if the hook had returned. Returns RAX. If the nested code does not return (a fault, a bug
+        check, the budget), its Stop is kept for the outer run and `NestedStop` is raised."""
+        uc = self.uc
+        saved = uc.context_save()
+        self._frame(args, return_to, uc.reg_read(x.UC_X86_REG_RSP) - 0x100)
+        try:
+            # No timeout of its own: Unicorn's timer thread does not nest; the outer run's timer
+            # still stops the nested code when the time budget runs out.
+            uc.emu_start(fn, return_to, count=self.instructions_budget)
+        except UcError as exc:
+            if self._stop is None:
+                self._stop = Stop("engine", rip=uc.reg_read(x.UC_X86_REG_RIP), detail=str(exc))
+        rip = uc.reg_read(x.UC_X86_REG_RIP)
+        if self._stop is None and rip != return_to:
+            self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")
+        if self._stop is not None:
+            raise NestedStop(self._stop)
+        result = uc.reg_read(x.UC_X86_REG_RAX)
+        uc.context_restore(saved)
+        return result
+
     def call(self, fn: int, args: list[int], return_to: int, stack_top: int) -> Stop:
         """Run fn(*args) with the x64 calling convention until it returns to `return_to`.
 
@@ -209,14 +261,7 @@ class Machine:
         uc = self.uc
         uc.context_restore(self._clean_context)   # also clears the CPU's pending-exception state
         uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
-        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
-        # The frame the callee sees: return address, 4 home slots, then stack arguments.
-        self.mem.write_q(rsp - 8, return_to)
-        for i, value in enumerate(args[4:]):
-            self.mem.write_q(rsp + 0x20 + 8 * i, value)
-        for reg_id, value in zip(ARG_REGS, args):
-            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
-        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+        self._frame(args, return_to, stack_top)
         return self._run(fn, return_to)
 
     def resume(self, regs: dict[int, int], rip: int, irql: int, return_to: int) -> Stop:
@@ -240,6 +285,7 @@ class Machine:
     def _run(self, start: int, return_to: int) -> Stop:
         uc = self.uc
         self._stop = None
+        Machine.last_started = weakref.ref(self)
         started = time.perf_counter()
         while True:
             remaining = self.time_budget_s - (time.perf_counter() - started) if self.time_budget_s else 0.0
@@ -272,3 +318,37 @@ class Machine:
                 stop = Stop("budget", rip=rip, detail="time" if over_time else "instructions")
         self._stop = None
         return stop
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[None]:
+    """Within this block, Ctrl-C ends the running emulation at once, not when its time budget runs out.
+
+    Driver code runs inside uc_emu_start, in C with the GIL released and no Python hook, so Python's
+    SIGINT handler (which raises KeyboardInterrupt) only runs once emu_start returns. Python's C-level
+    handler also writes the signal number to the wakeup fd: a thread blocked on that pipe calls emu_stop
+    on the machine that started last, and KeyboardInterrupt follows in the main thread as usual. Nothing
+    runs on the emulation's hot path. Signals are only delivered to the main thread: elsewhere, a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=_stop_on_sigint, args=(read_end,), name="verifier-sigint", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)                     # the watcher reads end-of-file and returns
+        watcher.join()
+
+
+def _stop_on_sigint(read_end: int) -> None:
+    with open(read_end, "rb", buffering=0) as pipe:
+        while signals := pipe.read(64):
+            machine = Machine.last_started() if Machine.last_started else None
+            if signal.SIGINT in signals and machine is not None:
+                machine.uc.emu_stop()           # harmless if that machine is not running any more

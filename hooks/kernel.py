@@ -21,8 +21,12 @@ from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
-from hooks import catalog, crt, ke, memory, security  # noqa: F401  (catalog registers every handler)
+from hooks import catalog, crt, dispatcher, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
+from hooks.deferred import DeferredWork
+from hooks.errorlog import ErrorLog
+from hooks.etw import Etw
+from hooks.callbacks import Callbacks
 from hooks.guard import GUARD_ROUTINES
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
@@ -31,6 +35,7 @@ from hooks.volume import FileSystem
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
+from hooks.object import ObjectTypes
 
 # Kernel virtual address layout (all canonical, all in the upper half but the user range).
 MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules: the stub area
@@ -113,6 +118,10 @@ class Kernel:
         self.kernel_regions: dict[int, int] = {}   # base -> size: I/O space and contiguous memory
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
+        self.deferred = DeferredWork()
+        self.error_log = ErrorLog()
+        self.etw = Etw()
+        self.callbacks = Callbacks()
         self.crt = crt.CrtState()
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
@@ -134,6 +143,7 @@ class Kernel:
         self._setup_processor()
         self._setup_shared_data()
         self._setup_variables()
+        self.object_types = ObjectTypes(self)
         self.files = FileSystem.for_kernel(self)
 
     @property
@@ -252,8 +262,7 @@ class Kernel:
     def _setup_processor(self) -> None:
         self.system_process = self.alloc_kdata(0x1000)
         self.current_thread = self.alloc_kdata(0x1000)
-        # KTHREAD.ApcState.Process (x64 Windows 10/11: KTHREAD+0xB8) names the owning process.
-        poke(self.mem, self.current_thread + 0xB8, struct.pack("<Q", self.system_process))
+        poke(self.mem, self.current_thread + ks.KTHREAD_PROCESS_OFFSET, struct.pack("<Q", self.system_process))
         self.kpcr = self.alloc_kdata(ctypes.sizeof(ks.KPCR))
         pcr = ks.KPCR()
         pcr.Self = self.kpcr
@@ -288,6 +297,7 @@ class Kernel:
         """Deterministic time: every run starts at the same moment."""
         self.system_time = system_time_100ns
         self.interrupt_time = 0
+        dispatcher.publish_time(self)
 
     def _setup_variables(self) -> None:
         nt = self.module_exports["ntoskrnl.exe"]
@@ -406,3 +416,11 @@ class Kernel:
     def resume(self, regs: dict[int, int], rip: int, irql: int) -> Stop:
         """Go on with a stopped run from a full register context (after a handled exception)."""
         return self.machine.resume(regs, rip, irql, self.return_trap)
+
+    def call_nested(self, routine: int, args: list[int]) -> int:
+        """Call driver code from inside a kernel routine; returns RAX (see `Machine.nested_call`).
+        The routine's own view of its call (argument registers, caller) survives the driver's calls."""
+        regs, export = self.regs, self.current_export
+        result = self.machine.nested_call(routine, args, self.return_trap)
+        self.regs, self.current_export = regs, export
+        return result

@@ -15,13 +15,14 @@ EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2          # usage error or unreadable input
 EXIT_INCOMPLETE = 3     # the emulation could not finish (budget exhausted, engine failure)
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report a process that SIGINT ended
 
 
 @dataclass
 class EntryPointResult:
     name: str
     status: int | None = None          # NTSTATUS as an unsigned 32-bit integer; None if it never returned
-    outcome: str = "returned"          # returned | bugcheck | timeout | error
+    outcome: str = "returned"          # returned | bugcheck | timeout | error | interrupted
 
 
 @dataclass
@@ -30,6 +31,22 @@ class UnimplementedApi:
     module: str
     caller_rva: int | None
     count: int = 1
+
+
+@dataclass
+class ErrorLogRecord:
+    """An entry the driver wrote to the I/O error log: what the System event log would show."""
+
+    source: str                        # \Device\X or \Driver\X
+    error_code: int
+    unique_error_value: int
+    final_status: int
+    major_function: int
+    sequence_number: int
+    io_control_code: int
+    dump_data: list[int] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)
+    caller_rva: int | None = None
 
 
 @dataclass
@@ -45,6 +62,7 @@ class DriverReport:
     unimplemented_apis: list[UnimplementedApi] = field(default_factory=list)
     unsupported_relocs: int | None = None
     debug_output: list[str] = field(default_factory=list)
+    error_log: list[ErrorLogRecord] = field(default_factory=list)
     files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed
 
     @staticmethod
@@ -66,10 +84,14 @@ class DriverReport:
 class Report:
     command: str
     drivers: list[DriverReport] = field(default_factory=list)
+    interrupted: bool = False          # Ctrl-C: the drivers after the last one listed were not checked
 
     @property
     def exit_code(self) -> int:
-        """1 if anything was found, else 3 if a run could not finish, else 2 if an input was unusable."""
+        """130 if interrupted, else 1 if anything was found, else 3 if a run could not finish, else 2 if an
+        input was unusable."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         codes = {d.exit_code for d in self.drivers}
         for code in (EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_USAGE):
             if code in codes:

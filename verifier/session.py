@@ -11,7 +11,7 @@ from hooks.events import Request
 from hooks.kernel import DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
 from verifier.image_rules import check_image
-from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
+from verifier.report import DriverReport, EntryPointResult, ErrorLogRecord, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
 from verifier.triage import EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
@@ -128,15 +128,19 @@ class Session:
         self.triage.entry_point = name
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
-        stop = self.kernel.call(routine, args)
-        verdict = None
-        for _ in range(MAX_HANDLED_EXCEPTIONS):
-            if stop.kind in ("returned", "budget"):
-                break
-            verdict = self._verdict(stop, kind)
-            if not isinstance(verdict, Resume):
-                break
-            stop = self.kernel.resume(verdict.regs, verdict.rip, verdict.irql)    # the driver handled it
+        try:
+            stop = self.kernel.call(routine, args)
+            verdict = None
+            for _ in range(MAX_HANDLED_EXCEPTIONS):
+                if stop.kind in ("returned", "budget"):
+                    break
+                verdict = self._verdict(stop, kind)
+                if not isinstance(verdict, Resume):
+                    break
+                stop = self.kernel.resume(verdict.regs, verdict.rip, verdict.irql)    # the driver handled it
+        except KeyboardInterrupt:
+            result.outcome = "interrupted"
+            raise
         if stop.kind == "returned":
             result.status = stop.return_value & 0xFFFFFFFF
         elif stop.kind == "budget":
@@ -170,10 +174,20 @@ class Session:
             return None
         return self.triage.stop(stop, kind)
 
+    def interrupted(self) -> DriverReport:
+        """Ctrl-C during this run: what was found so far, the run marked as cut short by the user."""
+        during = self.triage.entry_point if self.triage else "load"
+        self.report.incomplete = f"interrupted by the user (Ctrl-C) during {during}"
+        return self._finish()
+
     def _finish(self) -> DriverReport:
         k = self.kernel
         if k is not None:
             self.report.debug_output = k.debug.lines
+            self.report.error_log = [ErrorLogRecord(e.source, e.error_code, e.unique_error_value, e.final_status,
+                                                    e.major_function, e.sequence_number, e.io_control_code,
+                                                    e.dump_data, e.strings, self.rva(e.caller))
+                                     for e in k.error_log.written]
             self.report.files_written = k.files.written()
             self.report.unimplemented_apis = [
                 UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]

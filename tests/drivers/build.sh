@@ -323,6 +323,20 @@ clangdrv seh                 seh.c -fms-extensions
 clangdrv seh_unhandled_raise seh.c -fms-extensions -DCASE_UNHANDLED_RAISE
 clangdrv seh_unhandled_fault seh.c -fms-extensions -DCASE_UNHANDLED_FAULT
 
+# ---------------------------------------------------------------------------
+# K. Kernel services real drivers call (issue 7): dispatcher objects and
+#    threads, system information, registry query tables, notifications
+# ---------------------------------------------------------------------------
+gccdrv dispatcher dispatcher.c
+gccdrv dispatcher_limit   dispatcher.c -DCASE_SEMAPHORE_LIMIT
+gccdrv dispatcher_waitmax dispatcher.c -DCASE_TOO_MANY_WAIT_OBJECTS
+gccdrv dispatcher_terminate dispatcher.c -DCASE_TERMINATE
+gccdrv sysinfo    sysinfo.c
+gccdrv notify     notify.c
+gccdrv regquery   regquery.c
+gccdrv regquery_fault regquery.c -DCASE_FAULT
+clangdrv notify_signed notify.c -DSIGNED -- /integritycheck /implib:"$OBJ/notify_signed.lib"  # exports: keep the .lib out of bin/
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi

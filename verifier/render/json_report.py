@@ -29,6 +29,7 @@ def driver_json(d: DriverReport) -> dict:
         "unimplemented_apis": [asdict(u) for u in d.unimplemented_apis],
         "unsupported_relocs": d.unsupported_relocs,
         "debug_output": d.debug_output,
+        "error_log": [asdict(e) for e in d.error_log],
         "files_written": [asdict(f) for f in d.files_written],
     }
 

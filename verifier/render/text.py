@@ -70,6 +70,11 @@ def driver_block(d: DriverReport) -> str:
         out.append(f"  {e.name}: {status} ({e.outcome})")
     for line in d.debug_output:
         out.append(f"  [DbgPrint] {line}")
+    for e in d.error_log:
+        out.append(f"  error log: {e.source}: ErrorCode 0x{e.error_code:08x}, UniqueErrorValue 0x{e.unique_error_value:x}, "
+                   f"FinalStatus 0x{e.final_status:08x}"
+                   + "".join(f", string {text!r}" for text in e.strings)
+                   + (f", dump data {' '.join(f'{v:08x}' for v in e.dump_data)}" if e.dump_data else ""))
     for f in d.files_written:
         state = " (deleted)" if f.deleted else ""
         out.append(f"  wrote file: {f.path}{state}, {f.size} bytes, sha256 {f.sha256}, starts {f.first_bytes or '(empty)'}")
@@ -87,7 +92,8 @@ def driver_block(d: DriverReport) -> str:
 def render_text(report: Report) -> str:
     blocks = [driver_block(d) for d in report.drivers]
     checked = sum(1 for d in report.drivers if not d.error)
+    incomplete = sum(1 for d in report.drivers if d.incomplete)
     total = sum(len(d.bugchecks) for d in report.drivers)
-    blocks.append(f"{checked} driver(s) checked, {total} bug check(s), "
+    blocks.append(f"{checked} driver(s) checked, {total} bug check(s), {incomplete} incomplete, "
                   f"{len(report.drivers) - checked} unreadable")
     return "\n\n".join(blocks)
