@@ -379,7 +379,8 @@ def test_qsort_and_bsearch_call_the_comparator_in_guest_code(g):
     for trial in range(40):
         g.reset()
         width = rng.choice((4, 8, 12, 24))
-        keys = [rng.randint(-2 ** 31, 2 ** 31 - 1) if trial % 2 else rng.randint(-3, 3) for _ in range(rng.randint(0, 40))]
+        keys = [rng.randint(-2 ** 31, 2 ** 31 - 1) if trial % 2 else rng.randint(-3, 3)
+                for _ in range(rng.randint(0, 40))]
         records = [struct.pack("<i", key) + bytes([i % 256]) * (width - 4) for i, key in enumerate(keys)]
         array = g.put(b"".join(records) or b"\0")
         g.call("qsort", array, len(keys), width, compare)

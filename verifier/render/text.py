@@ -77,7 +77,8 @@ def driver_block(d: DriverReport) -> str:
                    + (f", dump data {' '.join(f'{v:08x}' for v in e.dump_data)}" if e.dump_data else ""))
     for f in d.files_written:
         state = " (deleted)" if f.deleted else ""
-        out.append(f"  wrote file: {f.path}{state}, {f.size} bytes, sha256 {f.sha256}, starts {f.first_bytes or '(empty)'}")
+        out.append(f"  wrote file: {f.path}{state}, {f.size} bytes, sha256 {f.sha256}, "
+                   f"starts {f.first_bytes or '(empty)'}")
     for u in d.unimplemented_apis:
         where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
         out.append(f"  unimplemented: {u.module}!{u.name}{where} (x{u.count})")

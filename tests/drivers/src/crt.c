@@ -255,7 +255,8 @@ static NTSTATUS RunMore(VOID)
     /* plain copies, concatenation, comparisons */
     if (IMPCALL(strcpy)(a, "ab") != a || IMPCALL(strcat)(a, "cd") != a || IMPCALL(strncat)(a, "efgh", 2) != a ||
         !AEq(a, "abcdef") || IMPCALL(strcmp)(a, "abcdeg") >= 0 || IMPCALL(_stricmp)(a, "ABCDEF") != 0 ||
-        IMPCALL(strchr)(a, 'd') != a + 3 || IMPCALL(strchr)(a, 0) != a + 6 || IMPCALL(memcmp)("ab\x80", "ab\x01", 3) <= 0)
+        IMPCALL(strchr)(a, 'd') != a + 3 || IMPCALL(strchr)(a, 0) != a + 6 ||
+        IMPCALL(memcmp)("ab\x80", "ab\x01", 3) <= 0)
         return HV_FAIL(0x13);
     IMPCALL(memset)(b, 'x', sizeof(b));
     if (IMPCALL(strncpy)(b, "hi", 5) != b || b[2] != 0 || b[4] != 0 || b[5] != 'x')
@@ -271,7 +272,8 @@ static NTSTATUS RunMore(VOID)
     /* the other _s copies, in-place set and case routines */
     if (IMPCALL(wcsncpy_s)(w, 4, L"abcdef", TRUNCATE_) != STRUNCATE_ || !WEq(w, L"abc") ||
         IMPCALL(wcscat_s)(w, 6, L"de") != 0 || !WEq(w, L"abcde") || IMPCALL(wcscat_s)(w, 6, L"f") != ERANGE_ ||
-        IMPCALL(strcpy_s)(a, sizeof(a), "ab") != 0 || IMPCALL(strncat_s)(a, sizeof(a), "cdef", 2) != 0 || !AEq(a, "abcd"))
+        IMPCALL(strcpy_s)(a, sizeof(a), "ab") != 0 || IMPCALL(strncat_s)(a, sizeof(a), "cdef", 2) != 0 ||
+        !AEq(a, "abcd"))
         return HV_FAIL(0x14);
     IMPCALL(strcpy_s)(a, sizeof(a), "MiX");
     IMPCALL(wcscpy_s)(w, 32, L"MiX");
@@ -282,7 +284,8 @@ static NTSTATUS RunMore(VOID)
     if (IMPCALL(strlwr)(a) != a || !AEq(a, "abc") || IMPCALL(_strnset)(a, '*', 2) != a || !AEq(a, "**c") ||
         IMPCALL(_strset)(a, '-') != a || !AEq(a, "---") || IMPCALL(_wcsnset)(w, L'+', 9) != w || !WEq(w, L"+++"))
         return HV_FAIL(0x14);
-    if (IMPCALL(_strset_s)(a, sizeof(a), 'z') != 0 || !AEq(a, "zzz") || IMPCALL(_strnset_s)(a, sizeof(a), 'y', 1) != 0 ||
+    if (IMPCALL(_strset_s)(a, sizeof(a), 'z') != 0 || !AEq(a, "zzz") ||
+        IMPCALL(_strnset_s)(a, sizeof(a), 'y', 1) != 0 ||
         !AEq(a, "yzz") || IMPCALL(_wcsset_s)(w, 32, L'q') != 0 || !WEq(w, L"qqq") ||
         IMPCALL(_wcsnset_s)(w, 32, L'r', 2) != 0 || !WEq(w, L"rrq") || IMPCALL(_strset_s)(a, 3, 'z') != EINVAL_)
         return HV_FAIL(0x14);
