@@ -2,7 +2,8 @@
 
 How much is stored and what is returned, per Microsoft's reference pages:
 - `_snprintf`/`_vsnprintf` (and wide): at most Count characters; the terminator only if it fits;
-  -1 when the output was cut (length == Count returns the length, unterminated);
+  -1 when the output was cut (length == Count returns the length, unterminated); a NULL buffer
+  with Count 0 returns the length the output needs;
 - `sprintf`/`vsprintf`/`swprintf`/`_swprintf`/`_vswprintf`: no bound (kernel `swprintf` is the
   old non-ISO form without a count);
 - `sprintf_s`/`swprintf_s`/`vsprintf_s`/`vswprintf_s`: output plus terminator must fit, otherwise
@@ -33,6 +34,8 @@ def _unbounded(k, c: Chars, buf: int, data: bytes) -> int:
 
 def _counted(k, c: Chars, buf: int, count: int, data: bytes) -> int:
     n = len(data) // c.unit
+    if not buf:                        # (NULL, 0) asks for the length the output needs
+        return n if not count else invalid_parameter(k, -1)
     if n < count:
         return _unbounded(k, c, buf, data)
     k.mem.write(buf, data[:count * c.unit])

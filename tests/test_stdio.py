@@ -135,6 +135,7 @@ def test_vsnprintf_truncation_rules(g):
     assert g.int32("_vsnprintf", out, 9, fmt, va) == 9 and g.read(out, 10) == b"12345-abc\xee"   # fits exactly: no NUL
     g.k.mem.write(out, b"\xee" * 16)
     assert g.int32("_vsnprintf", out, 4, fmt, va) == -1 and g.read(out, 5) == b"1234\xee"         # cut: -1, no NUL
+    assert g.int32("_vsnprintf", 0, 0, fmt, va) == 9                       # (NULL, 0): the length needed
     wout, wfmt = g.put(b"\xee" * 32), g.wstr("%d-%ws")
     wva = g.put(struct.pack("<QQ", 7, g.wstr("xy")))
     assert g.int32("_vsnwprintf", wout, 3, wfmt, wva) == -1

@@ -309,6 +309,7 @@ static NTSTATUS RunMore(VOID)
     /* the other printf forms */
     IMPCALL(memset)(b, 'x', sizeof(b));
     if (IMPCALL(_snprintf)(b, 4, "%d", 1234) != 4 || b[3] != '4' || b[4] != 'x' ||
+        IMPCALL(_snprintf)(NULL, 0, "%d-%s", 1234, "abc") != 8 ||
         IMPCALL(sprintf)(a, "%05.1f|%p", 2.25, (void *)0x1234) != 22 || !AEq(a, "002.2|0000000000001234") ||
         IMPCALL(swprintf)(w, L"%hs%c", "n", L'!') != 2 || !WEq(w, L"n!") ||
         IMPCALL(_swprintf)(w, L"%S", "narrow") != 6 || !WEq(w, L"narrow"))
