@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
 from verifier.warning import DriverWarning
 
@@ -67,6 +68,7 @@ class DriverReport:
     unsupported_relocs: int | None = None
     debug_output: list[str] = field(default_factory=list)
     error_log: list[ErrorLogRecord] = field(default_factory=list)
+    files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed
 
     @staticmethod
     def digest(data: bytes) -> str:

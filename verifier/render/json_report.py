@@ -31,6 +31,7 @@ def driver_json(d: DriverReport) -> dict:
         "unsupported_relocs": d.unsupported_relocs,
         "debug_output": d.debug_output,
         "error_log": [asdict(e) for e in d.error_log],
+        "files_written": [asdict(f) for f in d.files_written],
     }
 
 
