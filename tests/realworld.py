@@ -270,12 +270,12 @@ def fetch_all(drivers: dict[str, RealDriver] = DRIVERS, jobs: int = 4) -> dict[s
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, drivers: dict[str, RealDriver] = DRIVERS) -> int:
     ap = argparse.ArgumentParser(description="Fetch the pinned third-party driver corpus (tests/realworld.json).")
     ap.add_argument("--all", metavar="DIR", help="copy every driver into DIR")
     args = ap.parse_args(argv)
     start = time.monotonic()
-    results = fetch_all()
+    results = fetch_all(drivers)
     failed = 0
     if args.all:
         os.makedirs(args.all, exist_ok=True)
