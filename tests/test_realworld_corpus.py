@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -85,3 +86,9 @@ def test_whole_corpus_runs_without_a_dead_worker(tmp_path):
         assert r["outcome"] in OUTCOMES
         assert r["kmdf"] == realworld.DRIVERS[name].kmdf, name  # the manifest's KMDF flag, from the imports
     assert result["summary"]["worker_died"] == result["summary"]["python_exceptions"] == 0
+
+
+def test_benchmark_without_drivers_is_one_line_exit_2(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "benchmarks.realworld", str(tmp_path)], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and str(tmp_path) in p.stderr and "realworld.py --all" in p.stderr
