@@ -8,7 +8,8 @@ Outcome of a driver = what its DriverEntry did:
   success   returned an NT_SUCCESS status          failure   returned an error status
   bugcheck  a bug check stopped DriverEntry        error     the emulator could not finish: report.error,
                                                              report.incomplete, a timeout, or the worker died
-Non-KMDF and KMDF drivers (those importing WDFLDR.SYS) are counted apart.
+Non-KMDF and KMDF drivers (those importing WDFLDR.SYS) are counted apart, and the non-KMDF ones
+linked by Microsoft's linker (or lld-link) once more on their own: GNU ld (Wine's drivers) says 2.x.
 """
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ import argparse
 import glob
 import json
 import os
+import struct
 import subprocess
 import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 OUTCOMES = ("success", "failure", "bugcheck", "error")
-GROUPS = ("non-kmdf", "kmdf")
+GROUPS = ("non-kmdf", "kmdf", "non-kmdf, MS linker")
+GNU_LD_MAJOR = 2          # MajorLinkerVersion GNU ld writes; Microsoft's link.exe and lld-link write 6..14
 TOP_UNIMPLEMENTED = 40
 
 
@@ -37,8 +40,9 @@ def run_one(path: str, timeout: float) -> dict:
         data = fh.read()
     try:
         kmdf = PeImage.parse(data, name).imports_module("wdfldr.sys")
-    except ImageError:
-        kmdf = False
+        linker = data[struct.unpack_from("<I", data, 0x3C)[0] + 26]    # OptionalHeader.MajorLinkerVersion
+    except (ImageError, struct.error, IndexError):
+        kmdf, linker = False, None
     report = run_driver(path, data, Options(keep_going=True, timeout=timeout))
     entry = report.entry_points[0] if report.entry_points else None
     status = entry.status if entry else None
@@ -49,7 +53,7 @@ def run_one(path: str, timeout: float) -> dict:
     else:
         outcome = "success" if status < 0x80000000 else "failure"
     codes = sorted({f"0x{b.code:X}/0x{b.args[0]:X}" if b.code == 0xC4 else f"0x{b.code:X}" for b in report.bugchecks})
-    return {"name": name, "kmdf": kmdf, "outcome": outcome,
+    return {"name": name, "kmdf": kmdf, "ms_linker": linker is not None and linker > GNU_LD_MAJOR, "outcome": outcome,
             "status": None if status is None else f"0x{status:08X}",
             "bugchecks": codes, "stand_ins": sorted(f"{u.module}!{u.name}" for u in report.unimplemented_apis),
             "note": report.error or report.incomplete}
@@ -59,8 +63,9 @@ def _worker(path: str, timeout: float) -> None:
     try:
         row = run_one(path, timeout)
     except Exception as exc:                      # an escaped Python exception is a finding of its own
-        row = {"name": os.path.basename(path), "kmdf": False, "outcome": "error", "status": None, "bugchecks": [],
-               "stand_ins": [], "note": f"Python exception escaped: {type(exc).__name__}: {exc}", "exception": True}
+        row = {"name": os.path.basename(path), "kmdf": False, "ms_linker": False, "outcome": "error", "status": None,
+               "bugchecks": [], "stand_ins": [], "note": f"Python exception escaped: {type(exc).__name__}: {exc}",
+               "exception": True}
     print(json.dumps(row))
 
 
@@ -69,8 +74,8 @@ def measure(path: str, timeout: float) -> dict:
     """Run one driver in a fresh interpreter; a worker that dies or overruns becomes an `error` row."""
     name = os.path.basename(path)
     cmd = [sys.executable, "-m", "benchmarks.realworld", "--worker", path, "--timeout", str(timeout)]
-    died = {"name": name, "kmdf": False, "outcome": "error", "status": None, "bugchecks": [], "stand_ins": [],
-            "worker_died": True}
+    died = {"name": name, "kmdf": False, "ms_linker": False, "outcome": "error", "status": None, "bugchecks": [],
+            "stand_ins": [], "worker_died": True}
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=2 * timeout + 60)
     except subprocess.TimeoutExpired:
@@ -87,6 +92,8 @@ def summarize(rows: list[dict]) -> dict:
     bugchecks, stand_ins = Counter(), Counter()
     for r in rows:
         totals["kmdf" if r["kmdf"] else "non-kmdf"][r["outcome"]] += 1
+        if not r["kmdf"] and r["ms_linker"]:
+            totals["non-kmdf, MS linker"][r["outcome"]] += 1
         bugchecks.update(r["bugchecks"])
         stand_ins.update(r["stand_ins"])
     return {"drivers": len(rows), "totals": totals, "bugchecks_by_drivers": dict(bugchecks.most_common()),
@@ -117,7 +124,7 @@ def render(result: dict) -> str:
                f"Python exceptions escaped: {s['python_exceptions']}")
     for g in GROUPS:
         t = s["totals"][g]
-        out.append(f"  {g:9} {sum(t.values()):3}: DriverEntry success {t['success']}, failure {t['failure']}, "
+        out.append(f"  {g:19} {sum(t.values()):3}: DriverEntry success {t['success']}, failure {t['failure']}, "
                    f"bug check {t['bugcheck']}, emulator error {t['error']}")
     out.append("bug checks (drivers): " + (", ".join(f"{c} {n}" for c, n in s["bugchecks_by_drivers"].items()) or "none"))
     out.append(f"unimplemented exports hit (drivers), top {TOP_UNIMPLEMENTED}:")

@@ -10,6 +10,9 @@ Nothing downloaded here is committed: packages and drivers are cached under $HVC
 
     python tests/realworld.py                 # fetch every driver into the cache, print the paths
     python tests/realworld.py --all DIR       # ... and copy them into DIR
+
+A cold fetch of the whole corpus takes about 75 s on the project's machine (the 100 MB libwine .deb
+and its xz-compressed data dominate); with the cache warm it takes well under a second.
 """
 from __future__ import annotations
 

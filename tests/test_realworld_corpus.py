@@ -85,6 +85,7 @@ def test_whole_corpus_runs_without_a_dead_worker(tmp_path):
         assert not r.get("worker_died") and not r.get("exception"), (name, r.get("note"))
         assert r["outcome"] in OUTCOMES
         assert r["kmdf"] == realworld.DRIVERS[name].kmdf, name  # the manifest's KMDF flag, from the imports
+        assert r["ms_linker"] == (realworld.DRIVERS[name].source != "deb"), name   # only Wine's are GNU-linked
     assert result["summary"]["worker_died"] == result["summary"]["python_exceptions"] == 0
 
 
