@@ -58,6 +58,7 @@ def test_all_reports_mismatch_and_unavailable_source_in_one_line_each(tmp_path, 
 
 def test_manifest_entries_are_complete():
     drivers = realworld.DRIVERS.values()
+    assert len(drivers) >= 40
     # Wine's drivers (Debian, MinGW gcc) stay a minority: the corpus is about what Microsoft's toolchain builds
     assert sum(d.source == "deb" for d in drivers) < len(drivers) / 2
     for d in drivers:
