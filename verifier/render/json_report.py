@@ -5,7 +5,8 @@ import json
 from dataclasses import asdict
 
 from verifier.bugcheck import BugCheck
-from verifier.report import DriverReport, Report
+from verifier.report import DriverReport, EntryPointResult, Report, UnimplementedApi
+from verifier.warning import DriverWarning
 
 SCHEMA_VERSION = 1
 
@@ -32,7 +33,27 @@ def driver_json(d: DriverReport) -> dict:
     }
 
 
+def report_json(report: Report) -> dict:
+    return {"version": SCHEMA_VERSION, "command": report.command, "exit_code": report.exit_code,
+            "drivers": [driver_json(d) for d in report.drivers]}
+
+
 def render_json(report: Report) -> str:
-    return json.dumps({"version": SCHEMA_VERSION, "command": report.command,
-                       "exit_code": report.exit_code,
-                       "drivers": [driver_json(d) for d in report.drivers]}, indent=2)
+    return json.dumps(report_json(report), indent=2)
+
+
+def bugcheck_from_json(b: dict) -> BugCheck:
+    return BugCheck(b["code"], tuple(b["args"]), api=b["api"], caller_rva=b["caller_rva"], section=b["section"],
+                    entry_point=b["entry_point"], notes=b["notes"], call=b["call"],
+                    disassembly=b["disassembly"], stack=b["stack"], count=b["count"])
+
+
+def driver_from_json(d: dict) -> DriverReport:
+    """The inverse of driver_json: batch caches and baselines are read back through it."""
+    return DriverReport(
+        d["path"], sha256=d["sha256"], error=d["error"], incomplete=d["incomplete"], image_base=d["image_base"],
+        bugchecks=[bugcheck_from_json(b) for b in d["bugchecks"]],
+        warnings=[DriverWarning(**w) for w in d["warnings"]],
+        entry_points=[EntryPointResult(**e) for e in d["entry_points"]],
+        unimplemented_apis=[UnimplementedApi(**u) for u in d["unimplemented_apis"]],
+        unsupported_relocs=d["unsupported_relocs"], debug_output=d["debug_output"])
