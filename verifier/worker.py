@@ -7,6 +7,7 @@ exhausts memory or takes its process down becomes a report entry and the batch g
 """
 from __future__ import annotations
 
+import faulthandler
 import gc
 import multiprocessing
 import os
@@ -21,7 +22,7 @@ from verifier.scan import scan_bytes
 from verifier.session import Options, Session
 
 # Seconds a worker gets beyond its driver's wall-clock limit to start and hand its report back.
-GRACE_S = 5.0
+GRACE_S = 2.0
 
 
 @dataclass
@@ -65,6 +66,7 @@ def _inject_fault(fault: str | None) -> None:
     if fault == "exit":
         os._exit(70)
     elif fault == "segfault":
+        faulthandler.disable()         # pytest's traceback dump would only be noise here
         os.kill(os.getpid(), signal.SIGSEGV)
     elif fault == "memory":
         bytearray(1 << 40)             # beyond any address-space limit: MemoryError

@@ -1,0 +1,278 @@
+"""`verifier batch`: the nightly gate over a corpus folder or manifest.
+
+Expected findings come from tests/drivers/corpus.json (what each driver's C source does), and the
+new/fixed/unchanged sets from which files a test changed between two nights.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+
+import pytest
+
+from conftest import driver_path, load_manifest, runtime_of, static_of
+from verifier.batch import execute, jobs_for
+from verifier.cli import main
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+SCHEMAS = os.path.join(TESTS, "schemas")
+
+
+def expected_findings(names: dict[str, str]) -> set[tuple[str, str, str | None]]:
+    """(file name in the batch, rule id, API or section) for each driver, from corpus.json.
+    `names`: file name in the batch -> corpus driver whose bytes it holds."""
+    corpus = load_manifest()
+    out = set()
+    for file, driver in names.items():
+        entry = corpus[driver]
+        for rule, section in static_of(entry) or []:
+            out.add((file, f"C4-{rule:X}", section))
+        for r in runtime_of(entry):
+            out.add((file, f"C4-{r['rule']:X}", r["api"]))
+    return out
+
+
+def finding_set(items: list[dict]) -> set[tuple[str, str, str | None]]:
+    return {(f["driver"], f["rule"], f["api"] or f["section"]) for f in items}
+
+
+def make_corpus(folder, names: dict[str, str]) -> None:
+    os.makedirs(folder, exist_ok=True)
+    for file, driver in names.items():
+        shutil.copy(driver_path(driver), os.path.join(folder, file))
+
+
+def batch(capsys, *args) -> tuple[int, str, str]:
+    code = main(["batch", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_baseline_gives_new_fixed_unchanged_and_gates_on_new_only(tmp_path, capsys):
+    corpus, cache = tmp_path / "corpus", tmp_path / "cache"
+    night1 = {"pool_exec.sys": "pool_exec", "rwx_gcc.sys": "rwx_gcc", "mdl_map_exec.sys": "mdl_map_exec",
+              "clean_gcc.sys": "clean_gcc", "pool_nx.sys": "pool_nx"}
+    make_corpus(corpus, night1)
+    code, out, _ = batch(capsys, corpus, "--jobs", 2, "--cache", cache, "--json", tmp_path / "night1.json")
+    assert code == 1                                 # no baseline: every finding is new
+    first = json.loads((tmp_path / "night1.json").read_text())
+    assert finding_set(first["batch"]["new"]) == expected_findings(night1)
+    assert "(0 from the cache)" in out
+
+    # Night 2: one violating driver added, one removed, one replaced by another violating driver.
+    make_corpus(corpus, {"pool_tag_exec.sys": "pool_tag_exec", "pool_exec.sys": "pool2_exec"})
+    os.remove(corpus / "mdl_map_exec.sys")
+    night2 = {**night1, "pool_tag_exec.sys": "pool_tag_exec", "pool_exec.sys": "pool2_exec"}
+    del night2["mdl_map_exec.sys"]
+    code, out, _ = batch(capsys, corpus, "--jobs", 2, "--cache", cache, "--baseline", tmp_path / "night1.json",
+                         "--json", tmp_path / "night2.json")
+    assert code == 1
+    second = json.loads((tmp_path / "night2.json").read_text())["batch"]
+    before, after = expected_findings(night1), expected_findings(night2)
+    assert finding_set(second["new"]) == after - before
+    assert finding_set(second["new"]) == {("pool_tag_exec.sys", "C4-2000", "ExAllocatePoolWithTag"),
+                                          ("pool_exec.sys", "C4-2000", "ExAllocatePool2")}
+    assert finding_set(second["fixed"]) == before - after
+    assert finding_set(second["unchanged"]) == before & after == {("rwx_gcc.sys", "C4-2003", ".rwx")}
+    assert second["updated"] == []
+    # The unchanged drivers came from the cache: rwx_gcc, clean_gcc, pool_nx.
+    assert "(3 from the cache)" in out
+    assert {d["name"] for d in second["drivers"] if d["cached"]} == {"rwx_gcc.sys", "clean_gcc.sys", "pool_nx.sys"}
+
+    # Night 3: only a fix (a driver removed): fixed findings are reported but do not fail.
+    os.remove(corpus / "pool_tag_exec.sys")
+    code, out, _ = batch(capsys, corpus, "--cache", cache, "--baseline", tmp_path / "night2.json",
+                         "--json", tmp_path / "night3.json")
+    assert code == 0
+    third = json.loads((tmp_path / "night3.json").read_text())["batch"]
+    assert finding_set(third["fixed"]) == {("pool_tag_exec.sys", "C4-2000", "ExAllocatePoolWithTag")}
+    assert third["new"] == []
+    assert "1 fixed" in out and "(4 from the cache)" in out
+
+
+def test_junit_and_sarif_validate_against_their_schemas(tmp_path, capsys):
+    xmlschema = pytest.importorskip("xmlschema")
+    jsonschema = pytest.importorskip("jsonschema")
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, {"pool_exec.sys": "pool_exec", "rwx_gcc.sys": "rwx_gcc", "clean_gcc.sys": "clean_gcc",
+                         "spin_forever.sys": "spin_forever"})
+    batch(capsys, corpus, "--no-cache", "--timeout", 2, "--json", tmp_path / "base.json")
+    os.remove(corpus / "rwx_gcc.sys")
+    make_corpus(corpus, {"pool_tag_exec.sys": "pool_tag_exec"})
+    code, _, _ = batch(capsys, corpus, "--no-cache", "--timeout", 2, "--baseline", tmp_path / "base.json",
+                       "--junit", tmp_path / "out.xml", "--sarif", tmp_path / "out.sarif")
+    assert code == 1
+
+    xmlschema.XMLSchema(os.path.join(SCHEMAS, "JUnit.xsd")).validate(str(tmp_path / "out.xml"))
+    import xml.etree.ElementTree as ET
+    suite = ET.parse(tmp_path / "out.xml").getroot()
+    cases = {(c.get("classname").removeprefix("hvci-verifier.batch."), c.get("name").split()[0]): c
+             for c in suite.iter("testcase")}
+    assert cases[("pool_tag_exec.sys", "C4-2000")].find("failure") is not None           # new
+    assert cases[("pool_exec.sys", "C4-2000")].find("skipped") is not None               # in the baseline
+    assert list(cases[("clean_gcc.sys", "no")]) == []                                     # "no findings"
+    assert list(cases[("rwx_gcc.sys", "C4-2003")]) == []                                  # fixed: passes
+    assert cases[("spin_forever.sys", "check")].find("error").get("type") == "incomplete"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == \
+        ("5", "1", "1", "1")
+
+    with open(os.path.join(SCHEMAS, "sarif-schema-2.1.0.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
+    sarif = json.loads((tmp_path / "out.sarif").read_text())
+    jsonschema.validate(sarif, schema)
+    results = [r for r in sarif["runs"][0]["results"] if "partialFingerprints" in r]
+    states = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].rsplit("/", 1)[-1], r["ruleId"]):
+              r["baselineState"] for r in results}
+    assert states == {("pool_tag_exec.sys", "C4-2000"): "new", ("pool_exec.sys", "C4-2000"): "unchanged",
+                      ("rwx_gcc.sys", "C4-2003"): "absent"}
+
+
+def test_fingerprints_do_not_depend_on_run_order_or_neighbours(tmp_path, capsys):
+    """The same driver's findings keep their fingerprints when other drivers come and go (other load
+    order, other jobs count)."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    make_corpus(one, {"pool_exec.sys": "pool_exec", "rwx_gcc.sys": "rwx_gcc"})
+    make_corpus(two, {"a_first.sys": "mdl_map_exec", "pool_exec.sys": "pool_exec", "rwx_gcc.sys": "rwx_gcc"})
+    batch(capsys, one, "--no-cache", "--jobs", 1, "--json", tmp_path / "one.json")
+    batch(capsys, two, "--no-cache", "--jobs", 2, "--json", tmp_path / "two.json")
+
+    def prints(path):
+        return {(f["driver"], f["rule"]): f["fingerprint"] for f in json.loads(path.read_text())["batch"]["new"]}
+    a, b = prints(tmp_path / "one.json"), prints(tmp_path / "two.json")
+    assert a and all(b[k] == v for k, v in a.items())
+
+
+def test_hung_and_crashing_workers_do_not_stop_the_batch(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, {"spin_forever.sys": "spin_forever", "pool_exec.sys": "pool_exec",
+                         "exits.sys": "clean_gcc", "segfaults.sys": "clean_gcc", "hangs.sys": "clean_gcc",
+                         "eats_memory.sys": "clean_gcc"})
+    faults = {"exits.sys": "exit", "segfaults.sys": "segfault", "hangs.sys": "hang", "eats_memory.sys": "memory"}
+    jobs = jobs_for(str(corpus), wall_timeout=2.0, memory_mb=4096, faults=faults)
+    result = execute(jobs, workers=2)
+    reports = {o.name: o.report for o in result.outcomes}
+    assert sorted(reports) == sorted(os.listdir(corpus))
+    # Emulation budget: the spinning driver is stopped by the emulator, which says where.
+    assert reports["spin_forever.sys"].incomplete.startswith("DriverEntry did not return within the budget (2 s)")
+    assert "exited with status 70" in reports["exits.sys"].incomplete
+    assert "SIGSEGV" in reports["segfaults.sys"].incomplete
+    assert "killed after 2 s" in reports["hangs.sys"].incomplete
+    assert "out of memory" in reports["eats_memory.sys"].incomplete
+    # ... and the driver between them was checked as usual.
+    assert [(b.rule, b.api) for b in reports["pool_exec.sys"].bugchecks] == [("0x2000", "ExAllocatePool")]
+    assert result.exit_code == 1
+
+
+def test_a_driver_the_loader_refuses_keeps_its_scan_result(tmp_path, capsys):
+    """rwx_gcc with its first relocation turned into type 9 (not valid on x64): Windows' loader and ours
+    refuse it, but its .rwx section (rule 0x2003) is still reported."""
+    import pefile
+    data = bytearray(open(driver_path("rwx_gcc"), "rb").read())
+    pe = pefile.PE(data=bytes(data))
+    reloc = pe.get_offset_from_rva(pe.OPTIONAL_HEADER.DATA_DIRECTORY[5].VirtualAddress)
+    entry = struct.unpack_from("<H", data, reloc + 8)[0]
+    struct.pack_into("<H", data, reloc + 8, (9 << 12) | (entry & 0xFFF))
+    os.makedirs(tmp_path / "corpus")
+    (tmp_path / "corpus" / "refused.sys").write_bytes(data)
+    code, _, _ = batch(capsys, tmp_path / "corpus", "--no-cache", "--json", tmp_path / "out.json")
+    assert code == 1
+    (d,) = json.loads((tmp_path / "out.json").read_text())["drivers"]
+    assert [(b["rule"], b["section"]) for b in d["bugchecks"]] == [("0x2003", ".rwx")]
+    assert d["incomplete"].startswith("not run: cannot load: unsupported base relocation type 9")
+
+
+MANIFEST = """
+[defaults]
+wall_timeout = 60
+
+[[driver]]
+path = "drivers/npla_exec.sys"
+name = "npla-continue"
+keep_going = true
+flags = "0x02000000"
+
+[[driver]]
+path = "drivers/npla_exec.sys"
+name = "npla-default"
+"""
+
+
+def test_manifest_options_reach_each_driver(tmp_path, capsys):
+    make_corpus(tmp_path / "drivers", {"npla_exec.sys": "npla_exec"})
+    (tmp_path / "nightly.toml").write_text(MANIFEST)
+    code, _, _ = batch(capsys, tmp_path / "nightly.toml", "--no-cache", "--json", tmp_path / "out.json")
+    assert code == 1
+    doc = json.loads((tmp_path / "out.json").read_text())
+    apis = {name: [b["api"] for b in d["bugchecks"]]
+            for name, d in zip((x["name"] for x in doc["batch"]["drivers"]), doc["drivers"])}
+    # npla_exec.c: ExInitializeNPagedLookasideList with NonPagedPool, then an allocation from that list.
+    # --continue records both; by default the first stops the driver.
+    assert apis == {"npla-continue": ["ExInitializeNPagedLookasideList", "ExAllocatePoolWithTag"],
+                    "npla-default": ["ExInitializeNPagedLookasideList"]}
+    # The same as JSON.
+    (tmp_path / "nightly.json").write_text(json.dumps(
+        {"driver": [{"path": "drivers/npla_exec.sys", "keep_going": True}]}))
+    code, _, _ = batch(capsys, tmp_path / "nightly.json", "--no-cache", "--json", tmp_path / "out2.json")
+    (d,) = json.loads((tmp_path / "out2.json").read_text())["drivers"]
+    assert code == 1 and len(d["bugchecks"]) == 2
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('[[driver]]\npath = "drivers/npla_exec.sys"\ncolour = "red"\n', "driver #1 (drivers/npla_exec.sys): unknown option 'colour'"),
+    ('[[driver]]\npath = "drivers/missing.sys"\n', "driver #1 (drivers/missing.sys): no such driver file"),
+    ('[[driver]]\npath = "drivers/npla_exec.sys"\nkeep_going = "yes"\n', "keep_going must be true or false"),
+    ('[[driver]]\npath = "drivers/npla_exec.sys"\nprofile = "win95"\n', "unknown profile 'win95'"),
+    ('[[driver]\n', "is not valid TOML"),
+    ('[defaults]\n', "no drivers"),
+])
+def test_a_bad_manifest_is_one_line_naming_file_and_entry(tmp_path, capsys, text, problem):
+    make_corpus(tmp_path / "drivers", {"npla_exec.sys": "npla_exec"})
+    (tmp_path / "bad.toml").write_text(text)
+    code, out, err = batch(capsys, tmp_path / "bad.toml", "--no-cache")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and str(tmp_path / "bad.toml") in err and problem in err, err
+
+
+@pytest.mark.parametrize("content, problem", [(None, "cannot read baseline"), ("{not json", "is not JSON"),
+                                              ('{"drivers": 3}', "is not a verifier JSON report")])
+def test_an_unusable_baseline_is_one_line(tmp_path, capsys, content, problem):
+    make_corpus(tmp_path / "corpus", {"pool_nx.sys": "pool_nx"})
+    if content is not None:
+        (tmp_path / "base.json").write_text(content)
+    code, out, err = batch(capsys, tmp_path / "corpus", "--no-cache", "--baseline", tmp_path / "base.json")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and problem in err and str(tmp_path / "base.json") in err, err
+
+
+def test_fuzz_time_is_accepted_with_a_warning(tmp_path, capsys):
+    make_corpus(tmp_path / "corpus", {"pool_nx.sys": "pool_nx"})
+    code, _, err = batch(capsys, tmp_path / "corpus", "--no-cache", "--fuzz-time", 5)
+    assert code == 0 and "--fuzz-time is ignored" in err
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_local_result(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, {"pool_exec.sys": "pool_exec", "rwx_gcc.sys": "rwx_gcc", "clean_gcc.sys": "clean_gcc",
+                         "mdl_map_exec.sys": "mdl_map_exec", "seh.sys": "seh"})
+    from verifier.batch import batch_json
+
+    def comparable(result) -> dict:
+        doc = batch_json(result)
+        for d in doc["batch"]["drivers"]:
+            del d["seconds"]
+        return doc
+
+    jobs = jobs_for(str(corpus), wall_timeout=60, memory_mb=4096)
+    local = comparable(execute(jobs, workers=2))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, memory_limit="1GiB") as cluster:
+        remote = comparable(execute(jobs, scheduler=cluster.scheduler_address))
+        with distributed.Client(cluster.scheduler_address) as client:
+            prepared = client.run(lambda dask_worker: getattr(dask_worker, "hvci_prepare_s", None))
+    assert remote == local
+    assert len(local["batch"]["new"]) == 3
+    assert len(prepared) == 2 and all(isinstance(s, float) for s in prepared.values())   # the plugin ran on each
