@@ -99,6 +99,15 @@ def tool_version() -> str:
     return f"{version('hvci-verifier')}+{digest.hexdigest()[:16]}"
 
 
+def _file_digest(path) -> str | None:
+    """A scenario file's content is part of a driver's options: edit it and the driver runs again."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except (OSError, TypeError):
+        return None
+
+
 class Cache:
     """One JSON file per finished driver, keyed by its sha256, its options and the tool version."""
 
@@ -106,8 +115,10 @@ class Cache:
         self.folder, self.version = folder, tool_version()
 
     def key(self, job: Job) -> str:
+        inputs = {k: _file_digest(job.options[k]) for k in manifest.PATH_OPTIONS if k in job.options}
         material = json.dumps({"sha256": hashlib.sha256(job.data).hexdigest(), "options": job.options,
-                               "fault": job.fault, "tool": self.version}, sort_keys=True, default=str)
+                               "inputs": inputs, "fault": job.fault, "tool": self.version},
+                              sort_keys=True, default=str)
         return hashlib.sha256(material.encode()).hexdigest()
 
     def get(self, job: Job) -> tuple[dict, float] | None:
@@ -244,10 +255,9 @@ def summary_table(result: BatchResult):
         rules = ", ".join(dict.fromkeys(rule_id(b) for b in d.bugchecks)) or "-"
         if d.error or d.incomplete:
             rules += f" ({d.error or d.incomplete})"
-        reached = sum(1 for e in d.entry_points if e.status is not None)
         took = "cached" if o.cached else f"{o.seconds:.1f} s"
         table.add_row(o.name, rules, str(new.get(o.name, 0)), str(fixed.get(o.name, 0)),
-                      f"{reached}/{len(d.entry_points)}", took)
+                      str(len(d.entry_points)), took)
     return table
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
 from verifier.bugcheck import BugCheck
-from verifier.render.sarif import Absent, fingerprint, rule_id
+from verifier.render.sarif import fingerprint, rule_id
 from verifier.render.text import bugcheck_block
 from verifier.report import DriverReport, Report
+
+if TYPE_CHECKING:
+    from verifier.baseline import Finding
 
 
 def _summary(b: BugCheck, image_name: str) -> str:
@@ -55,7 +59,7 @@ def render_junit(report: Report) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
-def render_batch_junit(report: Report, names: list[str], states: dict[str, str], fixed: list[Absent],
+def render_batch_junit(report: Report, names: list[str], states: dict[str, str], fixed: list[Finding],
                        seconds: list[float], timestamp: str, hostname: str) -> str:
     """The nightly view, one test case per driver and rule, in the full shape of the common JUnit schema
     (properties, times, timestamp, hostname, system-out/err). A new finding fails its test case; one already
@@ -75,7 +79,7 @@ def render_batch_junit(report: Report, names: list[str], states: dict[str, str],
 
     for d, name, took in zip(report.drivers, names, seconds):
         image = os.path.basename(d.path)
-        if d.error or (d.incomplete and not d.bugchecks):
+        if d.error or d.incomplete:
             case("check", name, took, "error", type="unusable-input" if d.error else "incomplete",
                  message=d.error or d.incomplete)
             took = 0.0

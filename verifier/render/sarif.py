@@ -4,16 +4,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from verifier.bugcheck import BugCheck
 from verifier.render.text import format_arg
 from verifier.report import Report
 
+if TYPE_CHECKING:                       # baseline builds on this module's fingerprints
+    from verifier.baseline import Finding
+
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_NAME = "hvci-verifier"
-
-
 FINGERPRINT_KEY = "hvciFinding/v1"      # partialFingerprints key; bump the suffix if the recipe changes
 
 
@@ -28,16 +29,6 @@ def fingerprint(driver: str, b: BugCheck) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-class Absent(Protocol):
-    """A finding of the baseline that is gone (verifier.baseline.Finding)."""
-    fingerprint: str
-    driver: str
-    rule: str
-    api: str | None
-    caller_rva: int | None
-    section: str | None
-
-
 def _location(path: str, rva: int | None) -> dict:
     loc: dict = {"physicalLocation": {"artifactLocation": {"uri": path.replace(os.sep, "/")}}}
     if rva is not None:
@@ -46,7 +37,7 @@ def _location(path: str, rva: int | None) -> dict:
 
 
 def render_sarif(report: Report, names: list[str] | None = None, states: dict[str, str] | None = None,
-                 absent: list[Absent] = ()) -> str:
+                 absent: list[Finding] = ()) -> str:
     """`names`: each driver's name for its fingerprints (default: the file name); with `states`
     (fingerprint -> new/updated/unchanged) every result gets a baselineState, and each `absent` finding
     of the baseline becomes a result in state "absent"."""
