@@ -8,7 +8,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import struct
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -17,6 +21,7 @@ from verifier.batch import execute, jobs_for
 from verifier.cli import main
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TESTS)
 SCHEMAS = os.path.join(TESTS, "schemas")
 
 
@@ -98,10 +103,10 @@ def test_junit_and_sarif_validate_against_their_schemas(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     make_corpus(corpus, {"pool_exec.sys": "pool_exec", "rwx_gcc.sys": "rwx_gcc", "clean_gcc.sys": "clean_gcc",
                          "spin_forever.sys": "spin_forever"})
-    batch(capsys, corpus, "--no-cache", "--timeout", 2, "--json", tmp_path / "base.json")
+    batch(capsys, corpus, "--no-cache", "--timeout", 1, "--json", tmp_path / "base.json")
     os.remove(corpus / "rwx_gcc.sys")
     make_corpus(corpus, {"pool_tag_exec.sys": "pool_tag_exec"})
-    code, _, _ = batch(capsys, corpus, "--no-cache", "--timeout", 2, "--baseline", tmp_path / "base.json",
+    code, _, _ = batch(capsys, corpus, "--no-cache", "--timeout", 1, "--baseline", tmp_path / "base.json",
                        "--junit", tmp_path / "out.xml", "--sarif", tmp_path / "out.sarif")
     assert code == 1
 
@@ -276,3 +281,50 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
     assert remote == local
     assert len(local["batch"]["new"]) == 3
     assert len(prepared) == 2 and all(isinstance(s, float) for s in prepared.values())   # the plugin ran on each
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if text.encode() in fh.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.slow
+def test_ctrl_c_kills_the_workers_keeps_what_finished_and_a_rerun_resumes(tmp_path):
+    cache, nightly = tmp_path / "cache", tmp_path / "nightly.toml"
+    make_corpus(tmp_path / "corpus", {"pool_exec.sys": "pool_exec", "spin_forever.sys": "spin_forever"})
+    nightly.write_text('[[driver]]\npath = "corpus/pool_exec.sys"\n'
+                       '[[driver]]\npath = "corpus/spin_forever.sys"\nwall_timeout = 8\n')
+    argv = [sys.executable, "-m", "verifier", "batch", str(nightly), "--cache", str(cache),
+            "--json", str(tmp_path / "out.json")]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(3)                                    # pool_exec takes well under a second
+    assert p.poll() is None, p.communicate()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    assert p.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    assert _processes_mentioning(str(nightly)) == []     # the spinning worker went with the batch
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert doc["exit_code"] == 130
+    assert [d["name"] for d in doc["batch"]["drivers"]] == ["corpus/pool_exec.sys"]
+    # The same command again takes pool_exec from the cache and checks only spin_forever (8 s budget).
+    rerun = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    assert rerun.returncode == 1 and "(1 from the cache)" in rerun.stdout, rerun
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    from verifier import dask_engine
+    monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", "1s")
+    make_corpus(tmp_path / "corpus", {"pool_nx.sys": "pool_nx"})
+    code, out, err = batch(capsys, tmp_path / "corpus", "--no-cache", "--scheduler", "tcp://127.0.0.1:9")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "cannot use the Dask scheduler tcp://127.0.0.1:9" in err, err

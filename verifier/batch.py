@@ -274,8 +274,18 @@ def main(args) -> int:
         print(f"verifier: error: {exc}", file=sys.stderr)
         return 2
     cache_dir = None if args.no_cache else args.cache
-    with _progress(err, len(jobs)) as advance:
-        result = execute(jobs, args.jobs, cache_dir, args.scheduler, known, advance)
+    try:
+        with _progress(err, len(jobs)) as advance:
+            result = execute(jobs, args.jobs, cache_dir, args.scheduler, known, advance)
+    except ImportError as exc:
+        print(f"verifier: error: --scheduler needs dask.distributed ({exc}); "
+              "install it with: pip install 'hvci-verifier[dask]'", file=sys.stderr)
+        return 2
+    except OSError as exc:          # the scheduler cannot be reached (TimeoutError is an OSError)
+        if not args.scheduler:
+            raise
+        print(f"verifier: error: cannot use the Dask scheduler {args.scheduler}: {exc}", file=sys.stderr)
+        return 2
     try:
         write_outputs(result, args.json, args.sarif, args.junit, known is not None)
     except OSError as exc:

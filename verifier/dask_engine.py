@@ -15,6 +15,7 @@ from distributed import Client, WorkerPlugin, as_completed
 from verifier.worker import Job, attempt, prepare
 
 PLUGIN_NAME = "hvci-verifier-prepared-kernel"
+CONNECT_TIMEOUT = "20s"
 
 
 class PreparedKernel(WorkerPlugin):
@@ -32,7 +33,7 @@ def timed(job: Job) -> tuple[tuple, float]:
 
 
 def run_dask(jobs: list[Job], address: str, done) -> None:
-    with Client(address, timeout="30s") as client:
+    with Client(address, timeout=CONNECT_TIMEOUT) as client:
         client.register_plugin(PreparedKernel(), name=PLUGIN_NAME)
         futures = {client.submit(timed, job, pure=False): job for job in jobs}
         for future in as_completed(futures):

@@ -106,9 +106,12 @@ def _option(key: str, value, default, folder: str):
             raise TypeError(f"{key} must be true or false, not {value!r}")
         return value
     if isinstance(default, int):
-        number = int(value, 0) if isinstance(value, str) else value
+        try:
+            number = int(value, 0) if isinstance(value, str) else value
+        except ValueError:
+            number = None
         if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-            raise TypeError(f"{key} must be a non-negative integer, not {value!r}")
+            raise TypeError(f"{key} must be a non-negative integer (hex as \"0x...\"), not {value!r}")
         return number
     if isinstance(default, float):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:

@@ -7,6 +7,7 @@ exhausts memory or takes its process down becomes a report entry and the batch g
 """
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import gc
 import multiprocessing
@@ -55,21 +56,22 @@ def combine(scanned: DriverReport, ran: DriverReport) -> DriverReport:
 
 def check(job: Job) -> dict:
     """Scan + run one driver; the report as `run --format json` writes a driver record."""
-    _inject_fault(job.fault)
+    _inject_fault(job)
     scanned = scan_bytes(job.path, job.data)
     ran = Session(job.path, job.data, Options(**job.options)).run()
     return driver_json(combine(scanned, ran))
 
 
-def _inject_fault(fault: str | None) -> None:
+def _inject_fault(job: Job) -> None:
     """Test hook, set only through the Python API (never from the command line or a manifest)."""
+    fault = job.fault
     if fault == "exit":
         os._exit(70)
     elif fault == "segfault":
         faulthandler.disable()         # pytest's traceback dump would only be noise here
         os.kill(os.getpid(), signal.SIGSEGV)
     elif fault == "memory":
-        bytearray(1 << 40)             # beyond any address-space limit: MemoryError
+        bytearray(job.memory_mb << 20)     # as much as the whole limit: only the limit makes this fail
     elif fault == "hang":
         time.sleep(1e6)
 
@@ -84,7 +86,13 @@ def attempt(job: Job) -> tuple[str, dict | str]:
         return "crashed", f"the worker failed: {type(exc).__name__}: {exc}"
 
 
+PR_SET_PDEATHSIG = 1                   # linux/prctl.h
+
+
 def _child(conn, job: Job) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the batch's to handle: it kills its workers
+    # ... and if the batch itself is killed (SIGTERM/SIGKILL from a CI timeout), so is its worker.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     limit = job.memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     conn.send(attempt(job))
