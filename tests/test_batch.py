@@ -201,11 +201,15 @@ flags = "0x02000000"
 [[driver]]
 path = "drivers/npla_exec.sys"
 name = "npla-default"
+
+[[driver]]
+path = "drivers/rwx_gcc.sys"
+flags = 0
 """
 
 
 def test_manifest_options_reach_each_driver(tmp_path, capsys):
-    make_corpus(tmp_path / "drivers", {"npla_exec.sys": "npla_exec"})
+    make_corpus(tmp_path / "drivers", {"npla_exec.sys": "npla_exec", "rwx_gcc.sys": "rwx_gcc"})
     (tmp_path / "nightly.toml").write_text(MANIFEST)
     code, _, _ = batch(capsys, tmp_path / "nightly.toml", "--no-cache", "--json", tmp_path / "out.json")
     assert code == 1
@@ -214,8 +218,14 @@ def test_manifest_options_reach_each_driver(tmp_path, capsys):
             for name, d in zip((x["name"] for x in doc["batch"]["drivers"]), doc["drivers"])}
     # npla_exec.c: ExInitializeNPagedLookasideList with NonPagedPool, then an allocation from that list.
     # --continue records both; by default the first stops the driver.
-    assert apis == {"npla-continue": ["ExInitializeNPagedLookasideList", "ExAllocatePoolWithTag"],
-                    "npla-default": ["ExInitializeNPagedLookasideList"]}
+    assert {k: apis[k] for k in ("npla-continue", "npla-default")} == {
+        "npla-continue": ["ExInitializeNPagedLookasideList", "ExAllocatePoolWithTag"],
+        "npla-default": ["ExInitializeNPagedLookasideList"]}
+    # Without the code-integrity flag the run applies no image rule, so it loads and runs DriverEntry
+    # (which returns STATUS_SUCCESS, static.c); the scan half still reports the RWX section.
+    rwx = doc["drivers"][2]
+    assert [(b["rule"], b["section"]) for b in rwx["bugchecks"]] == [("0x2003", ".rwx")]
+    assert rwx["entry_points"] == [{"name": "DriverEntry", "status": 0, "outcome": "returned"}]
     # The same as JSON.
     (tmp_path / "nightly.json").write_text(json.dumps(
         {"driver": [{"path": "drivers/npla_exec.sys", "keep_going": True}]}))
@@ -328,3 +338,21 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     code, out, err = batch(capsys, tmp_path / "corpus", "--no-cache", "--scheduler", "tcp://127.0.0.1:9")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "cannot use the Dask scheduler tcp://127.0.0.1:9" in err, err
+
+
+@pytest.mark.parametrize("extra, problem", [
+    (["--json", "{tmp}/no/such/folder/out.json"], "cannot write {tmp}/no/such/folder/out.json"),
+    (["--cache", "{tmp}/corpus/pool_nx.sys/cache"], "cannot use cache folder {tmp}/corpus/pool_nx.sys/cache"),
+])
+def test_unusable_output_or_cache_is_one_line(tmp_path, capsys, extra, problem):
+    make_corpus(tmp_path / "corpus", {"pool_nx.sys": "pool_nx"})
+    extra = [x.format(tmp=tmp_path) for x in extra]
+    code, _, err = batch(capsys, tmp_path / "corpus", *(["--no-cache"] if "--cache" not in extra else []), *extra)
+    assert code == 2
+    assert err.count("\n") == 1 and problem.format(tmp=tmp_path) in err, err
+
+
+def test_a_missing_target_is_one_line(tmp_path, capsys):
+    code, out, err = batch(capsys, tmp_path / "nowhere.toml", "--no-cache")
+    assert (code, out) == (2, "")
+    assert err == f"verifier: error: cannot read manifest {tmp_path / 'nowhere.toml'}: No such file or directory\n"

@@ -21,8 +21,8 @@ from typing import Callable
 from verifier import baseline, manifest
 from verifier.render.json_report import driver_from_json, report_json
 from verifier.render.junit import render_batch_junit
-from verifier.render.sarif import render_sarif
-from verifier.report import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERRUPTED, DriverReport, Report
+from verifier.render.sarif import render_sarif, rule_id
+from verifier.report import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, DriverReport, Report
 from verifier.session import Options
 from verifier.worker import Isolated, Job, prepare
 
@@ -249,7 +249,6 @@ def summary_table(result: BatchResult):
     for column, justify in (("driver", "left"), ("rules hit", "left"), ("new", "right"), ("fixed", "right"),
                             ("entry points", "right"), ("time", "right")):
         table.add_column(column, justify=justify)
-    from verifier.render.sarif import rule_id
     for o in result.outcomes:
         d = o.report
         rules = ", ".join(dict.fromkeys(rule_id(b) for b in d.bugchecks)) or "-"
@@ -272,25 +271,32 @@ def main(args) -> int:
         jobs = jobs_for(args.target, args.timeout, args.memory_mb)
     except (baseline.BaselineError, manifest.ManifestError) as exc:
         print(f"verifier: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     cache_dir = None if args.no_cache else args.cache
+    if cache_dir:
+        try:
+            os.makedirs(cache_dir, exist_ok=True)
+        except OSError as exc:
+            print(f"verifier: error: cannot use cache folder {cache_dir}: {exc.strerror or exc} "
+                  "(pass another --cache DIR, or --no-cache)", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        with _progress(err, len(jobs)) as advance:
+        with _ProgressBar(err, len(jobs)) as advance:
             result = execute(jobs, args.jobs, cache_dir, args.scheduler, known, advance)
     except ImportError as exc:
         print(f"verifier: error: --scheduler needs dask.distributed ({exc}); "
               "install it with: pip install 'hvci-verifier[dask]'", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except OSError as exc:          # the scheduler cannot be reached (TimeoutError is an OSError)
         if not args.scheduler:
             raise
         print(f"verifier: error: cannot use the Dask scheduler {args.scheduler}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
         write_outputs(result, args.json, args.sarif, args.junit, known is not None)
     except OSError as exc:
         print(f"verifier: error: cannot write {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     Console().print(summary_table(result))
     c = result.comparison
     cached = sum(o.cached for o in result.outcomes)
@@ -298,11 +304,12 @@ def main(args) -> int:
     print(f"{len(result.outcomes)} driver(s) checked ({cached} from the cache), {unfinished} unfinished; "
           f"findings: {len(c.new)} new, {len(c.fixed)} fixed, {len(c.unchanged)} unchanged, {len(c.updated)} updated")
     if result.interrupted:
-        print(f"verifier: interrupted; rerun to resume ({len(result.outcomes)} driver(s) are cached)", file=sys.stderr)
+        resume = "; the same command resumes (finished drivers are cached)" if cache_dir else ""
+        print(f"verifier: interrupted{resume}", file=sys.stderr)
     return result.exit_code
 
 
-class _progress:
+class _ProgressBar:
     """A rich progress bar over drivers on stderr, only when stderr is a terminal."""
 
     def __init__(self, console, total: int):
