@@ -356,3 +356,30 @@ def test_a_missing_target_is_one_line(tmp_path, capsys):
     code, out, err = batch(capsys, tmp_path / "nowhere.toml", "--no-cache")
     assert (code, out) == (2, "")
     assert err == f"verifier: error: cannot read manifest {tmp_path / 'nowhere.toml'}: No such file or directory\n"
+
+
+def test_timeout_inf_means_no_wall_clock_limit(tmp_path):
+    make_corpus(tmp_path / "corpus", {"pool_nx.sys": "pool_nx"})
+    from verifier.cli import build_parser
+    args = build_parser().parse_args(["batch", str(tmp_path / "corpus"), "--timeout", "inf"])
+    (job,) = jobs_for(args.target, args.timeout, args.memory_mb)
+    assert job.wall_timeout == float("inf") and job.options["timeout"] == 60.0   # run's default budget
+    (outcome,) = execute([job], workers=1).outcomes
+    assert outcome.report.incomplete is None and outcome.report.entry_points[0].status == 0
+
+
+def test_run_sarif_also_validates_and_carries_the_same_fingerprints(tmp_path, capsys):
+    """`run --format sarif` keeps its shape, gains partialFingerprints, and they match the batch's for a
+    driver the batch names by its file name."""
+    jsonschema = pytest.importorskip("jsonschema")
+    with open(os.path.join(SCHEMAS, "sarif-schema-2.1.0.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
+    main(["run", "--format", "sarif", driver_path("pool_exec"), str(tmp_path / "missing.sys")])
+    sarif = json.loads(capsys.readouterr().out)
+    jsonschema.validate(sarif, schema)
+    (result,) = sarif["runs"][0]["results"]
+    assert "baselineState" not in result
+    make_corpus(tmp_path / "corpus", {"pool_exec.sys": "pool_exec"})
+    batch(capsys, tmp_path / "corpus", "--no-cache", "--json", tmp_path / "out.json")
+    (new,) = json.loads((tmp_path / "out.json").read_text())["batch"]["new"]
+    assert result["partialFingerprints"] == {"hvciFinding/v1": new["fingerprint"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import socket
 import sys
@@ -76,7 +77,7 @@ def jobs_for(target: str, wall_timeout: float, memory_mb: int, faults: dict[str,
                 data = fh.read()
         except OSError as exc:
             raise manifest.ManifestError(f"cannot read driver {e.path}: {exc.strerror or exc}") from None
-        limit = e.wall_timeout or wall_timeout
+        limit = e.wall_timeout or wall_timeout or math.inf          # --timeout inf arrives as 0.0
         # Each entry point's emulation budget stays inside the worker's wall-clock limit, so a spinning
         # driver is stopped by the emulator (which says where it was) before its worker is killed.
         options = {"timeout": min(Options().timeout, limit), **e.options}

@@ -85,7 +85,7 @@ def _batch_parser(sub) -> None:
     batch.add_argument("--junit", metavar="FILE", help="write JUnit XML: a test case per driver and rule")
     batch.add_argument("--timeout", type=_seconds, default=DEFAULT_WALL_TIMEOUT, metavar="SECONDS",
                        help=f"wall-clock limit per driver, after which its worker is killed "
-                            f"(default {DEFAULT_WALL_TIMEOUT:g})")
+                            f"(default {DEFAULT_WALL_TIMEOUT:g}; inf = none)")
     batch.add_argument("--memory-mb", type=_positive_int, default=DEFAULT_MEMORY_MB, metavar="MB",
                        help=f"address-space limit of each local worker (default {DEFAULT_MEMORY_MB})")
     batch.add_argument("--cache", default=DEFAULT_CACHE, metavar="DIR",
