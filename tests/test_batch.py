@@ -383,3 +383,24 @@ def test_run_sarif_also_validates_and_carries_the_same_fingerprints(tmp_path, ca
     batch(capsys, tmp_path / "corpus", "--no-cache", "--json", tmp_path / "out.json")
     (new,) = json.loads((tmp_path / "out.json").read_text())["batch"]["new"]
     assert result["partialFingerprints"] == {"hvciFinding/v1": new["fingerprint"]}
+
+
+def test_same_call_site_with_another_pool_tag_is_updated_not_new(tmp_path, capsys):
+    """pool_tag_exec rebuilt with another tag: onecall.c passes 'tseT' (bytes "Test") to both
+    ExAllocatePoolWithTag and ExFreePoolWithTag as an immediate; patch both. Same caller, same API, same
+    rule, another Arg4: the finding is "updated", which does not fail the gate."""
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, {"pool_tag_exec.sys": "pool_tag_exec"})
+    batch(capsys, corpus, "--no-cache", "--json", tmp_path / "base.json")
+    data = (corpus / "pool_tag_exec.sys").read_bytes()
+    assert data.count(b"Test") == 2
+    (corpus / "pool_tag_exec.sys").write_bytes(data.replace(b"Test", b"Tst2"))
+    code, _, _ = batch(capsys, corpus, "--no-cache", "--baseline", tmp_path / "base.json",
+                       "--json", tmp_path / "out.json", "--sarif", tmp_path / "out.sarif")
+    assert code == 0
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert doc["drivers"][0]["bugchecks"][0]["args"][3] == int.from_bytes(b"Tst2", "little")
+    assert finding_set(doc["batch"]["updated"]) == {("pool_tag_exec.sys", "C4-2000", "ExAllocatePoolWithTag")}
+    assert doc["batch"]["new"] == doc["batch"]["fixed"] == doc["batch"]["unchanged"] == []
+    (result,) = json.loads((tmp_path / "out.sarif").read_text())["runs"][0]["results"]
+    assert result["baselineState"] == "updated"

@@ -56,13 +56,6 @@ class Comparison:
     unchanged: list[Finding] = field(default_factory=list)
     fixed: list[Finding] = field(default_factory=list)      # in the baseline, gone now ("absent" in SARIF)
 
-    def state(self, fp: str) -> str:
-        """SARIF baselineState of a current finding."""
-        for name in ("new", "updated", "unchanged"):
-            if any(f.fingerprint == fp for f in getattr(self, name)):
-                return name
-        return "new"
-
     def json(self) -> dict:
         return {k: [f.json() for f in getattr(self, k)] for k in ("new", "fixed", "unchanged", "updated")}
 
