@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
 from verifier.warning import DriverWarning
 
@@ -30,6 +31,23 @@ class UnimplementedApi:
     module: str
     caller_rva: int | None
     count: int = 1
+    call: str | None = None            # the first call, decoded from the export's prototype
+
+
+@dataclass
+class ErrorLogRecord:
+    """An entry the driver wrote to the I/O error log: what the System event log would show."""
+
+    source: str                        # \Device\X or \Driver\X
+    error_code: int
+    unique_error_value: int
+    final_status: int
+    major_function: int
+    sequence_number: int
+    io_control_code: int
+    dump_data: list[int] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)
+    caller_rva: int | None = None
 
 
 @dataclass
@@ -43,8 +61,14 @@ class DriverReport:
     warnings: list[DriverWarning] = field(default_factory=list)
     entry_points: list[EntryPointResult] = field(default_factory=list)
     unimplemented_apis: list[UnimplementedApi] = field(default_factory=list)
+    # "partial" when an entry point failed after a stand-in answered a failure: only the code before
+    # that call (coverage_cut, module!export) ran, so finding nothing proves little.
+    coverage: str = "full"
+    coverage_cut: str | None = None
     unsupported_relocs: int | None = None
     debug_output: list[str] = field(default_factory=list)
+    error_log: list[ErrorLogRecord] = field(default_factory=list)
+    files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed
 
     @staticmethod
     def digest(data: bytes) -> str:
