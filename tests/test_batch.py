@@ -404,3 +404,20 @@ def test_same_call_site_with_another_pool_tag_is_updated_not_new(tmp_path, capsy
     assert doc["batch"]["new"] == doc["batch"]["fixed"] == doc["batch"]["unchanged"] == []
     (result,) = json.loads((tmp_path / "out.sarif").read_text())["runs"][0]["results"]
     assert result["baselineState"] == "updated"
+
+
+@pytest.mark.slow
+def test_every_report_field_survives_the_cache(tmp_path):
+    """The cache and baselines read reports back from JSON: for the whole corpus, which fills every part
+    of a report (bug checks with stacks, warnings, unimplemented APIs, partial coverage, error log,
+    written files, debug output), what a worker sends reads back to the same JSON."""
+    from verifier.render.json_report import driver_from_json, driver_json
+    from verifier.worker import check
+    corpus = tmp_path / "corpus"
+    names = sorted(f for f in os.listdir(os.path.join(TESTS, "drivers", "bin")) if f.endswith(".sys"))
+    make_corpus(corpus, {n: n[:-4] for n in names})
+    sent = [check(job) for job in jobs_for(str(corpus), 2.0, 4096)]
+    for key in ("bugchecks", "warnings", "unimplemented_apis", "coverage_cut", "error_log", "files_written",
+                "debug_output"):
+        assert any(d[key] for d in sent), key               # the corpus exercises each part
+    assert [driver_json(driver_from_json(json.loads(json.dumps(d)))) for d in sent] == sent

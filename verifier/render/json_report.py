@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
-from verifier.report import DriverReport, EntryPointResult, Report, UnimplementedApi
+from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, Report,
+                             UnimplementedApi)
 from verifier.warning import DriverWarning
 
 SCHEMA_VERSION = 1
@@ -52,11 +54,16 @@ def bugcheck_from_json(b: dict) -> BugCheck:
 
 
 def driver_from_json(d: dict) -> DriverReport:
-    """The inverse of driver_json: batch caches and baselines are read back through it."""
+    """The inverse of driver_json: batch caches and baselines are read back through it. Keys a report
+    of an older version lacks take their defaults (later versions add keys, none is renamed)."""
     return DriverReport(
-        d["path"], sha256=d["sha256"], error=d["error"], incomplete=d["incomplete"], image_base=d["image_base"],
+        d["path"], sha256=d.get("sha256"), error=d.get("error"), incomplete=d.get("incomplete"),
+        image_base=d.get("image_base"),
         bugchecks=[bugcheck_from_json(b) for b in d["bugchecks"]],
-        warnings=[DriverWarning(**w) for w in d["warnings"]],
-        entry_points=[EntryPointResult(**e) for e in d["entry_points"]],
-        unimplemented_apis=[UnimplementedApi(**u) for u in d["unimplemented_apis"]],
-        unsupported_relocs=d["unsupported_relocs"], debug_output=d["debug_output"])
+        warnings=[DriverWarning(**w) for w in d.get("warnings", [])],
+        entry_points=[EntryPointResult(**e) for e in d.get("entry_points", [])],
+        unimplemented_apis=[UnimplementedApi(**u) for u in d.get("unimplemented_apis", [])],
+        coverage=d.get("coverage", "full"), coverage_cut=d.get("coverage_cut"),
+        unsupported_relocs=d.get("unsupported_relocs"), debug_output=d.get("debug_output", []),
+        error_log=[ErrorLogRecord(**e) for e in d.get("error_log", [])],
+        files_written=[WrittenFile(**f) for f in d.get("files_written", [])])
