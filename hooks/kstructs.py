@@ -1626,3 +1626,27 @@ class FILE_FS_SIZE_INFORMATION(LittleEndianStructure):
 
 class FILE_FS_DEVICE_INFORMATION(LittleEndianStructure):
     _fields_ = [("DeviceType", DEVICE_TYPE), ("Characteristics", ULONG)]
+
+
+# --- work items -----------------------------------------------------------------------------------
+class WORK_QUEUE_ITEM(LittleEndianStructure):
+    """wdm.h WORK_QUEUE_ITEM (ExInitializeWorkItem fills it inline; ExQueueWorkItem queues it)."""
+    _fields_ = [
+        ("List", LIST_ENTRY),
+        ("WorkerRoutine", PVOID),           # VOID (*)(PVOID Parameter)
+        ("Parameter", PVOID),
+    ]
+
+
+class IO_WORKITEM(LittleEndianStructure):
+    """The opaque IO_WORKITEM (IoAllocateWorkItem / IoSizeofWorkItem); the layout of the public
+    symbols (`dt nt!_IO_WORKITEM`, Windows 10/11 x64), 0x58 bytes."""
+    _fields_ = [
+        ("WorkItem", WORK_QUEUE_ITEM),      # 0x00
+        ("Routine", PVOID),                 # 0x20
+        ("IoObject", PVOID),                # 0x28
+        ("Context", PVOID),                 # 0x30
+        ("WorkOnBehalfThread", PVOID),      # 0x38
+        ("Type", ULONG),                    # 0x40
+        ("ActivityId", c_uint8 * 16),       # 0x44 GUID
+    ]

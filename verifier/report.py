@@ -22,7 +22,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report a process that 
 class EntryPointResult:
     name: str
     status: int | None = None          # NTSTATUS as an unsigned 32-bit integer; None if it never returned
-    outcome: str = "returned"          # returned | bugcheck | timeout | error | interrupted
+    outcome: str = "returned"          # returned | exited | waiting | bugcheck | timeout | error | interrupted
 
 
 @dataclass

@@ -339,6 +339,12 @@ gccdrv regquery   regquery.c
 gccdrv regquery_fault regquery.c -DCASE_FAULT
 clangdrv notify_signed notify.c -DSIGNED -- /integritycheck /implib:"$OBJ/notify_signed.lib"  # exports: keep the .lib out of bin/
 
+# ---------------------------------------------------------------------------
+# Deferred work that runs after DriverEntry (verifier/deferred_run.py)
+# ---------------------------------------------------------------------------
+gccdrv   deferred          deferred.c
+gccdrv   deferred_exec     deferred.c -DCASE_EXEC
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
