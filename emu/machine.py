@@ -51,6 +51,16 @@ class Halt(Exception):
         self.reason = reason
 
 
+class NestedStop(Exception):
+    """A nested call (driver code run from inside a kernel routine) did not return: the whole run ends.
+
+    The Stop that ended it is already recorded on the machine; the CPU keeps the nested state."""
+
+    def __init__(self, stop: Stop):
+        super().__init__(stop.kind)
+        self.stop = stop
+
+
 class Machine:
     """CPU + memory. `call(fn, args, return_to)` runs guest code until it returns to `return_to`."""
 
@@ -208,3 +218,37 @@ class Machine:
                 stop = Stop("budget", rip=rip, detail="time" if over_time else "instructions")
         self._stop = None
         return stop
+
+    def nested_call(self, fn: int, args: list[int], return_to: int) -> int:
+        """From inside a hook, run fn(*args) on the current stack below RSP and return its RAX.
+
+        Kernel routines call driver code this way (completion routines, IoCallDriver, CSQ
+        callbacks). The interrupted CPU context is saved and restored, so the outer run continues
+        as if the hook had returned. If the nested code does not return (a bug check, a fault, a
+        budget), its Stop is kept for the outer run and `NestedStop` is raised.
+        """
+        uc = self.uc
+        saved = uc.context_save()
+        rsp = (uc.reg_read(x.UC_X86_REG_RSP) - 0x100 - 8 * max(4, len(args))) & ~0xF
+        self.mem.write_q(rsp - 8, return_to)
+        for i, value in enumerate(args[4:]):
+            self.mem.write_q(rsp + 0x20 + 8 * i, value)
+        for reg_id, value in zip(ARG_REGS, args):
+            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
+        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+        try:
+            uc.emu_start(fn, return_to, timeout=int(self.time_budget_s * 1e6), count=self.instructions_budget)
+        except UcError as exc:
+            if self._stop is None:
+                rip = uc.reg_read(x.UC_X86_REG_RIP)
+                vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
+                self._stop = Stop("exception" if vector is not None else "engine", rip=rip, vector=vector,
+                                  detail=str(exc))
+        rip = uc.reg_read(x.UC_X86_REG_RIP)
+        if self._stop is None and rip != return_to:
+            self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")
+        if self._stop is not None:
+            raise NestedStop(self._stop)
+        result = uc.reg_read(x.UC_X86_REG_RAX)
+        uc.context_restore(saved)
+        return result

@@ -212,7 +212,7 @@ def ExIsResourceAcquiredExclusiveLite(k, Resource: PVOID) -> BOOLEAN:
 # ---- process, thread, version ------------------------------------------------------------------------
 @export("PsGetCurrentProcess", "IoGetCurrentProcess")
 def PsGetCurrentProcess(k) -> PVOID:
-    return k.system_process
+    return k.mem.read_q(k.current_thread + 0xB8)       # KTHREAD.ApcState.Process: the user's in a user request
 
 
 @export("PsGetCurrentThread", "KeGetCurrentThread")
@@ -233,11 +233,6 @@ def PsGetCurrentThreadId(k) -> HANDLE:
 @export("PsGetProcessId")
 def PsGetProcessId(k, Process: PVOID) -> HANDLE:
     return 4 if Process == k.system_process else 0
-
-
-@export("IoGetRequestorProcess")
-def IoGetRequestorProcess(k, Irp: PVOID) -> PVOID:
-    return k.system_process
 
 
 @export("PsIsSystemThread")

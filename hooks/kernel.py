@@ -23,6 +23,7 @@ from emu.pe import Import, PeImage
 from hooks import kstructs as ks
 from hooks import catalog, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
+from hooks.irp import IoManager
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.pool import PoolAllocator
@@ -100,13 +101,13 @@ class Kernel:
         self.object_names: dict[str, int] = {}     # \Device\X -> DEVICE_OBJECT
         self.devices: dict[int, str | None] = {}
         self.symlinks: dict[str, str] = {}
-        self.completed_irps: list[int] = []
         self.va_ranges = memory.address_ranges()
         self.user_regions: dict[int, int] = {}     # base -> size: user allocations and views
         self.kernel_regions: dict[int, int] = {}   # base -> size: I/O space and contiguous memory
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
         self.pool = PoolAllocator(self.mem)
+        self.io = IoManager(self)
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
         # (module, names): imports answered by stand-ins; names empty when the whole module is unknown
@@ -116,7 +117,7 @@ class Kernel:
         self._next_kdata = KERNEL_DATA
         for module in ("ntoskrnl.exe", "hal.dll"):
             self._add_module(module, *rootfs.exports(module),
-                             internal=["KiReturnTrap", "IopInvalidDeviceRequest"] if module == "ntoskrnl.exe" else [])
+                             internal=["KiReturnTrap", "IopInvalidDeviceRequest", "IopPnPDispatch"] if module == "ntoskrnl.exe" else [])
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
         self.mem.map_physical_window(memory.PHYSICAL_WINDOW)
         self._setup_processor()
@@ -377,3 +378,10 @@ class Kernel:
     # ---- running ------------------------------------------------------------------------------------
     def call(self, routine: int, args: list[int]) -> Stop:
         return self.machine.call(routine, args, self.return_trap, self.stack_top)
+
+    def call_nested(self, routine: int, args: list[int]) -> int:
+        """Call driver code from inside a kernel routine; returns RAX (see `Machine.nested_call`)."""
+        regs, export = self.regs, self.current_export
+        result = self.machine.nested_call(routine, args, self.return_trap)
+        self.regs, self.current_export = regs, export
+        return result

@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emu.loader import LoadError
 from emu.machine import EXC_BREAKPOINT, EXC_DEBUG, EXC_DIVIDE, EXC_DOUBLE_FAULT, EXC_GP, EXC_INVALID_OPCODE, \
     EXC_PAGE_FAULT, Halt, Stop
 from emu.memory import PAGE, PTE_P, PTE_W, MemoryFault
 from emu.pe import ImageError, PeImage
-from hooks.events import Crash, Request
+from hooks.events import Crash, RaisedException, Request
 from hooks.kernel import KERNEL_STACK_SIZE, STACK_BASE, DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
 from verifier.callsite import call_before, disassembly, memory_write, stack_trace
 from verifier.image_rules import check_image
 from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
+from verifier.scenario import Scenario, Step
+from verifier.scenario_run import POOL_TRACKING_FLAG, ScenarioRun
 from verifier.warning import DriverWarning
 
 STATUS_BREAKPOINT = 0x80000003
@@ -29,6 +31,7 @@ ATTEMPTED_WRITE_TO_READONLY_MEMORY = 0xBE
 ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY = 0xFC
 UNEXPECTED_KERNEL_MODE_TRAP = 0x7F
 EXCEPTION_DOUBLE_FAULT = 0x8
+SYSTEM_SERVICE_EXCEPTION = 0x3B
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Options:
     max_instructions: int = 0
     timeout: float = 60.0
     profile: str | None = None
+    scenario: Scenario | None = None  # --scenario: the IRPs after DriverEntry (None: the default run)
+    ioctls: list[Step] = field(default_factory=list)   # --ioctl: the default run's IOCTLs
 
 
 class Session:
@@ -65,6 +70,10 @@ class Session:
     def warn(self, warning: DriverWarning) -> None:
         if warning not in self.report.warnings:
             self.report.warnings.append(warning)
+
+    def record(self, bugcheck: BugCheck) -> None:
+        """A bug check found outside a running routine (e.g. pool tracking at unload)."""
+        self._record(bugcheck)
 
     def _record(self, bugcheck: BugCheck) -> None:
         seen = self._seen.get(bugcheck.key())
@@ -111,10 +120,11 @@ class Session:
         k.machine.instructions_budget = self.options.max_instructions
         if self.options.flags & CODE_INTEGRITY_FLAG:
             CodeIntegrityRules(self)
-        other = self.options.flags & ~CODE_INTEGRITY_FLAG
+        other = self.options.flags & ~(CODE_INTEGRITY_FLAG | POOL_TRACKING_FLAG)
         if other:
             self.warn(DriverWarning("verifier-flags", f"Driver Verifier flags 0x{other:x} are accepted but not "
-                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) is"))
+                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) and pool "
+                                    f"tracking (0x{POOL_TRACKING_FLAG:x}) are"))
         try:
             # --continue lets a load-time violation proceed as if allowed: writable code stays writable.
             self.driver = k.load_driver(image, os.path.splitext(name)[0], allow_wx=self.options.keep_going)
@@ -126,8 +136,9 @@ class Session:
             return self._finish()
         if self.options.strict:
             k.on_unimplemented = self._stop_at_unimplemented
-        self.call_entry("DriverEntry", self.driver.image.entry,
-                        [self.driver.driver_object, self.driver.registry_path])
+        entry = self.call_entry("DriverEntry", self.driver.image.entry,
+                                [self.driver.driver_object, self.driver.registry_path])
+        ScenarioRun(self, self.options.scenario, self.options.ioctls).run(entry)
         return self._finish()
 
     @staticmethod
@@ -181,6 +192,9 @@ class Session:
         detail = stop.detail
         if stop.kind == "halted" and isinstance(detail, BugCheck):
             return detail
+        if stop.kind == "halted" and isinstance(detail, RaisedException):    # no SEH yet: always unhandled
+            detail = Crash(SYSTEM_SERVICE_EXCEPTION, (detail.code, detail.caller, 0, 0), detail.caller, detail.api,
+                           f"{detail} and no exception handler runs yet")
         if stop.kind == "halted" and isinstance(detail, Crash):
             b = BugCheck(detail.code, detail.args, api=detail.api, notes=[detail.note] if detail.note else [])
             self._locate(b, detail.caller or None, None)

@@ -28,6 +28,8 @@ def driver_json(d: DriverReport) -> dict:
         "entry_points": [asdict(e) for e in d.entry_points],
         "unimplemented_apis": [asdict(u) for u in d.unimplemented_apis],
         "unsupported_relocs": d.unsupported_relocs,
+        "registered_not_run": d.registered_not_run,
+        "pool_leaks": [asdict(p) for p in d.pool_leaks],
         "debug_output": d.debug_output,
     }
 

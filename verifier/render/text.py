@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from hooks.api import TAG
 from verifier.bugcheck import BugCheck
 from verifier.report import DriverReport, Report
 
@@ -67,7 +68,17 @@ def driver_block(d: DriverReport) -> str:
     out.append(head)
     for e in d.entry_points:
         status = "did not return" if e.status is None else f"returned 0x{e.status:08x}"
-        out.append(f"  {e.name}: {status} ({e.outcome})")
+        if e.completed is not None:
+            status = f"status 0x{e.status:08x}" if e.status is not None else status
+            status += f", information {e.information}" + (f", output {e.output}" if e.output else "")
+            status += "" if e.completed else ", never completed"
+        code = f" 0x{e.ioctl:x}" if e.ioctl is not None else ""
+        out.append(f"  {e.name}{code}: {status} ({e.outcome})")
+    if d.registered_not_run:
+        out.append(f"  registered but not run: {', '.join(d.registered_not_run)}")
+    for p in d.pool_leaks:
+        where = f"{name}+0x{p.caller_rva:x}" if p.caller_rva is not None else "unknown caller"
+        out.append(f"  leaked pool: tag {TAG.show(p.tag)}, {p.size} bytes, allocated at {where}")
     for line in d.debug_output:
         out.append(f"  [DbgPrint] {line}")
     for u in d.unimplemented_apis:
