@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import threading
 import time
 from dataclasses import dataclass
 
@@ -189,15 +190,23 @@ class Machine:
         start = fn
         while True:
             remaining = self.time_budget_s - (time.perf_counter() - started) if self.time_budget_s else 0.0
+            # Our own timer rather than emu_start's timeout: Unicorn keeps one timer thread per engine,
+            # which a nested emu_start (see nested_call) would overwrite.
+            timer = threading.Timer(max(remaining, 1e-6), uc.emu_stop) if self.time_budget_s else None
+            if timer:
+                timer.daemon = True
+                timer.start()
             try:
-                uc.emu_start(start, return_to, timeout=max(int(remaining * 1e6), 1) if self.time_budget_s else 0,
-                             count=self.instructions_budget)
+                uc.emu_start(start, return_to, count=self.instructions_budget)
             except UcError as exc:
                 if self._stop is None:
                     rip = uc.reg_read(x.UC_X86_REG_RIP)
                     vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
                     kind = "exception" if vector is not None else "engine"
                     self._stop = Stop(kind, rip=rip, vector=vector, detail=str(exc))
+            finally:
+                if timer:
+                    timer.cancel()
             rip = uc.reg_read(x.UC_X86_REG_RIP)
             # Unicorn stops after HLT; on Windows the next interrupt resumes the processor.
             if self._stop is None and rip != return_to and self._after_hlt(rip) \
@@ -237,7 +246,7 @@ class Machine:
             uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
         uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
         try:
-            uc.emu_start(fn, return_to, timeout=int(self.time_budget_s * 1e6), count=self.instructions_budget)
+            uc.emu_start(fn, return_to, count=self.instructions_budget)      # the outer call's timer still runs
         except UcError as exc:
             if self._stop is None:
                 rip = uc.reg_read(x.UC_X86_REG_RIP)

@@ -81,12 +81,17 @@ class _Walker:
                 delta[reg] = (delta.get(reg, 0) - imm) & 0xFFFFFFFF
             elif m == "mov":
                 delta.pop(reg, None)
+        elif m == "cmp" and len(ops) == 2 and ops[0].type == x86.X86_OP_MEM and ops[1].type == x86.X86_OP_IMM:
+            self.found.add(ops[1].imm & 0xFFFFFFFF)          # cmp dword ptr [stack location + 0x18], code
         elif m == "lea" and len(ops) == 2 and ops[1].type == x86.X86_OP_MEM:
             mem, dst = ops[1].mem, self._full(ops[0].reg)
             if mem.base == x86.X86_REG_RIP:
                 delta["table"] = (ins.address + ins.size + mem.disp) & _MASK64
             elif mem.base and not mem.index:
                 delta[dst] = (delta.get(self._full(mem.base), 0) - mem.disp) & 0xFFFFFFFF
+        elif m == "mov" and len(ops) == 2 and ops[1].type == x86.X86_OP_MEM and ops[1].mem.scale == 4 \
+                and ops[1].mem.disp and ops[1].mem.base != x86.X86_REG_RIP:
+            delta["table_rva"] = ops[1].mem.disp              # MSVC: mov ecx, [image + rax*4 + table_rva]
         elif m == "mov" and len(ops) == 2 and ops[0].type == ops[1].type == x86.X86_OP_REG:
             src = self._full(ops[1].reg)
             if src in delta:
@@ -114,6 +119,8 @@ class _Walker:
 
     def jump_table(self, delta: dict, work: list) -> None:
         table, bound = delta.get("table"), delta.get("bound")
+        if table == self.base and "table_rva" in delta:      # the lea loaded the image base, not the table
+            table = self.base + delta["table_rva"]
         if table is None or bound is None or not self.inside(table) or bound[1] >= MAX_TABLE:
             return
         reg, count = bound[0], bound[1] + 1

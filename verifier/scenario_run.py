@@ -9,6 +9,7 @@ listed. A bug check stops the sequence, as it stops Windows.
 """
 from __future__ import annotations
 
+from emu.memory import MemoryFault
 from hooks import kstructs as ks
 from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, STATUS_PENDING, IrpRecord,
                        IrpRequest, major_name, nt_error)
@@ -45,12 +46,10 @@ class ScenarioRun:
         return self.k.mem.read_q(ext + ks.offset_of(ks.DRIVER_EXTENSION, field))
 
     def devices(self) -> list[int]:
-        k, out = self.k, []
-        dev = k.mem.read_q(self.driver.driver_object + ks.offset_of(ks.DRIVER_OBJECT, "DeviceObject"))
-        while dev and len(out) < 64:
-            out.append(dev)
-            dev = k.mem.read_q(dev + ks.offset_of(ks.DEVICE_OBJECT, "NextDevice"))
-        return out
+        """The driver's devices in creation order, from the kernel's device table (as the object
+        manager finds them), not from the DRIVER_OBJECT list the driver can overwrite."""
+        owner = ks.offset_of(ks.DEVICE_OBJECT, "DriverObject")
+        return [d for d in self.k.devices if self.k.mem.read_q(d + owner) == self.driver.driver_object]
 
     def target(self) -> int | None:
         """The device a user opens: one a symbolic link names, else a named one, else the first."""
@@ -58,7 +57,7 @@ class ScenarioRun:
         devices = self.devices()
         linked = {name.lower() for name in k.symlinks.values()}
         for wanted in (lambda d: (k.devices.get(d) or "").lower() in linked, lambda d: k.devices.get(d), bool):
-            for dev in reversed(devices):           # creation order: the list is last-created first
+            for dev in devices:
                 if wanted(dev):
                     return dev
         return None
@@ -66,9 +65,21 @@ class ScenarioRun:
     # ---- the sequence ------------------------------------------------------------------------------
     def run(self, driver_entry: EntryPointResult) -> None:
         # Windows unloads a driver whose DriverEntry failed without calling anything else.
-        if driver_entry.outcome == "returned" and not nt_error(driver_entry.status or 0):
-            self._sequence()
-        self._not_run()
+        try:
+            if driver_entry.outcome == "returned" and not nt_error(driver_entry.status or 0):
+                self._sequence()
+            self._not_run()
+        except MemoryFault as fault:
+            self._kernel_fault(fault)
+
+    def _kernel_fault(self, fault: MemoryFault) -> None:
+        """The I/O manager followed a pointer the driver left in its objects: Windows faults there too."""
+        from verifier.session import PAGE_FAULT_IN_NONPAGED_AREA     # session imports this module
+        b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA, (fault.address, 2 if fault.access == "write" else 0, 0, 0),
+                     entry_point=self.session.entry_point)
+        b.notes.append(f"the I/O manager could not {fault.access} 0x{fault.address:x}, a pointer the driver left "
+                       "in its DRIVER_OBJECT or DEVICE_OBJECT")
+        self.session.record(b)
 
     def _sequence(self) -> None:
         add_device = self._extension("AddDevice")

@@ -285,6 +285,16 @@ gccdrv ioctl ioctl.c
 gccdrv   deep_stack_gcc   deep_stack.c
 clangdrv deep_stack_clang deep_stack.c
 
+# ---------------------------------------------------------------------------
+# H. Dispatch routines, AddDevice, DriverUnload (src/dispatch.c)
+# ---------------------------------------------------------------------------
+gccdrv pending_irp  dispatch.c -DCASE_PENDING
+gccdrv pnp_wdm      dispatch.c -DCASE_PNP
+gccdrv filter_fwd   dispatch.c -DCASE_FILTER
+gccdrv leak_unload  dispatch.c -DCASE_LEAK
+gccdrv hidden_ioctl dispatch.c -DCASE_HIDDEN
+gccdrv probe_user   dispatch.c -DCASE_PROBE
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
