@@ -339,3 +339,16 @@ def test_expected_status_mismatch_is_a_warning():
     (e,) = irps(report)
     assert e.status == 0xC0000010 and e.expected_status == 0
     assert [w.kind for w in report.warnings] == ["unexpected-status"]
+
+
+def test_the_readme_scenario_example_is_valid(tmp_path):
+    text = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    block = text[text.index('    {"version": 1,'):]
+    block = block[:block.index("]}") + 2]
+    (tmp_path / "input.bin").write_bytes(b"\x01\x02")
+    path = _write(tmp_path, block)
+    steps = load(path).steps
+    assert [s.request.major for s in steps] == [ks.IRP_MJ_CREATE, ks.IRP_MJ_DEVICE_CONTROL, ks.IRP_MJ_DEVICE_CONTROL,
+                                                ks.IRP_MJ_WRITE, ks.IRP_MJ_READ, ks.IRP_MJ_CLOSE]
+    assert steps[2].request.input == b"\x01\x02" and steps[2].request.method == 3
+    assert steps[3].request.input == b"Hello"
