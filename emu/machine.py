@@ -169,6 +169,24 @@ class Machine:
         except MemoryFault:
             return False
 
+    def _engine_error(self, exc: UcError) -> None:
+        """Unicorn gave up (invalid opcode, unmapped fetch...): the Stop that ends the run, unless one is set."""
+        if self._stop is None:
+            rip = self.uc.reg_read(x.UC_X86_REG_RIP)
+            vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
+            self._stop = Stop("exception" if vector is not None else "engine", rip=rip, vector=vector,
+                              detail=str(exc))
+
+    def _frame(self, args: list[int], return_to: int, stack_top: int) -> None:
+        """The frame a callee sees below `stack_top`: return address, 4 home slots, stack arguments."""
+        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
+        self.mem.write_q(rsp - 8, return_to)
+        for i, value in enumerate(args[4:]):
+            self.mem.write_q(rsp + 0x20 + 8 * i, value)
+        for reg_id, value in zip(ARG_REGS, args):
+            self.uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
+        self.uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+
     def call(self, fn: int, args: list[int], return_to: int, stack_top: int) -> Stop:
         """Run fn(*args) with the x64 calling convention until it returns to `return_to`.
 
@@ -177,14 +195,7 @@ class Machine:
         uc = self.uc
         uc.context_restore(self._clean_context)   # also clears the CPU's pending-exception state
         uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
-        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
-        # The frame the callee sees: return address, 4 home slots, then stack arguments.
-        self.mem.write_q(rsp - 8, return_to)
-        for i, value in enumerate(args[4:]):
-            self.mem.write_q(rsp + 0x20 + 8 * i, value)
-        for reg_id, value in zip(ARG_REGS, args):
-            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
-        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+        self._frame(args, return_to, stack_top)
         self._stop = None
         started = time.perf_counter()
         start = fn
@@ -199,11 +210,7 @@ class Machine:
             try:
                 uc.emu_start(start, return_to, count=self.instructions_budget)
             except UcError as exc:
-                if self._stop is None:
-                    rip = uc.reg_read(x.UC_X86_REG_RIP)
-                    vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
-                    kind = "exception" if vector is not None else "engine"
-                    self._stop = Stop(kind, rip=rip, vector=vector, detail=str(exc))
+                self._engine_error(exc)
             finally:
                 if timer:
                     timer.cancel()
@@ -238,21 +245,11 @@ class Machine:
         """
         uc = self.uc
         saved = uc.context_save()
-        rsp = (uc.reg_read(x.UC_X86_REG_RSP) - 0x100 - 8 * max(4, len(args))) & ~0xF
-        self.mem.write_q(rsp - 8, return_to)
-        for i, value in enumerate(args[4:]):
-            self.mem.write_q(rsp + 0x20 + 8 * i, value)
-        for reg_id, value in zip(ARG_REGS, args):
-            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
-        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+        self._frame(args, return_to, uc.reg_read(x.UC_X86_REG_RSP) - 0x100)
         try:
             uc.emu_start(fn, return_to, count=self.instructions_budget)      # the outer call's timer still runs
         except UcError as exc:
-            if self._stop is None:
-                rip = uc.reg_read(x.UC_X86_REG_RIP)
-                vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
-                self._stop = Stop("exception" if vector is not None else "engine", rip=rip, vector=vector,
-                                  detail=str(exc))
+            self._engine_error(exc)
         rip = uc.reg_read(x.UC_X86_REG_RIP)
         if self._stop is None and rip != return_to:
             self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")

@@ -98,6 +98,23 @@ static __attribute__((unused)) NTSTATUS CreateLinkedDevice(PDRIVER_OBJECT Driver
     return st;
 }
 
+/* The common shape: a linked device, CREATE/CLOSE succeed, DEVICE_CONTROL, unload deletes all. */
+static __attribute__((unused)) NTSTATUS StartControlDevice(PDRIVER_OBJECT DriverObject, PCWSTR device, PCWSTR link,
+                                                           ULONG type, PDRIVER_DISPATCH control)
+{
+    PDEVICE_OBJECT created;
+    NTSTATUS st = CreateLinkedDevice(DriverObject, device, link, type, &created);
+
+    if (!NT_SUCCESS(st))
+        return st;
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = DispatchSuccess;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = DispatchSuccess;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = control;
+    DriverObject->DriverUnload = UnloadDeleteAll;
+    created->Flags &= ~DO_DEVICE_INITIALIZING;
+    return STATUS_SUCCESS;
+}
+
 #if defined(CASE_PENDING)
 #define IOCTL_PEND    CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900, METHOD_BUFFERED, FILE_ANY_ACCESS)
 #define IOCTL_RELEASE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x901, METHOD_BUFFERED, FILE_ANY_ACCESS)
@@ -138,20 +155,9 @@ static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Ir
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
-    PDEVICE_OBJECT device;
-    NTSTATUS st;
-
     UNREFERENCED_PARAMETER(RegistryPath);
-    st = CreateLinkedDevice(DriverObject, L"\\Device\\HvciPending", L"\\DosDevices\\HvciPending",
-                            FILE_DEVICE_UNKNOWN, &device);
-    if (!NT_SUCCESS(st))
-        return st;
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = DispatchSuccess;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = DispatchSuccess;
-    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = DispatchDeviceControl;
-    DriverObject->DriverUnload = UnloadDeleteAll;
-    device->Flags &= ~DO_DEVICE_INITIALIZING;
-    return STATUS_SUCCESS;
+    return StartControlDevice(DriverObject, L"\\Device\\HvciPending", L"\\DosDevices\\HvciPending",
+                              FILE_DEVICE_UNKNOWN, DispatchDeviceControl);
 }
 
 #elif defined(CASE_PNP)
@@ -436,20 +442,9 @@ static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Ir
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
-    PDEVICE_OBJECT device;
-    NTSTATUS st;
-
     UNREFERENCED_PARAMETER(RegistryPath);
-    st = CreateLinkedDevice(DriverObject, L"\\Device\\HvciHidden", L"\\DosDevices\\HvciHidden", HIDDEN_TYPE,
-                            &device);
-    if (!NT_SUCCESS(st))
-        return st;
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = DispatchSuccess;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = DispatchSuccess;
-    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = DispatchDeviceControl;
-    DriverObject->DriverUnload = UnloadDeleteAll;
-    device->Flags &= ~DO_DEVICE_INITIALIZING;
-    return STATUS_SUCCESS;
+    return StartControlDevice(DriverObject, L"\\Device\\HvciHidden", L"\\DosDevices\\HvciHidden",
+                              HIDDEN_TYPE, DispatchDeviceControl);
 }
 
 #elif defined(CASE_PROBE)
@@ -492,21 +487,10 @@ static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Ir
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
-    PDEVICE_OBJECT device;
-    NTSTATUS st;
-
     UNREFERENCED_PARAMETER(RegistryPath);
     g_Driver = DriverObject;
-    st = CreateLinkedDevice(DriverObject, L"\\Device\\HvciProbe", L"\\DosDevices\\HvciProbe", FILE_DEVICE_UNKNOWN,
-                            &device);
-    if (!NT_SUCCESS(st))
-        return st;
-    DriverObject->MajorFunction[IRP_MJ_CREATE] = DispatchSuccess;
-    DriverObject->MajorFunction[IRP_MJ_CLOSE] = DispatchSuccess;
-    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = DispatchDeviceControl;
-    DriverObject->DriverUnload = UnloadDeleteAll;
-    device->Flags &= ~DO_DEVICE_INITIALIZING;
-    return STATUS_SUCCESS;
+    return StartControlDevice(DriverObject, L"\\Device\\HvciProbe", L"\\DosDevices\\HvciProbe",
+                              FILE_DEVICE_UNKNOWN, DispatchDeviceControl);
 }
 
 #else
