@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 from emu.machine import Halt
 from emu.memory import PAGE, PROT_RW, PTE_P, PTE_U, PTE_W, page_ceil
 from hooks import kstructs as ks
-from hooks.api import KIRQL, NTSTATUS, PDEVICE_OBJECT, PIRP, PVOID, SIZE_T, ULONG, export
+from hooks.api import BOOLEAN, KIRQL, NTSTATUS, PDEVICE_OBJECT, PIRP, PVOID, SIZE_T, ULONG, export
 from hooks.events import Crash, RaisedException
 from hooks.io import STATUS_INVALID_DEVICE_REQUEST
 from hooks.objects import HandleTable
@@ -48,6 +48,8 @@ STATUS_ACCESS_VIOLATION = 0xC0000005
 STATUS_DATATYPE_MISALIGNMENT = 0x80000002
 NO_MORE_IRP_STACK_LOCATIONS = 0x35
 FILE_DEVICE_UNKNOWN = 0x22
+MAX_QUEUE_WALK = 100000
+IO_TYPE_CSQ_IRP_CONTEXT, IO_TYPE_CSQ, IO_TYPE_CSQ_EX = 3, 1, 2
 IRP_MN_START_DEVICE, IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER = 0x00, 0x02, 0x02
 MM_USER_PROBE_ADDRESS = 0x7FFFFFFF0000          # the value of the MmUserProbeAddress export
 KTHREAD_PROCESS = 0xB8                          # KTHREAD.ApcState.Process on x64 Windows 10/11
@@ -62,6 +64,7 @@ _LOCATION = ks.offset_of(ks.IRP, "CurrentLocation")
 _STATUS = ks.offset_of(ks.IRP, "IoStatus")
 _PENDING_RETURNED = ks.offset_of(ks.IRP, "PendingReturned")
 _SL_CONTROL = ks.offset_of(ks.IO_STACK_LOCATION, "Control")
+_DRIVER_CONTEXT3 = ks.offset_of(ks.IRP, "Tail.Overlay.DriverContext[3]")   # where IoCsq keeps the queue
 
 
 def major_name(major: int) -> str:
@@ -122,6 +125,7 @@ class IoManager:
         self.records: dict[int, IrpRecord] = {}
         self.attached_to: dict[int, int] = {}         # device -> the device it is attached on top of
         self._process: UserProcess | None = None
+        self._irql_slot = 0                            # the KIRQL CsqAcquireLock writes
 
     # ---- the calling process -------------------------------------------------------------------
     @property
@@ -394,19 +398,88 @@ class IoManager:
         if record.on_complete:
             record.on_complete(record)
 
-    def cancel(self, irp: int) -> bool:
-        """IoCancelIrp: set Cancel and call the cancel routine the driver set, if any."""
+    def start_cancel(self, irp: int) -> tuple[int, list[int]] | None:
+        """IoCancelIrp up to the call: set Cancel, take the cancel routine; None when there is none.
+
+        Windows calls it at DISPATCH_LEVEL holding the cancel spin lock; here at the caller's
+        IRQL, with CancelIrql recording it, so the routine's IoReleaseCancelSpinLock(CancelIrql)
+        leaves the IRQL where it was."""
         k = self.k
         k.mem.write(irp + ks.offset_of(ks.IRP, "Cancel"), b"\x01")
         slot = irp + ks.offset_of(ks.IRP, "CancelRoutine")
         routine = k.mem.read_q(slot)
         if not routine:
-            return False
+            return None
         k.mem.write_q(slot, 0)
         sl = k.mem.read_q(irp + _CURRENT)
-        device = k.mem.read_q(sl + ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject"))
-        k.call_nested(routine, [device, irp])
-        return True
+        return routine, [k.mem.read_q(sl + ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject")), irp]
+
+    # ---- cancel-safe queues (IoCsq*): the driver's callbacks under its own lock --------------------
+    def _csq(self, csq: int) -> ks.IO_CSQ:
+        return self.k.read_struct(ks.IO_CSQ, csq)
+
+    def csq_locked(self, csq: int, work: Callable[[ks.IO_CSQ], int]) -> int:
+        """Run `work` between the queue's CsqAcquireLock and CsqReleaseLock callbacks."""
+        k, q = self.k, self._csq(csq)
+        if not self._irql_slot:
+            self._irql_slot = k.pool.allocate(16, executable=False, paged=False, tag=TAG_IRP, owner=0)
+        k.call_nested(q.CsqAcquireLock, [csq, self._irql_slot])
+        try:
+            return work(q)
+        finally:
+            k.call_nested(q.CsqReleaseLock, [csq, k.mem.read(self._irql_slot, 1)[0]])
+
+    def csq_insert(self, csq: int, irp: int, context: int, insert_context: int | None) -> int:
+        k = self.k
+        cancel_routine = k.module_exports["ntoskrnl.exe"]["IopCsqCancelRoutine"]
+        if context:
+            k.write_struct(context, ks.IO_CSQ_IRP_CONTEXT(Type=IO_TYPE_CSQ_IRP_CONTEXT, Irp=irp, Csq=csq))
+        k.mem.write_q(irp + _DRIVER_CONTEXT3, context or csq)
+
+        def insert(q: ks.IO_CSQ) -> int:
+            if insert_context is None:
+                k.call_nested(q.CsqInsertIrp, [csq, irp])
+                status = STATUS_SUCCESS
+            else:
+                status = k.call_nested(q.CsqInsertIrp, [csq, irp, insert_context]) & 0xFFFFFFFF
+                if nt_error(status):
+                    return status
+            k.mem.write_q(irp + ks.offset_of(ks.IRP, "CancelRoutine"), cancel_routine)
+            sl = k.mem.read_q(irp + _CURRENT)                 # IoMarkIrpPending
+            k.mem.write(sl + _SL_CONTROL, bytes([k.mem.read(sl + _SL_CONTROL, 1)[0] | SL_PENDING_RETURNED]))
+            return status
+
+        return self.csq_locked(csq, insert)
+
+    def csq_remove(self, csq: int, q: ks.IO_CSQ, irp: int) -> int:
+        """Take `irp` off the queue unless a cancel already owns it (its cancel routine is gone)."""
+        k = self.k
+        slot = irp + ks.offset_of(ks.IRP, "CancelRoutine")
+        if not k.mem.read_q(slot):
+            return 0
+        k.mem.write_q(slot, 0)
+        k.call_nested(q.CsqRemoveIrp, [csq, irp])
+        context = k.mem.read_q(irp + _DRIVER_CONTEXT3)
+        if context != csq and context:
+            k.mem.write_q(context + ks.offset_of(ks.IO_CSQ_IRP_CONTEXT, "Irp"), 0)
+        k.mem.write_q(irp + _DRIVER_CONTEXT3, 0)
+        return irp
+
+    def csq_cancel(self, irp: int) -> None:
+        """The cancel routine IoCsqInsertIrp sets: dequeue through the driver, then its completion."""
+        k = self.k
+        context = k.mem.read_q(irp + _DRIVER_CONTEXT3)
+        csq = context
+        if context and k.mem.read_u32(context) == IO_TYPE_CSQ_IRP_CONTEXT:
+            csq = k.mem.read_q(context + ks.offset_of(ks.IO_CSQ_IRP_CONTEXT, "Csq"))
+            k.mem.write_q(context + ks.offset_of(ks.IO_CSQ_IRP_CONTEXT, "Irp"), 0)
+
+        def remove(q: ks.IO_CSQ) -> int:
+            k.call_nested(q.CsqRemoveIrp, [csq, irp])
+            return 0
+
+        self.csq_locked(csq, remove)
+        k.call_nested(self._csq(csq).CsqCompleteCanceledIrp, [csq, irp])
 
 
 # ---- handlers -------------------------------------------------------------------------------------
@@ -466,3 +539,65 @@ def ProbeForRead(k, Address: PVOID, Length: SIZE_T, Alignment: ULONG) -> None:
 @export("ProbeForWrite")
 def ProbeForWrite(k, Address: PVOID, Length: SIZE_T, Alignment: ULONG) -> None:
     _probe(k, Address, Length, Alignment, write=True)
+
+
+@export("IoCancelIrp")
+def IoCancelIrp(k, Irp: PIRP) -> BOOLEAN:
+    call = k.io.start_cancel(Irp)
+    if call is not None:
+        k.call_nested(*call)
+    return int(call is not None)
+
+
+@export("IoCsqInitialize")
+def IoCsqInitialize(k, Csq: PVOID, CsqInsertIrp: PVOID, CsqRemoveIrp: PVOID, CsqPeekNextIrp: PVOID,
+                    CsqAcquireLock: PVOID, CsqReleaseLock: PVOID, CsqCompleteCanceledIrp: PVOID) -> NTSTATUS:
+    k.write_struct(Csq, ks.IO_CSQ(IO_TYPE_CSQ, CsqInsertIrp, CsqRemoveIrp, CsqPeekNextIrp, CsqAcquireLock,
+                                  CsqReleaseLock, CsqCompleteCanceledIrp, 0))
+    return STATUS_SUCCESS
+
+
+@export("IoCsqInitializeEx")
+def IoCsqInitializeEx(k, Csq: PVOID, CsqInsertIrp: PVOID, CsqRemoveIrp: PVOID, CsqPeekNextIrp: PVOID,
+                      CsqAcquireLock: PVOID, CsqReleaseLock: PVOID, CsqCompleteCanceledIrp: PVOID) -> NTSTATUS:
+    k.write_struct(Csq, ks.IO_CSQ(IO_TYPE_CSQ_EX, CsqInsertIrp, CsqRemoveIrp, CsqPeekNextIrp, CsqAcquireLock,
+                                  CsqReleaseLock, CsqCompleteCanceledIrp, 0))
+    return STATUS_SUCCESS
+
+
+@export("IoCsqInsertIrp")
+def IoCsqInsertIrp(k, Csq: PVOID, Irp: PIRP, Context: PVOID) -> None:
+    k.io.csq_insert(Csq, Irp, Context, None)
+
+
+@export("IoCsqInsertIrpEx")
+def IoCsqInsertIrpEx(k, Csq: PVOID, Irp: PIRP, Context: PVOID, InsertContext: PVOID) -> NTSTATUS:
+    return k.io.csq_insert(Csq, Irp, Context, InsertContext)
+
+
+@export("IoCsqRemoveNextIrp")
+def IoCsqRemoveNextIrp(k, Csq: PVOID, PeekContext: PVOID) -> PIRP:
+    def next_irp(q: ks.IO_CSQ) -> int:
+        irp = 0
+        for _ in range(MAX_QUEUE_WALK):                # IRPs being cancelled are skipped, as on Windows
+            irp = k.call_nested(q.CsqPeekNextIrp, [Csq, irp, PeekContext])
+            if not irp or k.io.csq_remove(Csq, q, irp):
+                return irp
+        return 0
+
+    return k.io.csq_locked(Csq, next_irp)
+
+
+@export("IoCsqRemoveIrp")
+def IoCsqRemoveIrp(k, Csq: PVOID, Context: PVOID) -> PIRP:
+    def remove(q: ks.IO_CSQ) -> int:
+        irp = k.mem.read_q(Context + ks.offset_of(ks.IO_CSQ_IRP_CONTEXT, "Irp"))
+        return k.io.csq_remove(Csq, q, irp) if irp else 0
+
+    return k.io.csq_locked(Csq, remove)
+
+
+@export("IopCsqCancelRoutine")
+def IopCsqCancelRoutine(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> None:
+    k.io.csq_cancel(Irp)
+

@@ -45,6 +45,9 @@ STATUS_SUCCESS = 0
 STATUS_NOT_IMPLEMENTED = 0xC0000002
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 
+# ntoskrnl routines a driver never imports but is handed pointers to (MajorFunction slots, PDOs, CSQ).
+INTERNAL_ROUTINES = ["KiReturnTrap", "IopInvalidDeviceRequest", "IopPnPDispatch", "IopCsqCancelRoutine"]
+
 # Data exports and their sizes (bytes) where larger than a pointer.
 _VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,
                    "SeExports": 8, "NtBuildLab": 8, "NlsMbCodePageTag": 1}
@@ -117,7 +120,7 @@ class Kernel:
         self._next_kdata = KERNEL_DATA
         for module in ("ntoskrnl.exe", "hal.dll"):
             self._add_module(module, *rootfs.exports(module),
-                             internal=["KiReturnTrap", "IopInvalidDeviceRequest", "IopPnPDispatch"] if module == "ntoskrnl.exe" else [])
+                             internal=INTERNAL_ROUTINES if module == "ntoskrnl.exe" else [])
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
         self.mem.map_physical_window(memory.PHYSICAL_WINDOW)
         self._setup_processor()

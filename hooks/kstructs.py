@@ -859,6 +859,24 @@ class IO_SECURITY_CONTEXT(LittleEndianStructure):
     ]
 
 
+class IO_CSQ(LittleEndianStructure):
+    """A cancel-safe queue: the driver's callbacks, called by IoCsq* (wdm.h)."""
+    _fields_ = [
+        ("Type", ULONG),                    # IO_TYPE_CSQ, or IO_TYPE_CSQ_EX for IoCsqInitializeEx
+        ("CsqInsertIrp", PVOID),
+        ("CsqRemoveIrp", PVOID),
+        ("CsqPeekNextIrp", PVOID),
+        ("CsqAcquireLock", PVOID),
+        ("CsqReleaseLock", PVOID),
+        ("CsqCompleteCanceledIrp", PVOID),
+        ("ReservePointer", PVOID),
+    ]
+
+
+class IO_CSQ_IRP_CONTEXT(LittleEndianStructure):
+    _fields_ = [("Type", ULONG), ("Irp", PVOID), ("Csq", PVOID)]
+
+
 # Hardware resources handed over with IRP_MN_START_DEVICE (wdm.h, #include <pshpack4.h>).
 class CM_PARTIAL_RESOURCE_DESCRIPTOR(LittleEndianStructure):
     """The `u` union (Port, Interrupt, Memory, Dma... at most 16 bytes) is kept as raw ULONGs."""

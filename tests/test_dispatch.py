@@ -352,3 +352,36 @@ def test_the_readme_scenario_example_is_valid(tmp_path):
                                                 ks.IRP_MJ_WRITE, ks.IRP_MJ_READ, ks.IRP_MJ_CLOSE]
     assert steps[2].request.input == b"\x01\x02" and steps[2].request.method == 3
     assert steps[3].request.input == b"Hello"
+
+
+# ---- cancel routines, cancel-safe queues (csq_queue, dispatch.c CASE_CSQ) -------------------------------
+def test_cancel_safe_queue_insert_cancel_and_remove():
+    report = run("csq_queue", scenario=scenario(
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C00", "output_length": 4},     # 1 queued
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C00", "output_length": 4},     # 2 queued
+        {"cancel": 1},                                                                # CsqCompleteCanceledIrp
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C04"},                        # takes 2
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C04"}))                       # queue empty
+    first, second, dequeue, empty = irps(report)
+    assert first.pending and (first.completed, first.status, first.information) == (True, 0xC0000120, 0)
+    assert second.pending and (second.status, second.information, second.output) == (0, 2, b"OK".hex())
+    assert (dequeue.status, empty.status) == (0, 0xC0000225)          # STATUS_NOT_FOUND
+    assert [e.name for e in report.entry_points].count("CancelRoutine") == 1
+    assert report.warnings == []
+
+
+def test_cancelling_a_completed_irp_is_a_warning():
+    report = run("csq_queue", scenario=scenario({"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C04"},
+                                                {"cancel": 1}))
+    assert [w.kind for w in report.warnings] == ["nothing-to-cancel"]
+    assert "CancelRoutine" not in [e.name for e in report.entry_points]
+
+
+@pytest.mark.parametrize("step,words", [({"cancel": 2}, "earlier step"),
+                                        ({"cancel": 1, "irp": "IRP_MJ_CLOSE"}, "only the key"),
+                                        ({"minor": 1}, "needs 'irp'")])
+def test_bad_cancel_steps(tmp_path, capsys, step, words):
+    path = _write(tmp_path, {"version": 1, "steps": [{"irp": "IRP_MJ_CREATE"}, step]})
+    assert main(["run", "--scenario", path, driver_path("csq_queue")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "step 2" in err[0] and words in err[0]

@@ -12,7 +12,7 @@ small, explicit and validated with a JSON Schema (`SCHEMA`, documented in the RE
                {"irp": "IRP_MJ_CLOSE"}]}
 
 Input is `input_hex`, `input_base64` or `input_file` (a path relative to the scenario file), at
-most one. `method` overrides the transfer method in the IOCTL code's low bits. JSON is the format;
+most one. `{"cancel": N}` cancels the IRP of step N (IoCancelIrp: the driver's cancel routine runs). `method` overrides the transfer method in the IOCTL code's low bits. JSON is the format;
 YAML is read too when PyYAML is installed. A bad file gives one line per bad step.
 """
 from __future__ import annotations
@@ -36,9 +36,10 @@ _U32 = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 0xFFFFFFFF},
 STEP_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["irp"],
+    "minProperties": 1,
     "properties": {
         "irp": {"enum": [f"IRP_MJ_{n}" for n in MAJOR_NAMES]},
+        "cancel": {"type": "integer", "minimum": 1},
         "minor": {"type": "integer", "minimum": 0, "maximum": 255},
         "ioctl": _U32,
         "input_hex": {"type": "string", "pattern": "^([0-9a-fA-F]{2})*$"},
@@ -75,8 +76,9 @@ class ScenarioError(Exception):
 
 @dataclass
 class Step:
-    request: IrpRequest
+    request: IrpRequest | None              # None for a cancel step
     expect_status: int | None = None
+    cancel: int | None = None               # IoCancelIrp on the IRP of this (earlier, 1-based) step
 
 
 @dataclass
@@ -142,7 +144,7 @@ def load(path: str) -> Scenario:
         if i in problems or not isinstance(raw, dict):
             continue
         try:
-            steps.append(_step(raw, os.path.dirname(os.path.abspath(path))))
+            steps.append(_step(raw, os.path.dirname(os.path.abspath(path)), i + 1))
         except ValueError as exc:
             problems[i] = str(exc)
     if problems:
@@ -153,7 +155,15 @@ def load(path: str) -> Scenario:
     return Scenario(steps, source=path)
 
 
-def _step(raw: dict, base_dir: str) -> Step:
+def _step(raw: dict, base_dir: str, number: int) -> Step:
+    if "cancel" in raw:
+        if len(raw) > 1:
+            raise ValueError("a cancel step has only the key 'cancel'")
+        if raw["cancel"] >= number:
+            raise ValueError(f"cancel {raw['cancel']} must name an earlier step")
+        return Step(None, cancel=raw["cancel"])
+    if "irp" not in raw:
+        raise ValueError("a step needs 'irp' (or 'cancel')")
     major = MAJOR_NAMES.index(raw["irp"].removeprefix("IRP_MJ_"))
     given = [key for key in _INPUTS if key in raw]
     if len(given) > 1:

@@ -108,10 +108,28 @@ class ScenarioRun:
         k = self.k
         file_object = k.io.new_file_object(device)
         k.io.process.handles.open(file_object)
+        sent: dict[int, IrpRecord] = {}
         for self.step_number, step in enumerate(self._steps(device), 1):
-            if not self._irp(device, step, file_object):
+            if step.cancel is not None:
+                if not self._cancel(sent.get(step.cancel), step.cancel):
+                    return False
+                continue
+            record = self._irp(device, step, file_object)
+            if record is None:
                 return False
+            sent[self.step_number] = record
         return True
+
+    def _cancel(self, record: IrpRecord | None, number: int) -> bool:
+        if record is None or record.completed:
+            self.session.warn(DriverWarning("nothing-to-cancel", f"step {self.step_number} cancels step {number}, "
+                                            "whose IRP is not outstanding: nothing to cancel"))
+            return True
+        call = self.k.io.start_cancel(record.irp)
+        if call is None:
+            return True                                  # IoCancelIrp returns FALSE: no cancel routine set
+        with self.k.io.requestor(record.request.user):
+            return self._call("CancelRoutine", *call)
 
     def _steps(self, device: int) -> list[Step]:
         if self.scenario is not None:
@@ -135,7 +153,8 @@ class ScenarioRun:
         self.ran.add(name)
         return self.session.call_entry(name, routine, args).outcome == "returned"
 
-    def _irp(self, device: int, step: Step, file_object: int = 0) -> bool:
+    def _irp(self, device: int, step: Step, file_object: int = 0) -> IrpRecord | None:
+        """Send one IRP; its record, or None when a bug check ended the run."""
         io, request = self.k.io, step.request
         record = io.build(device, request, file_object)
         routine, args = io.next_location(record.irp, io.top_of_stack(device))
@@ -152,7 +171,7 @@ class ScenarioRun:
         if result.outcome == "returned" and step.expect_status is not None and result.status != step.expect_status:
             self.session.warn(DriverWarning("unexpected-status", f"{name} step {self.step_number} ended with "
                                             f"0x{result.status:08X}, the scenario expects 0x{step.expect_status:08X}"))
-        return result.outcome == "returned"
+        return record if result.outcome == "returned" else None
 
     def _not_run(self) -> None:
         names = []

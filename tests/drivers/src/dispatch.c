@@ -51,6 +51,16 @@
  *   0x22282F (fn 0xA0B) ProbeForRead(0, 0, 4) is a no-op (length 0), then
  *            ProbeForRead(DriverObject, 8, 1): a kernel address -> raises 0xC0000005.
  *   No __try (gcc): a raised exception is unhandled, 0x3B with Arg1 = the exception code.
+ *
+ * CASE_CSQ (csq_queue): a cancel-safe queue (IoCsqInitialize; a LIST_ENTRY through
+ *   Tail.Overlay.ListEntry guarded by a spin lock).  METHOD_BUFFERED, FILE_DEVICE_UNKNOWN:
+ *   0x222C00 (fn 0xB00) QUEUE: IoCsqInsertIrp, returns STATUS_PENDING.
+ *   0x222C04 (fn 0xB01) DEQUEUE: IoCsqRemoveNextIrp; completes that IRP with STATUS_SUCCESS,
+ *            Information 2 and "OK", then itself with STATUS_SUCCESS (Information 0), or with
+ *            STATUS_NOT_FOUND when the queue is empty.
+ *   A cancelled queued IRP goes to CsqCompleteCanceledIrp: STATUS_CANCELLED, Information 0.
+ *   The callbacks count their calls; DEQUEUE's own IRP fails with HV_FAIL(1) if the lock was not
+ *   released as often as it was taken.
  */
 #include "compat.h"
 
@@ -490,6 +500,90 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     UNREFERENCED_PARAMETER(RegistryPath);
     g_Driver = DriverObject;
     return StartControlDevice(DriverObject, L"\\Device\\HvciProbe", L"\\DosDevices\\HvciProbe",
+                              FILE_DEVICE_UNKNOWN, DispatchDeviceControl);
+}
+
+#elif defined(CASE_CSQ)
+#define IOCTL_QUEUE   CTL_CODE(FILE_DEVICE_UNKNOWN, 0xB00, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define IOCTL_DEQUEUE CTL_CODE(FILE_DEVICE_UNKNOWN, 0xB01, METHOD_BUFFERED, FILE_ANY_ACCESS)
+_Static_assert(IOCTL_QUEUE == 0x222C00 && IOCTL_DEQUEUE == 0x222C04, "CTL_CODE");
+
+static IO_CSQ g_Csq;
+static LIST_ENTRY g_Queue;
+static KSPIN_LOCK g_Lock;
+static LONG g_Locked;
+
+static VOID NTAPI CsqInsert(PIO_CSQ Csq, PIRP Irp)
+{
+    UNREFERENCED_PARAMETER(Csq);
+    InsertTailList(&g_Queue, &Irp->Tail.Overlay.ListEntry);
+}
+
+static VOID NTAPI CsqRemove(PIO_CSQ Csq, PIRP Irp)
+{
+    UNREFERENCED_PARAMETER(Csq);
+    RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
+}
+
+static PIRP NTAPI CsqPeekNext(PIO_CSQ Csq, PIRP Irp, PVOID PeekContext)
+{
+    PLIST_ENTRY next = Irp == NULL ? g_Queue.Flink : Irp->Tail.Overlay.ListEntry.Flink;
+
+    UNREFERENCED_PARAMETER(Csq);
+    UNREFERENCED_PARAMETER(PeekContext);
+    return next == &g_Queue ? NULL : CONTAINING_RECORD(next, IRP, Tail.Overlay.ListEntry);
+}
+
+static VOID NTAPI CsqAcquire(PIO_CSQ Csq, PKIRQL Irql)
+{
+    UNREFERENCED_PARAMETER(Csq);
+    KeAcquireSpinLock(&g_Lock, Irql);
+    g_Locked++;
+}
+
+static VOID NTAPI CsqRelease(PIO_CSQ Csq, KIRQL Irql)
+{
+    UNREFERENCED_PARAMETER(Csq);
+    g_Locked--;
+    KeReleaseSpinLock(&g_Lock, Irql);
+}
+
+static VOID NTAPI CsqCompleteCanceled(PIO_CSQ Csq, PIRP Irp)
+{
+    UNREFERENCED_PARAMETER(Csq);
+    Complete(Irp, STATUS_CANCELLED, 0);
+}
+
+static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PIRP queued;
+
+    UNREFERENCED_PARAMETER(DeviceObject);
+    switch (IoGetCurrentIrpStackLocation(Irp)->Parameters.DeviceIoControl.IoControlCode) {
+    case IOCTL_QUEUE:
+        IoCsqInsertIrp(&g_Csq, Irp, NULL);
+        return STATUS_PENDING;
+    case IOCTL_DEQUEUE:
+        queued = IoCsqRemoveNextIrp(&g_Csq, NULL);
+        if (g_Locked != 0)
+            return Complete(Irp, HV_FAIL(1), 0);
+        if (queued == NULL)
+            return Complete(Irp, STATUS_NOT_FOUND, 0);
+        RtlCopyMemory(queued->AssociatedIrp.SystemBuffer, "OK", 2);
+        Complete(queued, STATUS_SUCCESS, 2);
+        return Complete(Irp, STATUS_SUCCESS, 0);
+    default:
+        return Complete(Irp, STATUS_INVALID_DEVICE_REQUEST, 0);
+    }
+}
+
+NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    UNREFERENCED_PARAMETER(RegistryPath);
+    InitializeListHead(&g_Queue);
+    KeInitializeSpinLock(&g_Lock);
+    IoCsqInitialize(&g_Csq, CsqInsert, CsqRemove, CsqPeekNext, CsqAcquire, CsqRelease, CsqCompleteCanceled);
+    return StartControlDevice(DriverObject, L"\\Device\\HvciCsq", L"\\DosDevices\\HvciCsq",
                               FILE_DEVICE_UNKNOWN, DispatchDeviceControl);
 }
 
