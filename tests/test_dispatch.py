@@ -195,8 +195,18 @@ def test_filter_forwards_with_a_completion_routine():
     assert (e.status, e.information, e.output) == (0, 5, "0102014346")
 
 
-def test_filter_ioctl_is_harvested_from_a_memory_compare():
-    assert [e.ioctl for e in irps(run("filter_fwd"))] == [0x222800]
+def test_filter_ioctls_are_harvested_from_memory_compares():
+    assert [e.ioctl for e in irps(run("filter_fwd"))] == [0x222800, 0x222804]
+
+
+def test_a_violation_inside_ioCallDriver_stops_the_whole_run():
+    from test_run_rules import call_return_rvas
+    report = run("filter_fwd")
+    (b,) = report.bugchecks
+    assert (b.args[0], b.args[3], b.entry_point) == (0x2000, 0x6C776F4C, "IRP_MJ_DEVICE_CONTROL")
+    assert [b.caller_rva] == call_return_rvas("filter_fwd", "ExAllocatePoolWithTag")
+    assert irps(report)[-1].outcome == "bugcheck" and irps(report)[-1].completed is False
+    assert report.registered_not_run == ["IRP_MJ_CLOSE", "DriverUnload"]
 
 
 # ---- hidden IOCTLs, probes --------------------------------------------------------------------------

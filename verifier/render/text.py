@@ -68,10 +68,10 @@ def driver_block(d: DriverReport) -> str:
     out.append(head)
     for e in d.entry_points:
         status = "did not return" if e.status is None else f"returned 0x{e.status:08x}"
-        if e.completed is not None:
-            status = f"status 0x{e.status:08x}" if e.status is not None else status
-            status += f", information {e.information}" + (f", output {e.output}" if e.output else "")
-            status += "" if e.completed else ", never completed"
+        if e.completed:
+            status = f"status 0x{e.status:08x}, information {e.information}" + (f", output {e.output}" if e.output else "")
+        elif e.completed is False:
+            status += ", IRP never completed"
         code = f" 0x{e.ioctl:x}" if e.ioctl is not None else ""
         out.append(f"  {e.name}{code}: {status} ({e.outcome})")
     if d.registered_not_run:

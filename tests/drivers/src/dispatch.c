@@ -32,6 +32,8 @@
  *   SystemBuffer and completes with Information 4; the completion routine (DeviceObject must be the
  *   upper device, context 0x5EED) sets byte 3 to 'C' and Information to 5 with byte 4 = 'F',
  *   returning STATUS_CONTINUE_COMPLETION.  Expected output: 01 02 01 43 46.
+ *   IOCTL 0x222804 (fn 0xA01) is forwarded the same way; the lower device allocates executable
+ *   NonPagedPool ('lwoL'): a 0x2000 inside a routine the kernel calls from IoCallDriver.
  *
  * CASE_LEAK (leak_unload): DriverEntry allocates 0x30 bytes 'kaeL' (ExAllocatePoolWithTag), 0x50
  *   bytes 'kaeL' (ExAllocatePool2) and 0x20 bytes 'eerF' (ExAllocatePoolWithTagPriority), all
@@ -292,7 +294,8 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
 
 #elif defined(CASE_FILTER)
 #define IOCTL_STACK CTL_CODE(FILE_DEVICE_UNKNOWN, 0xA00, METHOD_BUFFERED, FILE_ANY_ACCESS)
-_Static_assert(IOCTL_STACK == 0x222800, "CTL_CODE");
+#define IOCTL_LOWER_EXEC CTL_CODE(FILE_DEVICE_UNKNOWN, 0xA01, METHOD_BUFFERED, FILE_ANY_ACCESS)
+_Static_assert(IOCTL_STACK == 0x222800 && IOCTL_LOWER_EXEC == 0x222804, "CTL_CODE");
 #define FILTER_CONTEXT ((PVOID)(ULONG_PTR)0x5EED)
 
 static PDEVICE_OBJECT g_Lower, g_Upper, g_AttachedTo;
@@ -319,12 +322,21 @@ static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Ir
     PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(Irp);
     PUCHAR buf = (PUCHAR)Irp->AssociatedIrp.SystemBuffer;
 
-    if (sp->Parameters.DeviceIoControl.IoControlCode != IOCTL_STACK || sp->Parameters.DeviceIoControl.OutputBufferLength < 5)
+    ULONG code = sp->Parameters.DeviceIoControl.IoControlCode;
+    PVOID p;
+
+    if ((code != IOCTL_STACK && code != IOCTL_LOWER_EXEC) || sp->Parameters.DeviceIoControl.OutputBufferLength < 5)
         return Complete(Irp, STATUS_INVALID_DEVICE_REQUEST, 0);
     if (DeviceObject == g_Upper) {
         IoCopyCurrentIrpStackLocationToNext(Irp);
         IoSetCompletionRoutine(Irp, FilterCompleted, FILTER_CONTEXT, TRUE, TRUE, TRUE);
         return IoCallDriver(g_AttachedTo, Irp);
+    }
+    if (code == IOCTL_LOWER_EXEC) {
+        p = ExAllocatePoolWithTag((POOL_TYPE)HV_NonPagedPool, 0x20, 'lwoL');     /* 0x2000 */
+        if (p != NULL)
+            ExFreePoolWithTag(p, 'lwoL');
+        return Complete(Irp, STATUS_SUCCESS, 0);
     }
     buf[0] = (UCHAR)Irp->CurrentLocation;
     buf[1] = (UCHAR)Irp->StackCount;
