@@ -76,7 +76,13 @@ def ioctl_method(code: int) -> int:
 
 
 def nt_error(status: int) -> bool:
+    """NT_ERROR: severity error (a warning is not an error, but not a success either)."""
     return status >= 0xC0000000
+
+
+def nt_success(status: int) -> bool:
+    """NT_SUCCESS: success or informational severity."""
+    return status < 0x80000000
 
 
 @dataclass
@@ -368,7 +374,7 @@ class IoManager:
             k.mem.write(irp + _PENDING_RETURNED, bytes([control & SL_PENDING_RETURNED]))
             status = k.mem.read_u32(irp + _STATUS)
             cancel = k.mem.read(irp + ks.offset_of(ks.IRP, "Cancel"), 1)[0]
-            wanted = (control & SL_INVOKE_ON_ERROR if nt_error(status) else control & SL_INVOKE_ON_SUCCESS) or \
+            wanted = (control & SL_INVOKE_ON_SUCCESS if nt_success(status) else control & SL_INVOKE_ON_ERROR) or \
                 (cancel and control & SL_INVOKE_ON_CANCEL)
             k.mem.write(sl, bytes(STACK_SIZE))                # ZeroIrpStackLocation... as Windows does
             if wanted and entry.CompletionRoutine:
@@ -429,21 +435,21 @@ class IoManager:
         finally:
             k.call_nested(q.CsqReleaseLock, [csq, k.mem.read(self._irql_slot, 1)[0]])
 
-    def csq_insert(self, csq: int, irp: int, context: int, insert_context: int | None) -> int:
+    def csq_insert(self, csq: int, irp: int, context: int, insert_context: int) -> int:
         k = self.k
         cancel_routine = k.module_exports["ntoskrnl.exe"]["IopCsqCancelRoutine"]
-        if context:
-            k.write_struct(context, ks.IO_CSQ_IRP_CONTEXT(Type=IO_TYPE_CSQ_IRP_CONTEXT, Irp=irp, Csq=csq))
-        k.mem.write_q(irp + _DRIVER_CONTEXT3, context or csq)
 
         def insert(q: ks.IO_CSQ) -> int:
-            if insert_context is None:
+            if q.Type == IO_TYPE_CSQ_EX:                   # the callback's shape follows the queue's type
+                status = k.call_nested(q.CsqInsertIrp, [csq, irp, insert_context]) & 0xFFFFFFFF
+                if not nt_success(status):
+                    return status
+            else:
                 k.call_nested(q.CsqInsertIrp, [csq, irp])
                 status = STATUS_SUCCESS
-            else:
-                status = k.call_nested(q.CsqInsertIrp, [csq, irp, insert_context]) & 0xFFFFFFFF
-                if nt_error(status):
-                    return status
+            if context:                                    # only once the driver accepted the IRP
+                k.write_struct(context, ks.IO_CSQ_IRP_CONTEXT(Type=IO_TYPE_CSQ_IRP_CONTEXT, Irp=irp, Csq=csq))
+            k.mem.write_q(irp + _DRIVER_CONTEXT3, context or csq)
             k.mem.write_q(irp + ks.offset_of(ks.IRP, "CancelRoutine"), cancel_routine)
             sl = k.mem.read_q(irp + _CURRENT)                 # IoMarkIrpPending
             k.mem.write(sl + _SL_CONTROL, bytes([k.mem.read(sl + _SL_CONTROL, 1)[0] | SL_PENDING_RETURNED]))
@@ -567,7 +573,7 @@ def IoCsqInitializeEx(k, Csq: PVOID, CsqInsertIrp: PVOID, CsqRemoveIrp: PVOID, C
 
 @export("IoCsqInsertIrp")
 def IoCsqInsertIrp(k, Csq: PVOID, Irp: PIRP, Context: PVOID) -> None:
-    k.io.csq_insert(Csq, Irp, Context, None)
+    k.io.csq_insert(Csq, Irp, Context, 0)
 
 
 @export("IoCsqInsertIrpEx")

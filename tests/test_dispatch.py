@@ -395,3 +395,37 @@ def test_bad_cancel_steps(tmp_path, capsys, step, words):
     assert main(["run", "--scenario", path, driver_path("csq_queue")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "step 2" in err[0] and words in err[0]
+
+
+def test_cancel_safe_queue_with_a_context_and_iocancelirp_from_the_driver():
+    report = run("csq_queue", scenario=scenario(
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C08", "output_length": 4},    # 1 queued with the context
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C08", "output_length": 4},    # 2 refused by InsertIrpEx
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C0C"},                       # 3 IoCsqRemoveIrp -> 1
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C08", "output_length": 4},    # 4 queued
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C10"},                       # 5 IoCancelIrp(4): TRUE
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C10"}))                      # 6 nothing queued
+    one, two, remove, four, cancel, none = irps(report)
+    assert (one.status, one.output) == (0, b"CX".hex())
+    assert (two.status, two.completed) == (0x80000011, True)                        # STATUS_DEVICE_BUSY
+    assert remove.status == 0 and (four.status, four.completed) == (0xC0000120, True)  # STATUS_CANCELLED
+    assert (cancel.information, none.information) == (1, 0xFF)
+
+
+def test_a_drivers_own_cancel_routine_and_the_cancel_spin_lock():
+    report = run("pending_irp", scenario=scenario(
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222400", "output_length": 4},
+        {"cancel": 1},
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222404"},                       # nothing pending now
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222400", "output_length": 4},
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222404"}))
+    cancelled, empty, kept, release = irps(report)
+    assert (cancelled.status, cancelled.completed) == (0xC0000120, True)
+    assert empty.status == 0xC0000225                                              # STATUS_NOT_FOUND
+    assert (kept.status, kept.output, release.status) == (0, b"DONE".hex(), 0)   # not HV_FAIL(4): IRQL was raised
+    assert [e.name for e in report.entry_points].count("CancelRoutine") == 1
+
+
+def test_filter_driver_entry_checks_the_device_stack():
+    report = run("filter_fwd")
+    assert report.entry_points[0].name == "DriverEntry" and report.entry_points[0].status == 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 from emu.memory import MemoryFault
 from hooks import kstructs as ks
 from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, STATUS_PENDING, IrpRecord,
-                       IrpRequest, major_name, nt_error)
+                       IrpRequest, major_name, nt_success)
 from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, BugCheck
 from verifier.harvest import harvest
 from verifier.report import EntryPointResult, PoolLeak
@@ -66,7 +66,7 @@ class ScenarioRun:
     def run(self, driver_entry: EntryPointResult) -> None:
         # Windows unloads a driver whose DriverEntry failed without calling anything else.
         try:
-            if driver_entry.outcome == "returned" and not nt_error(driver_entry.status or 0):
+            if driver_entry.outcome == "returned" and nt_success(driver_entry.status or 0):
                 self._sequence()
             self._not_run()
         except MemoryFault as fault:

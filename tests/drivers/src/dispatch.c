@@ -9,9 +9,13 @@
  *            UserMode; IoGetRequestorProcess(Irp) == IoGetCurrentProcess() != PsInitialSystemProcess;
  *            Tail.Overlay.Thread == the current thread; failures 1..3), then IoMarkIrpPending,
  *            keeps the IRP and returns STATUS_PENDING.
- *   0x222404 (fn 0x901) RELEASE: completes the kept IRP with STATUS_SUCCESS, Information 4 and
- *            "DONE" in its SystemBuffer, then itself with STATUS_SUCCESS, Information 0;
- *            STATUS_NOT_FOUND (0xC0000225) when nothing is pending.
+ *            PEND also sets a cancel routine (IoSetCancelRoutine): cancelling the kept IRP completes
+ *            it with STATUS_CANCELLED after IoReleaseCancelSpinLock(Irp->CancelIrql).
+ *   0x222404 (fn 0x901) RELEASE: under the cancel spin lock (IoAcquireCancelSpinLock, which must
+ *            raise to DISPATCH_LEVEL: fail 4) takes the kept IRP and clears its cancel routine, then
+ *            completes it with STATUS_SUCCESS, Information 4 and "DONE" in its SystemBuffer, then
+ *            itself with STATUS_SUCCESS, Information 0; STATUS_NOT_FOUND (0xC0000225) when nothing
+ *            is pending.
  *
  * CASE_PNP (pnp_wdm): DriverEntry sets AddDevice, IRP_MJ_PNP/POWER/CREATE/CLOSE/READ, DriverUnload.
  *   AddDevice: IoCreateDevice(\Device\HvciPnp, DO_BUFFERED_IO), IoAttachDeviceToDeviceStack(fdo, pdo)
@@ -31,7 +35,8 @@
  *   {CurrentLocation, StackCount, current location's DeviceObject == lower ? 1 : 0, 'L'} to the
  *   SystemBuffer and completes with Information 4; the completion routine (DeviceObject must be the
  *   upper device, context 0x5EED) sets byte 3 to 'C' and Information to 5 with byte 4 = 'F',
- *   returning STATUS_CONTINUE_COMPLETION.  Expected output: 01 02 01 43 46.
+ *   returning STATUS_CONTINUE_COMPLETION.  Expected output: 01 02 01 43 46.  DriverEntry checks
+ *   IoGetAttachedDeviceReference/IoGetAttachedDevice(lower) == upper and StackSize 2 (fail 3).
  *   IOCTL 0x222804 (fn 0xA01) is forwarded the same way; the lower device allocates executable
  *   NonPagedPool ('lwoL'): a 0x2000 inside a routine the kernel calls from IoCallDriver.
  *
@@ -54,15 +59,21 @@
  *            ProbeForRead(DriverObject, 8, 1): a kernel address -> raises 0xC0000005.
  *   No __try (gcc): a raised exception is unhandled, 0x3B with Arg1 = the exception code.
  *
- * CASE_CSQ (csq_queue): a cancel-safe queue (IoCsqInitialize; a LIST_ENTRY through
+ * CASE_CSQ (csq_queue): a cancel-safe queue (IoCsqInitializeEx; a LIST_ENTRY through
  *   Tail.Overlay.ListEntry guarded by a spin lock).  METHOD_BUFFERED, FILE_DEVICE_UNKNOWN:
  *   0x222C00 (fn 0xB00) QUEUE: IoCsqInsertIrp, returns STATUS_PENDING.
  *   0x222C04 (fn 0xB01) DEQUEUE: IoCsqRemoveNextIrp; completes that IRP with STATUS_SUCCESS,
  *            Information 2 and "OK", then itself with STATUS_SUCCESS (Information 0), or with
  *            STATUS_NOT_FOUND when the queue is empty.
  *   A cancelled queued IRP goes to CsqCompleteCanceledIrp: STATUS_CANCELLED, Information 0.
- *   The callbacks count their calls; DEQUEUE's own IRP fails with HV_FAIL(1) if the lock was not
- *   released as often as it was taken.
+ *   0x222C08 (fn 0xB02) QUEUE_CTX: IoCsqInsertIrpEx with an IO_CSQ_IRP_CONTEXT (the driver's one
+ *            global context); the queue's InsertIrpEx callback refuses a second one with
+ *            STATUS_DEVICE_BUSY, which IoCsqInsertIrpEx returns (the IRP then completes with it).
+ *   0x222C0C (fn 0xB03) REMOVE_CTX: IoCsqRemoveIrp(context); completes that IRP with "CX",
+ *            Information 2, else STATUS_NOT_FOUND.
+ *   0x222C10 (fn 0xB04) CANCEL_CTX: IoCancelIrp on the context's IRP; Information = its result.
+ *   The queue is set up with IoCsqInitializeEx.  The callbacks count their calls; DEQUEUE's own
+ *   IRP fails with HV_FAIL(1) if the lock was not released as often as it was taken.
  */
 #include "compat.h"
 
@@ -133,12 +144,23 @@ static __attribute__((unused)) NTSTATUS StartControlDevice(PDRIVER_OBJECT Driver
 _Static_assert(IOCTL_PEND == 0x222400 && IOCTL_RELEASE == 0x222404, "CTL_CODE");
 
 IMPSLOT(PKTHREAD, PsGetCurrentThread)(VOID);
+IMPSLOT(KIRQL, KeGetCurrentIrql)(VOID);
 static PIRP g_Pending;
+
+static VOID NTAPI CancelPending(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    UNREFERENCED_PARAMETER(DeviceObject);
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+    if (g_Pending == Irp)
+        g_Pending = NULL;
+    Complete(Irp, STATUS_CANCELLED, 0);
+}
 
 static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(Irp);
     PIRP kept;
+    KIRQL irql;
 
     UNREFERENCED_PARAMETER(DeviceObject);
     switch (sp->Parameters.DeviceIoControl.IoControlCode) {
@@ -151,12 +173,21 @@ static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Ir
             return Complete(Irp, HV_FAIL(3), 0);
         IoMarkIrpPending(Irp);
         g_Pending = Irp;
+        IoSetCancelRoutine(Irp, CancelPending);
         return STATUS_PENDING;
     case IOCTL_RELEASE:
+        IoAcquireCancelSpinLock(&irql);
+        if (IMPCALL(KeGetCurrentIrql)() != DISPATCH_LEVEL) {
+            IoReleaseCancelSpinLock(irql);
+            return Complete(Irp, HV_FAIL(4), 0);
+        }
         kept = g_Pending;
+        g_Pending = NULL;
+        if (kept != NULL && IoSetCancelRoutine(kept, NULL) == NULL)
+            kept = NULL;                        /* its cancel routine owns it */
+        IoReleaseCancelSpinLock(irql);
         if (kept == NULL)
             return Complete(Irp, STATUS_NOT_FOUND, 0);
-        g_Pending = NULL;
         RtlCopyMemory(kept->AssociatedIrp.SystemBuffer, "DONE", 4);
         Complete(kept, STATUS_SUCCESS, 4);
         return Complete(Irp, STATUS_SUCCESS, 0);
@@ -362,6 +393,7 @@ static VOID NTAPI Unload(PDRIVER_OBJECT DriverObject)
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
+    PDEVICE_OBJECT top;
     NTSTATUS st;
 
     UNREFERENCED_PARAMETER(RegistryPath);
@@ -378,6 +410,13 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     if (!NT_SUCCESS(st) || g_AttachedTo != g_Lower) {
         UnloadDeleteAll(DriverObject);
         return HV_FAIL(2);
+    }
+    top = IoGetAttachedDeviceReference(g_Lower);
+    ObDereferenceObject(top);
+    if (top != g_Upper || IoGetAttachedDevice(g_Lower) != g_Upper || g_Upper->StackSize != 2) {
+        IoDetachDevice(g_Lower);
+        UnloadDeleteAll(DriverObject);
+        return HV_FAIL(3);
     }
     DriverObject->MajorFunction[IRP_MJ_CREATE] = DispatchPassOrSucceed;
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = DispatchPassOrSucceed;
@@ -518,23 +557,38 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
 #elif defined(CASE_CSQ)
 #define IOCTL_QUEUE   CTL_CODE(FILE_DEVICE_UNKNOWN, 0xB00, METHOD_BUFFERED, FILE_ANY_ACCESS)
 #define IOCTL_DEQUEUE CTL_CODE(FILE_DEVICE_UNKNOWN, 0xB01, METHOD_BUFFERED, FILE_ANY_ACCESS)
-_Static_assert(IOCTL_QUEUE == 0x222C00 && IOCTL_DEQUEUE == 0x222C04, "CTL_CODE");
+#define IOCTL_QUEUE_CTX  CTL_CODE(FILE_DEVICE_UNKNOWN, 0xB02, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define IOCTL_REMOVE_CTX CTL_CODE(FILE_DEVICE_UNKNOWN, 0xB03, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define IOCTL_CANCEL_CTX CTL_CODE(FILE_DEVICE_UNKNOWN, 0xB04, METHOD_BUFFERED, FILE_ANY_ACCESS)
+_Static_assert(IOCTL_QUEUE == 0x222C00 && IOCTL_DEQUEUE == 0x222C04 && IOCTL_QUEUE_CTX == 0x222C08 &&
+               IOCTL_REMOVE_CTX == 0x222C0C && IOCTL_CANCEL_CTX == 0x222C10, "CTL_CODE");
 
 static IO_CSQ g_Csq;
 static LIST_ENTRY g_Queue;
 static KSPIN_LOCK g_Lock;
 static LONG g_Locked;
 
-static VOID NTAPI CsqInsert(PIO_CSQ Csq, PIRP Irp)
+static IO_CSQ_IRP_CONTEXT g_Ctx;
+static PIRP g_CtxIrp;
+
+static NTSTATUS NTAPI CsqInsertEx(PIO_CSQ Csq, PIRP Irp, PVOID InsertContext)
 {
     UNREFERENCED_PARAMETER(Csq);
+    if (InsertContext == &g_Ctx) {
+        if (g_CtxIrp != NULL)
+            return STATUS_DEVICE_BUSY;
+        g_CtxIrp = Irp;
+    }
     InsertTailList(&g_Queue, &Irp->Tail.Overlay.ListEntry);
+    return STATUS_SUCCESS;
 }
 
 static VOID NTAPI CsqRemove(PIO_CSQ Csq, PIRP Irp)
 {
     UNREFERENCED_PARAMETER(Csq);
     RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
+    if (Irp == g_CtxIrp)
+        g_CtxIrp = NULL;
 }
 
 static PIRP NTAPI CsqPeekNext(PIO_CSQ Csq, PIRP Irp, PVOID PeekContext)
@@ -569,12 +623,25 @@ static VOID NTAPI CsqCompleteCanceled(PIO_CSQ Csq, PIRP Irp)
 static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PIRP queued;
+    NTSTATUS st;
 
     UNREFERENCED_PARAMETER(DeviceObject);
     switch (IoGetCurrentIrpStackLocation(Irp)->Parameters.DeviceIoControl.IoControlCode) {
     case IOCTL_QUEUE:
         IoCsqInsertIrp(&g_Csq, Irp, NULL);
         return STATUS_PENDING;
+    case IOCTL_QUEUE_CTX:
+        st = IoCsqInsertIrpEx(&g_Csq, Irp, &g_Ctx, &g_Ctx);
+        return NT_SUCCESS(st) ? STATUS_PENDING : Complete(Irp, st, 0);
+    case IOCTL_REMOVE_CTX:
+        queued = IoCsqRemoveIrp(&g_Csq, &g_Ctx);
+        if (queued == NULL)
+            return Complete(Irp, STATUS_NOT_FOUND, 0);
+        RtlCopyMemory(queued->AssociatedIrp.SystemBuffer, "CX", 2);
+        Complete(queued, STATUS_SUCCESS, 2);
+        return Complete(Irp, STATUS_SUCCESS, 0);
+    case IOCTL_CANCEL_CTX:
+        return Complete(Irp, STATUS_SUCCESS, g_CtxIrp != NULL ? IoCancelIrp(g_CtxIrp) : 0xFF);
     case IOCTL_DEQUEUE:
         queued = IoCsqRemoveNextIrp(&g_Csq, NULL);
         if (g_Locked != 0)
@@ -594,7 +661,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     UNREFERENCED_PARAMETER(RegistryPath);
     InitializeListHead(&g_Queue);
     KeInitializeSpinLock(&g_Lock);
-    IoCsqInitialize(&g_Csq, CsqInsert, CsqRemove, CsqPeekNext, CsqAcquire, CsqRelease, CsqCompleteCanceled);
+    IoCsqInitializeEx(&g_Csq, CsqInsertEx, CsqRemove, CsqPeekNext, CsqAcquire, CsqRelease, CsqCompleteCanceled);
     return StartControlDevice(DriverObject, L"\\Device\\HvciCsq", L"\\DosDevices\\HvciCsq",
                               FILE_DEVICE_UNKNOWN, DispatchDeviceControl);
 }
