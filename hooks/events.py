@@ -10,7 +10,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
-from emu.machine import Halt
 from hooks.api import Export
 
 
@@ -23,20 +22,6 @@ class Crash:
     caller: int = 0
     api: str | None = None
     note: str | None = None
-
-
-class RaisedException(Halt):
-    """An exception a kernel routine raised in the caller (ProbeForRead, ExRaiseStatus...).
-
-    Nothing dispatches it to the driver's handlers yet, so it ends the run as an unhandled
-    exception; the verifier decides which bug check that is."""
-
-    def __init__(self, code: int, caller: int, api: str):
-        self.code, self.caller, self.api = code, caller, api
-        super().__init__(self)
-
-    def __str__(self) -> str:
-        return f"{self.api} raised 0x{self.code:08X}"
 
 
 @dataclass(slots=True)

@@ -19,12 +19,13 @@ import struct
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from emu.machine import Halt
+from emu.machine import Halt, Raised
 from emu.memory import PAGE, PROT_RW, PTE_P, PTE_U, PTE_W, page_ceil
 from hooks import kstructs as ks
 from hooks.api import BOOLEAN, KIRQL, NTSTATUS, PDEVICE_OBJECT, PIRP, PVOID, SIZE_T, ULONG, export
-from hooks.events import Crash, RaisedException
+from hooks.events import Crash
 from hooks.io import STATUS_INVALID_DEVICE_REQUEST
+from hooks.seh import EXCEPTION_NONCONTINUABLE, STATUS_ACCESS_VIOLATION, STATUS_DATATYPE_MISALIGNMENT
 from hooks.objects import HandleTable
 
 # wdm.h names of the major functions, by code.
@@ -44,8 +45,6 @@ STATUS_SUCCESS = 0
 STATUS_PENDING = 0x103
 STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
 STATUS_NOT_SUPPORTED = 0xC00000BB
-STATUS_ACCESS_VIOLATION = 0xC0000005
-STATUS_DATATYPE_MISALIGNMENT = 0x80000002
 NO_MORE_IRP_STACK_LOCATIONS = 0x35
 FILE_DEVICE_UNKNOWN = 0x22
 MAX_QUEUE_WALK = 100000
@@ -523,18 +522,18 @@ def IoGetRequestorProcess(k, Irp: PIRP) -> PVOID:
 
 
 def _probe(k, address: int, length: int, alignment: int, write: bool) -> None:
-    """What ProbeForRead/ProbeForWrite check; a failure raises the exception Windows raises."""
+    """What ProbeForRead/ProbeForWrite check; a failure raises the exception Windows raises in the caller."""
     if not length:
         return
     if alignment and address & (alignment - 1):
-        raise RaisedException(STATUS_DATATYPE_MISALIGNMENT, k.caller, k.current_export.name)
+        raise Raised(STATUS_DATATYPE_MISALIGNMENT, flags=EXCEPTION_NONCONTINUABLE)
     end = address + length
     if end > MM_USER_PROBE_ADDRESS or end < address:
-        raise RaisedException(STATUS_ACCESS_VIOLATION, k.caller, k.current_export.name)
+        raise Raised(STATUS_ACCESS_VIOLATION, flags=EXCEPTION_NONCONTINUABLE)
     if write:
         for page in range(address & ~(PAGE - 1), end, PAGE):
             if k.mem.pte(page) & (PTE_P | PTE_W | PTE_U) != PTE_P | PTE_W | PTE_U:
-                raise RaisedException(STATUS_ACCESS_VIOLATION, k.caller, k.current_export.name)
+                raise Raised(STATUS_ACCESS_VIOLATION, flags=EXCEPTION_NONCONTINUABLE)
 
 
 @export("ProbeForRead")
@@ -555,19 +554,13 @@ def IoCancelIrp(k, Irp: PIRP) -> BOOLEAN:
     return int(call is not None)
 
 
-@export("IoCsqInitialize")
+@export("IoCsqInitialize", "IoCsqInitializeEx")
 def IoCsqInitialize(k, Csq: PVOID, CsqInsertIrp: PVOID, CsqRemoveIrp: PVOID, CsqPeekNextIrp: PVOID,
                     CsqAcquireLock: PVOID, CsqReleaseLock: PVOID, CsqCompleteCanceledIrp: PVOID) -> NTSTATUS:
-    k.write_struct(Csq, ks.IO_CSQ(IO_TYPE_CSQ, CsqInsertIrp, CsqRemoveIrp, CsqPeekNextIrp, CsqAcquireLock,
-                                  CsqReleaseLock, CsqCompleteCanceledIrp, 0))
-    return STATUS_SUCCESS
-
-
-@export("IoCsqInitializeEx")
-def IoCsqInitializeEx(k, Csq: PVOID, CsqInsertIrp: PVOID, CsqRemoveIrp: PVOID, CsqPeekNextIrp: PVOID,
-                      CsqAcquireLock: PVOID, CsqReleaseLock: PVOID, CsqCompleteCanceledIrp: PVOID) -> NTSTATUS:
-    k.write_struct(Csq, ks.IO_CSQ(IO_TYPE_CSQ_EX, CsqInsertIrp, CsqRemoveIrp, CsqPeekNextIrp, CsqAcquireLock,
-                                  CsqReleaseLock, CsqCompleteCanceledIrp, 0))
+    """The Ex form differs only in the insert callback's shape, which IoCsqInsertIrp* reads from Type."""
+    kind = IO_TYPE_CSQ_EX if k.current_export.name == "IoCsqInitializeEx" else IO_TYPE_CSQ
+    k.write_struct(Csq, ks.IO_CSQ(kind, CsqInsertIrp, CsqRemoveIrp, CsqPeekNextIrp, CsqAcquireLock, CsqReleaseLock,
+                                  CsqCompleteCanceledIrp, 0))
     return STATUS_SUCCESS
 
 

@@ -5,7 +5,7 @@ One processor and one thread: locks cannot contend and waits are satisfied at on
 """
 import struct
 
-from emu.machine import Halt
+from emu.machine import MOV_CR8_RCX, MOV_RAX_CR8, Halt
 from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, LONG, NTSTATUS, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64, ULONG_PTR, export)
 from hooks.events import Crash
 
@@ -15,8 +15,8 @@ STATUS_TIMEOUT = 0x102
 
 # IRQL lives in CR8, as on x64 Windows, so drivers' inline `mov cr8` and these routines agree.
 # They run as machine code in the stub area: no Python on the path, nothing to keep in sync.
-_MOV_RAX_CR8 = bytes.fromhex("440f20c0")         # mov rax, cr8   (the old IRQL, returned)
-_MOV_CR8_RCX = bytes.fromhex("440f22c1")         # mov cr8, rcx
+_MOV_RAX_CR8 = MOV_RAX_CR8                         # mov rax, cr8   (the old IRQL, returned)
+_MOV_CR8_RCX = MOV_CR8_RCX                         # mov cr8, rcx
 _MOV_CR8_RDX = bytes.fromhex("440f22c2")         # mov cr8, rdx
 _MOV_CR8_RAX = bytes.fromhex("440f22c0")         # mov cr8, rax
 _ECX_DISPATCH = bytes.fromhex("b902000000")      # mov ecx, DISPATCH_LEVEL
@@ -24,6 +24,7 @@ _RET = b"\xc3"
 _RAISE_TO_DPC = _MOV_RAX_CR8 + _ECX_DISPATCH + _MOV_CR8_RCX + _RET
 _LOWER_TO_CL = bytes.fromhex("0fb6c9") + _MOV_CR8_RCX + _RET            # movzx ecx, cl
 NATIVE_ROUTINES: dict[str, bytes] = {
+    "KiSetIrql": _MOV_CR8_RCX + _RET,       # internal: how the kernel puts back a resumed context's IRQL
     "KeGetCurrentIrql": _MOV_RAX_CR8 + _RET,
     "KfRaiseIrql": _MOV_RAX_CR8 + bytes.fromhex("0fb6c9") + _MOV_CR8_RCX + _RET,
     "KeRaiseIrqlToDpcLevel": _RAISE_TO_DPC,

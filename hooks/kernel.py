@@ -16,16 +16,18 @@ from typing import Callable
 import rootfs
 from emu.dispatch import StubArea
 from emu.kmodule import ModuleSpec, build_module
-from emu.loader import LoadedImage, map_image
+from emu.loader import LoadedImage, Startup, map_image, security_cookie
 from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
 from hooks import catalog, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
+from hooks.guard import GUARD_ROUTINES
 from hooks.irp import IoManager
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
+from hooks.flt.manager import FilterManager
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
@@ -45,8 +47,10 @@ STATUS_SUCCESS = 0
 STATUS_NOT_IMPLEMENTED = 0xC0000002
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 
+ON_DEMAND_MODULES = set(rootfs.known_modules()) - {"ntoskrnl.exe", "hal.dll"}
 # ntoskrnl routines a driver never imports but is handed pointers to (MajorFunction slots, PDOs, CSQ).
-INTERNAL_ROUTINES = ["KiReturnTrap", "IopInvalidDeviceRequest", "IopPnPDispatch", "IopCsqCancelRoutine"]
+INTERNAL_ROUTINES = ["KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES, "IopPnPDispatch",
+                     "IopCsqCancelRoutine"]
 
 # Data exports and their sizes (bytes) where larger than a pointer.
 _VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,
@@ -110,6 +114,7 @@ class Kernel:
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
         self.pool = PoolAllocator(self.mem)
+        self.filter_manager = FilterManager()
         self.io = IoManager(self)
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
@@ -122,6 +127,8 @@ class Kernel:
             self._add_module(module, *rootfs.exports(module),
                              internal=INTERNAL_ROUTINES if module == "ntoskrnl.exe" else [])
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
+        self.machine.irql_probe = self.module_exports["ntoskrnl.exe"]["KeGetCurrentIrql"]    # mov rax, cr8; ret
+        self.machine.irql_setter = self.module_exports["ntoskrnl.exe"]["KiSetIrql"]          # mov cr8, rcx; ret
         self.mem.map_physical_window(memory.PHYSICAL_WINDOW)
         self._setup_processor()
         self._setup_shared_data()
@@ -138,7 +145,8 @@ class Kernel:
         existing module's import table (names a driver imports that our export list lacks)."""
         spec = ModuleSpec(name, list(functions),
                           [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
-                          {n: code for n, code in ke.NATIVE_ROUTINES.items() if n in functions})
+                          {n: code for n, code in {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES}.items()
+                           if n in functions or n in internal})
         built = build_module(spec)
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
@@ -333,10 +341,16 @@ class Kernel:
         return va
 
     # ---- drivers ------------------------------------------------------------------------------------
-    def load_driver(self, image: PeImage, name: str, allow_wx: bool = False) -> DriverContext:
-        """Map the driver at a non-preferred base, bind its imports, build its DRIVER_OBJECT.
+    def load_driver(self, image: PeImage, name: str, allow_wx: bool = False, seed: int = 0,
+                    init_security_cookie: bool = True) -> DriverContext:
+        """Map the driver at a non-preferred base, bind its imports, fill its load-config slots
+        (a /GS cookie derived from `seed`; CFG-off routines), build its DRIVER_OBJECT.
 
-        `allow_wx` maps writable code as a loader without memory integrity would."""
+        `allow_wx` maps writable code as a loader without memory integrity would;
+        `init_security_cookie=False` leaves the cookie as linked (tests of the /GS failure path)."""
+        # Modules beyond ntoskrnl/hal that have an export list are built when first imported.
+        for dll in sorted({imp.dll.lower() for imp in image.imports} & ON_DEMAND_MODULES - self.module_exports.keys()):
+            self._add_module(dll, *rootfs.exports(dll))
         missing: dict[str, set[str]] = {}
         for imp in image.imports:
             if _import_key(imp) not in self.module_exports.get(imp.dll.lower(), {}):
@@ -347,7 +361,10 @@ class Kernel:
             self.unresolved_imports.append((dll, sorted(names) if known else []))
         base = self._next_driver
         self._next_driver += max(page_ceil(image.size_of_image), 0x1000000)
-        loaded = map_image(self.mem, image, base, self.resolve_import, allow_wx)
+        nt = self.module_exports["ntoskrnl.exe"]
+        startup = Startup(security_cookie(seed, image) if init_security_cookie else None,
+                          nt["guard_check_icall"], nt["guard_dispatch_icall"])
+        loaded = map_image(self.mem, image, base, self.resolve_import, allow_wx, startup)
         path = f"\\SystemRoot\\System32\\drivers\\{image.name}"
         ldr = self._link_module(loaded, image.name, path)
         driver_object = self._new_driver_object(loaded, name, ldr)
@@ -379,8 +396,14 @@ class Kernel:
         return va
 
     # ---- running ------------------------------------------------------------------------------------
-    def call(self, routine: int, args: list[int]) -> Stop:
-        return self.machine.call(routine, args, self.return_trap, self.stack_top)
+    def call(self, routine: int, args: list[int], stack_top: int | None = None) -> Stop:
+        """Run a driver routine until it returns to the kernel; `stack_top` below the top of the
+        kernel stack for a call made while another run is stopped (exception filters)."""
+        return self.machine.call(routine, args, self.return_trap, stack_top or self.stack_top)
+
+    def resume(self, regs: dict[int, int], rip: int, irql: int) -> Stop:
+        """Go on with a stopped run from a full register context (after a handled exception)."""
+        return self.machine.resume(regs, rip, irql, self.return_trap)
 
     def call_nested(self, routine: int, args: list[int]) -> int:
         """Call driver code from inside a kernel routine; returns RAX (see `Machine.nested_call`)."""

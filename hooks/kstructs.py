@@ -1190,3 +1190,180 @@ class KPCR(LittleEndianStructure):
         ("PcrAlign1", ULONG * 24),          # 0x118
         _Aligned("Prcb", KPRCB, 16),        # 0x180  gs:[0x188] = Prcb.CurrentThread
     )
+
+
+# fltmgr.sys (fltKernel.h; layouts from Microsoft's fltkernel DDI reference) ---------------------------
+FLT_CONTEXT_END = 0xFFFF                 # ContextType of the last FLT_CONTEXT_REGISTRATION
+IRP_MJ_OPERATION_END = 0x80              # MajorFunction of the last FLT_OPERATION_REGISTRATION
+
+
+class FLT_CONTEXT_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("ContextType", USHORT),            # FLT_CONTEXT_TYPE
+        ("Flags", USHORT),                  # FLT_CONTEXT_REGISTRATION_FLAGS
+        ("ContextCleanupCallback", PVOID),
+        ("Size", SIZE_T),
+        ("PoolTag", ULONG),
+        ("ContextAllocateCallback", PVOID),
+        ("ContextFreeCallback", PVOID),
+        ("Reserved1", PVOID),
+    ]
+
+
+class FLT_OPERATION_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("MajorFunction", UCHAR),
+        ("Flags", ULONG),                   # FLT_OPERATION_REGISTRATION_FLAGS
+        ("PreOperation", PVOID),
+        ("PostOperation", PVOID),
+        ("Reserved1", PVOID),
+    ]
+
+
+class FLT_REGISTRATION(LittleEndianStructure):
+    """FLT_REGISTRATION_VERSION 0x0203; 0x0201 ends before TransactionNotificationCallback and
+    0x0202 before SectionNotificationCallback."""
+    _fields_ = [
+        ("Size", USHORT),
+        ("Version", USHORT),
+        ("Flags", ULONG),                   # FLT_REGISTRATION_FLAGS
+        ("ContextRegistration", PVOID),
+        ("OperationRegistration", PVOID),
+        ("FilterUnloadCallback", PVOID),
+        ("InstanceSetupCallback", PVOID),
+        ("InstanceQueryTeardownCallback", PVOID),
+        ("InstanceTeardownStartCallback", PVOID),
+        ("InstanceTeardownCompleteCallback", PVOID),
+        ("GenerateFileNameCallback", PVOID),
+        ("NormalizeNameComponentCallback", PVOID),
+        ("NormalizeContextCleanupCallback", PVOID),
+        ("TransactionNotificationCallback", PVOID),
+        ("NormalizeNameComponentExCallback", PVOID),
+        ("SectionNotificationCallback", PVOID),
+    ]
+
+
+class FLT_IO_PARAMETER_BLOCK(LittleEndianStructure):
+    """The fixed part; FLT_PARAMETERS (a union per operation) follows at offset 0x18."""
+    _fields_ = [
+        ("IrpFlags", ULONG),
+        ("MajorFunction", UCHAR),
+        ("MinorFunction", UCHAR),
+        ("OperationFlags", UCHAR),
+        ("Reserved", UCHAR),
+        ("TargetFileObject", PVOID),
+        ("TargetInstance", PVOID),
+    ]
+
+
+class FLT_CALLBACK_DATA(LittleEndianStructure):
+    """The part before the queue links, which is all the filter manager's routines read here."""
+    _fields_ = [
+        ("Flags", ULONG),                   # FLTFL_CALLBACK_DATA_*
+        ("Thread", PVOID),
+        ("Iopb", PVOID),
+        ("IoStatus", IO_STATUS_BLOCK),
+    ]
+
+
+class FLT_FILE_NAME_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("Size", USHORT),
+        ("NamesParsed", USHORT),            # FLTFL_FILE_NAME_PARSED_*
+        ("Format", ULONG),                  # FLT_FILE_NAME_OPTIONS
+        ("Name", UNICODE_STRING),
+        ("Volume", UNICODE_STRING),
+        ("Share", UNICODE_STRING),
+        ("Extension", UNICODE_STRING),
+        ("Stream", UNICODE_STRING),
+        ("FinalComponent", UNICODE_STRING),
+        ("ParentDir", UNICODE_STRING),
+    ]
+
+# --- exception dispatch: what the kernel builds on the stack when a driver's code faults ---------
+class EXCEPTION_RECORD(LittleEndianStructure):
+    """EXCEPTION_RECORD (x64 = EXCEPTION_RECORD64, winnt.h)."""
+    _fields_ = _layout(
+        ("ExceptionCode", NTSTATUS),        # 0x00
+        ("ExceptionFlags", ULONG),          # 0x04
+        ("ExceptionRecord", PVOID),         # 0x08
+        ("ExceptionAddress", PVOID),        # 0x10
+        ("NumberParameters", ULONG),        # 0x18
+        ("ExceptionInformation", ULONG_PTR * 15),   # 0x20
+    )
+
+
+EXCEPTION_MAXIMUM_PARAMETERS = 15
+
+
+class EXCEPTION_POINTERS(LittleEndianStructure):
+    """What an __except filter gets (GetExceptionInformation())."""
+    _fields_ = [("ExceptionRecord", PVOID), ("ContextRecord", PVOID)]
+
+
+# CONTEXT's general registers in x64 encoding order (0 Rax .. 4 Rsp .. 15 R15), as the CPU and the
+# unwinder number them.
+CONTEXT_GPRS = ("Rax", "Rcx", "Rdx", "Rbx", "Rsp", "Rbp", "Rsi", "Rdi",
+                "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15")
+
+
+class CONTEXT(LittleEndianStructure):
+    """CONTEXT (x64, winnt.h; DECLSPEC_ALIGN(16)). The x87/SSE save area and vector registers are
+    kept as bytes: the kernel here records integer state only."""
+    _fields_ = _layout(
+        ("P1Home", ULONG64 * 6),            # 0x00
+        ("ContextFlags", ULONG),            # 0x30
+        ("MxCsr", ULONG),                   # 0x34
+        ("SegCs", USHORT), ("SegDs", USHORT), ("SegEs", USHORT),
+        ("SegFs", USHORT), ("SegGs", USHORT), ("SegSs", USHORT),   # 0x38..0x42
+        ("EFlags", ULONG),                  # 0x44
+        ("Dr0", ULONG64), ("Dr1", ULONG64), ("Dr2", ULONG64), ("Dr3", ULONG64),
+        ("Dr6", ULONG64), ("Dr7", ULONG64),                        # 0x48..0x70
+        ("Rax", ULONG64), ("Rcx", ULONG64), ("Rdx", ULONG64), ("Rbx", ULONG64),   # 0x78
+        ("Rsp", ULONG64), ("Rbp", ULONG64), ("Rsi", ULONG64), ("Rdi", ULONG64),   # 0x98
+        ("R8", ULONG64), ("R9", ULONG64), ("R10", ULONG64), ("R11", ULONG64),     # 0xB8
+        ("R12", ULONG64), ("R13", ULONG64), ("R14", ULONG64), ("R15", ULONG64),   # 0xD8
+        ("Rip", ULONG64),                   # 0xF8
+        ("FltSave", UCHAR * 512),           # 0x100 XMM_SAVE_AREA32
+        ("VectorRegister", UCHAR * (26 * 16)),   # 0x300 M128A[26]
+        ("VectorControl", ULONG64),         # 0x4A0
+        ("DebugControl", ULONG64),
+        ("LastBranchToRip", ULONG64), ("LastBranchFromRip", ULONG64),
+        ("LastExceptionToRip", ULONG64), ("LastExceptionFromRip", ULONG64),   # 0x4C8
+        align=16,
+    )
+
+
+CONTEXT_AMD64 = 0x00100000
+CONTEXT_CONTROL = CONTEXT_AMD64 | 0x1
+CONTEXT_INTEGER = CONTEXT_AMD64 | 0x2
+
+
+class KTRAP_FRAME(LittleEndianStructure):
+    """KTRAP_FRAME (x64), the frame the trap handlers build; the layout of the public symbols
+    (`dt nt!_KTRAP_FRAME`, Windows 10/11). The XMM and debug-register parts are kept as bytes."""
+    _fields_ = _layout(
+        ("P1Home", ULONG64), ("P2Home", ULONG64), ("P3Home", ULONG64), ("P4Home", ULONG64),
+        ("P5", ULONG64),                    # 0x20
+        ("PreviousMode", CHAR),             # 0x28
+        ("PreviousIrql", KIRQL),            # 0x29
+        ("FaultIndicator", UCHAR),          # 0x2A
+        ("ExceptionActive", UCHAR),         # 0x2B
+        ("MxCsr", ULONG),                   # 0x2C
+        ("Rax", ULONG64), ("Rcx", ULONG64), ("Rdx", ULONG64), ("R8", ULONG64),    # 0x30
+        ("R9", ULONG64), ("R10", ULONG64), ("R11", ULONG64),                       # 0x50
+        ("GsBase", ULONG64),                # 0x68
+        ("Xmm", UCHAR * (6 * 16)),          # 0x70 Xmm0..Xmm5
+        ("FaultAddress", ULONG64),          # 0xD0
+        ("DebugRegisters", ULONG64 * 6),    # 0xD8 Dr0..Dr3, Dr6, Dr7
+        ("BranchRecords", ULONG64 * 5),     # 0x108 DebugControl, LastBranch*, LastException*
+        ("SegDs", USHORT), ("SegEs", USHORT), ("SegFs", USHORT), ("SegGs", USHORT),   # 0x130
+        ("TrapFrame", ULONG64),             # 0x138
+        ("Rbx", ULONG64), ("Rdi", ULONG64), ("Rsi", ULONG64), ("Rbp", ULONG64),   # 0x140
+        ("ErrorCode", ULONG64),             # 0x160
+        ("Rip", ULONG64),                   # 0x168
+        ("SegCs", USHORT), ("Fill0", UCHAR), ("Logging", UCHAR), ("Fill1", USHORT * 2),   # 0x170
+        ("EFlags", ULONG), ("Fill2", ULONG),    # 0x178
+        ("Rsp", ULONG64),                   # 0x180
+        ("SegSs", USHORT), ("Fill3", USHORT), ("Fill4", ULONG),   # 0x188
+    )

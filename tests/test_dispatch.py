@@ -45,6 +45,19 @@ def scenario(*steps: dict) -> Scenario:
         os.unlink(fh.name)
 
 
+def _call_ends_at(name: str, rva: int) -> bool:
+    """Whether some call instruction (2..7 bytes, capstone) ends exactly at `rva` in the image."""
+    import capstone
+    import pefile
+    pe = pefile.PE(data=read(name))
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    for size in range(2, 8):
+        ins = next(md.disasm(pe.get_data(rva - size, size), rva - size), None)
+        if ins is not None and ins.size == size and ins.mnemonic == "call":
+            return True
+    return False
+
+
 def irps(report, name="IRP_MJ_DEVICE_CONTROL"):
     return [e for e in report.entry_points if e.name == name]
 
@@ -222,7 +235,9 @@ def test_probe_failures_raise_an_unhandled_exception(code, status):
     report = run("probe_user", scenario=scenario({"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": code,
                                                   "input_hex": "00112233", "output_length": 4}))
     (b,) = report.bugchecks
-    assert (b.code, b.args[0], b.api, b.entry_point) == (0x3B, status, "ProbeForRead", "IRP_MJ_DEVICE_CONTROL")
+    # 0x3B SYSTEM_SERVICE_EXCEPTION: the exception nobody handled, raised where the driver called ProbeForRead
+    assert (b.code, b.args[0], b.entry_point) == (0x3B, status, "IRP_MJ_DEVICE_CONTROL")
+    assert _call_ends_at("probe_user", b.caller_rva)          # the return address of a call (ProbeForRead's)
     assert b.args[1] == report.image_base + b.caller_rva
 
 

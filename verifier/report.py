@@ -14,6 +14,7 @@ EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2          # usage error or unreadable input
 EXIT_INCOMPLETE = 3     # the emulation could not finish (budget exhausted, engine failure)
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report a process that SIGINT ended
 
 
 @dataclass
@@ -24,7 +25,7 @@ class EntryPointResult:
 
     name: str
     status: int | None = None          # NTSTATUS as an unsigned 32-bit integer; None if it never returned
-    outcome: str = "returned"          # returned | bugcheck | timeout | error
+    outcome: str = "returned"          # returned | bugcheck | timeout | error | interrupted
     information: int | None = None
     output: str = ""
     ioctl: int | None = None           # IRP_MJ_(INTERNAL_)DEVICE_CONTROL: the control code
@@ -87,10 +88,14 @@ class DriverReport:
 class Report:
     command: str
     drivers: list[DriverReport] = field(default_factory=list)
+    interrupted: bool = False          # Ctrl-C: the drivers after the last one listed were not checked
 
     @property
     def exit_code(self) -> int:
-        """1 if anything was found, else 3 if a run could not finish, else 2 if an input was unusable."""
+        """130 if interrupted, else 1 if anything was found, else 3 if a run could not finish, else 2 if an
+        input was unusable."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         codes = {d.exit_code for d in self.drivers}
         for code in (EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_USAGE):
             if code in codes:

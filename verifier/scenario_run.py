@@ -13,14 +13,16 @@ from emu.memory import MemoryFault
 from hooks import kstructs as ks
 from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, STATUS_PENDING, IrpRecord,
                        IrpRequest, major_name, nt_success)
-from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, BugCheck
+from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, PAGE_FAULT_IN_NONPAGED_AREA, BugCheck
 from verifier.harvest import harvest
 from verifier.report import EntryPointResult, PoolLeak
+from verifier.triage import EntryKind
 from verifier.warning import DriverWarning
 from verifier.scenario import DEFAULT_INPUT, DEFAULT_OUTPUT, SMALL_TRANSFER, Scenario, Step, ioctl_step
 
 POOL_TRACKING_FLAG = 0x8
 POOL_LEAK_AT_UNLOAD = 0x62        # 0xC4 Arg1: a driver unloads without freeing its pool allocations
+VOID_ROUTINES = ("DriverUnload", "CancelRoutine")
 _MAJOR = ks.offset_of(ks.DRIVER_OBJECT, "MajorFunction")
 _DEVICE_TYPE = ks.offset_of(ks.DEVICE_OBJECT, "DeviceType")
 
@@ -74,9 +76,8 @@ class ScenarioRun:
 
     def _kernel_fault(self, fault: MemoryFault) -> None:
         """The I/O manager followed a pointer the driver left in its objects: Windows faults there too."""
-        from verifier.session import PAGE_FAULT_IN_NONPAGED_AREA     # session imports this module
         b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA, (fault.address, 2 if fault.access == "write" else 0, 0, 0),
-                     entry_point=self.session.entry_point)
+                     entry_point=self.session.triage.entry_point)
         b.notes.append(f"the I/O manager could not {fault.access} 0x{fault.address:x}, a pointer the driver left "
                        "in its DRIVER_OBJECT or DEVICE_OBJECT")
         self.session.record(b)
@@ -129,7 +130,7 @@ class ScenarioRun:
         if call is None:
             return True                                  # IoCancelIrp returns FALSE: no cancel routine set
         with self.k.io.requestor(record.request.user):
-            return self._call("CancelRoutine", *call)
+            return self._call("CancelRoutine", *call, EntryKind.ARBITRARY_THREAD)
 
     def _steps(self, device: int) -> list[Step]:
         if self.scenario is not None:
@@ -149,9 +150,13 @@ class ScenarioRun:
         types = {self.k.mem.read_u32(d + _DEVICE_TYPE) for d in self.devices()}
         return harvest(self.k.mem.read, routine, image.base, image.size, types)
 
-    def _call(self, name: str, routine: int, args: list[int]) -> bool:
+    def _call(self, name: str, routine: int, args: list[int], kind: EntryKind = EntryKind.SYSTEM_THREAD) -> bool:
+        """Run a routine; True when it returned. DriverUnload and cancel routines return VOID: no status."""
         self.ran.add(name)
-        return self.session.call_entry(name, routine, args).outcome == "returned"
+        result = self.session.call_entry(name, routine, args, kind)
+        if name in VOID_ROUTINES:
+            result.status = None
+        return result.outcome == "returned"
 
     def _irp(self, device: int, step: Step, file_object: int = 0) -> IrpRecord | None:
         """Send one IRP; its record, or None when a bug check ended the run."""
@@ -160,8 +165,9 @@ class ScenarioRun:
         routine, args = io.next_location(record.irp, io.top_of_stack(device))
         name = major_name(request.major)
         self.ran.add(name)
-        with io.requestor(request.user):
-            result = self.session.call_entry(name, routine, args)
+        with io.requestor(request.user):         # a user request runs in a system service; PnP in a system thread
+            result = self.session.call_entry(name, routine, args,
+                                             EntryKind.SYSTEM_SERVICE if request.user else EntryKind.SYSTEM_THREAD)
         result.ioctl = request.ioctl
         result.minor = request.minor if request.major in (ks.IRP_MJ_PNP, ks.IRP_MJ_POWER) else None
         result.expected_status = step.expect_status

@@ -286,7 +286,42 @@ gccdrv   deep_stack_gcc   deep_stack.c
 clangdrv deep_stack_clang deep_stack.c
 
 # ---------------------------------------------------------------------------
-# H. Dispatch routines, AddDevice, DriverUnload (src/dispatch.c)
+# H. Minifilters: fltmgr.sys imports through obj/libfltmgr.a (src/fltmgr.def)
+# ---------------------------------------------------------------------------
+(cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix flt -d ../src/fltmgr.def -l libfltmgr.a)
+FLT_LD=(-- "${GCC_ALIGN[@]}" -L"$OBJ" -lfltmgr)
+gccdrv flt_minifilter   flt.c -DCASE_MINIFILTER "${FLT_LD[@]}"
+gccdrv flt_pool_exec    flt.c -DCASE_POOL "${FLT_LD[@]}"
+gccdrv flt_pool_nx      flt.c -DCASE_POOL -DNX "${FLT_LD[@]}"
+gccdrv flt_context_exec flt.c -DCASE_CONTEXT "${FLT_LD[@]}"
+gccdrv flt_context_nx   flt.c -DCASE_CONTEXT -DNX "${FLT_LD[@]}"
+clangdrv flt_pool_exec_clang    flt.c -DCASE_POOL -- "$OBJ/libfltmgr.a"
+clangdrv flt_context_exec_clang flt.c -DCASE_CONTEXT -- "$OBJ/libfltmgr.a"
+
+# ---------------------------------------------------------------------------
+# I. What Windows' loader does before DriverEntry, and the bug checks of faults
+# ---------------------------------------------------------------------------
+# /GS (-fstack-protector-strong), a load-config directory and the WDK's GsDriverEntry
+# entry point; cfg_clang also Control Flow Guard (-cfguard, /guard:cf).
+clangdrv gs_clean_clang   gs.c -DCASE_GS_CLEAN -fstack-protector-strong -- /entry:GsDriverEntry
+clangdrv gs_overrun_clang gs.c -DCASE_GS_OVERRUN -fstack-protector-strong -- /entry:GsDriverEntry
+clangdrv cfg_clang        gs.c -DCASE_CFG -fstack-protector-strong -Xclang -cfguard -- /entry:GsDriverEntry /guard:cf
+gccdrv   null_read        user_faults.c -DCASE_NULL_READ
+gccdrv   user_write       user_faults.c -DCASE_USER_WRITE
+gccdrv   null_call        user_faults.c -DCASE_NULL_CALL
+gccdrv   irql_read        user_faults.c -DCASE_IRQL_READ
+gccdrv   irql_null_write  user_faults.c -DCASE_IRQL_NULL_WRITE
+
+# ---------------------------------------------------------------------------
+# J. Structured exception handling (clang's MSVC target emits __C_specific_handler
+#    scope tables; -fms-extensions enables __try/__except/__finally)
+# ---------------------------------------------------------------------------
+clangdrv seh                 seh.c -fms-extensions
+clangdrv seh_unhandled_raise seh.c -fms-extensions -DCASE_UNHANDLED_RAISE
+clangdrv seh_unhandled_fault seh.c -fms-extensions -DCASE_UNHANDLED_FAULT
+
+# ---------------------------------------------------------------------------
+# K. Dispatch routines, AddDevice, DriverUnload (src/dispatch.c)
 # ---------------------------------------------------------------------------
 gccdrv pending_irp  dispatch.c -DCASE_PENDING
 gccdrv pnp_wdm      dispatch.c -DCASE_PNP

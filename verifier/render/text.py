@@ -95,7 +95,8 @@ def driver_block(d: DriverReport) -> str:
 def render_text(report: Report) -> str:
     blocks = [driver_block(d) for d in report.drivers]
     checked = sum(1 for d in report.drivers if not d.error)
+    incomplete = sum(1 for d in report.drivers if d.incomplete)
     total = sum(len(d.bugchecks) for d in report.drivers)
-    blocks.append(f"{checked} driver(s) checked, {total} bug check(s), "
+    blocks.append(f"{checked} driver(s) checked, {total} bug check(s), {incomplete} incomplete, "
                   f"{len(report.drivers) - checked} unreadable")
     return "\n\n".join(blocks)
