@@ -241,6 +241,17 @@ def test_probe_failures_raise_an_unhandled_exception(code, status):
     assert b.args[1] == report.image_base + b.caller_rva
 
 
+@pytest.mark.parametrize("code,status", [("0x22281F", 0x80000002), ("0x22282F", 0xC0000005)])
+def test_a_probe_inside_try_except_is_handled_by_the_driver(code, status):
+    """The same probes in an MSVC-style image with __try/__except: the driver's handler takes the
+    exception ProbeForRead raises (SEH) and completes the IRP with its code."""
+    report = run("probe_seh_clang", scenario=scenario({"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": code,
+                                                       "input_hex": "00112233", "output_length": 4}))
+    assert report.bugchecks == []
+    (e,) = irps(report)
+    assert (e.outcome, e.status, e.completed) == ("returned", status, True)
+
+
 def test_probe_of_user_buffers_succeeds():
     report = run("probe_user", scenario=scenario({"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x22280F",
                                                   "input_hex": "00112233", "output_length": 4}))

@@ -330,6 +330,7 @@ gccdrv leak_unload  dispatch.c -DCASE_LEAK
 gccdrv hidden_ioctl dispatch.c -DCASE_HIDDEN
 gccdrv probe_user   dispatch.c -DCASE_PROBE
 gccdrv csq_queue    dispatch.c -DCASE_CSQ
+clangdrv probe_seh_clang dispatch.c -DCASE_PROBE_SEH -fms-extensions
 
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"

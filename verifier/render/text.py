@@ -67,7 +67,8 @@ def driver_block(d: DriverReport) -> str:
         head += f", run incomplete: {d.incomplete}"
     out.append(head)
     for e in d.entry_points:
-        status = "did not return" if e.status is None else f"returned 0x{e.status:08x}"
+        status = f"returned 0x{e.status:08x}" if e.status is not None else \
+            "returned" if e.outcome == "returned" else "did not return"      # VOID routines have no status
         if e.completed:
             status = f"status 0x{e.status:08x}, information {e.information}" + (f", output {e.output}" if e.output else "")
         elif e.completed is False:

@@ -58,6 +58,8 @@
  *   0x22282F (fn 0xA0B) ProbeForRead(0, 0, 4) is a no-op (length 0), then
  *            ProbeForRead(DriverObject, 8, 1): a kernel address -> raises 0xC0000005.
  *   No __try (gcc): a raised exception is unhandled, 0x3B with Arg1 = the exception code.
+ * CASE_PROBE_SEH (probe_seh_clang, clang -fms-extensions): the same IOCTLs with every probe inside
+ *   __try/__except: the IRP completes with the exception code (GetExceptionCode()) instead.
  *
  * CASE_CSQ (csq_queue): a cancel-safe queue (IoCsqInitializeEx; a LIST_ENTRY through
  *   Tail.Overlay.ListEntry guarded by a spin lock).  METHOD_BUFFERED, FILE_DEVICE_UNKNOWN:
@@ -508,7 +510,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
                               HIDDEN_TYPE, DispatchDeviceControl);
 }
 
-#elif defined(CASE_PROBE)
+#elif defined(CASE_PROBE) || defined(CASE_PROBE_SEH)
 #define IOCTL_PROBE_COPY       CTL_CODE(FILE_DEVICE_UNKNOWN, 0xA03, METHOD_NEITHER, FILE_ANY_ACCESS)
 #define IOCTL_PROBE_MISALIGNED CTL_CODE(FILE_DEVICE_UNKNOWN, 0xA07, METHOD_NEITHER, FILE_ANY_ACCESS)
 #define IOCTL_PROBE_KERNEL     CTL_CODE(FILE_DEVICE_UNKNOWN, 0xA0B, METHOD_NEITHER, FILE_ANY_ACCESS)
@@ -516,6 +518,14 @@ _Static_assert(IOCTL_PROBE_COPY == 0x22280F && IOCTL_PROBE_MISALIGNED == 0x22281
                IOCTL_PROBE_KERNEL == 0x22282F, "CTL_CODE");
 
 static PDRIVER_OBJECT g_Driver;
+
+#if defined(CASE_PROBE_SEH)
+/* A probe that raises ends the request with the exception's code, as a careful driver does. */
+#define GUARDED(probe) \
+    __try { probe; } __except (caught = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) { return Complete(Irp, caught, 0); }
+#else
+#define GUARDED(probe) probe
+#endif
 
 static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
@@ -525,21 +535,22 @@ static NTSTATUS NTAPI DispatchDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Ir
     PUCHAR in = (PUCHAR)sp->Parameters.DeviceIoControl.Type3InputBuffer;
     PUCHAR out = (PUCHAR)Irp->UserBuffer;
     ULONG i, n = inLen < outLen ? inLen : outLen;
+    __attribute__((unused)) NTSTATUS caught;
 
     UNREFERENCED_PARAMETER(DeviceObject);
     switch (sp->Parameters.DeviceIoControl.IoControlCode) {
     case IOCTL_PROBE_COPY:
-        ProbeForRead(in, inLen, 1);
-        ProbeForWrite(out, outLen, 1);
+        GUARDED(ProbeForRead(in, inLen, 1));
+        GUARDED(ProbeForWrite(out, outLen, 1));
         for (i = 0; i < n; i++)
             out[i] = in[i];
         return Complete(Irp, STATUS_SUCCESS, n);
     case IOCTL_PROBE_MISALIGNED:
-        ProbeForRead(in + 1, 4, 4);
+        GUARDED(ProbeForRead(in + 1, 4, 4));
         return Complete(Irp, STATUS_SUCCESS, 0);
     case IOCTL_PROBE_KERNEL:
-        ProbeForRead(NULL, 0, 4);
-        ProbeForRead(g_Driver, 8, 1);
+        GUARDED(ProbeForRead(NULL, 0, 4));
+        GUARDED(ProbeForRead(g_Driver, 8, 1));
         return Complete(Irp, STATUS_SUCCESS, 0);
     default:
         return Complete(Irp, STATUS_INVALID_DEVICE_REQUEST, 0);
