@@ -455,3 +455,58 @@ def test_a_drivers_own_cancel_routine_and_the_cancel_spin_lock():
 def test_filter_driver_entry_checks_the_device_stack():
     report = run("filter_fwd")
     assert report.entry_points[0].name == "DriverEntry" and report.entry_points[0].status == 0
+
+
+# ---- READ/WRITE and file-information IRPs, field by field (wdm.h) ------------------------------------------
+@pytest.mark.parametrize("flags", [0x4, 0x10, 0])         # DO_BUFFERED_IO, DO_DIRECT_IO, neither
+def test_read_buffers_follow_the_device_flags(flags):
+    k, _ = _loaded("ioctl")
+    device = _device(k)
+    k.mem.write_u32(device + ks.offset_of(ks.DEVICE_OBJECT, "Flags"), flags)
+    record = k.io.build(device, IrpRequest(ks.IRP_MJ_READ, output_length=24))
+    irp = k.read_struct(ks.IRP, record.irp)
+    sl = k.read_struct(ks.IO_STACK_LOCATION, record.irp + ctypes.sizeof(ks.IRP))
+    assert sl.MajorFunction == ks.IRP_MJ_READ and sl.Parameters.Read.Length == 24
+    if flags == 0x4:
+        assert irp.AssociatedIrp.SystemBuffer and not k.mem.pte(irp.AssociatedIrp.SystemBuffer) & PTE_U
+        assert irp.MdlAddress == 0 and irp.UserBuffer == 0
+    elif flags == 0x10:
+        mdl = k.read_struct(ks.MDL, irp.MdlAddress)
+        assert mdl.ByteCount == 24 and k.mem.pte(mdl.StartVa) & PTE_U and irp.AssociatedIrp.SystemBuffer == 0
+    else:
+        assert k.mem.pte(irp.UserBuffer) & PTE_U and irp.MdlAddress == 0 and irp.AssociatedIrp.SystemBuffer == 0
+
+
+def test_write_copies_the_callers_data_into_the_system_buffer():
+    k, _ = _loaded("ioctl")
+    device = _device(k)
+    k.mem.write_u32(device + ks.offset_of(ks.DEVICE_OBJECT, "Flags"), 0x4)
+    record = k.io.build(device, IrpRequest(ks.IRP_MJ_WRITE, input=b"written"))
+    irp = k.read_struct(ks.IRP, record.irp)
+    sl = k.read_struct(ks.IO_STACK_LOCATION, record.irp + ctypes.sizeof(ks.IRP))
+    assert sl.Parameters.Write.Length == 7 and k.mem.read(irp.AssociatedIrp.SystemBuffer, 7) == b"written"
+
+
+def test_query_information_parameters():
+    k, _ = _loaded("ioctl")
+    record = k.io.build(_device(k), IrpRequest(ks.IRP_MJ_QUERY_INFORMATION, minor=5, output_length=40))
+    irp = k.read_struct(ks.IRP, record.irp)
+    sl = k.read_struct(ks.IO_STACK_LOCATION, record.irp + ctypes.sizeof(ks.IRP))
+    assert (sl.MinorFunction, sl.Parameters.QueryFile.Length, sl.Parameters.QueryFile.FileInformationClass) == \
+        (0, 40, 5)                                          # FileStandardInformation
+    assert k.mem.read(irp.AssociatedIrp.SystemBuffer, 40) == bytes(40)
+
+
+def test_create_parameters_and_the_file_object():
+    k, _ = _loaded("ioctl")
+    device = _device(k)
+    file_object = k.io.new_file_object(device)
+    record = k.io.build(device, IrpRequest(ks.IRP_MJ_CREATE), file_object)
+    irp = k.read_struct(ks.IRP, record.irp)
+    sl = k.read_struct(ks.IO_STACK_LOCATION, record.irp + ctypes.sizeof(ks.IRP))
+    fo = k.read_struct(ks.FILE_OBJECT, file_object)
+    assert (fo.Type, fo.Size, fo.DeviceObject) == (ks.IO_TYPE_FILE, ctypes.sizeof(ks.FILE_OBJECT), device)
+    assert sl.FileObject == file_object and irp.Tail.Overlay.OriginalFileObject == file_object
+    assert sl.Parameters.Create.Options >> 24 == 1                  # FILE_OPEN: CreateFile(OPEN_EXISTING)
+    context = k.read_struct(ks.IO_SECURITY_CONTEXT, sl.Parameters.Create.SecurityContext)
+    assert context.AccessState and context.DesiredAccess & 0x3 == 0x3   # FILE_READ_DATA | FILE_WRITE_DATA
