@@ -68,16 +68,6 @@ class Halt(Exception):
         self.reason = reason
 
 
-class NestedStop(Exception):
-    """A nested call (driver code run from inside a kernel routine) did not return: the whole run ends.
-
-    The Stop that ended it is already recorded on the machine; the CPU keeps the nested state."""
-
-    def __init__(self, stop: Stop):
-        super().__init__(stop.kind)
-        self.stop = stop
-
-
 class Raised(Exception):
     """Raised inside a kernel routine to raise a software exception in the calling driver, as
     ExRaiseStatus or ProbeForRead do: the run stops at the routine's stub with this as the
@@ -86,6 +76,15 @@ class Raised(Exception):
     def __init__(self, code: int, information: tuple[int, ...] = (), flags: int = 0):
         super().__init__(f"exception 0x{code:08x}")
         self.code, self.information, self.flags = code, tuple(information), flags
+
+
+class NestedStop(Exception):
+    """A nested call (driver code run from inside a kernel routine) did not return: the whole run
+    ends. The Stop that ended it is already recorded on the machine; the CPU keeps the nested state."""
+
+    def __init__(self, stop: Stop):
+        super().__init__(stop.kind)
+        self.stop = stop
 
 
 class Machine:

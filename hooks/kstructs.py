@@ -273,6 +273,25 @@ class KSYSTEM_TIME(LittleEndianStructure):
 
 
 # --- dispatcher objects -----------------------------------------------------------------------
+# KOBJECTS: DISPATCHER_HEADER.Type / KDPC.Type (wdm.h; Windows 10 numbering, where the two Timer2
+# types precede ThreadedDpcObject).
+EventNotificationObject = 0
+EventSynchronizationObject = 1
+MutantObject = 2
+ProcessObject = 3
+SemaphoreObject = 5
+ThreadObject = 6
+GateObject = 7
+TimerNotificationObject = 8
+TimerSynchronizationObject = 9
+DpcObject = 19
+ThreadedDpcObject = 26
+# KDPC_IMPORTANCE
+LowImportance, MediumImportance, HighImportance, MediumHighImportance = 0, 1, 2, 3
+MAXIMUM_PROCESSORS = 64                   # x64: KeSetTargetProcessorDpc stores Number + this
+KTHREAD_PROCESS_OFFSET = 0xB8             # KTHREAD.ApcState.Process, x64 Windows 10/11 (public symbols)
+
+
 class _DispatcherHeaderBytes(LittleEndianStructure):
     """The four leading bytes; each is read under different names by different object types."""
     _anonymous_ = ("_b1", "_b2", "_b3")
@@ -443,6 +462,10 @@ class FAST_MUTEX(LittleEndianStructure):
         ("Event", KEVENT),
         ("OldIrql", ULONG),
     ]
+
+
+KGUARDED_MUTEX = FAST_MUTEX                 # WDK 10 wdm.h: one structure for both since Windows 8
+FM_LOCK_BIT = 0x1                           # FAST_MUTEX.Count bit 0: set = unlocked
 
 
 
@@ -999,6 +1022,232 @@ class KEY_VALUE_FULL_INFORMATION(_KeyValueHeader):
 class KEY_BASIC_INFORMATION(LittleEndianStructure):
     _fields_ = [("LastWriteTime", LARGE_INTEGER), ("TitleIndex", ULONG), ("NameLength", ULONG),
                 ("Name", WCHAR * 1)]
+
+
+class RTL_QUERY_REGISTRY_TABLE(LittleEndianStructure):
+    """One entry of RtlQueryRegistryValues' table; the table ends with QueryRoutine and Name NULL."""
+    _fields_ = [
+        ("QueryRoutine", PVOID),
+        ("Flags", ULONG),
+        ("Name", PVOID),
+        ("EntryContext", PVOID),
+        ("DefaultType", ULONG),
+        ("DefaultData", PVOID),
+        ("DefaultLength", ULONG),
+    ]
+
+
+# --- error log (wdm.h) ------------------------------------------------------------------------
+class IO_ERROR_LOG_PACKET(LittleEndianStructure):
+    """Variable-size: DumpData[1] is the first of DumpDataSize/4 ULONGs; insertion strings follow
+    at StringOffset."""
+    _fields_ = [
+        ("MajorFunctionCode", UCHAR),
+        ("RetryCount", UCHAR),
+        ("DumpDataSize", USHORT),
+        ("NumberOfStrings", USHORT),
+        ("StringOffset", USHORT),
+        ("EventCategory", USHORT),
+        ("ErrorCode", NTSTATUS),
+        ("UniqueErrorValue", ULONG),
+        ("FinalStatus", NTSTATUS),
+        ("SequenceNumber", ULONG),
+        ("IoControlCode", ULONG),
+        ("DeviceOffset", LARGE_INTEGER),
+        ("DumpData", ULONG * 1),
+    ]
+
+
+class IO_ERROR_LOG_MESSAGE(LittleEndianStructure):
+    _fields_ = [
+        ("Type", USHORT),
+        ("Size", USHORT),
+        ("DriverNameLength", USHORT),
+        ("TimeStamp", LARGE_INTEGER),
+        ("DriverNameOffset", ULONG),
+        ("EntryData", IO_ERROR_LOG_PACKET),
+    ]
+
+
+# wdm.h, _WIN64: the message header plus 40 WCHARs of driver name, the port message limit of 512.
+IO_ERROR_LOG_MESSAGE_HEADER_LENGTH = (ctypes.sizeof(IO_ERROR_LOG_MESSAGE) - ctypes.sizeof(IO_ERROR_LOG_PACKET)
+                                      + 2 * 40)
+ERROR_LOG_LIMIT_SIZE = 240
+PORT_MAXIMUM_MESSAGE_LENGTH = 512
+ERROR_LOG_MAXIMUM_SIZE = (min(PORT_MAXIMUM_MESSAGE_LENGTH, ERROR_LOG_LIMIT_SIZE + IO_ERROR_LOG_MESSAGE_HEADER_LENGTH)
+                          - IO_ERROR_LOG_MESSAGE_HEADER_LENGTH)
+
+
+# --- object manager ---------------------------------------------------------------------------
+class OBJECT_TYPE(LittleEndianStructure):
+    """The leading members of the kernel's OBJECT_TYPE (not in the public headers; stable x64
+    prefix from public symbols, Vergilius Project). Drivers compare the pointer with *PsProcessType
+    etc. and sometimes read Name."""
+    _fields_ = [
+        ("TypeList", LIST_ENTRY),
+        ("Name", UNICODE_STRING),
+        ("DefaultObject", PVOID),
+        ("Index", UCHAR),
+        ("TotalNumberOfObjects", ULONG),
+        ("TotalNumberOfHandles", ULONG),
+    ]
+
+
+class OB_OPERATION_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("ObjectType", PVOID),              # POBJECT_TYPE *
+        ("Operations", ULONG),              # OB_OPERATION_HANDLE_CREATE 1 | _DUPLICATE 2
+        ("PreOperation", PVOID),
+        ("PostOperation", PVOID),
+    ]
+
+
+class OB_CALLBACK_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("Version", USHORT),                # OB_FLT_REGISTRATION_VERSION 0x100
+        ("OperationRegistrationCount", USHORT),
+        ("Altitude", UNICODE_STRING),
+        ("RegistrationContext", PVOID),
+        ("OperationRegistration", PVOID),
+    ]
+
+
+# --- bug-check callbacks (wdm.h) --------------------------------------------------------------
+BufferEmpty, BufferInserted = 0, 1          # KBUGCHECK_BUFFER_DUMP_STATE
+
+
+class KBUGCHECK_CALLBACK_RECORD(LittleEndianStructure):
+    _fields_ = [
+        ("Entry", LIST_ENTRY),
+        ("CallbackRoutine", PVOID),
+        ("Buffer", PVOID),
+        ("Length", ULONG),
+        ("Component", PVOID),
+        ("Checksum", ULONG_PTR),
+        ("State", UCHAR),
+    ]
+
+
+class KBUGCHECK_REASON_CALLBACK_RECORD(LittleEndianStructure):
+    _fields_ = [
+        ("Entry", LIST_ENTRY),
+        ("CallbackRoutine", PVOID),
+        ("Component", PVOID),
+        ("Checksum", ULONG_PTR),
+        ("Reason", ENUM),
+        ("State", UCHAR),
+    ]
+
+
+# --- system information (ZwQuerySystemInformation; winternl.h / ntexapi.h) --------------------
+class SYSTEM_BASIC_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("Reserved", ULONG),
+        ("TimerResolution", ULONG),
+        ("PageSize", ULONG),
+        ("NumberOfPhysicalPages", ULONG),
+        ("LowestPhysicalPageNumber", ULONG),
+        ("HighestPhysicalPageNumber", ULONG),
+        ("AllocationGranularity", ULONG),
+        ("MinimumUserModeAddress", ULONG_PTR),
+        ("MaximumUserModeAddress", ULONG_PTR),
+        ("ActiveProcessorsAffinityMask", KAFFINITY),
+        ("NumberOfProcessors", CCHAR),
+    ]
+
+
+class SYSTEM_PROCESSOR_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("ProcessorArchitecture", USHORT),
+        ("ProcessorLevel", USHORT),
+        ("ProcessorRevision", USHORT),
+        ("MaximumProcessors", USHORT),
+        ("ProcessorFeatureBits", ULONG),
+    ]
+
+
+class RTL_PROCESS_MODULE_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("Section", HANDLE),
+        ("MappedBase", PVOID),
+        ("ImageBase", PVOID),
+        ("ImageSize", ULONG),
+        ("Flags", ULONG),
+        ("LoadOrderIndex", USHORT),
+        ("InitOrderIndex", USHORT),
+        ("LoadCount", USHORT),
+        ("OffsetToFileName", USHORT),
+        ("FullPathName", UCHAR * 256),
+    ]
+
+
+class RTL_PROCESS_MODULES(LittleEndianStructure):
+    """Variable-size: NumberOfModules entries from Modules[0]."""
+    _fields_ = [("NumberOfModules", ULONG), ("Modules", RTL_PROCESS_MODULE_INFORMATION * 1)]
+
+
+class SYSTEM_THREAD_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("KernelTime", LARGE_INTEGER),
+        ("UserTime", LARGE_INTEGER),
+        ("CreateTime", LARGE_INTEGER),
+        ("WaitTime", ULONG),
+        ("StartAddress", PVOID),
+        ("ClientId", CLIENT_ID),
+        ("Priority", LONG),
+        ("BasePriority", LONG),
+        ("ContextSwitches", ULONG),
+        ("ThreadState", ULONG),
+        ("WaitReason", ULONG),
+    ]
+
+
+class SYSTEM_PROCESS_INFORMATION(LittleEndianStructure):
+    """Followed by NumberOfThreads SYSTEM_THREAD_INFORMATION; NextEntryOffset 0 ends the list."""
+    _fields_ = [
+        ("NextEntryOffset", ULONG),
+        ("NumberOfThreads", ULONG),
+        ("WorkingSetPrivateSize", LARGE_INTEGER),
+        ("HardFaultCount", ULONG),
+        ("NumberOfThreadsHighWatermark", ULONG),
+        ("CycleTime", ULONGLONG),
+        ("CreateTime", LARGE_INTEGER),
+        ("UserTime", LARGE_INTEGER),
+        ("KernelTime", LARGE_INTEGER),
+        ("ImageName", UNICODE_STRING),
+        ("BasePriority", LONG),
+        ("UniqueProcessId", HANDLE),
+        ("InheritedFromUniqueProcessId", HANDLE),
+        ("HandleCount", ULONG),
+        ("SessionId", ULONG),
+        ("UniqueProcessKey", ULONG_PTR),
+        ("PeakVirtualSize", SIZE_T),
+        ("VirtualSize", SIZE_T),
+        ("PageFaultCount", ULONG),
+        ("PeakWorkingSetSize", SIZE_T),
+        ("WorkingSetSize", SIZE_T),
+        ("QuotaPeakPagedPoolUsage", SIZE_T),
+        ("QuotaPagedPoolUsage", SIZE_T),
+        ("QuotaPeakNonPagedPoolUsage", SIZE_T),
+        ("QuotaNonPagedPoolUsage", SIZE_T),
+        ("PagefileUsage", SIZE_T),
+        ("PeakPagefileUsage", SIZE_T),
+        ("PrivatePageCount", SIZE_T),
+        ("ReadOperationCount", LARGE_INTEGER),
+        ("WriteOperationCount", LARGE_INTEGER),
+        ("OtherOperationCount", LARGE_INTEGER),
+        ("ReadTransferCount", LARGE_INTEGER),
+        ("WriteTransferCount", LARGE_INTEGER),
+        ("OtherTransferCount", LARGE_INTEGER),
+    ]
+
+
+class SYSTEM_KERNEL_DEBUGGER_INFORMATION(LittleEndianStructure):
+    _fields_ = [("KernelDebuggerEnabled", BOOLEAN), ("KernelDebuggerNotPresent", BOOLEAN)]
+
+
+class SYSTEM_CODEINTEGRITY_INFORMATION(LittleEndianStructure):
+    _fields_ = [("Length", ULONG), ("CodeIntegrityOptions", ULONG)]
 
 
 # --- loader -----------------------------------------------------------------------------------

@@ -261,6 +261,20 @@ LAYOUTS: dict[str, tuple[int, dict[str, int]]] = {
         "Prcb.IdleThread": 0x198,
         "Prcb.Number": 0x1A4,
     }),
+    # Error log, registry query table, object callbacks: mingw wdm.h, compiled as above.
+    "IO_ERROR_LOG_PACKET": (0x30, {"ErrorCode": 0xC, "DumpData": 0x28}),
+    "IO_ERROR_LOG_MESSAGE": (0x48, {"EntryData": 0x18}),
+    "RTL_QUERY_REGISTRY_TABLE": (0x38, {"DefaultLength": 0x30}),
+    "OB_CALLBACK_REGISTRATION": (0x28, {"OperationRegistration": 0x20}),
+    "OB_OPERATION_REGISTRATION": (0x20, {"PostOperation": 0x18}),
+    "KGUARDED_MUTEX": (0x38, {}),
+    "KBUGCHECK_CALLBACK_RECORD": (0x40, {"Component": 0x28, "State": 0x38}),
+    "KBUGCHECK_REASON_CALLBACK_RECORD": (0x30, {"Reason": 0x28, "State": 0x2C}),
+    # System information: mingw winternl.h (user-mode header, same x64 layouts), compiled as above.
+    "SYSTEM_BASIC_INFORMATION": (0x40, {"NumberOfProcessors": 0x38}),
+    "SYSTEM_PROCESS_INFORMATION": (0x100, {"ImageName": 0x38, "UniqueProcessId": 0x50, "HandleCount": 0x60}),
+    "SYSTEM_THREAD_INFORMATION": (0x50, {"ClientId": 0x28, "WaitReason": 0x48}),
+    "SYSTEM_CODEINTEGRITY_INFORMATION": (0x8, {"CodeIntegrityOptions": 0x4}),
 }
 
 

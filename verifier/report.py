@@ -51,6 +51,23 @@ class UnimplementedApi:
     module: str
     caller_rva: int | None
     count: int = 1
+    call: str | None = None            # the first call, decoded from the export's prototype
+
+
+@dataclass
+class ErrorLogRecord:
+    """An entry the driver wrote to the I/O error log: what the System event log would show."""
+
+    source: str                        # \Device\X or \Driver\X
+    error_code: int
+    unique_error_value: int
+    final_status: int
+    major_function: int
+    sequence_number: int
+    io_control_code: int
+    dump_data: list[int] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)
+    caller_rva: int | None = None
 
 
 @dataclass
@@ -64,10 +81,15 @@ class DriverReport:
     warnings: list[DriverWarning] = field(default_factory=list)
     entry_points: list[EntryPointResult] = field(default_factory=list)
     unimplemented_apis: list[UnimplementedApi] = field(default_factory=list)
+    # "partial" when an entry point failed after a stand-in answered a failure: only the code before
+    # that call (coverage_cut, module!export) ran, so finding nothing proves little.
+    coverage: str = "full"
+    coverage_cut: str | None = None
     unsupported_relocs: int | None = None
     registered_not_run: list[str] = field(default_factory=list)   # routines the driver set that never ran
     pool_leaks: list[PoolLeak] = field(default_factory=list)
     debug_output: list[str] = field(default_factory=list)
+    error_log: list[ErrorLogRecord] = field(default_factory=list)
 
     @staticmethod
     def digest(data: bytes) -> str:

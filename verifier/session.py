@@ -11,13 +11,14 @@ from hooks.events import Request
 from hooks.kernel import DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
 from verifier.image_rules import check_image
-from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
+from verifier.report import DriverReport, EntryPointResult, ErrorLogRecord, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
 from verifier.scenario import Scenario, Step
 from verifier.scenario_run import POOL_TRACKING_FLAG, ScenarioRun
 from verifier.triage import EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
 
+NT_FAILURE_BIT = 0x80000000           # NT_SUCCESS(status) is status >= 0
 
 MAX_HANDLED_EXCEPTIONS = 10_000      # per entry point: beyond that a driver is looping on exceptions
 
@@ -138,6 +139,7 @@ class Session:
         self.triage.entry_point = name
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
+        self.kernel.standins.cut = None
         try:
             stop = self.kernel.call(routine, args)
             verdict = None
@@ -153,6 +155,7 @@ class Session:
             raise
         if stop.kind == "returned":
             result.status = stop.return_value & 0xFFFFFFFF
+            self._note_coverage(result)
         elif stop.kind == "budget":
             result.outcome = "timeout"
             limit = (f"{self.options.timeout:g} s" if stop.detail == "time"
@@ -190,12 +193,23 @@ class Session:
         self.report.incomplete = f"interrupted by the user (Ctrl-C) during {during}"
         return self._finish()
 
+    def _note_coverage(self, result: EntryPointResult) -> None:
+        """An entry point that failed after a stand-in answered a failure cuts coverage short."""
+        cut = self.kernel.standins.cut
+        if result.status & NT_FAILURE_BIT and cut:
+            self.report.coverage, self.report.coverage_cut = "partial", cut
+
     def _finish(self) -> DriverReport:
         k = self.kernel
         if k is not None:
             self.report.debug_output = k.debug.lines
+            self.report.error_log = [ErrorLogRecord(e.source, e.error_code, e.unique_error_value, e.final_status,
+                                                    e.major_function, e.sequence_number, e.io_control_code,
+                                                    e.dump_data, e.strings, self.rva(e.caller))
+                                     for e in k.error_log.written]
             self.report.unimplemented_apis = [
-                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
+                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count, u.call)
+                for u in k.unimplemented.values()]
             for module, names in k.unresolved_imports:
                 if names:
                     self.warn(DriverWarning("unknown-exports", f"imports {', '.join(names)} from {module}, which "

@@ -266,6 +266,8 @@ gccdrv   kstate            kstate.c
 gccdrv   strings           strings.c
 gccdrv   registry          registry.c
 gccdrv   mdl_coherence     mdl_coherence.c
+gccdrv   standins          standins.c -DCASE_KINDS
+gccdrv   standin_cut       standins.c -DCASE_CUT
 
 # ---------------------------------------------------------------------------
 # E. Benchmark loops (exported entry points)
@@ -321,7 +323,21 @@ clangdrv seh_unhandled_raise seh.c -fms-extensions -DCASE_UNHANDLED_RAISE
 clangdrv seh_unhandled_fault seh.c -fms-extensions -DCASE_UNHANDLED_FAULT
 
 # ---------------------------------------------------------------------------
-# K. Dispatch routines, AddDevice, DriverUnload (src/dispatch.c)
+# K. Kernel services real drivers call (issue 7): dispatcher objects and
+#    threads, system information, registry query tables, notifications
+# ---------------------------------------------------------------------------
+gccdrv dispatcher dispatcher.c
+gccdrv dispatcher_limit   dispatcher.c -DCASE_SEMAPHORE_LIMIT
+gccdrv dispatcher_waitmax dispatcher.c -DCASE_TOO_MANY_WAIT_OBJECTS
+gccdrv dispatcher_terminate dispatcher.c -DCASE_TERMINATE
+gccdrv sysinfo    sysinfo.c
+gccdrv notify     notify.c
+gccdrv regquery   regquery.c
+gccdrv regquery_fault regquery.c -DCASE_FAULT
+clangdrv notify_signed notify.c -DSIGNED -- /integritycheck /implib:"$OBJ/notify_signed.lib"  # exports: keep the .lib out of bin/
+
+# ---------------------------------------------------------------------------
+# L. Dispatch routines, AddDevice, DriverUnload (src/dispatch.c)
 # ---------------------------------------------------------------------------
 gccdrv pending_irp  dispatch.c -DCASE_PENDING
 gccdrv pnp_wdm      dispatch.c -DCASE_PNP

@@ -27,10 +27,12 @@ def driver_json(d: DriverReport) -> dict:
         "warnings": [asdict(w) for w in d.warnings],
         "entry_points": [asdict(e) for e in d.entry_points],
         "unimplemented_apis": [asdict(u) for u in d.unimplemented_apis],
+        "coverage": d.coverage, "coverage_cut": d.coverage_cut,
         "unsupported_relocs": d.unsupported_relocs,
         "registered_not_run": d.registered_not_run,
         "pool_leaks": [asdict(p) for p in d.pool_leaks],
         "debug_output": d.debug_output,
+        "error_log": [asdict(e) for e in d.error_log],
     }
 
 
