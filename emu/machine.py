@@ -217,23 +217,41 @@ class Machine:
         except MemoryFault:
             return False
 
-    def _engine_error(self, exc: UcError) -> None:
-        """Unicorn gave up (invalid opcode, unmapped fetch...): the Stop that ends the run, unless one is set."""
-        if self._stop is None:
-            rip = self.uc.reg_read(x.UC_X86_REG_RIP)
-            vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
-            self._stop = Stop("exception" if vector is not None else "engine", rip=rip, vector=vector,
-                              detail=str(exc))
-
     def _frame(self, args: list[int], return_to: int, stack_top: int) -> None:
         """The frame a callee sees below `stack_top`: return address, 4 home slots, stack arguments."""
+        uc = self.uc
         rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
         self.mem.write_q(rsp - 8, return_to)
         for i, value in enumerate(args[4:]):
             self.mem.write_q(rsp + 0x20 + 8 * i, value)
         for reg_id, value in zip(ARG_REGS, args):
-            self.uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
-        self.uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
+        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+
+    def nested_call(self, fn: int, args: list[int], return_to: int) -> int:
+        """From inside a hook (a kernel routine calling back into the driver, as Windows calls a
+        QueryRoutine): run fn(*args) on the current stack below the interrupted frame until it
+        returns to `return_to`, then restore the interrupted CPU context, so the outer run goes on as
+        if the hook had returned. Returns RAX. If the nested code does not return (a fault, a bug
+        check, the budget), its Stop is kept for the outer run and `NestedStop` is raised."""
+        uc = self.uc
+        saved = uc.context_save()
+        self._frame(args, return_to, uc.reg_read(x.UC_X86_REG_RSP) - 0x100)
+        try:
+            # No timeout of its own: Unicorn's timer thread does not nest; the outer run's timer
+            # still stops the nested code when the time budget runs out.
+            uc.emu_start(fn, return_to, count=self.instructions_budget)
+        except UcError as exc:
+            if self._stop is None:
+                self._stop = Stop("engine", rip=uc.reg_read(x.UC_X86_REG_RIP), detail=str(exc))
+        rip = uc.reg_read(x.UC_X86_REG_RIP)
+        if self._stop is None and rip != return_to:
+            self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")
+        if self._stop is not None:
+            raise NestedStop(self._stop)
+        result = uc.reg_read(x.UC_X86_REG_RAX)
+        uc.context_restore(saved)
+        return result
 
     def call(self, fn: int, args: list[int], return_to: int, stack_top: int) -> Stop:
         """Run fn(*args) with the x64 calling convention until it returns to `return_to`.
@@ -271,19 +289,15 @@ class Machine:
         started = time.perf_counter()
         while True:
             remaining = self.time_budget_s - (time.perf_counter() - started) if self.time_budget_s else 0.0
-            # Our own timer rather than emu_start's timeout: Unicorn keeps one timer thread per engine,
-            # which a nested emu_start (see nested_call) would overwrite.
-            timer = threading.Timer(max(remaining, 1e-6), uc.emu_stop) if self.time_budget_s else None
-            if timer:
-                timer.daemon = True
-                timer.start()
             try:
-                uc.emu_start(start, return_to, count=self.instructions_budget)
+                uc.emu_start(start, return_to, timeout=max(int(remaining * 1e6), 1) if self.time_budget_s else 0,
+                             count=self.instructions_budget)
             except UcError as exc:
-                self._engine_error(exc)
-            finally:
-                if timer:
-                    timer.cancel()
+                if self._stop is None:
+                    rip = uc.reg_read(x.UC_X86_REG_RIP)
+                    vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
+                    kind = "exception" if vector is not None else "engine"
+                    self._stop = Stop(kind, rip=rip, vector=vector, detail=str(exc))
             rip = uc.reg_read(x.UC_X86_REG_RIP)
             # Unicorn stops after HLT; on Windows the next interrupt resumes the processor.
             if self._stop is None and rip != return_to and self._after_hlt(rip) \
@@ -305,29 +319,6 @@ class Machine:
         self._stop = None
         return stop
 
-    def nested_call(self, fn: int, args: list[int], return_to: int) -> int:
-        """From inside a hook, run fn(*args) on the current stack below RSP and return its RAX.
-
-        Kernel routines call driver code this way (completion routines, IoCallDriver, CSQ
-        callbacks). The interrupted CPU context is saved and restored, so the outer run continues
-        as if the hook had returned. If the nested code does not return (a bug check, a fault, a
-        budget), its Stop is kept for the outer run and `NestedStop` is raised.
-        """
-        uc = self.uc
-        saved = uc.context_save()
-        self._frame(args, return_to, uc.reg_read(x.UC_X86_REG_RSP) - 0x100)
-        try:
-            uc.emu_start(fn, return_to, count=self.instructions_budget)      # the outer call's timer still runs
-        except UcError as exc:
-            self._engine_error(exc)
-        rip = uc.reg_read(x.UC_X86_REG_RIP)
-        if self._stop is None and rip != return_to:
-            self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")
-        if self._stop is not None:
-            raise NestedStop(self._stop)
-        result = uc.reg_read(x.UC_X86_REG_RAX)
-        uc.context_restore(saved)
-        return result
 
 @contextlib.contextmanager
 def stop_on_interrupt() -> Iterator[None]:
