@@ -21,7 +21,7 @@ from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
-from hooks import catalog, dispatcher, ke, memory, security  # noqa: F401  (catalog registers every handler)
+from hooks import catalog, crt, dispatcher, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
 from hooks.deferred import DeferredWork
 from hooks.errorlog import ErrorLog
@@ -32,6 +32,7 @@ from hooks.irp import IoManager
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.flt.manager import FilterManager
+from hooks.volume import FileSystem
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
@@ -53,6 +54,8 @@ STATUS_SUCCESS = 0
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 
 ON_DEMAND_MODULES = set(rootfs.known_modules()) - {"ntoskrnl.exe", "hal.dll"}
+# Routines implemented in machine code: IRQL, CFG guard stand-ins, the C runtime's callers-back.
+NATIVE_ROUTINES = {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES, **crt.NATIVE_ROUTINES}
 # ntoskrnl routines a driver never imports but is handed pointers to (MajorFunction slots, PDOs, CSQ).
 INTERNAL_ROUTINES = ["KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES, "IopPnPDispatch",
                      "IopCsqCancelRoutine"]
@@ -108,6 +111,7 @@ class Kernel:
         self.error_log = ErrorLog()
         self.etw = Etw()
         self.callbacks = Callbacks()
+        self.crt = crt.CrtState()
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
         self.io = IoManager(self)
@@ -129,6 +133,7 @@ class Kernel:
         self._setup_shared_data()
         self._setup_variables()
         self.object_types = ObjectTypes(self)
+        self.files = FileSystem.for_kernel(self)
 
     @property
     def caller(self) -> int:
@@ -141,8 +146,7 @@ class Kernel:
         existing module's import table (names a driver imports that our export list lacks)."""
         spec = ModuleSpec(name, list(functions),
                           [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
-                          {n: code for n, code in {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES}.items()
-                           if n in functions or n in internal})
+                          {n: code for n, code in NATIVE_ROUTINES.items() if n in functions or n in internal})
         built = build_module(spec)
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
@@ -345,6 +349,7 @@ class Kernel:
         loaded = map_image(self.mem, image, base, self.resolve_import, allow_wx, startup)
         path = f"\\SystemRoot\\System32\\drivers\\{image.name}"
         ldr = self._link_module(loaded, image.name, path)
+        self.files.add_file(path, image.data)
         driver_object = self._new_driver_object(loaded, name, ldr)
         registry_path = self.unicode_string(f"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{name}")
         self.registry.add_service(name)

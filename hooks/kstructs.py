@@ -1616,3 +1616,64 @@ class KTRAP_FRAME(LittleEndianStructure):
         ("Rsp", ULONG64),                   # 0x180
         ("SegSs", USHORT), ("Fill3", USHORT), ("Fill4", ULONG),   # 0x188
     )
+
+
+# --- file information (wdm.h / ntifs.h FILE_*_INFORMATION) ---------------------------------------
+# Variable-length ones end in FileName[1]; offset_of(cls, "FileName") is where the name starts.
+class FILE_BASIC_INFORMATION(LittleEndianStructure):
+    _fields_ = [("CreationTime", LARGE_INTEGER), ("LastAccessTime", LARGE_INTEGER),
+                ("LastWriteTime", LARGE_INTEGER), ("ChangeTime", LARGE_INTEGER), ("FileAttributes", ULONG)]
+
+
+class FILE_STANDARD_INFORMATION(LittleEndianStructure):
+    _fields_ = [("AllocationSize", LARGE_INTEGER), ("EndOfFile", LARGE_INTEGER), ("NumberOfLinks", ULONG),
+                ("DeletePending", BOOLEAN), ("Directory", BOOLEAN)]
+
+
+class FILE_NETWORK_OPEN_INFORMATION(LittleEndianStructure):
+    _fields_ = [("CreationTime", LARGE_INTEGER), ("LastAccessTime", LARGE_INTEGER),
+                ("LastWriteTime", LARGE_INTEGER), ("ChangeTime", LARGE_INTEGER), ("AllocationSize", LARGE_INTEGER),
+                ("EndOfFile", LARGE_INTEGER), ("FileAttributes", ULONG)]
+
+
+class FILE_ATTRIBUTE_TAG_INFORMATION(LittleEndianStructure):
+    _fields_ = [("FileAttributes", ULONG), ("ReparseTag", ULONG)]
+
+
+class FILE_NAME_INFORMATION(LittleEndianStructure):
+    _fields_ = [("FileNameLength", ULONG), ("FileName", WCHAR * 1)]
+
+
+class FILE_RENAME_INFORMATION(LittleEndianStructure):
+    _fields_ = [("ReplaceIfExists", BOOLEAN), ("RootDirectory", HANDLE), ("FileNameLength", ULONG),
+                ("FileName", WCHAR * 1)]
+
+
+class FILE_DIRECTORY_INFORMATION(LittleEndianStructure):
+    _fields_ = [("NextEntryOffset", ULONG), ("FileIndex", ULONG), ("CreationTime", LARGE_INTEGER),
+                ("LastAccessTime", LARGE_INTEGER), ("LastWriteTime", LARGE_INTEGER), ("ChangeTime", LARGE_INTEGER),
+                ("EndOfFile", LARGE_INTEGER), ("AllocationSize", LARGE_INTEGER), ("FileAttributes", ULONG),
+                ("FileNameLength", ULONG), ("FileName", WCHAR * 1)]
+
+
+class FILE_FULL_DIR_INFORMATION(LittleEndianStructure):
+    _fields_ = FILE_DIRECTORY_INFORMATION._fields_[:-1] + [("EaSize", ULONG), ("FileName", WCHAR * 1)]
+
+
+class FILE_BOTH_DIR_INFORMATION(LittleEndianStructure):
+    _fields_ = FILE_DIRECTORY_INFORMATION._fields_[:-1] + [
+        ("EaSize", ULONG), ("ShortNameLength", CCHAR), ("ShortName", WCHAR * 12), ("FileName", WCHAR * 1)]
+
+
+class FILE_NAMES_INFORMATION(LittleEndianStructure):
+    _fields_ = [("NextEntryOffset", ULONG), ("FileIndex", ULONG), ("FileNameLength", ULONG),
+                ("FileName", WCHAR * 1)]
+
+
+class FILE_FS_SIZE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("TotalAllocationUnits", LARGE_INTEGER), ("AvailableAllocationUnits", LARGE_INTEGER),
+                ("SectorsPerAllocationUnit", ULONG), ("BytesPerSector", ULONG)]
+
+
+class FILE_FS_DEVICE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("DeviceType", DEVICE_TYPE), ("Characteristics", ULONG)]

@@ -17,7 +17,13 @@ STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
 
 @export("ZwClose", "NtClose")
 def ZwClose(k, Handle: HANDLE) -> NTSTATUS:
-    return STATUS_SUCCESS if k.handles.close(Handle) else STATUS_INVALID_HANDLE
+    obj = k.handles.get(Handle)
+    if not k.handles.close(Handle):
+        return STATUS_INVALID_HANDLE
+    close = getattr(obj, "close", None)          # the object type's close procedure, if it has one
+    if close is not None:
+        close()
+    return STATUS_SUCCESS
 
 
 @export("ObReferenceObjectByHandle")

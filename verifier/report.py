@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
 from verifier.warning import DriverWarning
 
@@ -90,6 +91,7 @@ class DriverReport:
     pool_leaks: list[PoolLeak] = field(default_factory=list)
     debug_output: list[str] = field(default_factory=list)
     error_log: list[ErrorLogRecord] = field(default_factory=list)
+    files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed
 
     @staticmethod
     def digest(data: bytes) -> str:

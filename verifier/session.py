@@ -207,6 +207,7 @@ class Session:
                                                     e.major_function, e.sequence_number, e.io_control_code,
                                                     e.dump_data, e.strings, self.rva(e.caller))
                                      for e in k.error_log.written]
+            self.report.files_written = k.files.written()
             self.report.unimplemented_apis = [
                 UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count, u.call)
                 for u in k.unimplemented.values()]

@@ -268,6 +268,9 @@ gccdrv   registry          registry.c
 gccdrv   mdl_coherence     mdl_coherence.c
 gccdrv   standins          standins.c -DCASE_KINDS
 gccdrv   standin_cut       standins.c -DCASE_CUT
+# C runtime and file routines (hooks/crt.py, hooks/stdio.py, hooks/files.py)
+gccdrv   crt               crt.c
+gccdrv   files             files.c
 
 # ---------------------------------------------------------------------------
 # E. Benchmark loops (exported entry points)

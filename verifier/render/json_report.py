@@ -33,6 +33,7 @@ def driver_json(d: DriverReport) -> dict:
         "pool_leaks": [asdict(p) for p in d.pool_leaks],
         "debug_output": d.debug_output,
         "error_log": [asdict(e) for e in d.error_log],
+        "files_written": [asdict(f) for f in d.files_written],
     }
 
 

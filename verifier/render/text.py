@@ -90,6 +90,10 @@ def driver_block(d: DriverReport) -> str:
     if d.coverage_cut:
         out.append(f"  coverage: partial: only the code before {d.coverage_cut} was checked (a stand-in "
                    "answered a failure and the entry point gave up)")
+    for f in d.files_written:
+        state = " (deleted)" if f.deleted else ""
+        out.append(f"  wrote file: {f.path}{state}, {f.size} bytes, sha256 {f.sha256}, "
+                   f"starts {f.first_bytes or '(empty)'}")
     for u in d.unimplemented_apis:
         where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
         out.append(f"  unimplemented: {u.module}!{u.call or u.name}{where} (x{u.count})")
