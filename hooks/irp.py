@@ -47,8 +47,6 @@ STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
 STATUS_NOT_SUPPORTED = 0xC00000BB
 NO_MORE_IRP_STACK_LOCATIONS = 0x35
 FILE_DEVICE_UNKNOWN = 0x22
-MAX_QUEUE_WALK = 100000
-IO_TYPE_CSQ_IRP_CONTEXT, IO_TYPE_CSQ, IO_TYPE_CSQ_EX = 3, 1, 2
 IRP_MN_START_DEVICE, IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER = 0x00, 0x02, 0x02
 MM_USER_PROBE_ADDRESS = 0x7FFFFFFF0000          # the value of the MmUserProbeAddress export
 KTHREAD_PROCESS = 0xB8                          # KTHREAD.ApcState.Process on x64 Windows 10/11
@@ -63,7 +61,6 @@ _LOCATION = ks.offset_of(ks.IRP, "CurrentLocation")
 _STATUS = ks.offset_of(ks.IRP, "IoStatus")
 _PENDING_RETURNED = ks.offset_of(ks.IRP, "PendingReturned")
 _SL_CONTROL = ks.offset_of(ks.IO_STACK_LOCATION, "Control")
-_DRIVER_CONTEXT3 = ks.offset_of(ks.IRP, "Tail.Overlay.DriverContext[3]")   # where IoCsq keeps the queue
 
 
 def major_name(major: int) -> str:
@@ -130,7 +127,7 @@ class IoManager:
         self.records: dict[int, IrpRecord] = {}
         self.attached_to: dict[int, int] = {}         # device -> the device it is attached on top of
         self._process: UserProcess | None = None
-        self._irql_slot = 0                            # the KIRQL CsqAcquireLock writes
+        self._scratch = 0
 
     # ---- the calling process -------------------------------------------------------------------
     @property
@@ -403,6 +400,12 @@ class IoManager:
         if record.on_complete:
             record.on_complete(record)
 
+    def scratch_irql(self) -> int:
+        """A KIRQL in kernel memory, for the kernel's side of callbacks that take a PKIRQL."""
+        if not self._scratch:
+            self._scratch = self.k.pool.allocate(16, executable=False, paged=False, tag=TAG_IRP, owner=0)
+        return self._scratch
+
     def start_cancel(self, irp: int) -> tuple[int, list[int]] | None:
         """IoCancelIrp up to the call: set Cancel, take the cancel routine; None when there is none.
 
@@ -419,72 +422,10 @@ class IoManager:
         sl = k.mem.read_q(irp + _CURRENT)
         return routine, [k.mem.read_q(sl + ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject")), irp]
 
-    # ---- cancel-safe queues (IoCsq*): the driver's callbacks under its own lock --------------------
-    def _csq(self, csq: int) -> ks.IO_CSQ:
-        return self.k.read_struct(ks.IO_CSQ, csq)
-
-    def csq_locked(self, csq: int, work: Callable[[ks.IO_CSQ], int]) -> int:
-        """Run `work` between the queue's CsqAcquireLock and CsqReleaseLock callbacks."""
-        k, q = self.k, self._csq(csq)
-        if not self._irql_slot:
-            self._irql_slot = k.pool.allocate(16, executable=False, paged=False, tag=TAG_IRP, owner=0)
-        k.call_nested(q.CsqAcquireLock, [csq, self._irql_slot])
-        try:
-            return work(q)
-        finally:
-            k.call_nested(q.CsqReleaseLock, [csq, k.mem.read(self._irql_slot, 1)[0]])
-
-    def csq_insert(self, csq: int, irp: int, context: int, insert_context: int) -> int:
-        k = self.k
-        cancel_routine = k.module_exports["ntoskrnl.exe"]["IopCsqCancelRoutine"]
-
-        def insert(q: ks.IO_CSQ) -> int:
-            if q.Type == IO_TYPE_CSQ_EX:                   # the callback's shape follows the queue's type
-                status = k.call_nested(q.CsqInsertIrp, [csq, irp, insert_context]) & 0xFFFFFFFF
-                if not nt_success(status):
-                    return status
-            else:
-                k.call_nested(q.CsqInsertIrp, [csq, irp])
-                status = STATUS_SUCCESS
-            if context:                                    # only once the driver accepted the IRP
-                k.write_struct(context, ks.IO_CSQ_IRP_CONTEXT(Type=IO_TYPE_CSQ_IRP_CONTEXT, Irp=irp, Csq=csq))
-            k.mem.write_q(irp + _DRIVER_CONTEXT3, context or csq)
-            k.mem.write_q(irp + ks.offset_of(ks.IRP, "CancelRoutine"), cancel_routine)
-            sl = k.mem.read_q(irp + _CURRENT)                 # IoMarkIrpPending
-            k.mem.write(sl + _SL_CONTROL, bytes([k.mem.read(sl + _SL_CONTROL, 1)[0] | SL_PENDING_RETURNED]))
-            return status
-
-        return self.csq_locked(csq, insert)
-
-    def csq_remove(self, csq: int, q: ks.IO_CSQ, irp: int) -> int:
-        """Take `irp` off the queue unless a cancel already owns it (its cancel routine is gone)."""
-        k = self.k
-        slot = irp + ks.offset_of(ks.IRP, "CancelRoutine")
-        if not k.mem.read_q(slot):
-            return 0
-        k.mem.write_q(slot, 0)
-        k.call_nested(q.CsqRemoveIrp, [csq, irp])
-        context = k.mem.read_q(irp + _DRIVER_CONTEXT3)
-        if context != csq and context:
-            k.mem.write_q(context + ks.offset_of(ks.IO_CSQ_IRP_CONTEXT, "Irp"), 0)
-        k.mem.write_q(irp + _DRIVER_CONTEXT3, 0)
-        return irp
-
-    def csq_cancel(self, irp: int) -> None:
-        """The cancel routine IoCsqInsertIrp sets: dequeue through the driver, then its completion."""
-        k = self.k
-        context = k.mem.read_q(irp + _DRIVER_CONTEXT3)
-        csq = context
-        if context and k.mem.read_u32(context) == IO_TYPE_CSQ_IRP_CONTEXT:
-            csq = k.mem.read_q(context + ks.offset_of(ks.IO_CSQ_IRP_CONTEXT, "Csq"))
-            k.mem.write_q(context + ks.offset_of(ks.IO_CSQ_IRP_CONTEXT, "Irp"), 0)
-
-        def remove(q: ks.IO_CSQ) -> int:
-            k.call_nested(q.CsqRemoveIrp, [csq, irp])
-            return 0
-
-        self.csq_locked(csq, remove)
-        k.call_nested(self._csq(csq).CsqCompleteCanceledIrp, [csq, irp])
+def mark_pending(k, irp: int) -> None:
+    """IoMarkIrpPending (an inline macro in wdm.h): SL_PENDING_RETURNED in the current location."""
+    sl = k.mem.read_q(irp + _CURRENT)
+    k.mem.write(sl + _SL_CONTROL, bytes([k.mem.read(sl + _SL_CONTROL, 1)[0] | SL_PENDING_RETURNED]))
 
 
 # ---- handlers -------------------------------------------------------------------------------------
@@ -552,51 +493,3 @@ def IoCancelIrp(k, Irp: PIRP) -> BOOLEAN:
     if call is not None:
         k.call_nested(*call)
     return int(call is not None)
-
-
-@export("IoCsqInitialize", "IoCsqInitializeEx")
-def IoCsqInitialize(k, Csq: PVOID, CsqInsertIrp: PVOID, CsqRemoveIrp: PVOID, CsqPeekNextIrp: PVOID,
-                    CsqAcquireLock: PVOID, CsqReleaseLock: PVOID, CsqCompleteCanceledIrp: PVOID) -> NTSTATUS:
-    """The Ex form differs only in the insert callback's shape, which IoCsqInsertIrp* reads from Type."""
-    kind = IO_TYPE_CSQ_EX if k.current_export.name == "IoCsqInitializeEx" else IO_TYPE_CSQ
-    k.write_struct(Csq, ks.IO_CSQ(kind, CsqInsertIrp, CsqRemoveIrp, CsqPeekNextIrp, CsqAcquireLock, CsqReleaseLock,
-                                  CsqCompleteCanceledIrp, 0))
-    return STATUS_SUCCESS
-
-
-@export("IoCsqInsertIrp")
-def IoCsqInsertIrp(k, Csq: PVOID, Irp: PIRP, Context: PVOID) -> None:
-    k.io.csq_insert(Csq, Irp, Context, 0)
-
-
-@export("IoCsqInsertIrpEx")
-def IoCsqInsertIrpEx(k, Csq: PVOID, Irp: PIRP, Context: PVOID, InsertContext: PVOID) -> NTSTATUS:
-    return k.io.csq_insert(Csq, Irp, Context, InsertContext)
-
-
-@export("IoCsqRemoveNextIrp")
-def IoCsqRemoveNextIrp(k, Csq: PVOID, PeekContext: PVOID) -> PIRP:
-    def next_irp(q: ks.IO_CSQ) -> int:
-        irp = 0
-        for _ in range(MAX_QUEUE_WALK):                # IRPs being cancelled are skipped, as on Windows
-            irp = k.call_nested(q.CsqPeekNextIrp, [Csq, irp, PeekContext])
-            if not irp or k.io.csq_remove(Csq, q, irp):
-                return irp
-        return 0
-
-    return k.io.csq_locked(Csq, next_irp)
-
-
-@export("IoCsqRemoveIrp")
-def IoCsqRemoveIrp(k, Csq: PVOID, Context: PVOID) -> PIRP:
-    def remove(q: ks.IO_CSQ) -> int:
-        irp = k.mem.read_q(Context + ks.offset_of(ks.IO_CSQ_IRP_CONTEXT, "Irp"))
-        return k.io.csq_remove(Csq, q, irp) if irp else 0
-
-    return k.io.csq_locked(Csq, remove)
-
-
-@export("IopCsqCancelRoutine")
-def IopCsqCancelRoutine(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> None:
-    k.io.csq_cancel(Irp)
-
