@@ -510,3 +510,12 @@ def test_create_parameters_and_the_file_object():
     assert sl.Parameters.Create.Options >> 24 == 1                  # FILE_OPEN: CreateFile(OPEN_EXISTING)
     context = k.read_struct(ks.IO_SECURITY_CONTEXT, sl.Parameters.Create.SecurityContext)
     assert context.AccessState and context.DesiredAccess & 0x3 == 0x3   # FILE_READ_DATA | FILE_WRITE_DATA
+
+
+def test_ioctl_and_scenario_together_is_a_usage_error(tmp_path, capsys):
+    path = _write(tmp_path, {"version": 1, "steps": [{"irp": "IRP_MJ_CREATE"}]})
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--scenario", path, "--ioctl", "0x222000", driver_path("ioctl")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--scenario" in err[0]

@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             from verifier.runner import run_paths
             from verifier.scenario import ScenarioError, load
             from verifier.session import Options
+            if args.scenario and args.ioctls:
+                parser.error("--ioctl adds IOCTLs to the default scenario; with --scenario, put them in the file")
             try:
                 scenario = load(args.scenario) if args.scenario else None
             except ScenarioError as exc:
