@@ -519,3 +519,18 @@ def test_ioctl_and_scenario_together_is_a_usage_error(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--scenario" in err[0]
+
+
+@pytest.mark.parametrize("major", ["IRP_MJ_INTERNAL_DEVICE_CONTROL", "IRP_MJ_FLUSH_BUFFERS", "IRP_MJ_SHUTDOWN",
+                                   "IRP_MJ_QUERY_INFORMATION", "IRP_MJ_SET_INFORMATION", "IRP_MJ_CLEANUP"])
+def test_majors_a_driver_does_not_handle_end_in_the_kernels_invalid_request(major):
+    step = {"irp": major, "ioctl": 0x222000} if major == "IRP_MJ_INTERNAL_DEVICE_CONTROL" else {"irp": major}
+    report = run("ioctl", scenario=scenario(step))
+    (e,) = irps(report, major)
+    assert (e.status, e.information, e.completed) == (0xC0000010, 0, True)   # STATUS_INVALID_DEVICE_REQUEST
+
+
+def test_text_report_shortens_long_output(capsys):
+    assert main(["run", "--ioctl", "0x222000:" + "00" * 100 + ":100", driver_path("ioctl")]) == 0
+    out = capsys.readouterr().out
+    assert "output " + "5a" * 32 + "... (100 bytes)" in out

@@ -57,6 +57,11 @@ def bugcheck_block(b: BugCheck, image_name: str) -> str:
     return "\n".join(lines)
 
 
+def _short_hex(text: str, shown: int = 32) -> str:
+    """Output bytes (hex) for a line of text: the first `shown` bytes, then how many there are."""
+    return text if len(text) <= 2 * shown else f"{text[:2 * shown]}... ({len(text) // 2} bytes)"
+
+
 def driver_block(d: DriverReport) -> str:
     name = os.path.basename(d.path)
     out: list[str] = []
@@ -70,7 +75,8 @@ def driver_block(d: DriverReport) -> str:
         status = f"returned 0x{e.status:08x}" if e.status is not None else \
             "returned" if e.outcome == "returned" else "did not return"      # VOID routines have no status
         if e.completed:
-            status = f"status 0x{e.status:08x}, information {e.information}" + (f", output {e.output}" if e.output else "")
+            status = f"status 0x{e.status:08x}, information {e.information}" + (f", output {_short_hex(e.output)}"
+                                                                           if e.output else "")
         elif e.completed is False:
             status += ", IRP never completed"
         code = f" 0x{e.ioctl:x}" if e.ioctl is not None else ""
