@@ -450,10 +450,16 @@ def IopPnPDispatch(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
     return STATUS_SUCCESS
 
 
-@export("IofCallDriver", "IoCallDriver")
+@export("IofCallDriver", "IoCallDriver", "PoCallDriver")
 def IofCallDriver(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
+    """Since Windows Vista PoCallDriver is IoCallDriver for power IRPs."""
     routine, args = k.io.next_location(Irp, DeviceObject)
     return k.call_nested(routine, args)
+
+
+@export("PoStartNextPowerIrp")
+def PoStartNextPowerIrp(k, Irp: PIRP) -> None:
+    """Power IRPs are not serialized per device since Windows Vista: nothing to start."""
 
 
 @export("IoGetRequestorProcess")

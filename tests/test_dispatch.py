@@ -197,6 +197,7 @@ def test_pnp_driver_gets_add_device_start_power_and_remove():
     assert bytes.fromhex(read_irp.output) == bytes(0xA0 + i for i in range(16))
     assert [(b.args[0], b.entry_point, b.args[3]) for b in report.bugchecks] == [(0x2000, "IRP_MJ_PNP", 0x58706E50)]
     assert report.registered_not_run == []
+    assert report.unimplemented_apis == []      # PoStartNextPowerIrp, PoCallDriver, IoAttach... all handled
 
 
 def test_filter_forwards_with_a_completion_routine():

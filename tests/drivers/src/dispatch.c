@@ -24,7 +24,7 @@
  *   event and returns STATUS_MORE_PROCESSING_REQUIRED, IoCallDriver to the PDO; after the lower
  *   driver succeeded, both resource lists must be non-NULL with Count 1 (fail 3), then the driver
  *   completes the IRP with STATUS_SUCCESS.  IRP_MN_REMOVE_DEVICE: skip, IoCallDriver, detach, delete.
- *   Other PnP and all power IRPs: skip and pass down.  READ (buffered): fills the SystemBuffer with
+ *   Other PnP IRPs: skip and pass down; power IRPs: PoStartNextPowerIrp, skip, PoCallDriver.  READ (buffered): fills the SystemBuffer with
  *   0xA0 + i, Information = Length.  A 0x2000 allocation ('PnpX', NonPagedPool) sits in the START
  *   handler after the lower driver succeeded: reached only when AddDevice + START run.
  *
@@ -265,8 +265,10 @@ static NTSTATUS NTAPI DispatchPnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 
 static NTSTATUS NTAPI DispatchPower(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
+    /* The pre-Vista sequence, still what many WDM drivers ship: start the next, PoCallDriver. */
+    PoStartNextPowerIrp(Irp);
     IoSkipCurrentIrpStackLocation(Irp);
-    return IoCallDriver(((FDO_EXTENSION *)DeviceObject->DeviceExtension)->Lower, Irp);
+    return PoCallDriver(((FDO_EXTENSION *)DeviceObject->DeviceExtension)->Lower, Irp);
 }
 
 static NTSTATUS NTAPI DispatchRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
