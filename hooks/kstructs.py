@@ -872,6 +872,57 @@ class IO_STACK_LOCATION(LittleEndianStructure):
     ]
 
 
+class IO_SECURITY_CONTEXT(LittleEndianStructure):
+    """IO_STACK_LOCATION.Parameters.Create.SecurityContext points at one of these."""
+    _fields_ = [
+        ("SecurityQos", PVOID),
+        ("AccessState", PVOID),
+        ("DesiredAccess", ACCESS_MASK),
+        ("FullCreateOptions", ULONG),
+    ]
+
+
+class IO_CSQ(LittleEndianStructure):
+    """A cancel-safe queue: the driver's callbacks, called by IoCsq* (wdm.h)."""
+    _fields_ = [
+        ("Type", ULONG),                    # IO_TYPE_CSQ, or IO_TYPE_CSQ_EX for IoCsqInitializeEx
+        ("CsqInsertIrp", PVOID),
+        ("CsqRemoveIrp", PVOID),
+        ("CsqPeekNextIrp", PVOID),
+        ("CsqAcquireLock", PVOID),
+        ("CsqReleaseLock", PVOID),
+        ("CsqCompleteCanceledIrp", PVOID),
+        ("ReservePointer", PVOID),
+    ]
+
+
+class IO_CSQ_IRP_CONTEXT(LittleEndianStructure):
+    _fields_ = [("Type", ULONG), ("Irp", PVOID), ("Csq", PVOID)]
+
+
+# Hardware resources handed over with IRP_MN_START_DEVICE (wdm.h, #include <pshpack4.h>).
+class CM_PARTIAL_RESOURCE_DESCRIPTOR(LittleEndianStructure):
+    """The `u` union (Port, Interrupt, Memory, Dma... at most 16 bytes) is kept as raw ULONGs."""
+    _pack_ = 4
+    _fields_ = [("Type", UCHAR), ("ShareDisposition", UCHAR), ("Flags", USHORT), ("u", ULONG * 4)]
+
+
+class CM_PARTIAL_RESOURCE_LIST(LittleEndianStructure):
+    _pack_ = 4
+    _fields_ = [("Version", USHORT), ("Revision", USHORT), ("Count", ULONG),
+                ("PartialDescriptors", CM_PARTIAL_RESOURCE_DESCRIPTOR * 1)]
+
+
+class CM_FULL_RESOURCE_DESCRIPTOR(LittleEndianStructure):
+    _pack_ = 4
+    _fields_ = [("InterfaceType", ENUM), ("BusNumber", ULONG), ("PartialResourceList", CM_PARTIAL_RESOURCE_LIST)]
+
+
+class CM_RESOURCE_LIST(LittleEndianStructure):
+    _pack_ = 4
+    _fields_ = [("Count", ULONG), ("List", CM_FULL_RESOURCE_DESCRIPTOR * 1)]
+
+
 # --- lookaside lists --------------------------------------------------------------------------
 # wdm.h's GENERAL_LOOKASIDE_LAYOUT macro: the one member list both lookaside headers expand.
 _GENERAL_LOOKASIDE_ANONYMOUS = ("DUMMYUNIONNAME", "DUMMYUNIONNAME2", "DUMMYUNIONNAME3",

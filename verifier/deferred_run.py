@@ -1,7 +1,7 @@
 """The deferred-work stage: what a driver queued runs once its requests are done, as Windows would run it.
 
 Windows runs deferred work concurrently with the driver's other code; here, with one processor and
-one thread, it runs in a fixed order after the requests and before DriverUnload, in rounds until
+one thread, it runs in a fixed order after the requests (and before REMOVE and DriverUnload), until
 nothing new is queued: queued DPCs at DISPATCH_LEVEL (`Dpc`, or `Timer` for a timer's DPC), work
 items in a system worker thread at PASSIVE_LEVEL (`WorkItem`), then the system threads the driver
 created (`SystemThread`), each until it returns, calls PsTerminateSystemThread or waits for good on
@@ -21,14 +21,16 @@ from verifier.triage import EntryKind
 
 DISPATCH_LEVEL = 2
 MAX_RUNS = 64
+ROUTINES = ("Dpc", "Timer", "WorkItem", "SystemThread")     # entry-point names; all return VOID
 
 
 class DeferredWork:
-    """Runs one session's queued work; `run` is False when a bug check ended the session."""
+    """Runs one scenario's queued work; `run` is False when a bug check ended the session."""
 
-    def __init__(self, session):
-        self.session = session
-        self.k = session.kernel
+    def __init__(self, runner):
+        self.runner = runner                    # the ScenarioRun: which routines ran is recorded there
+        self.session = runner.session
+        self.k = runner.session.kernel
         self.runs = 0
 
     def run(self) -> bool:
@@ -62,6 +64,7 @@ class DeferredWork:
 
     def _run(self, name: str, routine: int, args: list[int], kind: EntryKind, irql: int = 0) -> EntryPointResult:
         self.runs += 1
+        self.runner.ran.add(name)
         result = self.session.call_entry(name, routine, args, kind, irql)
         if result.outcome == "returned":
             result.status = None                # DPC, work-item and thread routines return VOID

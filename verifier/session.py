@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emu.loader import LoadError
 from emu.machine import Halt, Stop
@@ -11,10 +11,11 @@ from hooks.deferred import ThreadBlocked, ThreadTerminated
 from hooks.events import Request
 from hooks.kernel import DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
-from verifier.deferred_run import DeferredWork
 from verifier.image_rules import check_image
 from verifier.report import DriverReport, EntryPointResult, ErrorLogRecord, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
+from verifier.scenario import Scenario, Step
+from verifier.scenario_run import POOL_TRACKING_FLAG, ScenarioRun
 from verifier.triage import EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
 
@@ -33,6 +34,8 @@ class Options:
     profile: str | None = None
     seed: int = 0                     # run seed: the /GS security cookie the loader writes derives from it
     init_security_cookie: bool = True  # False only in tests of the /GS failure path (cookie left as linked)
+    scenario: Scenario | None = None  # --scenario: the IRPs after DriverEntry (None: the default run)
+    ioctls: list[Step] = field(default_factory=list)   # --ioctl: the default run's IOCTLs
 
 
 class Session:
@@ -58,6 +61,10 @@ class Session:
     def warn(self, warning: DriverWarning) -> None:
         if warning not in self.report.warnings:
             self.report.warnings.append(warning)
+
+    def record(self, bugcheck: BugCheck) -> None:
+        """A bug check found outside a running routine (e.g. pool tracking at unload)."""
+        self._record(bugcheck)
 
     def _record(self, bugcheck: BugCheck) -> None:
         seen = self._seen.get(bugcheck.key())
@@ -87,10 +94,11 @@ class Session:
         k.machine.instructions_budget = self.options.max_instructions
         if self.options.flags & CODE_INTEGRITY_FLAG:
             CodeIntegrityRules(self)
-        other = self.options.flags & ~CODE_INTEGRITY_FLAG
+        other = self.options.flags & ~(CODE_INTEGRITY_FLAG | POOL_TRACKING_FLAG)
         if other:
             self.warn(DriverWarning("verifier-flags", f"Driver Verifier flags 0x{other:x} are accepted but not "
-                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) is"))
+                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) and pool "
+                                    f"tracking (0x{POOL_TRACKING_FLAG:x}) are"))
         try:
             # --continue lets a load-time violation proceed as if allowed: writable code stays writable.
             self.driver = k.load_driver(image, os.path.splitext(name)[0], allow_wx=self.options.keep_going,
@@ -106,8 +114,7 @@ class Session:
             k.on_unimplemented = self._stop_at_unimplemented
         entry = self.call_entry("DriverEntry", self.driver.image.entry,
                                 [self.driver.driver_object, self.driver.registry_path])
-        if entry.outcome == "returned" and not entry.status & NT_FAILURE_BIT:
-            DeferredWork(self).run()
+        ScenarioRun(self, self.options.scenario, self.options.ioctls).run(entry)
         return self._finish()
 
     @staticmethod

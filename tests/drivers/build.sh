@@ -340,7 +340,19 @@ gccdrv regquery_fault regquery.c -DCASE_FAULT
 clangdrv notify_signed notify.c -DSIGNED -- /integritycheck /implib:"$OBJ/notify_signed.lib"  # exports: keep the .lib out of bin/
 
 # ---------------------------------------------------------------------------
-# Deferred work that runs after DriverEntry (verifier/deferred_run.py)
+# L. Dispatch routines, AddDevice, DriverUnload (src/dispatch.c)
+# ---------------------------------------------------------------------------
+gccdrv pending_irp  dispatch.c -DCASE_PENDING
+gccdrv pnp_wdm      dispatch.c -DCASE_PNP
+gccdrv filter_fwd   dispatch.c -DCASE_FILTER
+gccdrv leak_unload  dispatch.c -DCASE_LEAK
+gccdrv hidden_ioctl dispatch.c -DCASE_HIDDEN
+gccdrv probe_user   dispatch.c -DCASE_PROBE
+gccdrv csq_queue    dispatch.c -DCASE_CSQ
+clangdrv probe_seh_clang dispatch.c -DCASE_PROBE_SEH -fms-extensions
+
+# ---------------------------------------------------------------------------
+# M. Deferred work that runs after DriverEntry (verifier/deferred_run.py)
 # ---------------------------------------------------------------------------
 gccdrv   deferred          deferred.c
 gccdrv   deferred_exec     deferred.c -DCASE_EXEC
