@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import struct
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import rootfs
 from emu.dispatch import StubArea
@@ -37,6 +37,9 @@ from hooks.registry import Registry
 from hooks.objects import HandleTable
 from hooks.object import ObjectTypes
 from hooks.standins import StandIns, Unimplemented
+
+if TYPE_CHECKING:
+    from hooks.state import KernelSnapshot
 
 # Kernel virtual address layout (all canonical, all in the upper half but the user range).
 MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules: the stub area
@@ -384,6 +387,17 @@ class Kernel:
     def resume(self, regs: dict[int, int], rip: int, irql: int) -> Stop:
         """Go on with a stopped run from a full register context (after a handled exception)."""
         return self.machine.resume(regs, rip, irql, self.return_trap)
+
+    # ---- snapshots ----------------------------------------------------------------------------------
+    def snapshot(self) -> KernelSnapshot:
+        """The whole kernel as it stands (the CPU stopped): guest memory, page tables, CPU and every
+        subsystem's Python state. `restore` brings it back, as cheaply as the changes since allow."""
+        from hooks import state
+        return state.capture(self)
+
+    def restore(self, snap: KernelSnapshot) -> None:
+        from hooks import state
+        state.restore(self, snap)
 
     def call_nested(self, routine: int, args: list[int]) -> int:
         """Call driver code from inside a kernel routine; returns RAX (see `Machine.nested_call`).

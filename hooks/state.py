@@ -1,0 +1,213 @@
+"""Snapshot and restore of the kernel's Python-side state, together with the machine's.
+
+Every attribute of `Kernel` takes part except those named in `FIXED` (the machine, restored by
+`emu.snapshot`; configuration; addresses set once at start). So a subsystem added later takes part
+without anyone registering it, and `tests/test_snapshot.py` fails if an attribute is declared
+fixed without being immutable.
+
+How each participant is saved:
+- an object with its own `snapshot() -> object` / `restore(saved)` (the `Stateful` protocol) does
+  it itself (the pool does: it changes on almost every input);
+- the loader's tables (modules, exports, stubs, drivers) only ever grow: `ModuleTables` saves
+  their sizes and copies them back only when a module or driver was added since;
+- anything else is deep-copied: a subsystem object's `__dict__` (restored in place, so the object
+  keeps its identity and references to it stay valid), a container on `Kernel` (restored in place
+  too), a plain value (set back).
+
+The generic copies are made in one pass that keeps participants and the machine as references, so
+objects shared between two participants (a registry key a handle refers to) stay shared.
+Participants that share any object form one group, restored together. A restore compares each
+participant with its saved copy (`==`, then a structural comparison for classes without `__eq__`)
+and copies back only the groups that changed: an input that touched only the pool costs no
+deep copy at all.
+
+Limits: references to participants' inner objects held outside the kernel (by a rule, a report)
+see the old objects after a restore; `Events` subscribers (the rules) are configuration, kept.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+# Kernel attributes that are not state an input changes: the machine and its memory (restored by
+# emu.snapshot), configuration set by whoever runs the kernel, addresses fixed at start.
+FIXED = frozenset({"profile", "machine", "mem", "events", "on_unimplemented", "return_trap", "system_process",
+                   "current_thread", "kpcr", "stack_top", "loaded_module_list"})
+# The loader's tables, saved by `ModuleTables`.
+MODULE_TABLES = ("modules", "module_exports", "stub_names", "drivers", "unresolved_imports", "_next_module",
+                 "_next_driver", "stubs")
+_CONTAINERS = (dict, list, set)
+
+
+@runtime_checkable
+class Stateful(Protocol):
+    """A subsystem that saves and restores itself faster than a deep copy of its attributes."""
+
+    def snapshot(self) -> object: ...
+
+    def restore(self, saved: object) -> None: ...
+
+
+class ModuleTables:
+    """Modules, their exports and stubs, loaded drivers: appended to by `load_driver` and
+    `_add_module`, never changed otherwise, so their sizes tell whether anything was added."""
+
+    def __init__(self, kernel: Any):
+        self.kernel = kernel
+
+    def _sizes(self) -> tuple[int, ...]:
+        k = self.kernel
+        return len(k.stub_names), len(k.drivers), len(k.modules), len(k.unresolved_imports), k._next_module
+
+    def snapshot(self) -> object:
+        k = self.kernel
+        return (self._sizes(), dict(k.modules), {m: dict(e) for m, e in k.module_exports.items()},
+                dict(k.stub_names), list(k.drivers), list(k.unresolved_imports), k._next_module, k._next_driver,
+                dict(k.stubs.routines))
+
+    def restore(self, saved: object) -> None:
+        sizes, modules, exports, stub_names, drivers, unresolved, next_module, next_driver, routines = saved
+        k = self.kernel
+        if self._sizes() == sizes and k._next_driver == next_driver:
+            return
+        for live, kept in ((k.modules, modules), (k.stub_names, stub_names), (k.stubs.routines, routines)):
+            live.clear()
+            live.update(kept)
+        k.module_exports.clear()
+        k.module_exports.update({m: dict(e) for m, e in exports.items()})
+        k.drivers[:] = drivers
+        k.unresolved_imports[:] = unresolved
+        k._next_module, k._next_driver = next_module, next_driver
+
+
+class _Hits(dict):
+    """A deepcopy memo that records which already-copied objects a participant reached again."""
+
+    def __init__(self, seeds: dict[int, Any]):
+        super().__init__(seeds)
+        self.seeds = seeds
+        self.hits: set[int] = set()
+
+    def get(self, key, default=None):
+        if key in self and key not in self.seeds:
+            self.hits.add(key)
+        return super().get(key, default)
+
+
+@dataclass(eq=False)
+class KernelSnapshot:
+    """What `Kernel.snapshot` returns: the machine's snapshot and the Python side's."""
+
+    machine: Any                              # emu.snapshot.MachineSnapshot
+    own: list[tuple[Stateful, object]]        # participants that save themselves, and what they saved
+    originals: dict[str, Any]                 # generic participants: the live objects, kept as they are
+    saved: dict[str, Any]                     # generic participants: deep copies of their state
+    groups: list[tuple[str, ...]]             # generic participants sharing objects: restored together
+    seeds: dict[int, Any]                     # objects every copy keeps as references
+    names: frozenset[str]                     # Kernel attributes that existed at the snapshot
+
+
+def participants(kernel: Any) -> list[str]:
+    """The Kernel attributes a snapshot covers: all of them but FIXED and the loader's tables."""
+    return [n for n in vars(kernel) if n not in FIXED and n not in MODULE_TABLES]
+
+
+def _live_state(value: Any) -> Any:
+    """What a generic participant's saved copy is compared with: its attributes, or itself."""
+    if hasattr(value, "__dict__") and not isinstance(value, (type, *_CONTAINERS)):
+        return vars(value)
+    return value
+
+
+def capture(kernel: Any) -> KernelSnapshot:
+    from emu import snapshot as machine_snapshot
+    values = {n: getattr(kernel, n) for n in participants(kernel)}
+    own: list[tuple[Stateful, object]] = [(ModuleTables(kernel), None)]
+    own += [(v, None) for v in values.values() if isinstance(v, Stateful)]
+    own = [(p, p.snapshot()) for p, _ in own]
+    originals = {n: v for n, v in values.items() if not isinstance(v, Stateful)}
+    seeds = {id(o): o for o in (kernel, kernel.machine, kernel.mem, kernel.events, kernel.stubs, *values.values())}
+    memo = _Hits(seeds)
+    saved: dict[str, Any] = {}
+    reached: dict[int, str] = {}              # object id in the memo -> the participant that copied it
+    group_of = {n: {n} for n in originals}
+    for name, value in originals.items():
+        before = set(memo)
+        memo.hits = set()
+        state = _live_state(value)
+        saved[name] = copy.deepcopy(type(state)(state) if isinstance(state, _CONTAINERS) else state, memo)
+        reached.update(dict.fromkeys(set(memo) - before, name))
+        for key in memo.hits:
+            other = reached.get(key)
+            if other is not None and group_of[other] is not group_of[name]:
+                merged = group_of[other] | group_of[name]
+                for member in merged:
+                    group_of[member] = merged
+    groups = list({id(g): tuple(sorted(g)) for g in group_of.values()}.values())
+    return KernelSnapshot(machine_snapshot.take(kernel.machine), own, originals, saved, groups, seeds,
+                          frozenset(vars(kernel)))
+
+
+def restore(kernel: Any, snap: KernelSnapshot) -> None:
+    from emu import snapshot as machine_snapshot
+    machine_snapshot.restore(kernel.machine, snap.machine)
+    for name in [n for n in vars(kernel) if n not in snap.names]:      # added since the snapshot
+        delattr(kernel, name)
+    for participant, saved in snap.own:
+        participant.restore(saved)
+    for group in snap.groups:
+        if all(getattr(kernel, n, None) is snap.originals[n]
+               and _same(_live_state(snap.originals[n]), snap.saved[n]) for n in group):
+            continue
+        fresh = copy.deepcopy({n: snap.saved[n] for n in group}, dict(snap.seeds))
+        for name, state in fresh.items():
+            _install(kernel, name, snap.originals[name], state)
+
+
+def _install(kernel: Any, name: str, original: Any, state: Any) -> None:
+    """Put a participant's state back into the object it was, so references to it stay valid."""
+    if isinstance(original, (dict, set)):
+        original.clear()
+        original.update(state)
+    elif isinstance(original, list):
+        original[:] = state
+    elif _live_state(original) is not original:
+        vars(original).clear()
+        vars(original).update(state)
+    else:
+        original = state
+    setattr(kernel, name, original)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether a participant's live state equals its saved copy."""
+    try:
+        if a == b:
+            return True
+    except Exception:        # a comparison that cannot be made: treat as changed
+        return False
+    return _alike(a, b, set())
+
+
+def _alike(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
+    """Structural equality that also looks inside objects without __eq__ (compared by identity)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if (id(a), id(b)) in seen:
+        return True
+    seen.add((id(a), id(b)))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_alike(v, b[k], seen) for k, v in a.items())
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_alike(x, y, seen) for x, y in zip(a, b))
+    if hasattr(a, "__dict__") and type(a).__eq__ is object.__eq__ or getattr(type(a), "__eq__", None) is None:
+        return _alike(vars(a), vars(b), seen)
+    if hasattr(a, "__dataclass_fields__") and not a.__dataclass_params__.eq:
+        return _alike(vars(a), vars(b), seen)
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
