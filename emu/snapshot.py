@@ -129,7 +129,6 @@ def restore(machine: Machine, snap: MachineSnapshot) -> None:
     phys._free = list(snap.free)
     phys.dirty.clear()
     mem.journal = []
-    machine.flush_tlb()
     machine.uc.context_restore(snap.cpu)
     machine.gs_base = snap.gs_base
     machine.snapshot_point = snap
@@ -183,7 +182,7 @@ def _restore_changes(machine: Machine, snap: MachineSnapshot) -> None:
             mem.writable_code.discard(vpn)
     del mem.pte_tables[len(snap.pte_tables):]
     del mem.large_tables[len(snap.large_tables):]
-    machine.flush_tlb()
+    machine.flush_tlb()                               # before dropping TBs by virtual address
     code = old[snap.executable_mask[old]]
     for frame in code.tolist():                       # restored bytes under translated code
         for va in snap.executable[frame]:
@@ -203,4 +202,5 @@ def _restore_all(machine: Machine, snap: MachineSnapshot) -> None:
         live.update(saved)
     mem.pte_tables[:] = snap.pte_tables
     mem.large_tables[:] = snap.large_tables
+    machine.flush_tlb()
     machine.uc.ctl(ucc.UC_CTL_TB_FLUSH, ucc.UC_CTL_IO_WRITE)

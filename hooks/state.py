@@ -38,6 +38,7 @@ FIXED = frozenset({"profile", "machine", "mem", "events", "on_unimplemented", "r
 MODULE_TABLES = ("modules", "module_exports", "stub_names", "drivers", "unresolved_imports", "_next_module",
                  "_next_driver", "stubs")
 _CONTAINERS = (dict, list, set)
+_PLAIN = frozenset({int, bool, float, str, bytes, bytearray, type(None), frozenset, set})
 
 
 @runtime_checkable
@@ -104,6 +105,7 @@ class KernelSnapshot:
     originals: dict[str, Any]                 # generic participants: the live objects, kept as they are
     saved: dict[str, Any]                     # generic participants: deep copies of their state
     groups: list[tuple[str, ...]]             # generic participants sharing objects: restored together
+    values: dict[str, Any]                    # participants whose value is immutable: set back as is
     seeds: dict[int, Any]                     # objects every copy keeps as references
     names: frozenset[str]                     # Kernel attributes that existed at the snapshot
 
@@ -111,6 +113,15 @@ class KernelSnapshot:
 def participants(kernel: Any) -> list[str]:
     """The Kernel attributes a snapshot covers: all of them but FIXED and the loader's tables."""
     return [n for n in vars(kernel) if n not in FIXED and n not in MODULE_TABLES]
+
+
+def _immutable(value: Any) -> bool:
+    """Numbers, strings, None, tuples of them, declarations that deep-copy to themselves."""
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    if type(value) in (int, bool, float, str, bytes, type(None)):
+        return True
+    return hasattr(type(value), "__deepcopy__") and copy.deepcopy(value, {}) is value
 
 
 def _live_state(value: Any) -> Any:
@@ -126,7 +137,8 @@ def capture(kernel: Any) -> KernelSnapshot:
     own: list[tuple[Stateful, object]] = [(ModuleTables(kernel), None)]
     own += [(v, None) for v in values.values() if isinstance(v, Stateful)]
     own = [(p, p.snapshot()) for p, _ in own]
-    originals = {n: v for n, v in values.items() if not isinstance(v, Stateful)}
+    plain = {n: v for n, v in values.items() if _immutable(v)}
+    originals = {n: v for n, v in values.items() if not isinstance(v, Stateful) and n not in plain}
     seeds = {id(o): o for o in (kernel, kernel.machine, kernel.mem, kernel.events, kernel.stubs, *values.values())}
     memo = _Hits(seeds)
     saved: dict[str, Any] = {}
@@ -145,7 +157,7 @@ def capture(kernel: Any) -> KernelSnapshot:
                 for member in merged:
                     group_of[member] = merged
     groups = list({id(g): tuple(sorted(g)) for g in group_of.values()}.values())
-    return KernelSnapshot(machine_snapshot.take(kernel.machine), own, originals, saved, groups, seeds,
+    return KernelSnapshot(machine_snapshot.take(kernel.machine), own, originals, saved, groups, plain, seeds,
                           frozenset(vars(kernel)))
 
 
@@ -156,6 +168,8 @@ def restore(kernel: Any, snap: KernelSnapshot) -> None:
         delattr(kernel, name)
     for participant, saved in snap.own:
         participant.restore(saved)
+    for name, value in snap.values.items():
+        setattr(kernel, name, value)
     for group in snap.groups:
         if all(getattr(kernel, n, None) is snap.originals[n]
                and _same(_live_state(snap.originals[n]), snap.saved[n]) for n in group):
@@ -191,21 +205,30 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _alike(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
-    """Structural equality that also looks inside objects without __eq__ (compared by identity)."""
+    """Structural equality that also looks inside objects without __eq__ (which `==` compares by
+    identity, so a live object never equals its saved copy). Values of plain types compare inline."""
     if a is b:
         return True
-    if type(a) is not type(b):
+    kind = type(a)
+    if kind is not type(b):
         return False
+    if kind in _PLAIN:
+        return a == b
     if (id(a), id(b)) in seen:
         return True
     seen.add((id(a), id(b)))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_alike(v, b[k], seen) for k, v in a.items())
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_alike(x, y, seen) for x, y in zip(a, b))
-    if hasattr(a, "__dict__") and type(a).__eq__ is object.__eq__ or getattr(type(a), "__eq__", None) is None:
-        return _alike(vars(a), vars(b), seen)
-    if hasattr(a, "__dataclass_fields__") and not a.__dataclass_params__.eq:
+    if kind is dict:
+        if a.keys() != b.keys():
+            return False
+        for key, v in a.items():
+            w = b[key]
+            if not (v is w or type(v) in _PLAIN and type(w) is type(v) and v == w or _alike(v, w, seen)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and all(_alike(v, w, seen) for v, w in zip(a, b))
+    if hasattr(a, "__dict__") and (kind.__eq__ is object.__eq__ or
+                                   hasattr(kind, "__dataclass_fields__") and not kind.__dataclass_params__.eq):
         return _alike(vars(a), vars(b), seen)
     try:
         return bool(a == b)
