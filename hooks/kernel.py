@@ -9,13 +9,14 @@ DRIVER_OBJECT; `call` runs any driver routine until it returns to the kernel.
 from __future__ import annotations
 
 import ctypes
+import functools
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import rootfs
 from emu.dispatch import StubArea
-from emu.kmodule import ModuleSpec, build_module
+from emu.kmodule import BuiltModule, ModuleSpec, build_module
 from emu.loader import LoadedImage, Startup, map_image, security_cookie
 from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
@@ -73,6 +74,15 @@ class DriverContext:
     driver_object: int
     registry_path: int
     ldr_entry: int
+
+
+@functools.lru_cache(maxsize=None)
+def _synthesized(name: str, functions: tuple[str, ...], data: tuple[tuple[str, int], ...], internal: tuple[str, ...],
+                 native: tuple[tuple[str, bytes], ...]) -> tuple[BuiltModule, PeImage]:
+    """A synthesized module's image and its parse, built once per process: kernels share them
+    (the image bytes are copied into each kernel's memory; neither object is ever changed)."""
+    built = build_module(ModuleSpec(name, list(functions), list(data), list(internal), dict(native)))
+    return built, PeImage.parse(built.image, name)
 
 
 def _import_key(imp: Import) -> str:
@@ -144,15 +154,15 @@ class Kernel:
     def _add_module(self, name: str, functions, variables, internal=(), extends: bool = False) -> LoadedImage:
         """Synthesize, map and bind a kernel module. With `extends`, the routines are added to an
         existing module's import table (names a driver imports that our export list lacks)."""
-        spec = ModuleSpec(name, list(functions),
-                          [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
-                          {n: code for n, code in NATIVE_ROUTINES.items() if n in functions or n in internal})
-        built = build_module(spec)
+        functions = tuple(functions)
+        built, image = _synthesized(name, functions, tuple((v, _VARIABLE_SIZES.get(v, 8)) for v in variables),
+                                    tuple(internal), tuple((n, code) for n, code in NATIVE_ROUTINES.items()
+                                                           if n in functions or n in internal))
+        spec = built.spec
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
             raise MemoryError("stub area exhausted")
         self._next_module = base + page_ceil(built.size_of_image) + PAGE
-        image = PeImage.parse(built.image, name)
         loaded = map_image(self.mem, image, base, lambda imp: 0)
         addresses = {n: base + rva for n, rva in {**built.stubs, **built.variables}.items()}
         if extends:
