@@ -108,6 +108,7 @@ class KernelSnapshot:
     values: dict[str, Any]                    # participants whose value is immutable: set back as is
     seeds: dict[int, Any]                     # objects every copy keeps as references
     names: frozenset[str]                     # Kernel attributes that existed at the snapshot
+    copied_back: tuple[str, ...] = ()         # generic participants the last restore had to copy back
 
 
 def participants(kernel: Any) -> list[str]:
@@ -125,8 +126,11 @@ def _immutable(value: Any) -> bool:
 
 
 def _live_state(value: Any) -> Any:
-    """What a generic participant's saved copy is compared with: its attributes, or itself."""
-    if hasattr(value, "__dict__") and not isinstance(value, (type, *_CONTAINERS)):
+    """What a generic participant's saved copy is compared with: the attributes of a plain Python
+    object (one that copies and pickles as its __dict__), or else the value itself."""
+    kind = type(value)
+    if hasattr(value, "__dict__") and not isinstance(value, (type, *_CONTAINERS)) \
+            and kind.__reduce__ is object.__reduce__ and kind.__reduce_ex__ is object.__reduce_ex__:
         return vars(value)
     return value
 
@@ -139,7 +143,9 @@ def capture(kernel: Any) -> KernelSnapshot:
     own = [(p, p.snapshot()) for p, _ in own]
     plain = {n: v for n, v in values.items() if _immutable(v)}
     originals = {n: v for n, v in values.items() if not isinstance(v, Stateful) and n not in plain}
-    seeds = {id(o): o for o in (kernel, kernel.machine, kernel.mem, kernel.events, kernel.stubs, *values.values())}
+    # Participants restored in place stay references in every copy; those copied whole do not.
+    kept = [v for v in values.values() if isinstance(v, (*_CONTAINERS, Stateful)) or _live_state(v) is not v]
+    seeds = {id(o): o for o in (kernel, kernel.machine, kernel.mem, kernel.events, kernel.stubs, *kept)}
     memo = _Hits(seeds)
     saved: dict[str, Any] = {}
     reached: dict[int, str] = {}              # object id in the memo -> the participant that copied it
@@ -148,7 +154,11 @@ def capture(kernel: Any) -> KernelSnapshot:
         before = set(memo)
         memo.hits = set()
         state = _live_state(value)
-        saved[name] = copy.deepcopy(type(state)(state) if isinstance(state, _CONTAINERS) else state, memo)
+        try:
+            saved[name] = copy.deepcopy(type(state)(state) if isinstance(state, _CONTAINERS) else state, memo)
+        except (TypeError, ValueError, copy.Error) as exc:
+            raise TypeError(f"Kernel.{name} ({type(value).__name__}) cannot be deep-copied for a snapshot "
+                            f"({exc}): give it snapshot()/restore() methods (see hooks/state.py)") from exc
         reached.update(dict.fromkeys(set(memo) - before, name))
         for key in memo.hits:
             other = reached.get(key)
@@ -170,6 +180,7 @@ def restore(kernel: Any, snap: KernelSnapshot) -> None:
         participant.restore(saved)
     for name, value in snap.values.items():
         setattr(kernel, name, value)
+    copied: list[str] = []
     for group in snap.groups:
         if all(getattr(kernel, n, None) is snap.originals[n]
                and _same(_live_state(snap.originals[n]), snap.saved[n]) for n in group):
@@ -177,6 +188,8 @@ def restore(kernel: Any, snap: KernelSnapshot) -> None:
         fresh = copy.deepcopy({n: snap.saved[n] for n in group}, dict(snap.seeds))
         for name, state in fresh.items():
             _install(kernel, name, snap.originals[name], state)
+        copied += group
+    snap.copied_back = tuple(copied)
 
 
 def _install(kernel: Any, name: str, original: Any, state: Any) -> None:

@@ -240,3 +240,34 @@ def test_shared_objects_stay_shared_after_restore():
     restored = k.handles.get(handle)
     assert restored is not None and any(restored is v for v in k.registry.keys.values())
     assert "Changed" not in restored.values
+
+
+def test_a_small_input_needs_no_deep_copy():
+    """The common case is cheap: an input that allocates, writes and frees pool (AllocLoop)
+    changes only the pool (which saves itself) and plain values: nothing is deep-copied back.
+    DriverEntry creates objects: those participants, and only those groups, are copied back."""
+    k, ioctl, loop = _prepared()
+    snap = k.snapshot()
+    assert k.call(loop.image.base + loop.image.image.exports()["AllocLoop"], [2]).return_value == 2
+    k.restore(snap)
+    assert snap.copied_back == ()
+    k.call(ioctl.image.entry, [ioctl.driver_object, ioctl.registry_path])
+    k.restore(snap)
+    assert {"object_names", "devices", "symlinks"} <= set(snap.copied_back)
+    assert "registry" not in snap.copied_back and "files" not in snap.copied_back
+
+
+def test_an_attribute_that_cannot_be_copied_is_named():
+    import ctypes
+    k, _, _ = _prepared()
+    k.raw_pointer = ctypes.pointer(ctypes.c_int(1))
+    with pytest.raises(TypeError, match="Kernel.raw_pointer .* snapshot\\(\\)/restore\\(\\)"):
+        k.snapshot()
+
+
+def test_synthesized_modules_are_built_once_per_process():
+    first, second = Kernel(), Kernel()
+    for name in ("ntoskrnl.exe", "hal.dll"):
+        assert first.modules[name].image is second.modules[name].image
+    assert first.mem.read(first.modules["ntoskrnl.exe"].base, PAGE) == \
+        second.mem.read(second.modules["ntoskrnl.exe"].base, PAGE)
