@@ -39,7 +39,7 @@ Limits:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from unicorn import unicorn_const as ucc
@@ -80,7 +80,6 @@ class MachineSnapshot:
     executable_mask: np.ndarray             # by frame number: mapped executable somewhere
     cpu: object
     gs_base: int
-    restores: int = field(default=0)
 
 
 def _ram(machine: Machine) -> np.ndarray:
@@ -132,7 +131,6 @@ def restore(machine: Machine, snap: MachineSnapshot) -> None:
     machine.uc.context_restore(snap.cpu)
     machine.gs_base = snap.gs_base
     machine.snapshot_point = snap
-    snap.restores += 1
 
 
 def _restore_changes(machine: Machine, snap: MachineSnapshot) -> None:
