@@ -271,3 +271,20 @@ def test_synthesized_modules_are_built_once_per_process():
         assert first.modules[name].image is second.modules[name].image
     assert first.mem.read(first.modules["ntoskrnl.exe"].base, PAGE) == \
         second.mem.read(second.modules["ntoskrnl.exe"].base, PAGE)
+
+
+def test_a_driver_store_through_the_physical_window_is_restored():
+    """phys_window.sys stores through a 2 MiB-page alias of RAM: no 4 KiB PTE sees that write,
+    the large entry's Dirty bit does."""
+    k, _, _ = _prepared()
+    window = k.load_driver(_image("phys_window"), "phys_window")
+    write = window.image.base + window.image.image.exports()["WindowWrite"]
+    target = k.pool.allocate(8, executable=False, paged=False, tag=0x74677254, owner=0)
+    k.mem.write(target, b"original")
+    snap = k.snapshot()
+    before = _memory_digest(k)
+    assert k.call(write, [target, 0x5EA75EA75EA75EA7]).return_value == 0
+    assert k.mem.read_q(target) == 0x5EA75EA75EA75EA7
+    assert not k.mem.pte(target) & PTE_D                 # not through the block's own PTE
+    k.restore(snap)
+    assert k.mem.read(target, 8) == b"original" and _memory_digest(k) == before

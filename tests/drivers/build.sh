@@ -339,6 +339,9 @@ gccdrv regquery   regquery.c
 gccdrv regquery_fault regquery.c -DCASE_FAULT
 clangdrv notify_signed notify.c -DSIGNED -- /integritycheck /implib:"$OBJ/notify_signed.lib"  # exports: keep the .lib out of bin/
 
+# Snapshots: a guest store through the physical-memory window (2 MiB pages)
+gccdrv phys_window phys_window.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
