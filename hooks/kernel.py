@@ -155,9 +155,10 @@ class Kernel:
         """Synthesize, map and bind a kernel module. With `extends`, the routines are added to an
         existing module's import table (names a driver imports that our export list lacks)."""
         functions = tuple(functions)
+        named = {*functions, *internal}
         built, image = _synthesized(name, functions, tuple((v, _VARIABLE_SIZES.get(v, 8)) for v in variables),
                                     tuple(internal), tuple((n, code) for n, code in NATIVE_ROUTINES.items()
-                                                           if n in functions or n in internal))
+                                                           if n in named))
         spec = built.spec
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
