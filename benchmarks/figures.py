@@ -128,6 +128,15 @@ def _run_process(driver: str) -> float:
     return round(time.perf_counter() - start, 3)
 
 
+def batch_drivers_per_s(corpus: str, jobs: int = 2) -> float:
+    """`verifier batch` (scan + run, each driver in a worker of its own) over the corpus, no cache."""
+    from verifier.batch import execute, jobs_for
+    work = jobs_for(corpus, wall_timeout=2.0, memory_mb=4096)    # spin_forever.sys: stopped after 2 s
+    start = time.perf_counter()
+    execute(work, workers=jobs)
+    return round(len(work) / (time.perf_counter() - start), 1)
+
+
 def snapshot_figures(corpus: str, rounds: int) -> dict[str, float]:
     """Kernel snapshots on ioctl.sys (the fuzzing setting: one machine, restored before every input).
 
