@@ -9,7 +9,6 @@ DRIVER_OBJECT; `call` runs any driver routine until it returns to the kernel.
 from __future__ import annotations
 
 import ctypes
-import functools
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
@@ -76,13 +75,17 @@ class DriverContext:
     ldr_entry: int
 
 
-@functools.lru_cache(maxsize=None)
-def _synthesized(name: str, functions: tuple[str, ...], data: tuple[tuple[str, int], ...], internal: tuple[str, ...],
-                 native: tuple[tuple[str, bytes], ...]) -> tuple[BuiltModule, PeImage]:
-    """A synthesized module's image and its parse, built once per process: kernels share them
-    (the image bytes are copied into each kernel's memory; neither object is ever changed)."""
-    built = build_module(ModuleSpec(name, list(functions), list(data), list(internal), dict(native)))
-    return built, PeImage.parse(built.image, name)
+_BUILT: dict[str, tuple[BuiltModule, PeImage]] = {}
+
+
+def _built(spec: ModuleSpec) -> tuple[BuiltModule, PeImage]:
+    """A synthesized module's image and its parse, built once per process for each distinct spec:
+    kernels share them (the image bytes are copied into each kernel's memory; neither is changed)."""
+    key = repr(spec)
+    if key not in _BUILT:
+        built = build_module(spec)
+        _BUILT[key] = built, PeImage.parse(built.image, spec.name)
+    return _BUILT[key]
 
 
 def _import_key(imp: Import) -> str:
@@ -154,12 +157,10 @@ class Kernel:
     def _add_module(self, name: str, functions, variables, internal=(), extends: bool = False) -> LoadedImage:
         """Synthesize, map and bind a kernel module. With `extends`, the routines are added to an
         existing module's import table (names a driver imports that our export list lacks)."""
-        functions = tuple(functions)
-        named = {*functions, *internal}
-        built, image = _synthesized(name, functions, tuple((v, _VARIABLE_SIZES.get(v, 8)) for v in variables),
-                                    tuple(internal), tuple((n, code) for n, code in NATIVE_ROUTINES.items()
-                                                           if n in named))
-        spec = built.spec
+        spec = ModuleSpec(name, list(functions),
+                          [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
+                          {n: code for n, code in NATIVE_ROUTINES.items() if n in functions or n in internal})
+        built, image = _built(spec)
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
             raise MemoryError("stub area exhausted")
