@@ -20,10 +20,11 @@ Design (measured on Unicorn 2.1.4):
 - Python writes (handlers, the loader, page-table edits) do not set D: they mark the frame in
   `PhysicalMemory.dirty`, one set insertion per write. A PTE Python overwrites while D is set
   (unmap, protect) adds its old frame there first.
-- Restore: gather all PTE-table and large-page-table entries with numpy, take those with D set
-  (a 2 MiB entry means its whole 2 MiB), add the Python-dirty frames, copy those frames back
-  from the snapshot in one vectorised assignment, zero the frames allocated since, clear D, put
-  back the allocator, undo the journalled PTE-mirror edits, flush the TLB (which keeps TBs).
+- Restore: gather all PTE-table and large-page-table entries with numpy (one gather, ~10 us for
+  the ~10 tables a kernel has), take those with D set (a 2 MiB entry means its whole 2 MiB), add
+  the Python-dirty frames, copy those frames back from the snapshot (one slice each: a typical
+  input leaves a handful), zero the frames allocated since, clear D, put back the allocator, undo
+  the journalled PTE-mirror edits, flush the TLB (which keeps TBs).
 - Stale code: Unicorn drops a TB when guest code writes its page, but not when Python writes the
   RAM, and `uc_mem_write` does not drop TBs either (verified). So the restore drops the TBs of the
   restored frames that are mapped executable (at the snapshot, or by a mapping made since) with
@@ -45,13 +46,11 @@ import numpy as np
 from unicorn import unicorn_const as ucc
 
 from emu.machine import Machine
-from emu.memory import FRAME_MASK, PAGE, PAGE_SHIFT, PTE_D, PTE_NX, PTE_P
+from emu.memory import FRAME_MASK, PAGE, PAGE_SHIFT, PTE_D, PTE_NX, PTE_P, PTE_PS
 
 _QWORDS = PAGE // 8
-_LARGE_FRAMES = (1 << 21) // PAGE
 _NOT_D = np.uint64(~PTE_D & 0xFFFFFFFFFFFFFFFF)
 _D = np.uint64(PTE_D)
-_FRAME = np.uint64(FRAME_MASK)
 
 
 def _entry_slots(tables: list[int]) -> np.ndarray:
@@ -66,18 +65,17 @@ class MachineSnapshot:
     """Guest RAM up to the allocator's high mark, the allocator, the PTE mirror, the CPU."""
 
     pages: np.ndarray                       # (frames, 512) uint64: RAM [0, next) at the snapshot
+    memory: memoryview                      # the same bytes, for slicing
     next: int
     free: list[int]
     pte_tables: list[int]
     large_tables: list[int]
-    small_slots: np.ndarray                 # qword indices of every 4 KiB PTE
-    large_slots: np.ndarray                 # qword indices of every 2 MiB entry
+    slots: np.ndarray                       # qword indices of every 4 KiB PTE and 2 MiB entry
     ptes: dict[int, int]
     readable: dict[int, int]
     writable: dict[int, int]
     writable_code: set[int]
     executable: dict[int, list[int]]        # frame number -> virtual addresses mapping it executable
-    executable_mask: np.ndarray             # by frame number: mapped executable somewhere
     cpu: object
     gs_base: int
 
@@ -91,24 +89,20 @@ def take(machine: Machine) -> MachineSnapshot:
     """Snapshot the machine as it stands (the CPU stopped) and make it the active snapshot."""
     phys, mem = machine.phys, machine.mem
     ram = _ram(machine)
-    small, large = _entry_slots(mem.pte_tables), _entry_slots(mem.large_tables)
-    ram[small] &= _NOT_D
-    ram[large] &= _NOT_D
+    slots = np.concatenate((_entry_slots(mem.pte_tables), _entry_slots(mem.large_tables)))
+    ram[slots] &= _NOT_D
     executable: dict[int, list[int]] = {}
-    mask = np.zeros(phys.size >> PAGE_SHIFT, dtype=bool)
     read_q = phys.read_q
     for vpn, slot in mem.ptes.items():
         pte = read_q(slot)
         if pte & PTE_P and not pte & PTE_NX:
-            frame = (pte & FRAME_MASK) >> PAGE_SHIFT
-            executable.setdefault(frame, []).append(vpn << PAGE_SHIFT)
-            mask[frame] = True
+            executable.setdefault((pte & FRAME_MASK) >> PAGE_SHIFT, []).append(vpn << PAGE_SHIFT)
+    pages = ram[:phys._next // 8].copy()
     snap = MachineSnapshot(
-        pages=ram[:phys._next // 8].copy().reshape(-1, _QWORDS), next=phys._next, free=list(phys._free),
-        pte_tables=list(mem.pte_tables), large_tables=list(mem.large_tables),
-        small_slots=small, large_slots=large,
+        pages=pages.reshape(-1, _QWORDS), memory=memoryview(pages).cast("B"), next=phys._next,
+        free=list(phys._free), pte_tables=list(mem.pte_tables), large_tables=list(mem.large_tables), slots=slots,
         ptes=dict(mem.ptes), readable=dict(mem.readable), writable=dict(mem.writable),
-        writable_code=set(mem.writable_code), executable=executable, executable_mask=mask,
+        writable_code=set(mem.writable_code), executable=executable,
         cpu=machine.uc.context_save(), gs_base=machine.gs_base)
     phys.dirty.clear()
     mem.journal = []
@@ -134,40 +128,42 @@ def restore(machine: Machine, snap: MachineSnapshot) -> None:
 
 
 def _restore_changes(machine: Machine, snap: MachineSnapshot) -> None:
-    """The fast path: only frames written since the snapshot (or the last restore of it)."""
+    """The fast path: only frames written since the snapshot (or the last restore of it). The
+    table scan is vectorised; the frames found (a handful after a typical input) are copied back
+    one slice each, which costs less than numpy's per-call overhead."""
     phys, mem = machine.phys, machine.mem
     ram = _ram(machine)
     journal = mem.journal
     for vpn, value in journal:               # executable mappings made since: drop their TBs now
         if value & PTE_P and not value & PTE_NX:
             machine.forget_code(vpn << PAGE_SHIFT, PAGE)
-    small, large = snap.small_slots, snap.large_slots
-    if len(mem.pte_tables) > len(snap.pte_tables):
-        small = np.concatenate((small, _entry_slots(mem.pte_tables[len(snap.pte_tables):])))
-    if len(mem.large_tables) > len(snap.large_tables):
-        large = np.concatenate((large, _entry_slots(mem.large_tables[len(snap.large_tables):])))
-    parts = [np.fromiter(phys.dirty, dtype=np.int64, count=len(phys.dirty)) >> PAGE_SHIFT]
-    entries = ram[small]
+    slots = snap.slots
+    if len(mem.pte_tables) > len(snap.pte_tables) or len(mem.large_tables) > len(snap.large_tables):
+        slots = np.concatenate((slots, _entry_slots(mem.pte_tables[len(snap.pte_tables):]),
+                                _entry_slots(mem.large_tables[len(snap.large_tables):])))
+    entries = ram[slots]
     hit = np.flatnonzero(entries & _D)
+    frames = set(phys.dirty)
     if hit.size:
-        written = entries[hit]
-        ram[small[hit]] = written & _NOT_D
-        parts.append(((written & _FRAME) >> np.uint64(PAGE_SHIFT)).astype(np.int64))
-    entries = ram[large]
-    hit = np.flatnonzero(entries & _D)
-    if hit.size:
-        written = entries[hit]
-        ram[large[hit]] = written & _NOT_D
-        first = ((written & _FRAME) >> np.uint64(PAGE_SHIFT)).astype(np.int64)
-        parts.append((first[:, None] + np.arange(_LARGE_FRAMES, dtype=np.int64)).ravel())
-    frames = np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0]
-    pages = ram.reshape(-1, _QWORDS)
-    old = frames[frames < len(snap.pages)]
-    pages[old] = snap.pages[old]
-    ram[snap.next // 8:phys._next // 8] = 0         # frames allocated since the snapshot
-    beyond = frames[frames >= phys._next >> PAGE_SHIFT]
-    if beyond.size:                                   # written through the physical window only
-        pages[beyond] = 0
+        ram[slots[hit]] = entries[hit] & _NOT_D
+        for entry in entries[hit].tolist():
+            if entry & PTE_PS:                # a 2 MiB entry (the window): all of its frames
+                first = entry & FRAME_MASK & ~((1 << 21) - 1)
+                frames.update(range(first, first + (1 << 21), PAGE))
+            else:
+                frames.add(entry & FRAME_MASK)
+    view, saved, executable = phys.view, snap.memory, snap.executable
+    old_top, new_top = snap.next, phys._next
+    if new_top > old_top:                     # frames allocated since the snapshot
+        ram[old_top // 8:new_top // 8] = 0
+    code = []
+    for pa in frames:
+        if pa < old_top:
+            view[pa:pa + PAGE] = saved[pa:pa + PAGE]
+            if pa >> PAGE_SHIFT in executable:
+                code.append(pa >> PAGE_SHIFT)
+        elif pa >= new_top:                   # written through the physical window only
+            view[pa:pa + PAGE] = bytes(PAGE)
     for vpn in {vpn for vpn, _ in journal}:
         for live, saved in ((mem.ptes, snap.ptes), (mem.readable, snap.readable), (mem.writable, snap.writable)):
             if vpn in saved:
@@ -181,9 +177,8 @@ def _restore_changes(machine: Machine, snap: MachineSnapshot) -> None:
     del mem.pte_tables[len(snap.pte_tables):]
     del mem.large_tables[len(snap.large_tables):]
     machine.flush_tlb()                               # before dropping TBs by virtual address
-    code = old[snap.executable_mask[old]]
-    for frame in code.tolist():                       # restored bytes under translated code
-        for va in snap.executable[frame]:
+    for frame in code:                                # restored bytes under translated code
+        for va in executable[frame]:
             machine.forget_code(va, PAGE)
 
 

@@ -22,9 +22,10 @@ participants that share any object form one group, restored together. A restore 
 participant with its saved copy (`==`, then a structural comparison for classes without `__eq__`)
 and copies back only the groups that changed (`KernelSnapshot.copied_back` names them): an input
 that touched only the pool costs no deep copy at all. Where the time goes (ioctl.sys after its
-DriverEntry, a pool-only input, ~120 us on the 2-core machine under load): the machine ~20-50 us,
-the comparisons ~55 us (the file system's node tree, which has no `__eq__`, ~30 us of it; a
-`FileSystem.snapshot/restore` with a change counter would remove that).
+DriverEntry, a pool-only input, ~90 us of CPU on the 2-core machine under load): the machine ~30
+us, the comparisons ~50 us (the file system's node tree, which has no `__eq__`, ~28 us of it; a
+`FileSystem.snapshot/restore` with a change counter would remove that). An input that changes the
+registry or the file system pays a deep copy of it (~150 us each).
 
 Limits: references to participants' inner objects held outside the kernel (by a rule, a report)
 see the old objects after a restore; `Events` subscribers (the rules) are configuration, kept;
@@ -110,6 +111,7 @@ class KernelSnapshot:
     own: list[tuple[Stateful, object]]        # participants that save themselves, and what they saved
     originals: dict[str, Any]                 # generic participants: the live objects, kept as they are
     saved: dict[str, Any]                     # generic participants: deep copies of their state
+    live: dict[str, Any]                      # generic participants: what is compared with `saved`
     groups: list[tuple[str, ...]]             # generic participants sharing objects: restored together
     values: dict[str, Any]                    # participants whose value is immutable: set back as is
     seeds: dict[int, Any]                     # objects every copy keeps as references
@@ -173,7 +175,8 @@ def capture(kernel: Any) -> KernelSnapshot:
                 for member in merged:
                     group_of[member] = merged
     groups = list({id(g): tuple(sorted(g)) for g in group_of.values()}.values())
-    return KernelSnapshot(machine_snapshot.take(kernel.machine), own, originals, saved, groups, plain, seeds,
+    live = {n: _live_state(v) for n, v in originals.items()}
+    return KernelSnapshot(machine_snapshot.take(kernel.machine), own, originals, saved, live, groups, plain, seeds,
                           frozenset(vars(kernel)))
 
 
@@ -187,9 +190,9 @@ def restore(kernel: Any, snap: KernelSnapshot) -> None:
     for name, value in snap.values.items():
         setattr(kernel, name, value)
     copied: list[str] = []
+    originals, live, saved = snap.originals, snap.live, snap.saved
     for group in snap.groups:
-        if all(getattr(kernel, n, None) is snap.originals[n]
-               and _same(_live_state(snap.originals[n]), snap.saved[n]) for n in group):
+        if all(getattr(kernel, n, None) is originals[n] and _same(live[n], saved[n]) for n in group):
             continue
         fresh = copy.deepcopy({n: snap.saved[n] for n in group}, dict(snap.seeds))
         for name, state in fresh.items():
