@@ -46,6 +46,7 @@ MODULE_TABLES = ("modules", "module_exports", "stub_names", "drivers", "unresolv
                  "_next_driver", "stubs")
 _CONTAINERS = (dict, list, set)
 _PLAIN = frozenset({int, bool, float, str, bytes, bytearray, type(None), frozenset, set})
+_STRUCTURAL: dict[type, bool] = {}       # classes compared by their attributes (no __eq__ of their own)
 
 
 @runtime_checkable
@@ -226,9 +227,10 @@ def _same(a: Any, b: Any) -> bool:
     return _alike(a, b, set())
 
 
-def _alike(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
+def _alike(a: Any, b: Any, seen: set[int]) -> bool:
     """Structural equality that also looks inside objects without __eq__ (which `==` compares by
-    identity, so a live object never equals its saved copy). Values of plain types compare inline."""
+    identity, so a live object never equals its saved copy). Values of plain types compare inline;
+    `seen` (ids of such objects already entered) stops at cycles (a file's parent, its children)."""
     if a is b:
         return True
     kind = type(a)
@@ -236,21 +238,30 @@ def _alike(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
         return False
     if kind in _PLAIN:
         return a == b
-    if (id(a), id(b)) in seen:
-        return True
-    seen.add((id(a), id(b)))
     if kind is dict:
         if a.keys() != b.keys():
             return False
         for key, v in a.items():
             w = b[key]
-            if not (v is w or type(v) in _PLAIN and type(w) is type(v) and v == w or _alike(v, w, seen)):
+            if v is w:
+                continue
+            t = type(v)
+            if t in _PLAIN and t is type(w):
+                if v != w:
+                    return False
+            elif not _alike(v, w, seen):
                 return False
         return True
     if kind is list or kind is tuple:
         return len(a) == len(b) and all(_alike(v, w, seen) for v, w in zip(a, b))
-    if hasattr(a, "__dict__") and (kind.__eq__ is object.__eq__ or
-                                   hasattr(kind, "__dataclass_fields__") and not kind.__dataclass_params__.eq):
+    structural = _STRUCTURAL.get(kind)
+    if structural is None:
+        structural = _STRUCTURAL[kind] = hasattr(a, "__dict__") and (
+            kind.__eq__ is object.__eq__ or hasattr(kind, "__dataclass_fields__") and not kind.__dataclass_params__.eq)
+    if structural:
+        if id(a) in seen:
+            return True
+        seen.add(id(a))
         return _alike(vars(a), vars(b), seen)
     try:
         return bool(a == b)
