@@ -288,3 +288,26 @@ def test_a_driver_store_through_the_physical_window_is_restored():
     assert not k.mem.pte(target) & PTE_D                 # not through the block's own PTE
     k.restore(snap)
     assert k.mem.read(target, 8) == b"original" and _memory_digest(k) == before
+
+
+def test_file_system_changes_are_found_and_undone():
+    """The volume's nodes have no __eq__: a change deep in the tree (a new file, bytes rewritten
+    in place at the same length) is still seen, and the tree comes back as it was."""
+    k, _, _ = _prepared()
+    fs = k.files
+    parts = ["Windows", "System32", "drivers", "ioctl.sys"]
+
+    def node(names):
+        return fs.walk(fs.root, names)[3]
+
+    original = bytes(node(parts).data)
+    assert original[:2] == b"MZ"
+    snap = k.snapshot()
+    fs.add_file("\\SystemRoot\\Temp\\new.bin", b"new")
+    node(parts).data[0:2] = b"ZM"
+    k.restore(snap)
+    assert "files" in snap.copied_back
+    assert bytes(node(parts).data) == original and node(["Windows", "Temp", "new.bin"]) is None
+    node(parts).data[0:2] = b"ZM"                    # the same change again, on the restored tree
+    k.restore(snap)
+    assert node(parts).data[:2] == b"MZ"
