@@ -9,7 +9,7 @@ from unicorn import x86_const as x
 
 from conftest import driver_path
 from emu.machine import GPR_IDS
-from emu.memory import PAGE, PROT_RW, PTE_D, FRAME_MASK, poke
+from emu.memory import FRAME_MASK, PAGE, PTE_D, poke
 from emu.pe import PeImage
 from hooks import state
 from hooks.kernel import Kernel
@@ -144,17 +144,26 @@ def test_new_mapping_is_undone():
     assert k.alloc_kdata(PAGE) == va                 # the kernel's own bump pointer came back too
 
 
-def test_unmapping_is_undone_with_the_contents_the_driver_left():
-    k, _, loop = _prepared()
+def test_unmapping_is_undone_with_what_guest_code_wrote_before():
+    """Guest code writes a page (the Dirty bit records it), then the page is unmapped (the PTE and
+    its Dirty bit are gone): the write is still undone. The guest code is the kernel's own machine
+    code for KeAcquireInStackQueuedSpinLock, which stores the old IRQL in LockHandle->OldIrql."""
+    k, _, _ = _prepared()
     va = k.pool.allocate(3 * PAGE, executable=False, paged=False, tag=0x65677261, owner=0)
-    k.mem.write(va + PAGE, b"kept")
+    handle = va + PAGE                               # KLOCK_QUEUE_HANDLE: OldIrql at +0x10
+    k.mem.write(handle, b"kept" + bytes(12) + b"\xff")
     snap = k.snapshot()
     before = _memory_digest(k)
-    k.mem.write(va + PAGE, b"lost")
+    spin_lock = k.pool.allocate(8, executable=False, paged=False, tag=0x6B636F4C, owner=0)
+    acquire = k.address_of("ntoskrnl.exe", "KeAcquireInStackQueuedSpinLock")
+    assert k.call(acquire, [spin_lock, handle]).kind == "returned"
+    frame = k.mem.translate(handle) & FRAME_MASK
+    assert k.mem.read(handle + 0x10, 1) == b"\x00"    # PASSIVE_LEVEL, stored by guest code
+    assert k.mem.pte(handle) & PTE_D and frame not in k.machine.phys.dirty
     k.pool.free(va)
     assert not k.mem.is_mapped(va)
     k.restore(snap)
-    assert k.mem.read(va + PAGE, 4) == b"kept"
+    assert k.mem.read(handle, 17) == b"kept" + bytes(12) + b"\xff"
     assert va in k.pool.live and _memory_digest(k) == before
 
 
