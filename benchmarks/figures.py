@@ -153,8 +153,10 @@ def snapshot_figures(corpus: str, rounds: int) -> dict[str, float]:
 
     from hooks.kernel import Kernel
     k = Kernel()
-    loaded = {name: k.load_driver(PeImage.parse(open(os.path.join(corpus, f"{name}.sys"), "rb").read(),
-                                                f"{name}.sys"), name) for name in ("ioctl", "alloc_loop")}
+    loaded = {}
+    for name in ("ioctl", "alloc_loop"):
+        with open(os.path.join(corpus, f"{name}.sys"), "rb") as fh:
+            loaded[name] = k.load_driver(PeImage.parse(fh.read(), f"{name}.sys"), name)
     ioctl, loop = loaded["ioctl"], loaded["alloc_loop"]
     before_entry = k.snapshot()
 

@@ -21,7 +21,8 @@ ALLOC_TAG = int.from_bytes(b"Atmp", "little")       # 'pmtA' in loops.c
 
 def _image(name: str) -> PeImage:
     path = driver_path(name)
-    return PeImage.parse(open(path, "rb").read(), os.path.basename(path))
+    with open(path, "rb") as fh:
+        return PeImage.parse(fh.read(), os.path.basename(path))
 
 
 def _prepared() -> tuple[Kernel, object, object]:
