@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     results["speakeasy_allocs_per_s"] = peer_allocs
     results["allocs_ratio_vs_speakeasy"] = round(allocs / peer_allocs, 1) if peer_allocs else None
     results["batch_drivers_per_s"] = figures.batch_drivers_per_s(CORPUS, jobs=2)
+    results.update(figures.snapshot_figures(CORPUS, rounds=1_000 * scale))
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -135,3 +135,49 @@ def batch_drivers_per_s(corpus: str, jobs: int = 2) -> float:
     start = time.perf_counter()
     execute(work, workers=jobs)
     return round(len(work) / (time.perf_counter() - start), 1)
+
+
+def snapshot_figures(corpus: str, rounds: int) -> dict[str, float]:
+    """Kernel snapshots on ioctl.sys (the fuzzing setting: one machine, restored before every input).
+
+    `restore_us`: median time of `Kernel.restore` after a small input (AllocLoop(1) from
+    alloc_loop.sys: one pool block allocated, written by driver code, freed), from a snapshot taken
+    after ioctl.sys's DriverEntry. `tb_cache_speedup`: ioctl.sys's DriverEntry + restore, run
+    `rounds // 5` times from a snapshot taken before it, with Unicorn's translated blocks kept (what
+    restores do) versus flushed before every run (what re-creating or flushing the machine costs
+    at best): flushed time / warm time. Both in process CPU time, which the shared machine's load
+    disturbs far less than wall time."""
+    import statistics
+
+    from unicorn import unicorn_const as ucc
+
+    from hooks.kernel import Kernel
+    k = Kernel()
+    loaded = {}
+    for name in ("ioctl", "alloc_loop"):
+        with open(os.path.join(corpus, f"{name}.sys"), "rb") as fh:
+            loaded[name] = k.load_driver(PeImage.parse(fh.read(), f"{name}.sys"), name)
+    ioctl, loop = loaded["ioctl"], loaded["alloc_loop"]
+    before_entry = k.snapshot()
+
+    def entries(flush: bool) -> float:
+        start = time.process_time()
+        for _ in range(rounds // 5):
+            if flush:
+                k.machine.uc.ctl(ucc.UC_CTL_TB_FLUSH, ucc.UC_CTL_IO_WRITE)
+            k.call(ioctl.image.entry, [ioctl.driver_object, ioctl.registry_path])
+            k.restore(before_entry)
+        return time.process_time() - start
+
+    entries(False)
+    speedup = min(entries(True) for _ in range(REPEAT)) / min(entries(False) for _ in range(REPEAT))
+    k.call(ioctl.image.entry, [ioctl.driver_object, ioctl.registry_path])
+    after_entry = k.snapshot()
+    alloc_loop = loop.image.base + loop.image.image.exports()["AllocLoop"]
+    times = []
+    for _ in range(rounds):
+        k.call(alloc_loop, [1])
+        start = time.process_time()
+        k.restore(after_entry)
+        times.append(time.process_time() - start)
+    return {"restore_us": round(statistics.median(times) * 1e6, 1), "tb_cache_speedup": round(speedup, 2)}

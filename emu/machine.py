@@ -112,6 +112,7 @@ class Machine:
         self.gs_base = 0
         self.irql_probe = 0                # guest address of MOV_RAX_CR8 (see irql)
         self.irql_setter = 0               # guest address of MOV_CR8_RCX (see _set_irql)
+        self.snapshot_point = None         # the snapshot a restore is cheapest to (see emu.snapshot)
 
     def _setup_long_mode(self) -> None:
         uc = self.uc

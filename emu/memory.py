@@ -5,6 +5,11 @@ memory by slicing a memoryview (no engine call), and only touched pages cost res
 The page tables live in that RAM, in the real x64 format; a Python dict mirrors virtual page ->
 PTE address so translation from Python is one lookup. The guest cannot reach the tables (they are
 not mapped), so the mirror stays true.
+
+For `emu.snapshot`, every write from Python marks its frame in `PhysicalMemory.dirty` (writes by
+guest code set the PTE's Dirty bit instead), the frames holding 4 KiB PTEs and 2 MiB entries are
+listed, and Python's page-table edits are journalled while a snapshot is active. Entries above
+the PTEs are created with Accessed already set, so the CPU's page walker never writes them.
 """
 from __future__ import annotations
 
@@ -64,12 +69,14 @@ class PhysicalMemory:
         self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self.buf))
         self._next = PAGE                 # frame 0 stays unused: a zero PTE never means "frame 0"
         self._free: list[int] = []
+        self.dirty: set[int] = set()      # frames written from Python since the last snapshot/restore
 
     def alloc_frames(self, count: int = 1) -> int:
         """Physical address of `count` contiguous zeroed frames."""
         if count == 1 and self._free:
             pa = heapq.heappop(self._free)
             self.view[pa:pa + PAGE] = bytes(PAGE)
+            self.dirty.add(pa)
             return pa
         pa = self._next
         if pa + count * PAGE > self.size:
@@ -85,6 +92,7 @@ class PhysicalMemory:
 
     def write_q(self, pa: int, value: int) -> None:
         _Q.pack_into(self.buf, pa, value)
+        self.dirty.add(pa & ~(PAGE - 1))
 
 
 class AddressSpace:
@@ -102,8 +110,17 @@ class AddressSpace:
         self.writable_code: set[int] = set()  # vpns both writable and executable (only under --continue)
         self.on_translation_change: Callable[[], None] = lambda: None
         self.on_code_write: Callable[[int, int], None] = lambda va, size: None
+        self.pte_tables: list[int] = []      # frames holding 4 KiB PTEs, in creation order
+        self.large_tables: list[int] = []    # frames holding 2 MiB entries (the physical window)
+        # While a snapshot is active (emu.snapshot): (vpn, new PTE) of every edit since it was taken.
+        self.journal: list[tuple[int, int]] | None = None
 
     def _set_pte(self, vpn: int, slot: int, value: int) -> None:
+        if self.journal is not None:
+            old = self.phys.read_q(slot)
+            if old & PTE_D:               # the guest wrote that frame: the Dirty bit is about to go
+                self.phys.dirty.add(old & FRAME_MASK)
+            self.journal.append((vpn, value))
         self.phys.write_q(slot, value)
         frame = value & FRAME_MASK
         if value & PTE_P:
@@ -127,8 +144,10 @@ class AddressSpace:
             entry = self.phys.read_q(slot)
             if not entry & PTE_P:
                 # Upper levels allow everything; the leaf PTE decides (as Windows does).
-                entry = self.phys.alloc_frames() | PTE_P | PTE_W | PTE_U
+                entry = self.phys.alloc_frames() | PTE_P | PTE_W | PTE_U | PTE_A
                 self.phys.write_q(slot, entry)
+                if shift == 21:
+                    self.pte_tables.append(entry & FRAME_MASK)
             table = entry & FRAME_MASK
         return table + 8 * ((va >> PAGE_SHIFT) & 0x1FF)
 
@@ -157,8 +176,10 @@ class AddressSpace:
                 slot = table + 8 * (((va + pa) >> shift) & 0x1FF)
                 entry = self.phys.read_q(slot)
                 if not entry & PTE_P:
-                    entry = self.phys.alloc_frames() | PTE_P | PTE_W | PTE_U
+                    entry = self.phys.alloc_frames() | PTE_P | PTE_W | PTE_U | PTE_A
                     self.phys.write_q(slot, entry)
+                    if shift == 30:
+                        self.large_tables.append(entry & FRAME_MASK)
                 table = entry & FRAME_MASK
             self.phys.write_q(table + 8 * (((va + pa) >> 21) & 0x1FF), pa | PTE_P | PTE_W | PTE_A | PTE_D | PTE_PS | PTE_NX)
 
@@ -235,11 +256,13 @@ class AddressSpace:
         offset = va & (PAGE - 1)
         if frame is not None and offset + len(data) <= PAGE:
             self.phys.buf[frame | offset:(frame | offset) + len(data)] = data
+            self.phys.dirty.add(frame)
             return
         pos = 0
         view = self.phys.view
         for pa, n in self._chunks(va, len(data), True):
             view[pa:pa + n] = data[pos:pos + n]
+            self.phys.dirty.add(pa & ~(PAGE - 1))
             pos += n
 
     def read_q(self, va: int) -> int:
@@ -300,6 +323,7 @@ def poke(space: AddressSpace, va: int, data: bytes) -> None:
     for addr, n in _spans(va, len(data)):
         pa = space.translate(addr)
         space.phys.view[pa:pa + n] = data[pos:pos + n]
+        space.phys.dirty.add(pa & ~(PAGE - 1))
         pos += n
     if any(not space.pte(addr) & PTE_NX for addr, _ in _spans(va, len(data))):
         space.on_code_write(va, len(data))

@@ -105,6 +105,9 @@ class Export:
     returns: CType
     variadic: bool = False             # `...` after the parameters (also: parameters unknown)
 
+    def __deepcopy__(self, memo: dict) -> "Export":
+        return self                    # a declaration, never changed: kernel snapshots keep it as is
+
     def show_call(self, args: list[int]) -> str:
         """`ExAllocatePoolWithTag(NonPagedPool, 0x40, 'tseT')`-style text of a call."""
         from hooks.names import show_arg   # names are kernel vocabulary, kept beside the handlers

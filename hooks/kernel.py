@@ -11,11 +11,11 @@ from __future__ import annotations
 import ctypes
 import struct
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import rootfs
 from emu.dispatch import StubArea
-from emu.kmodule import ModuleSpec, build_module
+from emu.kmodule import BuiltModule, ModuleSpec, build_module
 from emu.loader import LoadedImage, Startup, map_image, security_cookie
 from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
@@ -38,6 +38,9 @@ from hooks.registry import Registry
 from hooks.objects import HandleTable
 from hooks.object import ObjectTypes
 from hooks.standins import StandIns, Unimplemented
+
+if TYPE_CHECKING:
+    from hooks.state import KernelSnapshot
 
 # Kernel virtual address layout (all canonical, all in the upper half but the user range).
 MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules: the stub area
@@ -74,6 +77,19 @@ class DriverContext:
     driver_object: int
     registry_path: int
     ldr_entry: int
+
+
+_BUILT: dict[str, tuple[BuiltModule, PeImage]] = {}
+
+
+def _built(spec: ModuleSpec) -> tuple[BuiltModule, PeImage]:
+    """A synthesized module's image and its parse, built once per process for each distinct spec:
+    kernels share them (the image bytes are copied into each kernel's memory; neither is changed)."""
+    key = repr(spec)
+    if key not in _BUILT:
+        built = build_module(spec)
+        _BUILT[key] = built, PeImage.parse(built.image, spec.name)
+    return _BUILT[key]
 
 
 def _import_key(imp: Import) -> str:
@@ -147,12 +163,11 @@ class Kernel:
         spec = ModuleSpec(name, list(functions),
                           [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
                           {n: code for n, code in NATIVE_ROUTINES.items() if n in functions or n in internal})
-        built = build_module(spec)
+        built, image = _built(spec)
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
             raise MemoryError("stub area exhausted")
         self._next_module = base + page_ceil(built.size_of_image) + PAGE
-        image = PeImage.parse(built.image, name)
         loaded = map_image(self.mem, image, base, lambda imp: 0)
         addresses = {n: base + rva for n, rva in {**built.stubs, **built.variables}.items()}
         if extends:
@@ -387,6 +402,17 @@ class Kernel:
     def resume(self, regs: dict[int, int], rip: int, irql: int) -> Stop:
         """Go on with a stopped run from a full register context (after a handled exception)."""
         return self.machine.resume(regs, rip, irql, self.return_trap)
+
+    # ---- snapshots ----------------------------------------------------------------------------------
+    def snapshot(self) -> KernelSnapshot:
+        """The whole kernel as it stands (the CPU stopped): guest memory, page tables, CPU and every
+        subsystem's Python state. `restore` brings it back, as cheaply as the changes since allow."""
+        from hooks import state
+        return state.capture(self)
+
+    def restore(self, snap: KernelSnapshot) -> None:
+        from hooks import state
+        state.restore(self, snap)
 
     def call_nested(self, routine: int, args: list[int]) -> int:
         """Call driver code from inside a kernel routine; returns RAX (see `Machine.nested_call`).

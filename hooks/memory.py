@@ -56,11 +56,12 @@ def announce_protection(k, protection: int, args: tuple) -> None:
                                         executable=executable(protection)))
 
 
+@dataclass
 class VaRange:
     """A bump allocator over a virtual range, page granular, with a guard page between blocks."""
 
-    def __init__(self, base: int, end: int):
-        self.next, self.end = base, end
+    next: int
+    end: int
 
     def take(self, size: int) -> int:
         va = self.next

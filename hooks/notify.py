@@ -32,10 +32,16 @@ REGISTRY_KEY = "\\REGISTRY\\MACHINE\\SOFTWARE\\HvciTest"
 OB_OPERATION_HANDLE_CREATE = 1
 PROCESS_ALL_ACCESS = 0x001FFFFF
 THREAD_ALL_ACCESS = 0x001FFFFF
-# Kinds in the order the events happen; VOID routines have no status worth reporting.
+# Kinds in the order the events happen.
 KINDS = ("process-create", "process-create-ex", "process-create-ex2", "thread-create", "image-load",
          "registry", "object-pre", "object-post")
-RETURNS_STATUS = ("registry", "object-pre")     # NTSTATUS, OB_PREOP_CALLBACK_STATUS
+# Entry-point names: the API that registered the routine (object callbacks: which of the two routines).
+OBJECT_ROUTINES = {"object-pre": "ObRegisterCallbacks:PreOperation", "object-post": "ObRegisterCallbacks:PostOperation"}
+# Those whose routine returns VOID (registry callbacks return NTSTATUS, pre-operations OB_PREOP_CALLBACK_STATUS).
+VOID_ROUTINES = ("PsSetCreateProcessNotifyRoutine", "PsSetCreateProcessNotifyRoutineEx",
+                 "PsSetCreateProcessNotifyRoutineEx2", "PsSetCreateThreadNotifyRoutine",
+                 "PsSetCreateThreadNotifyRoutineEx", "PsSetLoadImageNotifyRoutine", "PsSetLoadImageNotifyRoutineEx",
+                 OBJECT_ROUTINES["object-post"])
 
 
 @dataclass
@@ -44,6 +50,11 @@ class Notification:
 
     callback: Callback
     args: list[int]
+
+    @property
+    def name(self) -> str:
+        """The entry point's name in the report."""
+        return OBJECT_ROUTINES.get(self.callback.kind, self.callback.api)
 
 
 def notifications(k, kind: str) -> list[Notification]:

@@ -57,6 +57,23 @@ class PoolAllocator:
         self.live: dict[int, Allocation] = {}
         self.freed: set[int] = set()
 
+    def snapshot(self) -> object:
+        """The allocator's books (see hooks.state): allocations are never changed once made."""
+        return (dict(self.live), set(self.freed),
+                {key: (r.next_page, r.current, r.current_end, {size: list(blocks) for size, blocks in r.free_small.items()})
+                 for key, r in self.regions.items()})
+
+    def restore(self, saved: object) -> None:
+        live, freed, regions = saved
+        self.live.clear()
+        self.live.update(live)
+        self.freed.clear()
+        self.freed.update(freed)
+        for key, (next_page, current, current_end, free_small) in regions.items():
+            region = self.regions[key]
+            region.next_page, region.current, region.current_end = next_page, current, current_end
+            region.free_small = {size: list(blocks) for size, blocks in free_small.items()}
+
     def _region(self, executable: bool, paged: bool) -> _Region:
         return self.regions[(executable and not paged, paged)]
 

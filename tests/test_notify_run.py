@@ -44,8 +44,8 @@ def test_each_registered_routine_gets_its_event_once_in_order():
         ("PsSetCreateThreadNotifyRoutine", "returned", None),
         ("PsSetLoadImageNotifyRoutine", "returned", None),
         ("CmRegisterCallback", "returned", 0),                  # STATUS_SUCCESS
-        ("ObRegisterCallbacks", "returned", 0),                 # OB_PREOP_SUCCESS
-        ("ObRegisterCallbacks", "returned", None),              # the post-operation routine returns VOID
+        ("ObRegisterCallbacks:PreOperation", "returned", 0),     # OB_PREOP_SUCCESS
+        ("ObRegisterCallbacks:PostOperation", "returned", None),  # VOID
         ("IRP_MJ_SHUTDOWN", "returned", 0),
         ("DriverUnload", "returned", None),
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from emu.memory import MemoryFault
 from hooks import kstructs as ks
-from hooks.notify import KINDS as NOTIFY_KINDS, RETURNS_STATUS as NOTIFY_RETURNS_STATUS, notifications
+from hooks.notify import KINDS as NOTIFY_KINDS, VOID_ROUTINES as VOID_NOTIFY_ROUTINES, notifications
 from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, STATUS_PENDING, IrpRecord,
                        IrpRequest, major_name, nt_success)
 from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, PAGE_FAULT_IN_NONPAGED_AREA, BugCheck
@@ -24,7 +24,7 @@ from verifier.scenario import DEFAULT_INPUT, DEFAULT_OUTPUT, SMALL_TRANSFER, Sce
 
 POOL_TRACKING_FLAG = 0x8
 POOL_LEAK_AT_UNLOAD = 0x62        # 0xC4 Arg1: a driver unloads without freeing its pool allocations
-VOID_ROUTINES = ("DriverUnload", "CancelRoutine", *DEFERRED_ROUTINES)
+VOID_ROUTINES = ("DriverUnload", "CancelRoutine", *DEFERRED_ROUTINES, *VOID_NOTIFY_ROUTINES)
 _MAJOR = ks.offset_of(ks.DRIVER_OBJECT, "MajorFunction")
 _DEVICE_TYPE = ks.offset_of(ks.DEVICE_OBJECT, "DeviceType")
 
@@ -147,11 +147,10 @@ class ScenarioRun:
         """One event of `kind` to every routine registered for it, in the user process that caused
         it (a system service: an unhandled exception there is 0x3B); False when a bug check ended the run."""
         for n in notifications(self.k, kind):
-            name = n.callback.api
-            self.ran.add(name)
+            self.ran.add(n.name)
             with self.k.io.requestor(True):
-                result = self.session.call_entry(name, n.callback.routine, n.args, EntryKind.SYSTEM_SERVICE)
-            if kind not in NOTIFY_RETURNS_STATUS and result.outcome == "returned":
+                result = self.session.call_entry(n.name, n.callback.routine, n.args, EntryKind.SYSTEM_SERVICE)
+            if n.name in VOID_ROUTINES and result.outcome == "returned":
                 result.status = None                 # the routine returns VOID
             if result.outcome == "bugcheck" and not self.session.options.keep_going:
                 return False
@@ -240,6 +239,8 @@ class ScenarioRun:
 
 
 def _update(result: EntryPointResult, record: IrpRecord) -> None:
+    """The IRP's final status and output, for a routine that returned (one that completed the IRP and
+    then bug checked never returned: it keeps no status)."""
     result.completed = record.completed
-    if record.completed:
+    if record.completed and result.outcome == "returned":
         result.status, result.information, result.output = record.status, record.information, record.output.hex()

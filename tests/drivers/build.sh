@@ -364,6 +364,11 @@ gccdrv   deferred_exec     deferred.c -DCASE_EXEC
 clangdrv notify_run      notify_run.c -- /integritycheck
 clangdrv notify_run_exec notify_run.c -DCASE_EXEC -- /integritycheck
 
+# ---------------------------------------------------------------------------
+# O. Snapshots: a guest store through the physical-memory window (2 MiB pages)
+# ---------------------------------------------------------------------------
+gccdrv phys_window phys_window.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
