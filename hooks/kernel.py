@@ -15,7 +15,7 @@ from typing import Callable
 
 import rootfs
 from emu.dispatch import StubArea
-from emu.kmodule import ModuleSpec, build_module
+from emu.kmodule import BuiltModule, ModuleSpec, build_module
 from emu.loader import LoadedImage, Startup, map_image, security_cookie
 from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
@@ -112,17 +112,20 @@ class Kernel:
         self.registry = Registry(rootfs.registry_seed(), self.profile)
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
-        self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
         # (module, names): imports answered by stand-ins; names empty when the whole module is unknown
         self.unresolved_imports: list[tuple[str, list[str]]] = []
         self._next_module = MODULES_BASE
         self._next_driver = DRIVERS_BASE
         self._next_kdata = KERNEL_DATA
-        for module in ("ntoskrnl.exe", "hal.dll"):
-            self._add_module(module, *rootfs.exports(module),
-                             internal=["KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES]
-                             if module == "ntoskrnl.exe" else [])
+        nt = build_module(self._module_spec("ntoskrnl.exe", *rootfs.exports("ntoskrnl.exe"), internal=[
+            "KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES]))
+        # The stub area, hooked, runs from ntoskrnl's `ret` block to the end of the modules: the
+        # kernel's machine-code routines (IRQL, spin locks, CFG) lie below it and never enter Python.
+        self.stubs = StubArea(self.machine, MODULES_BASE + nt.stub_block_rva, MODULES_SPAN - nt.stub_block_rva)
+        self.native_routines = {n: MODULES_BASE + nt.stubs[n] for n in nt.spec.native}
+        self._place_module(nt)
+        self._add_module("hal.dll", *rootfs.exports("hal.dll"))
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
         self.machine.irql_probe = self.module_exports["ntoskrnl.exe"]["KeGetCurrentIrql"]    # mov rax, cr8; ret
         self.machine.irql_setter = self.module_exports["ntoskrnl.exe"]["KiSetIrql"]          # mov cr8, rcx; ret
@@ -140,18 +143,31 @@ class Kernel:
     def _add_module(self, name: str, functions, variables, internal=(), extends: bool = False) -> LoadedImage:
         """Synthesize, map and bind a kernel module. With `extends`, the routines are added to an
         existing module's import table (names a driver imports that our export list lacks)."""
-        spec = ModuleSpec(name, list(functions),
-                          [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
-                          {n: code for n, code in {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES}.items()
-                           if n in functions or n in internal})
-        built = build_module(spec)
+        return self._place_module(build_module(self._module_spec(name, functions, variables, internal, extends)),
+                                  extends)
+
+    @staticmethod
+    def _module_spec(name: str, functions, variables, internal=(), extends: bool = False) -> ModuleSpec:
+        """ntoskrnl.exe holds every machine-code routine (once, below the stub area); another
+        module that names one forwards it there, as hal.dll forwards to ntoskrnl on Windows."""
+        native = {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES}
+        kernel = name.lower() == "ntoskrnl.exe" and not extends
+        return ModuleSpec(name, list(functions), [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
+                          native if kernel else {},
+                          {} if kernel else {n: f"ntoskrnl.{n}" for n in functions if n in native})
+
+    def _place_module(self, built: BuiltModule, extends: bool = False) -> LoadedImage:
+        spec, name = built.spec, built.spec.name
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
             raise MemoryError("stub area exhausted")
         self._next_module = base + page_ceil(built.size_of_image) + PAGE
         image = PeImage.parse(built.image, name)
         loaded = map_image(self.mem, image, base, lambda imp: 0)
-        addresses = {n: base + rva for n, rva in {**built.stubs, **built.variables}.items()}
+        named = {*spec.functions, *spec.internal}
+        addresses = {n: base + rva for n, rva in built.stubs.items() if n in named}
+        addresses.update({n: base + rva for n, rva in built.variables.items()})
+        addresses.update({n: self.native_routines[n] for n in spec.forwards})
         if extends:
             self.module_exports[name.lower()].update(addresses)
         else:
