@@ -1,6 +1,6 @@
 """Call an exported function of a corpus driver, fn(n), in Speakeasy; print {"seconds", "result"}.
 
-Runs under a Python that has speakeasy-emulator installed (see benchmarks/setup_peers.sh).
+Runs under a Python that has speakeasy-emulator 2 installed (see benchmarks/setup_peers.sh).
 Speakeasy loads the driver itself (its own kernel emulation); DriverEntry is not run.
 """
 import json
@@ -17,7 +17,7 @@ se = speakeasy.Speakeasy()
 module = se.load_module(path)
 se.emu.run_queue.clear()              # loading queued DriverEntry; only the export is measured
 start = time.perf_counter()
-se.call(module.get_base() + rva, [n])
+se.call(module.base + rva, [n])
 seconds = time.perf_counter() - start
 run = se.emu.runs[-1]
-print(json.dumps({"seconds": seconds, "result": run.ret_val, "error": run.error or None}))
+print(json.dumps({"seconds": seconds, "result": run.ret_val, "error": str(run.error) if run.error else None}))
