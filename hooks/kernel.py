@@ -32,7 +32,7 @@ from hooks.registry import Registry
 from hooks.objects import HandleTable
 
 # Kernel virtual address layout (all canonical, all in the upper half but the user range).
-MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules: the stub area
+MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules (stub area: see __init__)
 MODULES_SPAN = 0x04000000
 DRIVERS_BASE = 0xFFFFF8035C000000      # loaded drivers, 16 MiB apart
 KERNEL_DATA = 0xFFFFF80350000000       # KPCR, threads, processes, object types
