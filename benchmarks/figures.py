@@ -5,6 +5,7 @@ Every emulator runs the same machine code from the same corpus driver in the sam
 """
 from __future__ import annotations
 
+import gc
 import glob
 import json
 import os
@@ -94,6 +95,7 @@ def our_call(path: str, export: str, arg: int) -> tuple[float, int]:
     image = PeImage.parse(open(path, "rb").read(), os.path.basename(path))
     k = Kernel()
     base = k.load_driver(image, os.path.basename(path)[:-4]).image.base
+    gc.collect()                  # earlier measurements' engines are cycles: free them first
     start = time.perf_counter()
     stop = k.call(base + image.exports()[export], [arg])
     elapsed = time.perf_counter() - start
@@ -119,6 +121,7 @@ def session_seconds(path: str, export: str, arg: int, repeat: int = REPEAT) -> f
     routine = session.driver.image.base + PeImage.parse(data, os.path.basename(path)).exports()[export]
     runs = []
     for _ in range(repeat):
+        gc.collect()
         start = time.perf_counter()
         result = session.call_entry(export, routine, [arg])
         runs.append(time.perf_counter() - start)
