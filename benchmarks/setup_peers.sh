@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Peers for `python -m benchmarks`: Qiling and Speakeasy, each in its own venv under .peers/.
-# Both run on Unicorn 2.1, like us (Speakeasy 2.0.0b9 is the first release on Unicorn 2).
+# Both run on Unicorn 2.1, like us (Speakeasy 1.x pinned Unicorn 1).
 # Installed from PyPI; nothing committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
