@@ -47,15 +47,20 @@ def cpu_registers(uc: Uc) -> memoryview | None:
     points to the CPU object, whose state is recognised by random values written through the API.
     Only memory that /proc/self/maps shows readable is read. The candidate is then proven both
     ways (API writes seen in memory, memory writes seen by the API); on any doubt this returns
-    None and the caller uses the API. Searched once per process, then only proven again.
+    None and the caller uses the API. Searched once per process, then only proven again (and
+    searched again should that fail).
     """
     uch = uc._uch.value
-    readable = _readable_memory()
-    for off, delta in list(_found) or _search(uc, uch, readable):
-        address = ctypes.c_uint64.from_address(uch + off).value + delta
-        if readable(address, 128) == 128 and _proven(uc, address):
-            _found[:] = [(off, delta)]
-            return memoryview((ctypes.c_uint64 * 16).from_address(address)).cast("B").cast("Q")
+    try:
+        readable = _readable_memory()
+    except OSError:                   # no /proc (not Linux): nothing is read blindly
+        return None
+    for candidates in (lambda: list(_found), lambda: _search(uc, uch, readable)):
+        for off, delta in candidates():
+            address = ctypes.c_uint64.from_address(uch + off).value + delta
+            if readable(address, 128) == 128 and _proven(uc, address):
+                _found[:] = [(off, delta)]
+                return memoryview((ctypes.c_uint64 * 16).from_address(address)).cast("B").cast("Q")
     return None
 
 
