@@ -157,6 +157,7 @@ class Kernel:
                           {} if kernel else {n: f"ntoskrnl.{n}" for n in functions if n in native})
 
     def _place_module(self, built: BuiltModule, extends: bool = False) -> LoadedImage:
+        """Map a built module after the previous one, record its exports and bind its stubs."""
         spec, name = built.spec, built.spec.name
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
