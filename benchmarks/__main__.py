@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     results["speakeasy_allocs_per_s"] = peer_allocs
     results["allocs_ratio_vs_speakeasy"] = round(allocs / peer_allocs, 1) if peer_allocs else None
     results["qiling_restores_per_s"] = figures.qiling_restores_per_s(CORPUS, runs=n(20))
+    results["batch_drivers_per_s"] = figures.batch_drivers_per_s(CORPUS, jobs=2)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -78,6 +78,15 @@ class Raised(Exception):
         self.code, self.information, self.flags = code, tuple(information), flags
 
 
+class NestedStop(Exception):
+    """A nested call (driver code run from inside a kernel routine) did not return: the whole run
+    ends. The Stop that ended it is already recorded on the machine; the CPU keeps the nested state."""
+
+    def __init__(self, stop: Stop):
+        super().__init__(stop.kind)
+        self.stop = stop
+
+
 class Machine:
     """CPU + memory. `call(fn, args, return_to)` runs guest code until it returns to `return_to`."""
 
@@ -208,6 +217,42 @@ class Machine:
         except MemoryFault:
             return False
 
+    def _frame(self, args: list[int], return_to: int, stack_top: int) -> None:
+        """The frame a callee sees below `stack_top`: return address, 4 home slots, stack arguments."""
+        uc = self.uc
+        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
+        self.mem.write_q(rsp - 8, return_to)
+        for i, value in enumerate(args[4:]):
+            self.mem.write_q(rsp + 0x20 + 8 * i, value)
+        for reg_id, value in zip(ARG_REGS, args):
+            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
+        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+
+    def nested_call(self, fn: int, args: list[int], return_to: int) -> int:
+        """From inside a hook (a kernel routine calling back into the driver, as Windows calls a
+        QueryRoutine): run fn(*args) on the current stack below the interrupted frame until it
+        returns to `return_to`, then restore the interrupted CPU context, so the outer run goes on as
+        if the hook had returned. Returns RAX. If the nested code does not return (a fault, a bug
+        check, the budget), its Stop is kept for the outer run and `NestedStop` is raised."""
+        uc = self.uc
+        saved = uc.context_save()
+        self._frame(args, return_to, uc.reg_read(x.UC_X86_REG_RSP) - 0x100)
+        try:
+            # No timeout of its own: Unicorn's timer thread does not nest; the outer run's timer
+            # still stops the nested code when the time budget runs out.
+            uc.emu_start(fn, return_to, count=self.instructions_budget)
+        except UcError as exc:
+            if self._stop is None:
+                self._stop = Stop("engine", rip=uc.reg_read(x.UC_X86_REG_RIP), detail=str(exc))
+        rip = uc.reg_read(x.UC_X86_REG_RIP)
+        if self._stop is None and rip != return_to:
+            self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")
+        if self._stop is not None:
+            raise NestedStop(self._stop)
+        result = uc.reg_read(x.UC_X86_REG_RAX)
+        uc.context_restore(saved)
+        return result
+
     def call(self, fn: int, args: list[int], return_to: int, stack_top: int) -> Stop:
         """Run fn(*args) with the x64 calling convention until it returns to `return_to`.
 
@@ -216,14 +261,7 @@ class Machine:
         uc = self.uc
         uc.context_restore(self._clean_context)   # also clears the CPU's pending-exception state
         uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
-        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
-        # The frame the callee sees: return address, 4 home slots, then stack arguments.
-        self.mem.write_q(rsp - 8, return_to)
-        for i, value in enumerate(args[4:]):
-            self.mem.write_q(rsp + 0x20 + 8 * i, value)
-        for reg_id, value in zip(ARG_REGS, args):
-            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
-        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+        self._frame(args, return_to, stack_top)
         return self._run(fn, return_to)
 
     def resume(self, regs: dict[int, int], rip: int, irql: int, return_to: int) -> Stop:

@@ -1,16 +1,19 @@
-"""Processor, IRQL, time, synchronisation and process/thread queries (Ke*, Ps*, Ex*Resource*).
+"""Processor, IRQL, time, resources and process/thread queries (Ke*, Ps*, Ex*Resource*).
 
-One processor and one thread: locks cannot contend and waits are satisfied at once. IRQL is CR8
-(see emu.machine's CR8 model) and the IRQL routines are machine code, see NATIVE_ROUTINES.
+One processor and one thread: locks cannot contend (dispatcher objects and waits are in
+hooks.dispatcher). IRQL is CR8 (see emu.machine's CR8 model) and the IRQL routines are machine
+code, see NATIVE_ROUTINES.
 """
 import struct
 
 from emu.machine import MOV_CR8_RCX, MOV_RAX_CR8, Halt
-from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, LONG, NTSTATUS, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64, ULONG_PTR, export)
+from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, NTSTATUS, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64,
+                       ULONG_PTR, export)
+from hooks.dispatcher import TIME_INCREMENT, advance_clock
 from hooks.events import Crash
+from hooks.threads import CURRENT_THREAD_ID, SYSTEM_PROCESS_ID
 
 STATUS_SUCCESS = 0
-STATUS_TIMEOUT = 0x102
 
 
 # IRQL lives in CR8, as on x64 Windows, so drivers' inline `mov cr8` and these routines agree.
@@ -38,6 +41,9 @@ NATIVE_ROUTINES: dict[str, bytes] = {
     # KLOCK_QUEUE_HANDLE.OldIrql is at +0x10: mov [rdx+10h], al / movzx eax, byte [rcx+10h]
     "KeAcquireInStackQueuedSpinLock": _MOV_RAX_CR8 + bytes.fromhex("884210") + _ECX_DISPATCH + _MOV_CR8_RCX + _RET,
     "KeReleaseInStackQueuedSpinLock": bytes.fromhex("0fb64110") + _MOV_CR8_RAX + _RET,
+    # The cancel spin lock: old IRQL to *Irql (mov [rcx], al), raise to DISPATCH_LEVEL; release lowers to it.
+    "IoAcquireCancelSpinLock": _MOV_RAX_CR8 + bytes.fromhex("8801") + _ECX_DISPATCH + _MOV_CR8_RCX + _RET,
+    "IoReleaseCancelSpinLock": _LOWER_TO_CL,
     # One processor: a spin lock taken at DISPATCH_LEVEL never spins.
     "KeAcquireSpinLockAtDpcLevel": _RET, "KeReleaseSpinLockFromDpcLevel": _RET, "KeInitializeSpinLock": _RET,
     "KefAcquireSpinLockAtDpcLevel": _RET, "KefReleaseSpinLockFromDpcLevel": _RET,
@@ -46,31 +52,31 @@ NATIVE_ROUTINES: dict[str, bytes] = {
 
 @export("KeQuerySystemTime", "KeQuerySystemTimePrecise")
 def KeQuerySystemTime(k, CurrentTime: PLARGE_INTEGER) -> None:
-    k.system_time += 10_000                  # 1 ms per query keeps time moving, deterministically
+    advance_clock(k, 10_000)                 # 1 ms per query keeps time moving, deterministically
     k.mem.write_q(CurrentTime, k.system_time)
 
 
 @export("KeQueryInterruptTime")
 def KeQueryInterruptTime(k) -> ULONG64:
-    k.interrupt_time += 10_000
+    advance_clock(k, 10_000)
     return k.interrupt_time
 
 
 @export("KeQueryTickCount")
 def KeQueryTickCount(k, CurrentCount: PLARGE_INTEGER) -> None:
-    k.mem.write_q(CurrentCount, k.interrupt_time // 156_250)
+    k.mem.write_q(CurrentCount, k.interrupt_time // TIME_INCREMENT)
 
 
 @export("KeQueryTimeIncrement")
 def KeQueryTimeIncrement(k) -> ULONG:
-    return 156_250
+    return TIME_INCREMENT
 
 
 @export("KeQueryPerformanceCounter", module="hal.dll")
 def KeQueryPerformanceCounter(k, PerformanceFrequency: PLARGE_INTEGER) -> ULONG64:
     if PerformanceFrequency:
         k.mem.write_q(PerformanceFrequency, 10_000_000)
-    k.interrupt_time += 10
+    advance_clock(k, 10)
     return k.interrupt_time
 
 
@@ -125,54 +131,16 @@ def KeBugCheck(k, BugCheckCode: ULONG) -> None:
     raise Halt(Crash(BugCheckCode, (0, 0, 0, 0), k.caller, "KeBugCheck"))
 
 
-# ---- dispatcher objects: one thread, so every wait is satisfied at once ------------------------------
-@export("KeInitializeEvent")
-def KeInitializeEvent(k, Event: PVOID, Type: ULONG, State: BOOLEAN) -> None:
-    k.mem.write(Event, struct.pack("<BBBBiQQ", Type, 0, 6, 0, State, Event + 8, Event + 8))
-
-
-@export("KeSetEvent")
-def KeSetEvent(k, Event: PVOID, Increment: LONG, Wait: BOOLEAN) -> LONG:
-    old = struct.unpack("<i", k.mem.read(Event + 4, 4))[0]
-    k.mem.write(Event + 4, struct.pack("<i", 1))
-    return old
-
-
-@export("KeResetEvent")
-def KeResetEvent(k, Event: PVOID) -> LONG:
-    old = struct.unpack("<i", k.mem.read(Event + 4, 4))[0]
-    k.mem.write(Event + 4, struct.pack("<i", 0))
-    return old
-
-
-@export("KeClearEvent")
-def KeClearEvent(k, Event: PVOID) -> None:
-    k.mem.write(Event + 4, struct.pack("<i", 0))
-
-
-@export("KeReadStateEvent")
-def KeReadStateEvent(k, Event: PVOID) -> LONG:
-    return struct.unpack("<i", k.mem.read(Event + 4, 4))[0]
-
-
-@export("KeWaitForSingleObject")
-def KeWaitForSingleObject(k, Object: PVOID, WaitReason: ULONG, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN,
-                          Timeout: PLARGE_INTEGER) -> NTSTATUS:
-    return STATUS_SUCCESS
-
-
 @export("KeDelayExecutionThread")
 def KeDelayExecutionThread(k, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS:
     delay = k.mem.read_q(Interval) if Interval else 0
-    delay = -(delay - (1 << 64)) if delay >> 63 else 0
-    k.system_time += delay
-    k.interrupt_time += delay
+    advance_clock(k, -(delay - (1 << 64)) if delay >> 63 else 0)
     return STATUS_SUCCESS
 
 
 @export("KeStallExecutionProcessor", module="hal.dll")
 def KeStallExecutionProcessor(k, MicroSeconds: ULONG) -> None:
-    k.interrupt_time += 10 * MicroSeconds
+    advance_clock(k, 10 * MicroSeconds)
 
 
 # ---- executive resources and fast mutexes -------------------------------------------------------------
@@ -187,10 +155,9 @@ def resource_acquire(k, Resource: PVOID, Wait: BOOLEAN) -> BOOLEAN:
     return 1
 
 
-@export("ExReleaseResourceLite", "ExAcquireFastMutex", "ExReleaseFastMutex", "ExAcquireFastMutexUnsafe",
-        "ExReleaseFastMutexUnsafe", "ExAcquirePushLockExclusiveEx", "ExReleasePushLockExclusiveEx",
+@export("ExReleaseResourceLite", "ExAcquirePushLockExclusiveEx", "ExReleasePushLockExclusiveEx",
         "ExfAcquirePushLockExclusive", "ExfReleasePushLockExclusive", "ExfAcquirePushLockShared",
-        "ExfReleasePushLockShared", "KeReleaseMutex", "ExReleaseResourceForThreadLite")
+        "ExfReleasePushLockShared", "ExReleaseResourceForThreadLite")
 def release_or_acquire(k, Object: PVOID) -> None:
     return None
 
@@ -213,7 +180,7 @@ def ExIsResourceAcquiredExclusiveLite(k, Resource: PVOID) -> BOOLEAN:
 # ---- process, thread, version ------------------------------------------------------------------------
 @export("PsGetCurrentProcess", "IoGetCurrentProcess")
 def PsGetCurrentProcess(k) -> PVOID:
-    return k.system_process
+    return k.mem.read_q(k.current_thread + 0xB8)       # KTHREAD.ApcState.Process: the user's in a user request
 
 
 @export("PsGetCurrentThread", "KeGetCurrentThread")
@@ -223,22 +190,17 @@ def PsGetCurrentThread(k) -> PVOID:
 
 @export("PsGetCurrentProcessId")
 def PsGetCurrentProcessId(k) -> HANDLE:
-    return 4
+    return SYSTEM_PROCESS_ID
 
 
 @export("PsGetCurrentThreadId")
 def PsGetCurrentThreadId(k) -> HANDLE:
-    return 8
+    return CURRENT_THREAD_ID
 
 
 @export("PsGetProcessId")
 def PsGetProcessId(k, Process: PVOID) -> HANDLE:
-    return 4 if Process == k.system_process else 0
-
-
-@export("IoGetRequestorProcess")
-def IoGetRequestorProcess(k, Irp: PVOID) -> PVOID:
-    return k.system_process
+    return SYSTEM_PROCESS_ID if Process == k.system_process else 0
 
 
 @export("PsIsSystemThread")

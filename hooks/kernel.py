@@ -1,10 +1,10 @@
 """The emulated Windows kernel a driver runs against: modules, processor state, objects, calls.
 
 Builds, on an `emu.Machine`: ntoskrnl.exe and hal.dll as real in-memory PE images whose exports
-are API stubs bound to the handlers declared with `hooks.api.export`; KUSER_SHARED_DATA; a KPCR
-whose KPRCB names the current thread of the System process; a kernel stack with a guard page; and
-the loaded-module list. `load_driver` maps a driver and builds its DRIVER_OBJECT; `call` runs any
-driver routine until it returns to the kernel.
+are API stubs bound to the handlers declared with `hooks.api.export` (or to `hooks.standins`);
+KUSER_SHARED_DATA; a KPCR whose KPRCB names the current thread of the System process; a kernel
+stack with a guard page; and the loaded-module list. `load_driver` maps a driver and builds its
+DRIVER_OBJECT; `call` runs any driver routine until it returns to the kernel.
 """
 from __future__ import annotations
 
@@ -21,15 +21,23 @@ from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
-from hooks import catalog, ke, memory, security  # noqa: F401  (catalog registers every handler)
+from hooks import catalog, crt, dispatcher, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
+from hooks.deferred import DeferredWork
+from hooks.errorlog import ErrorLog
+from hooks.etw import Etw
+from hooks.callbacks import Callbacks
 from hooks.guard import GUARD_ROUTINES
+from hooks.irp import IoManager
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.flt.manager import FilterManager
+from hooks.volume import FileSystem
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
+from hooks.object import ObjectTypes
+from hooks.standins import StandIns, Unimplemented
 
 # Kernel virtual address layout (all canonical, all in the upper half but the user range).
 MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules (stub area: see __init__)
@@ -43,22 +51,18 @@ KUSER_SHARED_DATA_USER = 0x7FFE0000
 KERNEL_HANDLE_BIT = 0xFFFFFFFF80000000
 
 STATUS_SUCCESS = 0
-STATUS_NOT_IMPLEMENTED = 0xC0000002
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 
 ON_DEMAND_MODULES = set(rootfs.known_modules()) - {"ntoskrnl.exe", "hal.dll"}
+# Routines implemented in machine code: IRQL, CFG guard stand-ins, the C runtime's callers-back.
+NATIVE_ROUTINES = {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES, **crt.NATIVE_ROUTINES}
+# ntoskrnl routines a driver never imports but is handed pointers to (MajorFunction slots, PDOs, CSQ).
+INTERNAL_ROUTINES = ["KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES, "IopPnPDispatch",
+                     "IopCsqCancelRoutine"]
 
 # Data exports and their sizes (bytes) where larger than a pointer.
 _VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,
                    "SeExports": 8, "NtBuildLab": 8, "NlsMbCodePageTag": 1}
-
-
-@dataclass
-class Unimplemented:
-    name: str
-    module: str
-    caller: int
-    count: int = 1
 
 
 @dataclass
@@ -77,13 +81,6 @@ def _import_key(imp: Import) -> str:
     return imp.name if imp.name is not None else f"#{imp.ordinal}"
 
 
-def _status_routine(name: str) -> bool:
-    """Whether an export returns NTSTATUS (so a stand-in returns STATUS_NOT_IMPLEMENTED, not 0)."""
-    return name.startswith(("Zw", "Nt", "Io", "Ps", "Ob", "Se", "Cm", "Fwp", "Wdf", "Ndis")) or \
-        name.startswith(("RtlCreate", "RtlAppend", "RtlUnicodeStringTo", "RtlAnsiStringTo", "RtlGetVersion",
-                         "RtlQuery", "RtlWrite", "RtlDelete", "RtlCheck", "RtlInteger", "RtlString"))
-
-
 class Kernel:
     def __init__(self, profile: str = rootfs.DEFAULT_PROFILE):
         self.profile = rootfs.profile(profile)
@@ -95,6 +92,7 @@ class Kernel:
         self.uuid_sequence = 0
         self.unimplemented: dict[str, Unimplemented] = {}
         self.on_unimplemented: Callable[[Unimplemented], None] | None = None
+        self.standins = StandIns(self)
         self.modules: dict[str, LoadedImage] = {}
         self.module_exports: dict[str, dict[str, int]] = {}
         self.stub_names: dict[int, str] = {}
@@ -104,24 +102,29 @@ class Kernel:
         self.object_names: dict[str, int] = {}     # \Device\X -> DEVICE_OBJECT
         self.devices: dict[int, str | None] = {}
         self.symlinks: dict[str, str] = {}
-        self.completed_irps: list[int] = []
         self.va_ranges = memory.address_ranges()
         self.user_regions: dict[int, int] = {}     # base -> size: user allocations and views
         self.kernel_regions: dict[int, int] = {}   # base -> size: I/O space and contiguous memory
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
+        self.deferred = DeferredWork()
+        self.error_log = ErrorLog()
+        self.etw = Etw()
+        self.callbacks = Callbacks()
+        self.crt = crt.CrtState()
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
+        self.io = IoManager(self)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
         # (module, names): imports answered by stand-ins; names empty when the whole module is unknown
         self.unresolved_imports: list[tuple[str, list[str]]] = []
         self._next_module = MODULES_BASE
         self._next_driver = DRIVERS_BASE
         self._next_kdata = KERNEL_DATA
-        nt = build_module(self._module_spec("ntoskrnl.exe", *rootfs.exports("ntoskrnl.exe"), internal=[
-            "KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES]))
+        nt = build_module(self._module_spec("ntoskrnl.exe", *rootfs.exports("ntoskrnl.exe"), INTERNAL_ROUTINES))
         # The stub area, hooked, runs from ntoskrnl's `ret` block to the end of the modules: the
-        # kernel's machine-code routines (IRQL, spin locks, CFG) lie below it and never enter Python.
+        # kernel's machine-code routines (IRQL, spin locks, CFG, C runtime) lie below it and never
+        # enter Python.
         self.stubs = StubArea(self.machine, MODULES_BASE + nt.stub_block_rva, MODULES_SPAN - nt.stub_block_rva)
         self.native_routines = {n: MODULES_BASE + nt.stubs[n] for n in nt.spec.native}
         self._place_module(nt)
@@ -133,6 +136,8 @@ class Kernel:
         self._setup_processor()
         self._setup_shared_data()
         self._setup_variables()
+        self.object_types = ObjectTypes(self)
+        self.files = FileSystem.for_kernel(self)
 
     @property
     def caller(self) -> int:
@@ -150,11 +155,10 @@ class Kernel:
     def _module_spec(name: str, functions, variables, internal=(), extends: bool = False) -> ModuleSpec:
         """ntoskrnl.exe holds every machine-code routine (once, below the stub area); another
         module that names one forwards it there, as hal.dll forwards to ntoskrnl on Windows."""
-        native = {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES}
         kernel = name.lower() == "ntoskrnl.exe" and not extends
         return ModuleSpec(name, list(functions), [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
-                          native if kernel else {},
-                          {} if kernel else {n: f"ntoskrnl.{n}" for n in functions if n in native})
+                          NATIVE_ROUTINES if kernel else {},
+                          {} if kernel else {n: f"ntoskrnl.{n}" for n in functions if n in NATIVE_ROUTINES})
 
     def _place_module(self, built: BuiltModule, extends: bool = False) -> LoadedImage:
         """Map a built module after the previous one, record its exports and bind its stubs."""
@@ -184,28 +188,10 @@ class Kernel:
             if exp is not None:
                 self.stubs.bind(address, make_routine(exp, self, read_q))
             elif routine != "KiReturnTrap":
-                self.stubs.bind(address, self._stand_in(name, routine))
+                self.stubs.bind(address, self.standins.routine(name, routine, address))
         if self.loaded_module_list and not extends:
             self._link_module(loaded, name)
         return loaded
-
-    def _stand_in(self, module: str, routine: str) -> Callable:
-        """The routine for an export nobody implemented: note it once per name, fail neutrally."""
-        result = STATUS_NOT_IMPLEMENTED if _status_routine(routine) else 0
-        read_q = self.mem.read_q
-
-        def stand_in(rcx, rdx, r8, r9, rsp):
-            caller = read_q(rsp)
-            seen = self.unimplemented.get(routine)
-            if seen:
-                seen.count += 1
-            else:
-                seen = self.unimplemented[routine] = Unimplemented(routine, module, caller)
-                if self.on_unimplemented:
-                    self.on_unimplemented(seen)
-            return result
-
-        return stand_in
 
     def resolve_import(self, imp: Import) -> int:
         return self.module_exports[imp.dll.lower()][_import_key(imp)]
@@ -265,8 +251,7 @@ class Kernel:
     def _setup_processor(self) -> None:
         self.system_process = self.alloc_kdata(0x1000)
         self.current_thread = self.alloc_kdata(0x1000)
-        # KTHREAD.ApcState.Process (x64 Windows 10/11: KTHREAD+0xB8) names the owning process.
-        poke(self.mem, self.current_thread + 0xB8, struct.pack("<Q", self.system_process))
+        poke(self.mem, self.current_thread + ks.KTHREAD_PROCESS_OFFSET, struct.pack("<Q", self.system_process))
         self.kpcr = self.alloc_kdata(ctypes.sizeof(ks.KPCR))
         pcr = ks.KPCR()
         pcr.Self = self.kpcr
@@ -301,6 +286,7 @@ class Kernel:
         """Deterministic time: every run starts at the same moment."""
         self.system_time = system_time_100ns
         self.interrupt_time = 0
+        dispatcher.publish_time(self)
 
     def _setup_variables(self) -> None:
         nt = self.module_exports["ntoskrnl.exe"]
@@ -381,6 +367,7 @@ class Kernel:
         loaded = map_image(self.mem, image, base, self.resolve_import, allow_wx, startup)
         path = f"\\SystemRoot\\System32\\drivers\\{image.name}"
         ldr = self._link_module(loaded, image.name, path)
+        self.files.add_file(path, image.data)
         driver_object = self._new_driver_object(loaded, name, ldr)
         registry_path = self.unicode_string(f"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{name}")
         self.registry.add_service(name)
@@ -418,3 +405,11 @@ class Kernel:
     def resume(self, regs: dict[int, int], rip: int, irql: int) -> Stop:
         """Go on with a stopped run from a full register context (after a handled exception)."""
         return self.machine.resume(regs, rip, irql, self.return_trap)
+
+    def call_nested(self, routine: int, args: list[int]) -> int:
+        """Call driver code from inside a kernel routine; returns RAX (see `Machine.nested_call`).
+        The routine's own view of its call (argument registers, caller) survives the driver's calls."""
+        regs, export = self.regs, self.current_export
+        result = self.machine.nested_call(routine, args, self.return_trap)
+        self.regs, self.current_export = regs, export
+        return result

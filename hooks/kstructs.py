@@ -279,6 +279,25 @@ class KSYSTEM_TIME(LittleEndianStructure):
 
 
 # --- dispatcher objects -----------------------------------------------------------------------
+# KOBJECTS: DISPATCHER_HEADER.Type / KDPC.Type (wdm.h; Windows 10 numbering, where the two Timer2
+# types precede ThreadedDpcObject).
+EventNotificationObject = 0
+EventSynchronizationObject = 1
+MutantObject = 2
+ProcessObject = 3
+SemaphoreObject = 5
+ThreadObject = 6
+GateObject = 7
+TimerNotificationObject = 8
+TimerSynchronizationObject = 9
+DpcObject = 19
+ThreadedDpcObject = 26
+# KDPC_IMPORTANCE
+LowImportance, MediumImportance, HighImportance, MediumHighImportance = 0, 1, 2, 3
+MAXIMUM_PROCESSORS = 64                   # x64: KeSetTargetProcessorDpc stores Number + this
+KTHREAD_PROCESS_OFFSET = 0xB8             # KTHREAD.ApcState.Process, x64 Windows 10/11 (public symbols)
+
+
 class _DispatcherHeaderBytes(LittleEndianStructure):
     """The four leading bytes; each is read under different names by different object types."""
     _anonymous_ = ("_b1", "_b2", "_b3")
@@ -449,6 +468,10 @@ class FAST_MUTEX(LittleEndianStructure):
         ("Event", KEVENT),
         ("OldIrql", ULONG),
     ]
+
+
+KGUARDED_MUTEX = FAST_MUTEX                 # WDK 10 wdm.h: one structure for both since Windows 8
+FM_LOCK_BIT = 0x1                           # FAST_MUTEX.Count bit 0: set = unlocked
 
 
 
@@ -855,6 +878,57 @@ class IO_STACK_LOCATION(LittleEndianStructure):
     ]
 
 
+class IO_SECURITY_CONTEXT(LittleEndianStructure):
+    """IO_STACK_LOCATION.Parameters.Create.SecurityContext points at one of these."""
+    _fields_ = [
+        ("SecurityQos", PVOID),
+        ("AccessState", PVOID),
+        ("DesiredAccess", ACCESS_MASK),
+        ("FullCreateOptions", ULONG),
+    ]
+
+
+class IO_CSQ(LittleEndianStructure):
+    """A cancel-safe queue: the driver's callbacks, called by IoCsq* (wdm.h)."""
+    _fields_ = [
+        ("Type", ULONG),                    # IO_TYPE_CSQ, or IO_TYPE_CSQ_EX for IoCsqInitializeEx
+        ("CsqInsertIrp", PVOID),
+        ("CsqRemoveIrp", PVOID),
+        ("CsqPeekNextIrp", PVOID),
+        ("CsqAcquireLock", PVOID),
+        ("CsqReleaseLock", PVOID),
+        ("CsqCompleteCanceledIrp", PVOID),
+        ("ReservePointer", PVOID),
+    ]
+
+
+class IO_CSQ_IRP_CONTEXT(LittleEndianStructure):
+    _fields_ = [("Type", ULONG), ("Irp", PVOID), ("Csq", PVOID)]
+
+
+# Hardware resources handed over with IRP_MN_START_DEVICE (wdm.h, #include <pshpack4.h>).
+class CM_PARTIAL_RESOURCE_DESCRIPTOR(LittleEndianStructure):
+    """The `u` union (Port, Interrupt, Memory, Dma... at most 16 bytes) is kept as raw ULONGs."""
+    _pack_ = 4
+    _fields_ = [("Type", UCHAR), ("ShareDisposition", UCHAR), ("Flags", USHORT), ("u", ULONG * 4)]
+
+
+class CM_PARTIAL_RESOURCE_LIST(LittleEndianStructure):
+    _pack_ = 4
+    _fields_ = [("Version", USHORT), ("Revision", USHORT), ("Count", ULONG),
+                ("PartialDescriptors", CM_PARTIAL_RESOURCE_DESCRIPTOR * 1)]
+
+
+class CM_FULL_RESOURCE_DESCRIPTOR(LittleEndianStructure):
+    _pack_ = 4
+    _fields_ = [("InterfaceType", ENUM), ("BusNumber", ULONG), ("PartialResourceList", CM_PARTIAL_RESOURCE_LIST)]
+
+
+class CM_RESOURCE_LIST(LittleEndianStructure):
+    _pack_ = 4
+    _fields_ = [("Count", ULONG), ("List", CM_FULL_RESOURCE_DESCRIPTOR * 1)]
+
+
 # --- lookaside lists --------------------------------------------------------------------------
 # wdm.h's GENERAL_LOOKASIDE_LAYOUT macro: the one member list both lookaside headers expand.
 _GENERAL_LOOKASIDE_ANONYMOUS = ("DUMMYUNIONNAME", "DUMMYUNIONNAME2", "DUMMYUNIONNAME3",
@@ -954,6 +1028,232 @@ class KEY_VALUE_FULL_INFORMATION(_KeyValueHeader):
 class KEY_BASIC_INFORMATION(LittleEndianStructure):
     _fields_ = [("LastWriteTime", LARGE_INTEGER), ("TitleIndex", ULONG), ("NameLength", ULONG),
                 ("Name", WCHAR * 1)]
+
+
+class RTL_QUERY_REGISTRY_TABLE(LittleEndianStructure):
+    """One entry of RtlQueryRegistryValues' table; the table ends with QueryRoutine and Name NULL."""
+    _fields_ = [
+        ("QueryRoutine", PVOID),
+        ("Flags", ULONG),
+        ("Name", PVOID),
+        ("EntryContext", PVOID),
+        ("DefaultType", ULONG),
+        ("DefaultData", PVOID),
+        ("DefaultLength", ULONG),
+    ]
+
+
+# --- error log (wdm.h) ------------------------------------------------------------------------
+class IO_ERROR_LOG_PACKET(LittleEndianStructure):
+    """Variable-size: DumpData[1] is the first of DumpDataSize/4 ULONGs; insertion strings follow
+    at StringOffset."""
+    _fields_ = [
+        ("MajorFunctionCode", UCHAR),
+        ("RetryCount", UCHAR),
+        ("DumpDataSize", USHORT),
+        ("NumberOfStrings", USHORT),
+        ("StringOffset", USHORT),
+        ("EventCategory", USHORT),
+        ("ErrorCode", NTSTATUS),
+        ("UniqueErrorValue", ULONG),
+        ("FinalStatus", NTSTATUS),
+        ("SequenceNumber", ULONG),
+        ("IoControlCode", ULONG),
+        ("DeviceOffset", LARGE_INTEGER),
+        ("DumpData", ULONG * 1),
+    ]
+
+
+class IO_ERROR_LOG_MESSAGE(LittleEndianStructure):
+    _fields_ = [
+        ("Type", USHORT),
+        ("Size", USHORT),
+        ("DriverNameLength", USHORT),
+        ("TimeStamp", LARGE_INTEGER),
+        ("DriverNameOffset", ULONG),
+        ("EntryData", IO_ERROR_LOG_PACKET),
+    ]
+
+
+# wdm.h, _WIN64: the message header plus 40 WCHARs of driver name, the port message limit of 512.
+IO_ERROR_LOG_MESSAGE_HEADER_LENGTH = (ctypes.sizeof(IO_ERROR_LOG_MESSAGE) - ctypes.sizeof(IO_ERROR_LOG_PACKET)
+                                      + 2 * 40)
+ERROR_LOG_LIMIT_SIZE = 240
+PORT_MAXIMUM_MESSAGE_LENGTH = 512
+ERROR_LOG_MAXIMUM_SIZE = (min(PORT_MAXIMUM_MESSAGE_LENGTH, ERROR_LOG_LIMIT_SIZE + IO_ERROR_LOG_MESSAGE_HEADER_LENGTH)
+                          - IO_ERROR_LOG_MESSAGE_HEADER_LENGTH)
+
+
+# --- object manager ---------------------------------------------------------------------------
+class OBJECT_TYPE(LittleEndianStructure):
+    """The leading members of the kernel's OBJECT_TYPE (not in the public headers; stable x64
+    prefix from public symbols, Vergilius Project). Drivers compare the pointer with *PsProcessType
+    etc. and sometimes read Name."""
+    _fields_ = [
+        ("TypeList", LIST_ENTRY),
+        ("Name", UNICODE_STRING),
+        ("DefaultObject", PVOID),
+        ("Index", UCHAR),
+        ("TotalNumberOfObjects", ULONG),
+        ("TotalNumberOfHandles", ULONG),
+    ]
+
+
+class OB_OPERATION_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("ObjectType", PVOID),              # POBJECT_TYPE *
+        ("Operations", ULONG),              # OB_OPERATION_HANDLE_CREATE 1 | _DUPLICATE 2
+        ("PreOperation", PVOID),
+        ("PostOperation", PVOID),
+    ]
+
+
+class OB_CALLBACK_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("Version", USHORT),                # OB_FLT_REGISTRATION_VERSION 0x100
+        ("OperationRegistrationCount", USHORT),
+        ("Altitude", UNICODE_STRING),
+        ("RegistrationContext", PVOID),
+        ("OperationRegistration", PVOID),
+    ]
+
+
+# --- bug-check callbacks (wdm.h) --------------------------------------------------------------
+BufferEmpty, BufferInserted = 0, 1          # KBUGCHECK_BUFFER_DUMP_STATE
+
+
+class KBUGCHECK_CALLBACK_RECORD(LittleEndianStructure):
+    _fields_ = [
+        ("Entry", LIST_ENTRY),
+        ("CallbackRoutine", PVOID),
+        ("Buffer", PVOID),
+        ("Length", ULONG),
+        ("Component", PVOID),
+        ("Checksum", ULONG_PTR),
+        ("State", UCHAR),
+    ]
+
+
+class KBUGCHECK_REASON_CALLBACK_RECORD(LittleEndianStructure):
+    _fields_ = [
+        ("Entry", LIST_ENTRY),
+        ("CallbackRoutine", PVOID),
+        ("Component", PVOID),
+        ("Checksum", ULONG_PTR),
+        ("Reason", ENUM),
+        ("State", UCHAR),
+    ]
+
+
+# --- system information (ZwQuerySystemInformation; winternl.h / ntexapi.h) --------------------
+class SYSTEM_BASIC_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("Reserved", ULONG),
+        ("TimerResolution", ULONG),
+        ("PageSize", ULONG),
+        ("NumberOfPhysicalPages", ULONG),
+        ("LowestPhysicalPageNumber", ULONG),
+        ("HighestPhysicalPageNumber", ULONG),
+        ("AllocationGranularity", ULONG),
+        ("MinimumUserModeAddress", ULONG_PTR),
+        ("MaximumUserModeAddress", ULONG_PTR),
+        ("ActiveProcessorsAffinityMask", KAFFINITY),
+        ("NumberOfProcessors", CCHAR),
+    ]
+
+
+class SYSTEM_PROCESSOR_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("ProcessorArchitecture", USHORT),
+        ("ProcessorLevel", USHORT),
+        ("ProcessorRevision", USHORT),
+        ("MaximumProcessors", USHORT),
+        ("ProcessorFeatureBits", ULONG),
+    ]
+
+
+class RTL_PROCESS_MODULE_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("Section", HANDLE),
+        ("MappedBase", PVOID),
+        ("ImageBase", PVOID),
+        ("ImageSize", ULONG),
+        ("Flags", ULONG),
+        ("LoadOrderIndex", USHORT),
+        ("InitOrderIndex", USHORT),
+        ("LoadCount", USHORT),
+        ("OffsetToFileName", USHORT),
+        ("FullPathName", UCHAR * 256),
+    ]
+
+
+class RTL_PROCESS_MODULES(LittleEndianStructure):
+    """Variable-size: NumberOfModules entries from Modules[0]."""
+    _fields_ = [("NumberOfModules", ULONG), ("Modules", RTL_PROCESS_MODULE_INFORMATION * 1)]
+
+
+class SYSTEM_THREAD_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("KernelTime", LARGE_INTEGER),
+        ("UserTime", LARGE_INTEGER),
+        ("CreateTime", LARGE_INTEGER),
+        ("WaitTime", ULONG),
+        ("StartAddress", PVOID),
+        ("ClientId", CLIENT_ID),
+        ("Priority", LONG),
+        ("BasePriority", LONG),
+        ("ContextSwitches", ULONG),
+        ("ThreadState", ULONG),
+        ("WaitReason", ULONG),
+    ]
+
+
+class SYSTEM_PROCESS_INFORMATION(LittleEndianStructure):
+    """Followed by NumberOfThreads SYSTEM_THREAD_INFORMATION; NextEntryOffset 0 ends the list."""
+    _fields_ = [
+        ("NextEntryOffset", ULONG),
+        ("NumberOfThreads", ULONG),
+        ("WorkingSetPrivateSize", LARGE_INTEGER),
+        ("HardFaultCount", ULONG),
+        ("NumberOfThreadsHighWatermark", ULONG),
+        ("CycleTime", ULONGLONG),
+        ("CreateTime", LARGE_INTEGER),
+        ("UserTime", LARGE_INTEGER),
+        ("KernelTime", LARGE_INTEGER),
+        ("ImageName", UNICODE_STRING),
+        ("BasePriority", LONG),
+        ("UniqueProcessId", HANDLE),
+        ("InheritedFromUniqueProcessId", HANDLE),
+        ("HandleCount", ULONG),
+        ("SessionId", ULONG),
+        ("UniqueProcessKey", ULONG_PTR),
+        ("PeakVirtualSize", SIZE_T),
+        ("VirtualSize", SIZE_T),
+        ("PageFaultCount", ULONG),
+        ("PeakWorkingSetSize", SIZE_T),
+        ("WorkingSetSize", SIZE_T),
+        ("QuotaPeakPagedPoolUsage", SIZE_T),
+        ("QuotaPagedPoolUsage", SIZE_T),
+        ("QuotaPeakNonPagedPoolUsage", SIZE_T),
+        ("QuotaNonPagedPoolUsage", SIZE_T),
+        ("PagefileUsage", SIZE_T),
+        ("PeakPagefileUsage", SIZE_T),
+        ("PrivatePageCount", SIZE_T),
+        ("ReadOperationCount", LARGE_INTEGER),
+        ("WriteOperationCount", LARGE_INTEGER),
+        ("OtherOperationCount", LARGE_INTEGER),
+        ("ReadTransferCount", LARGE_INTEGER),
+        ("WriteTransferCount", LARGE_INTEGER),
+        ("OtherTransferCount", LARGE_INTEGER),
+    ]
+
+
+class SYSTEM_KERNEL_DEBUGGER_INFORMATION(LittleEndianStructure):
+    _fields_ = [("KernelDebuggerEnabled", BOOLEAN), ("KernelDebuggerNotPresent", BOOLEAN)]
+
+
+class SYSTEM_CODEINTEGRITY_INFORMATION(LittleEndianStructure):
+    _fields_ = [("Length", ULONG), ("CodeIntegrityOptions", ULONG)]
 
 
 # --- loader -----------------------------------------------------------------------------------
@@ -1322,3 +1622,64 @@ class KTRAP_FRAME(LittleEndianStructure):
         ("Rsp", ULONG64),                   # 0x180
         ("SegSs", USHORT), ("Fill3", USHORT), ("Fill4", ULONG),   # 0x188
     )
+
+
+# --- file information (wdm.h / ntifs.h FILE_*_INFORMATION) ---------------------------------------
+# Variable-length ones end in FileName[1]; offset_of(cls, "FileName") is where the name starts.
+class FILE_BASIC_INFORMATION(LittleEndianStructure):
+    _fields_ = [("CreationTime", LARGE_INTEGER), ("LastAccessTime", LARGE_INTEGER),
+                ("LastWriteTime", LARGE_INTEGER), ("ChangeTime", LARGE_INTEGER), ("FileAttributes", ULONG)]
+
+
+class FILE_STANDARD_INFORMATION(LittleEndianStructure):
+    _fields_ = [("AllocationSize", LARGE_INTEGER), ("EndOfFile", LARGE_INTEGER), ("NumberOfLinks", ULONG),
+                ("DeletePending", BOOLEAN), ("Directory", BOOLEAN)]
+
+
+class FILE_NETWORK_OPEN_INFORMATION(LittleEndianStructure):
+    _fields_ = [("CreationTime", LARGE_INTEGER), ("LastAccessTime", LARGE_INTEGER),
+                ("LastWriteTime", LARGE_INTEGER), ("ChangeTime", LARGE_INTEGER), ("AllocationSize", LARGE_INTEGER),
+                ("EndOfFile", LARGE_INTEGER), ("FileAttributes", ULONG)]
+
+
+class FILE_ATTRIBUTE_TAG_INFORMATION(LittleEndianStructure):
+    _fields_ = [("FileAttributes", ULONG), ("ReparseTag", ULONG)]
+
+
+class FILE_NAME_INFORMATION(LittleEndianStructure):
+    _fields_ = [("FileNameLength", ULONG), ("FileName", WCHAR * 1)]
+
+
+class FILE_RENAME_INFORMATION(LittleEndianStructure):
+    _fields_ = [("ReplaceIfExists", BOOLEAN), ("RootDirectory", HANDLE), ("FileNameLength", ULONG),
+                ("FileName", WCHAR * 1)]
+
+
+class FILE_DIRECTORY_INFORMATION(LittleEndianStructure):
+    _fields_ = [("NextEntryOffset", ULONG), ("FileIndex", ULONG), ("CreationTime", LARGE_INTEGER),
+                ("LastAccessTime", LARGE_INTEGER), ("LastWriteTime", LARGE_INTEGER), ("ChangeTime", LARGE_INTEGER),
+                ("EndOfFile", LARGE_INTEGER), ("AllocationSize", LARGE_INTEGER), ("FileAttributes", ULONG),
+                ("FileNameLength", ULONG), ("FileName", WCHAR * 1)]
+
+
+class FILE_FULL_DIR_INFORMATION(LittleEndianStructure):
+    _fields_ = FILE_DIRECTORY_INFORMATION._fields_[:-1] + [("EaSize", ULONG), ("FileName", WCHAR * 1)]
+
+
+class FILE_BOTH_DIR_INFORMATION(LittleEndianStructure):
+    _fields_ = FILE_DIRECTORY_INFORMATION._fields_[:-1] + [
+        ("EaSize", ULONG), ("ShortNameLength", CCHAR), ("ShortName", WCHAR * 12), ("FileName", WCHAR * 1)]
+
+
+class FILE_NAMES_INFORMATION(LittleEndianStructure):
+    _fields_ = [("NextEntryOffset", ULONG), ("FileIndex", ULONG), ("FileNameLength", ULONG),
+                ("FileName", WCHAR * 1)]
+
+
+class FILE_FS_SIZE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("TotalAllocationUnits", LARGE_INTEGER), ("AvailableAllocationUnits", LARGE_INTEGER),
+                ("SectorsPerAllocationUnit", ULONG), ("BytesPerSector", ULONG)]
+
+
+class FILE_FS_DEVICE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("DeviceType", DEVICE_TYPE), ("Characteristics", ULONG)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
 from verifier.warning import DriverWarning
 
@@ -19,9 +20,30 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report a process that 
 
 @dataclass
 class EntryPointResult:
+    """One driver routine that ran. For an IRP, `status` is the IRP's final IoStatus.Status once it
+    completed (else what the routine returned, e.g. STATUS_PENDING), `information` its
+    IoStatus.Information and `output` the bytes the caller got back, in hex."""
+
     name: str
     status: int | None = None          # NTSTATUS as an unsigned 32-bit integer; None if it never returned
     outcome: str = "returned"          # returned | bugcheck | timeout | error | interrupted
+    information: int | None = None
+    output: str = ""
+    ioctl: int | None = None           # IRP_MJ_(INTERNAL_)DEVICE_CONTROL: the control code
+    minor: int | None = None           # IRP_MJ_PNP / IRP_MJ_POWER: the minor function
+    pending: bool = False              # the routine returned STATUS_PENDING
+    completed: bool | None = None      # IRPs: whether IoCompleteRequest finished it (None: not an IRP)
+    expected_status: int | None = None  # from the scenario step, when given
+
+
+@dataclass
+class PoolLeak:
+    """An allocation the driver still held after DriverUnload (pool tracking, verifier flag 0x8)."""
+
+    tag: int
+    size: int
+    caller_rva: int | None
+    address: int
 
 
 @dataclass
@@ -30,6 +52,23 @@ class UnimplementedApi:
     module: str
     caller_rva: int | None
     count: int = 1
+    call: str | None = None            # the first call, decoded from the export's prototype
+
+
+@dataclass
+class ErrorLogRecord:
+    """An entry the driver wrote to the I/O error log: what the System event log would show."""
+
+    source: str                        # \Device\X or \Driver\X
+    error_code: int
+    unique_error_value: int
+    final_status: int
+    major_function: int
+    sequence_number: int
+    io_control_code: int
+    dump_data: list[int] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)
+    caller_rva: int | None = None
 
 
 @dataclass
@@ -43,8 +82,16 @@ class DriverReport:
     warnings: list[DriverWarning] = field(default_factory=list)
     entry_points: list[EntryPointResult] = field(default_factory=list)
     unimplemented_apis: list[UnimplementedApi] = field(default_factory=list)
+    # "partial" when an entry point failed after a stand-in answered a failure: only the code before
+    # that call (coverage_cut, module!export) ran, so finding nothing proves little.
+    coverage: str = "full"
+    coverage_cut: str | None = None
     unsupported_relocs: int | None = None
+    registered_not_run: list[str] = field(default_factory=list)   # routines the driver set that never ran
+    pool_leaks: list[PoolLeak] = field(default_factory=list)
     debug_output: list[str] = field(default_factory=list)
+    error_log: list[ErrorLogRecord] = field(default_factory=list)
+    files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed
 
     @staticmethod
     def digest(data: bytes) -> str:

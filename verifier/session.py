@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emu.loader import LoadError
 from emu.machine import Halt, Stop
@@ -11,11 +11,14 @@ from hooks.events import Request
 from hooks.kernel import DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
 from verifier.image_rules import check_image
-from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
+from verifier.report import DriverReport, EntryPointResult, ErrorLogRecord, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
+from verifier.scenario import Scenario, Step
+from verifier.scenario_run import POOL_TRACKING_FLAG, ScenarioRun
 from verifier.triage import EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
 
+NT_FAILURE_BIT = 0x80000000           # NT_SUCCESS(status) is status >= 0
 
 MAX_HANDLED_EXCEPTIONS = 10_000      # per entry point: beyond that a driver is looping on exceptions
 
@@ -30,6 +33,8 @@ class Options:
     profile: str | None = None
     seed: int = 0                     # run seed: the /GS security cookie the loader writes derives from it
     init_security_cookie: bool = True  # False only in tests of the /GS failure path (cookie left as linked)
+    scenario: Scenario | None = None  # --scenario: the IRPs after DriverEntry (None: the default run)
+    ioctls: list[Step] = field(default_factory=list)   # --ioctl: the default run's IOCTLs
 
 
 class Session:
@@ -55,6 +60,10 @@ class Session:
     def warn(self, warning: DriverWarning) -> None:
         if warning not in self.report.warnings:
             self.report.warnings.append(warning)
+
+    def record(self, bugcheck: BugCheck) -> None:
+        """A bug check found outside a running routine (e.g. pool tracking at unload)."""
+        self._record(bugcheck)
 
     def _record(self, bugcheck: BugCheck) -> None:
         seen = self._seen.get(bugcheck.key())
@@ -84,10 +93,11 @@ class Session:
         k.machine.instructions_budget = self.options.max_instructions
         if self.options.flags & CODE_INTEGRITY_FLAG:
             CodeIntegrityRules(self)
-        other = self.options.flags & ~CODE_INTEGRITY_FLAG
+        other = self.options.flags & ~(CODE_INTEGRITY_FLAG | POOL_TRACKING_FLAG)
         if other:
             self.warn(DriverWarning("verifier-flags", f"Driver Verifier flags 0x{other:x} are accepted but not "
-                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) is"))
+                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) and pool "
+                                    f"tracking (0x{POOL_TRACKING_FLAG:x}) are"))
         try:
             # --continue lets a load-time violation proceed as if allowed: writable code stays writable.
             self.driver = k.load_driver(image, os.path.splitext(name)[0], allow_wx=self.options.keep_going,
@@ -101,8 +111,9 @@ class Session:
             return self._finish()
         if self.options.strict:
             k.on_unimplemented = self._stop_at_unimplemented
-        self.call_entry("DriverEntry", self.driver.image.entry,
-                        [self.driver.driver_object, self.driver.registry_path])
+        entry = self.call_entry("DriverEntry", self.driver.image.entry,
+                                [self.driver.driver_object, self.driver.registry_path])
+        ScenarioRun(self, self.options.scenario, self.options.ioctls).run(entry)
         return self._finish()
 
     @staticmethod
@@ -128,6 +139,7 @@ class Session:
         self.triage.entry_point = name
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
+        self.kernel.standins.cut = None
         try:
             stop = self.kernel.call(routine, args)
             verdict = None
@@ -143,6 +155,7 @@ class Session:
             raise
         if stop.kind == "returned":
             result.status = stop.return_value & 0xFFFFFFFF
+            self._note_coverage(result)
         elif stop.kind == "budget":
             result.outcome = "timeout"
             limit = (f"{self.options.timeout:g} s" if stop.detail == "time"
@@ -180,12 +193,24 @@ class Session:
         self.report.incomplete = f"interrupted by the user (Ctrl-C) during {during}"
         return self._finish()
 
+    def _note_coverage(self, result: EntryPointResult) -> None:
+        """An entry point that failed after a stand-in answered a failure cuts coverage short."""
+        cut = self.kernel.standins.cut
+        if result.status & NT_FAILURE_BIT and cut:
+            self.report.coverage, self.report.coverage_cut = "partial", cut
+
     def _finish(self) -> DriverReport:
         k = self.kernel
         if k is not None:
             self.report.debug_output = k.debug.lines
+            self.report.error_log = [ErrorLogRecord(e.source, e.error_code, e.unique_error_value, e.final_status,
+                                                    e.major_function, e.sequence_number, e.io_control_code,
+                                                    e.dump_data, e.strings, self.rva(e.caller))
+                                     for e in k.error_log.written]
+            self.report.files_written = k.files.written()
             self.report.unimplemented_apis = [
-                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
+                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count, u.call)
+                for u in k.unimplemented.values()]
             for module, names in k.unresolved_imports:
                 if names:
                     self.warn(DriverWarning("unknown-exports", f"imports {', '.join(names)} from {module}, which "

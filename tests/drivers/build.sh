@@ -266,6 +266,11 @@ gccdrv   kstate            kstate.c
 gccdrv   strings           strings.c
 gccdrv   registry          registry.c
 gccdrv   mdl_coherence     mdl_coherence.c
+gccdrv   standins          standins.c -DCASE_KINDS
+gccdrv   standin_cut       standins.c -DCASE_CUT
+# C runtime and file routines (hooks/crt.py, hooks/stdio.py, hooks/files.py)
+gccdrv   crt               crt.c
+gccdrv   files             files.c
 
 # ---------------------------------------------------------------------------
 # E. Benchmark loops (exported entry points)
@@ -322,6 +327,32 @@ gccdrv   irql_null_write  user_faults.c -DCASE_IRQL_NULL_WRITE
 clangdrv seh                 seh.c -fms-extensions
 clangdrv seh_unhandled_raise seh.c -fms-extensions -DCASE_UNHANDLED_RAISE
 clangdrv seh_unhandled_fault seh.c -fms-extensions -DCASE_UNHANDLED_FAULT
+
+# ---------------------------------------------------------------------------
+# K. Kernel services real drivers call (issue 7): dispatcher objects and
+#    threads, system information, registry query tables, notifications
+# ---------------------------------------------------------------------------
+gccdrv dispatcher dispatcher.c
+gccdrv dispatcher_limit   dispatcher.c -DCASE_SEMAPHORE_LIMIT
+gccdrv dispatcher_waitmax dispatcher.c -DCASE_TOO_MANY_WAIT_OBJECTS
+gccdrv dispatcher_terminate dispatcher.c -DCASE_TERMINATE
+gccdrv sysinfo    sysinfo.c
+gccdrv notify     notify.c
+gccdrv regquery   regquery.c
+gccdrv regquery_fault regquery.c -DCASE_FAULT
+clangdrv notify_signed notify.c -DSIGNED -- /integritycheck /implib:"$OBJ/notify_signed.lib"  # exports: keep the .lib out of bin/
+
+# ---------------------------------------------------------------------------
+# L. Dispatch routines, AddDevice, DriverUnload (src/dispatch.c)
+# ---------------------------------------------------------------------------
+gccdrv pending_irp  dispatch.c -DCASE_PENDING
+gccdrv pnp_wdm      dispatch.c -DCASE_PNP
+gccdrv filter_fwd   dispatch.c -DCASE_FILTER
+gccdrv leak_unload  dispatch.c -DCASE_LEAK
+gccdrv hidden_ioctl dispatch.c -DCASE_HIDDEN
+gccdrv probe_user   dispatch.c -DCASE_PROBE
+gccdrv csq_queue    dispatch.c -DCASE_CSQ
+clangdrv probe_seh_clang dispatch.c -DCASE_PROBE_SEH -fms-extensions
 
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from hooks.api import TAG
 from verifier.bugcheck import BugCheck
 from verifier.report import DriverReport, Report
 
@@ -56,6 +57,11 @@ def bugcheck_block(b: BugCheck, image_name: str) -> str:
     return "\n".join(lines)
 
 
+def _short_hex(text: str, shown: int = 32) -> str:
+    """Output bytes (hex) for a line of text: the first `shown` bytes, then how many there are."""
+    return text if len(text) <= 2 * shown else f"{text[:2 * shown]}... ({len(text) // 2} bytes)"
+
+
 def driver_block(d: DriverReport) -> str:
     name = os.path.basename(d.path)
     out: list[str] = []
@@ -66,13 +72,37 @@ def driver_block(d: DriverReport) -> str:
         head += f", run incomplete: {d.incomplete}"
     out.append(head)
     for e in d.entry_points:
-        status = "did not return" if e.status is None else f"returned 0x{e.status:08x}"
-        out.append(f"  {e.name}: {status} ({e.outcome})")
+        status = f"returned 0x{e.status:08x}" if e.status is not None else \
+            "returned" if e.outcome == "returned" else "did not return"      # VOID routines have no status
+        if e.completed:
+            status = f"status 0x{e.status:08x}, information {e.information}" + (f", output {_short_hex(e.output)}"
+                                                                           if e.output else "")
+        elif e.completed is False:
+            status += ", IRP never completed"
+        code = f" 0x{e.ioctl:x}" if e.ioctl is not None else ""
+        out.append(f"  {e.name}{code}: {status} ({e.outcome})")
+    if d.registered_not_run:
+        out.append(f"  registered but not run: {', '.join(d.registered_not_run)}")
+    for p in d.pool_leaks:
+        where = f"{name}+0x{p.caller_rva:x}" if p.caller_rva is not None else "unknown caller"
+        out.append(f"  leaked pool: tag {TAG.show(p.tag)}, {p.size} bytes, allocated at {where}")
     for line in d.debug_output:
         out.append(f"  [DbgPrint] {line}")
+    for e in d.error_log:
+        out.append(f"  error log: {e.source}: ErrorCode 0x{e.error_code:08x}, UniqueErrorValue 0x{e.unique_error_value:x}, "
+                   f"FinalStatus 0x{e.final_status:08x}"
+                   + "".join(f", string {text!r}" for text in e.strings)
+                   + (f", dump data {' '.join(f'{v:08x}' for v in e.dump_data)}" if e.dump_data else ""))
+    if d.coverage_cut:
+        out.append(f"  coverage: partial: only the code before {d.coverage_cut} was checked (a stand-in "
+                   "answered a failure and the entry point gave up)")
+    for f in d.files_written:
+        state = " (deleted)" if f.deleted else ""
+        out.append(f"  wrote file: {f.path}{state}, {f.size} bytes, sha256 {f.sha256}, "
+                   f"starts {f.first_bytes or '(empty)'}")
     for u in d.unimplemented_apis:
         where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
-        out.append(f"  unimplemented: {u.module}!{u.name}{where} (x{u.count})")
+        out.append(f"  unimplemented: {u.module}!{u.call or u.name}{where} (x{u.count})")
     for w in d.warnings:
         out.append(f"  warning: {w.kind}: {w.message}")
     for b in d.bugchecks:
@@ -86,6 +116,7 @@ def render_text(report: Report) -> str:
     checked = sum(1 for d in report.drivers if not d.error)
     incomplete = sum(1 for d in report.drivers if d.incomplete)
     total = sum(len(d.bugchecks) for d in report.drivers)
+    partial = sum(1 for d in report.drivers if d.coverage_cut)
     blocks.append(f"{checked} driver(s) checked, {total} bug check(s), {incomplete} incomplete, "
-                  f"{len(report.drivers) - checked} unreadable")
+                  f"{len(report.drivers) - checked} unreadable" + (f", {partial} only partly checked" if partial else ""))
     return "\n\n".join(blocks)
