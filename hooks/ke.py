@@ -11,6 +11,7 @@ from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, NTSTATUS, PLARGE_INTEGE
                        ULONG_PTR, export)
 from hooks.dispatcher import TIME_INCREMENT, advance_clock
 from hooks.events import Crash
+from hooks.notify import USER_PROCESS_ID
 from hooks.threads import CURRENT_THREAD_ID, SYSTEM_PROCESS_ID
 
 STATUS_SUCCESS = 0
@@ -200,7 +201,9 @@ def PsGetCurrentThreadId(k) -> HANDLE:
 
 @export("PsGetProcessId")
 def PsGetProcessId(k, Process: PVOID) -> HANDLE:
-    return SYSTEM_PROCESS_ID if Process == k.system_process else 0
+    if Process == k.system_process:
+        return SYSTEM_PROCESS_ID
+    return USER_PROCESS_ID if Process == k.io.process.eprocess else 0
 
 
 @export("PsIsSystemThread")

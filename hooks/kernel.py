@@ -250,7 +250,7 @@ class Kernel:
     # ---- processor state ----------------------------------------------------------------------------
     def _setup_processor(self) -> None:
         self.system_process = self.alloc_kdata(0x1000)
-        self.current_thread = self.alloc_kdata(0x1000)
+        self.initial_thread = self.current_thread = self.alloc_kdata(0x1000)   # DriverEntry's thread
         poke(self.mem, self.current_thread + ks.KTHREAD_PROCESS_OFFSET, struct.pack("<Q", self.system_process))
         self.kpcr = self.alloc_kdata(ctypes.sizeof(ks.KPCR))
         pcr = ks.KPCR()
@@ -397,10 +397,10 @@ class Kernel:
         return va
 
     # ---- running ------------------------------------------------------------------------------------
-    def call(self, routine: int, args: list[int], stack_top: int | None = None) -> Stop:
-        """Run a driver routine until it returns to the kernel; `stack_top` below the top of the
-        kernel stack for a call made while another run is stopped (exception filters)."""
-        return self.machine.call(routine, args, self.return_trap, stack_top or self.stack_top)
+    def call(self, routine: int, args: list[int], stack_top: int | None = None, irql: int = 0) -> Stop:
+        """Run a driver routine at `irql` until it returns to the kernel; `stack_top` below the top
+        of the kernel stack for a call made while another run is stopped (exception filters)."""
+        return self.machine.call(routine, args, self.return_trap, stack_top or self.stack_top, irql)
 
     def resume(self, regs: dict[int, int], rip: int, irql: int) -> Stop:
         """Go on with a stopped run from a full register context (after a handled exception)."""

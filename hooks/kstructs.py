@@ -1683,3 +1683,102 @@ class FILE_FS_SIZE_INFORMATION(LittleEndianStructure):
 
 class FILE_FS_DEVICE_INFORMATION(LittleEndianStructure):
     _fields_ = [("DeviceType", DEVICE_TYPE), ("Characteristics", ULONG)]
+
+
+# --- work items -----------------------------------------------------------------------------------
+class WORK_QUEUE_ITEM(LittleEndianStructure):
+    """wdm.h WORK_QUEUE_ITEM (ExInitializeWorkItem fills it inline; ExQueueWorkItem queues it)."""
+    _fields_ = [
+        ("List", LIST_ENTRY),
+        ("WorkerRoutine", PVOID),           # VOID (*)(PVOID Parameter)
+        ("Parameter", PVOID),
+    ]
+
+
+class IO_WORKITEM(LittleEndianStructure):
+    """The opaque IO_WORKITEM (IoAllocateWorkItem / IoSizeofWorkItem); the layout of the public
+    symbols (`dt nt!_IO_WORKITEM`, Windows 10/11 x64), 0x58 bytes."""
+    _fields_ = [
+        ("WorkItem", WORK_QUEUE_ITEM),      # 0x00
+        ("Routine", PVOID),                 # 0x20
+        ("IoObject", PVOID),                # 0x28
+        ("Context", PVOID),                 # 0x30
+        ("WorkOnBehalfThread", PVOID),      # 0x38
+        ("Type", ULONG),                    # 0x40
+        ("ActivityId", c_uint8 * 16),       # 0x44 GUID
+    ]
+
+
+# --- what notification routines are handed (ntddk.h, wdm.h) -----------------------------------------
+class PS_CREATE_NOTIFY_INFO(LittleEndianStructure):
+    """PsSetCreateProcessNotifyRoutineEx's CreateInfo (ntddk.h); Flags bit 0 FileOpenNameAvailable."""
+    _fields_ = [
+        ("Size", SIZE_T),
+        ("Flags", ULONG),
+        ("ParentProcessId", HANDLE),        # +0x10
+        ("CreatingThreadId", CLIENT_ID),    # +0x18
+        ("FileObject", PVOID),              # +0x28
+        ("ImageFileName", PVOID),           # +0x30 PCUNICODE_STRING
+        ("CommandLine", PVOID),             # +0x38 PCUNICODE_STRING
+        ("CreationStatus", NTSTATUS),       # +0x40
+    ]
+
+
+class IMAGE_INFO(LittleEndianStructure):
+    """PsSetLoadImageNotifyRoutine's ImageInfo (ntddk.h): Properties bits 0-7 ImageAddressingMode,
+    bit 8 SystemModeImage, bit 9 ImageMappedToAllPids, bit 10 ExtendedInfoPresent..."""
+    _fields_ = [
+        ("Properties", ULONG),
+        ("ImageBase", PVOID),               # +0x08
+        ("ImageSelector", ULONG),           # +0x10
+        ("ImageSize", SIZE_T),              # +0x18
+        ("ImageSectionNumber", ULONG),      # +0x20
+    ]
+
+
+class REG_SET_VALUE_KEY_INFORMATION(LittleEndianStructure):
+    """A registry callback's Argument2 for RegNtPreSetValueKey (wdm.h)."""
+    _fields_ = [
+        ("Object", PVOID),
+        ("ValueName", PVOID),               # PUNICODE_STRING
+        ("TitleIndex", ULONG),
+        ("Type", ULONG),
+        ("Data", PVOID),
+        ("DataSize", ULONG),
+        ("CallContext", PVOID),
+        ("ObjectContext", PVOID),
+        ("Reserved", PVOID),
+    ]
+
+
+class OB_PRE_OPERATION_INFORMATION(LittleEndianStructure):
+    """An object callback's PreOperation argument (wdm.h); Flags bit 0 KernelHandle."""
+    _fields_ = [
+        ("Operation", ULONG),               # OB_OPERATION_HANDLE_CREATE 1 / _DUPLICATE 2
+        ("Flags", ULONG),
+        ("Object", PVOID),
+        ("ObjectType", PVOID),
+        ("CallContext", PVOID),
+        ("Parameters", PVOID),              # POB_PRE_OPERATION_PARAMETERS
+    ]
+
+
+class OB_PRE_CREATE_HANDLE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("DesiredAccess", ACCESS_MASK), ("OriginalDesiredAccess", ACCESS_MASK)]
+
+
+class OB_POST_OPERATION_INFORMATION(LittleEndianStructure):
+    """An object callback's PostOperation argument (wdm.h)."""
+    _fields_ = [
+        ("Operation", ULONG),
+        ("Flags", ULONG),
+        ("Object", PVOID),
+        ("ObjectType", PVOID),
+        ("CallContext", PVOID),
+        ("ReturnStatus", NTSTATUS),
+        ("Parameters", PVOID),              # POB_POST_OPERATION_PARAMETERS
+    ]
+
+
+class OB_POST_CREATE_HANDLE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("GrantedAccess", ACCESS_MASK)]

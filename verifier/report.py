@@ -26,7 +26,7 @@ class EntryPointResult:
 
     name: str
     status: int | None = None          # NTSTATUS as an unsigned 32-bit integer; None if it never returned
-    outcome: str = "returned"          # returned | bugcheck | timeout | error | interrupted
+    outcome: str = "returned"          # returned | exited | waiting | bugcheck | timeout | error | interrupted
     information: int | None = None
     output: str = ""
     ioctl: int | None = None           # IRP_MJ_(INTERNAL_)DEVICE_CONTROL: the control code

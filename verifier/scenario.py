@@ -12,7 +12,10 @@ small, explicit and validated with a JSON Schema (`SCHEMA`, documented in the RE
                {"irp": "IRP_MJ_CLOSE"}]}
 
 Input is `input_hex`, `input_base64` or `input_file` (a path relative to the scenario file), at
-most one. `{"cancel": N}` cancels the IRP of step N (IoCancelIrp: the driver's cancel routine runs). `method` overrides the transfer method in the IOCTL code's low bits. JSON is the format;
+most one. `{"cancel": N}` cancels the IRP of step N (IoCancelIrp: the driver's cancel routine runs).
+`{"notify": KIND}` sends the notification routines the driver registered for KIND (process-create,
+process-create-ex, process-create-ex2, thread-create, image-load, registry, object-pre, object-post)
+their scripted event (hooks/notify.py). `method` overrides the transfer method in the IOCTL code's low bits. JSON is the format;
 YAML is read too when PyYAML is installed. A bad file gives one line per bad step.
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 
 from hooks import kstructs as ks
 from hooks.irp import MAJOR_NAMES, METHOD_NAMES, IrpRequest
+from hooks.notify import KINDS as NOTIFY_KINDS
 
 VERSION = 1
 MAX_BUFFER = 1 << 24
@@ -40,6 +44,7 @@ STEP_SCHEMA = {
     "properties": {
         "irp": {"enum": [f"IRP_MJ_{n}" for n in MAJOR_NAMES]},
         "cancel": {"type": "integer", "minimum": 1},
+        "notify": {"enum": list(NOTIFY_KINDS)},
         "minor": {"type": "integer", "minimum": 0, "maximum": 255},
         "ioctl": _U32,
         "input_hex": {"type": "string", "pattern": "^([0-9a-fA-F]{2})*$"},
@@ -76,9 +81,10 @@ class ScenarioError(Exception):
 
 @dataclass
 class Step:
-    request: IrpRequest | None              # None for a cancel step
+    request: IrpRequest | None              # None for a cancel or notify step
     expect_status: int | None = None
     cancel: int | None = None               # IoCancelIrp on the IRP of this (earlier, 1-based) step
+    notify: str | None = None               # an event the registered notification routines of this kind get
 
 
 @dataclass
@@ -156,6 +162,10 @@ def load(path: str) -> Scenario:
 
 
 def _step(raw: dict, base_dir: str, number: int) -> Step:
+    if "notify" in raw:
+        if len(raw) > 1:
+            raise ValueError("a notify step has only the key 'notify'")
+        return Step(None, notify=raw["notify"])
     if "cancel" in raw:
         if len(raw) > 1:
             raise ValueError("a cancel step has only the key 'cancel'")
@@ -163,7 +173,7 @@ def _step(raw: dict, base_dir: str, number: int) -> Step:
             raise ValueError(f"cancel {raw['cancel']} must name an earlier step")
         return Step(None, cancel=raw["cancel"])
     if "irp" not in raw:
-        raise ValueError("a step needs 'irp' (or 'cancel')")
+        raise ValueError("a step needs 'irp' (or 'cancel' or 'notify')")
     major = MAJOR_NAMES.index(raw["irp"].removeprefix("IRP_MJ_"))
     given = [key for key in _INPUTS if key in raw]
     if len(given) > 1:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from emu.memory import MemoryFault
 from hooks import kstructs as ks
+from hooks.notify import KINDS as NOTIFY_KINDS, RETURNS_STATUS as NOTIFY_RETURNS_STATUS, notifications
 from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, STATUS_PENDING, IrpRecord,
                        IrpRequest, major_name, nt_success)
 from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, PAGE_FAULT_IN_NONPAGED_AREA, BugCheck
+from verifier.deferred_run import ROUTINES as DEFERRED_ROUTINES, DeferredWork
 from verifier.report import EntryPointResult, PoolLeak
 from verifier.triage import EntryKind
 from verifier.warning import DriverWarning
@@ -21,7 +23,7 @@ from verifier.scenario import DEFAULT_INPUT, DEFAULT_OUTPUT, SMALL_TRANSFER, Sce
 
 POOL_TRACKING_FLAG = 0x8
 POOL_LEAK_AT_UNLOAD = 0x62        # 0xC4 Arg1: a driver unloads without freeing its pool allocations
-VOID_ROUTINES = ("DriverUnload", "CancelRoutine")
+VOID_ROUTINES = ("DriverUnload", "CancelRoutine", *DEFERRED_ROUTINES)
 _MAJOR = ks.offset_of(ks.DRIVER_OBJECT, "MajorFunction")
 _DEVICE_TYPE = ks.offset_of(ks.DEVICE_OBJECT, "DeviceType")
 
@@ -95,6 +97,10 @@ class ScenarioRun:
             device = self.target()
         if device is not None and not self._requests(device):
             return
+        if self.scenario is None and not self._events():
+            return
+        if not DeferredWork(self).run():
+            return
         if add_device and not self._irp(device, Step(IrpRequest(ks.IRP_MJ_PNP, IRP_MN_REMOVE_DEVICE, user=False))):
             return
         unload = self.k.mem.read_q(self.driver.driver_object + ks.offset_of(ks.DRIVER_OBJECT, "DriverUnload"))
@@ -110,6 +116,10 @@ class ScenarioRun:
         k.io.process.handles.open(file_object)
         sent: dict[int, IrpRecord] = {}
         for self.step_number, step in enumerate(self._steps(device), 1):
+            if step.notify is not None:
+                if not self._notify(step.notify):
+                    return False
+                continue
             if step.cancel is not None:
                 if not self._cancel(sent.get(step.cancel), step.cancel):
                     return False
@@ -118,6 +128,32 @@ class ScenarioRun:
             if record is None:
                 return False
             sent[self.step_number] = record
+        return True
+
+    def _events(self) -> bool:
+        """The default scenario's system events: each registered notification routine gets its kind's
+        event, and devices registered for shutdown notification get IRP_MJ_SHUTDOWN."""
+        for kind in NOTIFY_KINDS:
+            if not self._notify(kind):
+                return False
+        callbacks = self.k.callbacks
+        for cb in callbacks.active("shutdown") + callbacks.active("last-chance-shutdown"):
+            if not self._irp(cb.cookie, Step(IrpRequest(ks.IRP_MJ_SHUTDOWN, user=False))):
+                return False
+        return True
+
+    def _notify(self, kind: str) -> bool:
+        """One event of `kind` to every routine registered for it, in the user process that caused
+        it (a system service: an unhandled exception there is 0x3B); False when a bug check ended the run."""
+        for n in notifications(self.k, kind):
+            name = n.callback.api
+            self.ran.add(name)
+            with self.k.io.requestor(True):
+                result = self.session.call_entry(name, n.callback.routine, n.args, EntryKind.SYSTEM_SERVICE)
+            if kind not in NOTIFY_RETURNS_STATUS and result.outcome == "returned":
+                result.status = None                 # the routine returns VOID
+            if result.outcome == "bugcheck" and not self.session.options.keep_going:
+                return False
         return True
 
     def _cancel(self, record: IrpRecord | None, number: int) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from emu.loader import LoadError
 from emu.machine import Halt, Stop
 from emu.pe import ImageError, PeImage
+from hooks.deferred import ThreadBlocked, ThreadTerminated
 from hooks.events import Request
 from hooks.kernel import DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
@@ -133,15 +134,15 @@ class Session:
         return not fatal or self.options.keep_going
 
     def call_entry(self, name: str, routine: int, args: list[int],
-                   kind: EntryKind = EntryKind.SYSTEM_THREAD) -> EntryPointResult:
-        """Run one entry point; `kind` is the context Windows runs it in (DriverEntry and DriverUnload:
-        a system thread), which decides the bug check of an exception nobody handles."""
+                   kind: EntryKind = EntryKind.SYSTEM_THREAD, irql: int = 0) -> EntryPointResult:
+        """Run one entry point at `irql`; `kind` is the context Windows runs it in (DriverEntry and
+        DriverUnload: a system thread), which decides the bug check of an exception nobody handles."""
         self.triage.entry_point = name
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
         self.kernel.standins.cut = None
         try:
-            stop = self.kernel.call(routine, args)
+            stop = self.kernel.call(routine, args, irql=irql)
             verdict = None
             for _ in range(MAX_HANDLED_EXCEPTIONS):
                 if stop.kind in ("returned", "budget"):
@@ -161,6 +162,10 @@ class Session:
             limit = (f"{self.options.timeout:g} s" if stop.detail == "time"
                      else f"{self.options.max_instructions} instructions")
             self.report.incomplete = f"{name} did not return within the budget ({limit}); stopped at {self.kernel.symbol(stop.rip)}"
+        elif stop.kind == "halted" and isinstance(stop.detail, ThreadTerminated):
+            result.outcome, result.status = "exited", stop.detail.exit_status & 0xFFFFFFFF
+        elif stop.kind == "halted" and isinstance(stop.detail, ThreadBlocked):
+            result.outcome = "waiting"
         elif isinstance(verdict, BugCheck):
             result.outcome = "bugcheck"
             self._record(verdict)

@@ -354,6 +354,19 @@ gccdrv probe_user   dispatch.c -DCASE_PROBE
 gccdrv csq_queue    dispatch.c -DCASE_CSQ
 clangdrv probe_seh_clang dispatch.c -DCASE_PROBE_SEH -fms-extensions
 
+# ---------------------------------------------------------------------------
+# M. Deferred work that runs after DriverEntry (verifier/deferred_run.py)
+# ---------------------------------------------------------------------------
+gccdrv   deferred          deferred.c
+gccdrv   deferred_exec     deferred.c -DCASE_EXEC
+
+# ---------------------------------------------------------------------------
+# N. Notification routines run by the default scenario's system events (hooks/notify.py);
+#    /INTEGRITYCHECK, which process-Ex and object callbacks need
+# ---------------------------------------------------------------------------
+clangdrv notify_run      notify_run.c -- /integritycheck
+clangdrv notify_run_exec notify_run.c -DCASE_EXEC -- /integritycheck
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
