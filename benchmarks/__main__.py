@@ -1,7 +1,7 @@
 """Named speed figures, measured in one process on this machine: `python -m benchmarks [--quick] [--json]`.
 
-Ratios compare against bare Unicorn running the same machine code in the same run, so they mean
-the same on any machine. Peers (Qiling, Speakeasy) are measured when installed with
+Time ratios compare against bare Unicorn running the same machine code in the same run, so they
+mean the same on any machine. Peers (Qiling, Speakeasy) are measured when installed with
 benchmarks/setup_peers.sh; their figures are null otherwise.
 """
 from __future__ import annotations
@@ -22,22 +22,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller workloads (seconds, not minutes)")
     parser.add_argument("--json", action="store_true", help="print one JSON object of named figures")
+    parser.add_argument("--scale", type=float, help="workload multiplier (default: 1 with --quick, else 5)")
     args = parser.parse_args(argv)
-    scale = 1 if args.quick else 5
+    scale = args.scale or (1 if args.quick else 5)
+
+    def n(count: int) -> int:
+        return max(1, int(count * scale))
+
     results: dict[str, float | None] = {}
     results["cold_start_s"] = figures.cold_start(os.path.join(CORPUS, "clean_gcc.sys"))
     # Only `verifier run` child processes so far: their peak is what one run costs.
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
-    results["scan_images_per_s"] = figures.scan_images_per_s(CORPUS, rounds=2 * scale)
-    results.update(figures.cpu_loop(CORPUS, iterations=40_000_000 * scale))
-    results["api_calls_per_s"] = figures.export_rate(CORPUS, "api_loop.sys", "ApiLoop", 50_000 * scale)
-    allocs = figures.export_rate(CORPUS, "alloc_loop.sys", "AllocLoop", 20_000 * scale)
+    results["scan_images_per_s"] = figures.scan_images_per_s(CORPUS, rounds=n(2))
+    results.update(figures.jit_loops(CORPUS, iterations=n(40_000_000)))
+    results["native_irql_calls_per_s"] = figures.export_rate(CORPUS, "irql_loop.sys", "IrqlLoop", n(2_000_000))
+    results["null_api_calls_per_s"] = figures.export_rate(CORPUS, "api_loop.sys", "ApiLoop", n(200_000))
+    results["api_calls_per_s"] = figures.session_rate(CORPUS, "lookaside_loop.sys", "LookasideLoop", n(20_000),
+                                                      per_round=2)
+    allocs = figures.session_rate(CORPUS, "alloc_loop.sys", "AllocLoop", n(50_000))
     results["checked_allocs_per_s"] = allocs
-    peer_allocs = figures.speakeasy_rate(CORPUS, "alloc_loop.sys", "AllocLoop", 1_000 * scale)
+    peer_allocs = figures.speakeasy_rate(CORPUS, "alloc_loop.sys", "AllocLoop", n(200))
     results["speakeasy_allocs_per_s"] = peer_allocs
     results["allocs_ratio_vs_speakeasy"] = round(allocs / peer_allocs, 1) if peer_allocs else None
+    results["qiling_restores_per_s"] = figures.qiling_restores_per_s(CORPUS, runs=n(20))
     results["batch_drivers_per_s"] = figures.batch_drivers_per_s(CORPUS, jobs=2)
-    results.update(figures.snapshot_figures(CORPUS, rounds=1_000 * scale))
+    results.update(figures.snapshot_figures(CORPUS, rounds=n(1_000)))
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -5,6 +5,7 @@ Every emulator runs the same machine code from the same corpus driver in the sam
 """
 from __future__ import annotations
 
+import gc
 import glob
 import json
 import os
@@ -12,9 +13,12 @@ import subprocess
 import sys
 import time
 
-from unicorn import UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL, Uc
+from unicorn import UC_ARCH_X86, UC_MODE_64, UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, Uc
 from unicorn import x86_const as x
 
+from emu.machine import (CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, EFER_LMA, EFER_LME,
+                         EFER_NXE, MSR_EFER)
+from emu.memory import FRAME_MASK, PAGE, PROT_RW, PROT_RX, PTE_P, PTE_W, page_ceil
 from emu.pe import PeImage
 from verifier.scan import scan_bytes
 
@@ -31,37 +35,99 @@ def scan_images_per_s(corpus: str, rounds: int) -> float:
     return round(rounds * len(images) / (time.perf_counter() - start), 1)
 
 
-def bare_unicorn_seconds(image: PeImage, fn_rva: int, arg: int) -> float:
-    """Bare Unicorn (flat memory, no paging, no hooks) running fn(arg) from the image's code."""
+def bare_unicorn_call(image: PeImage, fn_rva: int, arg: int, clock=time.perf_counter) -> tuple[float, int]:
+    """(seconds, RAX) of bare Unicorn running fn(arg) from the image's code, with no hooks and no kernel, in the CPU
+    mode ours runs in: long mode with 4 KiB pages, code pages RX and everything else RW-NX, so code
+    and data are on separate pages. (Unicorn's unpaged mode, or 2 MiB pages, make every store
+    several times slower, which would flatter us.)"""
     uc = Uc(UC_ARCH_X86, UC_MODE_64)
     base = image.image_base
-    uc.mem_map(base, (image.size_of_image + 0xFFF) & ~0xFFF, UC_PROT_ALL)
-    uc.mem_write(base, image.data[:image.size_of_headers])
+    stack, ret = 0x7000_0000, 0x6000_0000
+    pages: dict[int, int] = {}
+    uc.mem_map(base, page_ceil(image.size_of_image), UC_PROT_ALL)
+    for off in range(0, page_ceil(image.size_of_image), PAGE):
+        pages[base + off] = PROT_RW
     for s in image.sections:
         uc.mem_write(base + s.rva, image.data[s.raw_offset:s.raw_offset + min(s.raw_size, s.span)])
-    stack, ret = 0x7000_0000, 0x6000_0000
+        for off in range(0, page_ceil(s.span), PAGE):
+            pages[base + s.rva + off] = PROT_RX if s.executable else PROT_RW
     uc.mem_map(stack - 0x10000, 0x10000, UC_PROT_ALL)
-    uc.mem_map(ret, 0x1000, UC_PROT_ALL)
-    uc.mem_write(stack - 0x100, ret.to_bytes(8, "little"))
+    pages.update({stack - 0x10000 + off: PROT_RW for off in range(0, 0x10000, PAGE)})
+    uc.mem_map(ret, PAGE, UC_PROT_ALL)
+    pages[ret] = PROT_RX
+    _identity_page_tables(uc, 0x0100_0000, pages)
+    uc.mem_write(stack - 0x100, (ret + 0x800).to_bytes(8, "little"))
     uc.reg_write(x.UC_X86_REG_RSP, stack - 0x100)
     uc.reg_write(x.UC_X86_REG_RCX, arg)
-    start = time.perf_counter()
-    uc.emu_start(base + fn_rva, ret)
-    return time.perf_counter() - start
+    start = clock()
+    uc.emu_start(base + fn_rva, ret + 0x800)
+    return clock() - start, uc.reg_read(x.UC_X86_REG_RAX)
 
 
-def our_seconds(path: str, export: str, arg: int) -> float:
-    """Our kernel: load the driver (not timed), then time export(arg) until it returns."""
+def _identity_page_tables(uc: Uc, at: int, pages: dict[int, int]) -> None:
+    """4-level page tables at physical `at` mapping each page to itself with its PTE flags; long mode on."""
+    uc.mem_map(at, 0x10_0000, UC_PROT_READ | UC_PROT_WRITE)
+    tables = [at + PAGE]                      # next free table
+
+    def next_level(slot: int) -> int:
+        entry = int.from_bytes(uc.mem_read(slot, 8), "little")
+        if not entry & PTE_P:
+            entry = tables[0] | PTE_P | PTE_W
+            tables[0] += PAGE
+            uc.mem_write(slot, entry.to_bytes(8, "little"))
+        return entry & FRAME_MASK
+
+    for va, flags in pages.items():
+        table = at
+        for shift in (39, 30, 21):
+            table = next_level(table + 8 * ((va >> shift) & 0x1FF))
+        uc.mem_write(table + 8 * ((va >> 12) & 0x1FF), (va | flags).to_bytes(8, "little"))
+    uc.reg_write(x.UC_X86_REG_CR3, at)
+    uc.reg_write(x.UC_X86_REG_CR4, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+    uc.reg_write(x.UC_X86_REG_MSR, (MSR_EFER, EFER_LME | EFER_LMA | EFER_NXE))
+    uc.reg_write(x.UC_X86_REG_CR0, CR0_PE | CR0_WP | CR0_PG | 0x22)
+
+
+def our_call(path: str, export: str, arg: int, clock=time.perf_counter) -> tuple[float, int]:
+    """(seconds, RAX) in our kernel alone (no rules): load the driver (not timed), then time
+    export(arg) until it returns."""
     from hooks.kernel import Kernel
     image = PeImage.parse(open(path, "rb").read(), os.path.basename(path))
     k = Kernel()
     base = k.load_driver(image, os.path.basename(path)[:-4]).image.base
-    start = time.perf_counter()
+    gc.collect()                  # earlier measurements' engines are cycles: free them first
+    start = clock()
     stop = k.call(base + image.exports()[export], [arg])
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     if stop.kind != "returned":
         raise RuntimeError(f"{export} did not return: {stop}")
-    return elapsed
+    return elapsed, stop.return_value
+
+
+def our_seconds(path: str, export: str, arg: int) -> float:
+    return our_call(path, export, arg)[0]
+
+
+def session_seconds(path: str, export: str, arg: int, repeat: int = REPEAT) -> float:
+    """As users run it: a verification `Session` with the code integrity rules subscribed runs the
+    driver (DriverEntry, not timed), then the fastest of `repeat` calls of export(arg) as an entry
+    point of that session."""
+    from verifier.session import Options, Session
+    data = open(path, "rb").read()
+    session = Session(path, data, Options())
+    report = session.run()
+    if report.error or report.bugchecks or session.driver is None:
+        raise RuntimeError(f"{path}: the session did not run cleanly: {report.error or report.bugchecks}")
+    routine = session.driver.image.base + PeImage.parse(data, os.path.basename(path)).exports()[export]
+    runs = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = session.call_entry(export, routine, [arg])
+        runs.append(time.perf_counter() - start)
+        if result.outcome != "returned":
+            raise RuntimeError(f"{export}({arg}) did not return: {result.outcome}")
+    return min(runs)
 
 
 def best(measure, *args, repeat: int = REPEAT) -> float:
@@ -78,43 +144,77 @@ def peer_python(name: str) -> str | None:
     return None
 
 
-def peer_seconds(name: str, script: str, *args) -> float | None:
+def peer_seconds(name: str, script: str, *args, key: str = "seconds") -> float | None:
+    """Best time a peer reports for the script (`key`: "seconds" wall clock or "cpu_seconds"), or
+    None: not installed, or it failed (a crash, a timeout, an error it reports, such as an export
+    it does not implement)."""
     python = peer_python(name)
     if python is None:
         return None
     runs = []
     for _ in range(REPEAT):
-        out = subprocess.run([python, os.path.join(HERE, "peers", script), *map(str, args)],
-                             capture_output=True, text=True, check=True).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1])["seconds"])
+        try:
+            out = subprocess.run([python, os.path.join(HERE, "peers", script), *map(str, args)],
+                                 capture_output=True, text=True, timeout=600).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+        except (subprocess.TimeoutExpired, ValueError, IndexError):
+            return None
+        if result.get("error"):
+            return None
+        runs.append(result[key])
     return min(runs)
 
 
-def cpu_loop(corpus: str, iterations: int) -> dict[str, float | None]:
-    """BenchLoop from cpu_loop.sys: ours and each peer as a ratio to bare Unicorn on the same code."""
-    path = os.path.join(corpus, "cpu_loop.sys")
-    image = PeImage.parse(open(path, "rb").read(), "cpu_loop.sys")
-    fn = image.exports()["BenchLoop"]
-    # Short runs of pure JIT code are noisy on a shared machine: more repetitions, best of each.
-    per_iter_bare = best(bare_unicorn_seconds, image, fn, iterations, repeat=2 * REPEAT) / iterations
-    ours = best(our_seconds, path, "BenchLoop", iterations, repeat=2 * REPEAT)
-    figures: dict[str, float | None] = {"insn_ratio_vs_bare_unicorn": round(per_iter_bare * iterations / ours, 3)}
-    # Qiling pays a Python callback per instruction: a few thousand iterations are enough.
-    for peer, script, n in (("qiling", "qiling_loop.py", 2_000), ("speakeasy", "speakeasy_call.py", iterations)):
-        args = (path, n) if peer == "qiling" else (path, "BenchLoop", n)
-        seconds = peer_seconds(peer, script, *args)
-        figures[f"{peer}_insn_ratio_vs_bare_unicorn"] = None if seconds is None else float(f"{per_iter_bare * n / seconds:.3g}")
+def time_ratio(seconds: float | None, bare: float) -> float | None:
+    """Bare Unicorn's time over another's for the same instructions: 1.0 = as fast, 0.5 = twice as slow."""
+    return None if seconds is None else float(f"{bare / seconds:.3g}")
+
+
+def jit_loops(corpus: str, iterations: int) -> dict[str, float | None]:
+    """BenchLoop (registers only) and MemLoop (a load and a store per iteration): ours and each
+    peer as a time ratio to bare Unicorn running the same instructions. Times are the process's
+    CPU time, which a shared machine's other jobs disturb far less than the wall clock."""
+    figures: dict[str, float | None] = {}
+    for kind, name, export in (("cpu", "cpu_loop.sys", "BenchLoop"), ("mem", "mem_loop.sys", "MemLoop")):
+        path = os.path.join(corpus, name)
+        image = PeImage.parse(open(path, "rb").read(), name)
+        fn = image.exports()[export]
+        # Short runs of pure JIT code are noisy on a shared machine: more repetitions, best of each.
+        bare_runs = [bare_unicorn_call(image, fn, iterations, time.process_time) for _ in range(2 * REPEAT)]
+        our_runs = [our_call(path, export, iterations, time.process_time) for _ in range(2 * REPEAT)]
+        if {rax for _, rax in bare_runs + our_runs} != {bare_runs[0][1]}:
+            raise RuntimeError(f"{export}({iterations}) gave different results: {bare_runs + our_runs}")
+        per_iter_bare = min(seconds for seconds, _ in bare_runs) / iterations
+        ours = min(seconds for seconds, _ in our_runs)
+        figures[f"{kind}_time_ratio_vs_bare_unicorn"] = time_ratio(ours, per_iter_bare * iterations)
+        if kind == "cpu":
+            # Qiling pays a Python callback per instruction: a few thousand iterations are enough.
+            for peer, script, args in (("qiling", "qiling_loop.py", (path, 2_000)),
+                                       ("speakeasy", "speakeasy_call.py", (path, export, iterations))):
+                seconds = peer_seconds(peer, script, *args, key="cpu_seconds")
+                figures[f"{peer}_cpu_time_ratio_vs_bare_unicorn"] = time_ratio(seconds, per_iter_bare * args[-1])
     return figures
 
 
 def export_rate(corpus: str, name: str, export: str, count: int) -> float:
-    """count / seconds for a corpus driver's exported loop export(count)."""
+    """count / seconds for a corpus driver's exported loop export(count), in our kernel without rules."""
     return round(count / best(our_seconds, os.path.join(corpus, name), export, count), 1)
+
+
+def session_rate(corpus: str, name: str, export: str, count: int, per_round: int = 1) -> float:
+    """Rounds (times `per_round` calls) per second of export(count) in a Session with the rules on."""
+    return round(per_round * count / session_seconds(os.path.join(corpus, name), export, count), 1)
 
 
 def speakeasy_rate(corpus: str, name: str, export: str, count: int) -> float | None:
     seconds = peer_seconds("speakeasy", "speakeasy_call.py", os.path.join(corpus, name), export, count)
     return None if seconds is None else round(count / seconds, 1)
+
+
+def qiling_restores_per_s(corpus: str, runs: int) -> float | None:
+    """Qiling's best loop: `ql.restore` of a snapshot then a short BenchLoop(100), per second."""
+    seconds = peer_seconds("qiling", "qiling_loop.py", os.path.join(corpus, "cpu_loop.sys"), 100, runs)
+    return None if seconds is None else round(runs / seconds, 1)
 
 
 def cold_start(driver: str) -> float:

@@ -1,10 +1,12 @@
 """Synthesized kernel modules: real in-memory PE images whose exports are API stubs and variables.
 
-Each module is an ordinary x64 PE built here: `.text` holds one `ret` per function export (plus
-internal routines that have no export, such as the invalid-request handler) or, for routines
-given as machine code (`native`), that code, 16-byte aligned after the stubs; `.data` holds the
-data exports, and `.edata` a real export directory, so MmGetSystemRoutineAddress and drivers that
-walk export tables find what they would on Windows.
+Each module is an ordinary x64 PE built here: `.text` starts with the routines given as machine
+code (`native`, 16-byte aligned), then holds the stub block, one `ret` per other routine (function
+exports and internal routines that have no export, such as the invalid-request handler): only
+that block is hooked (see emu.dispatch), so native code runs at JIT speed. `.data` holds the data
+exports, and `.edata` a real export directory (with forwarders, `forwards`, for routines another
+module implements), so MmGetSystemRoutineAddress and drivers that walk export tables find what
+they would on Windows.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class ModuleSpec:
     data: list[tuple[str, int]]                 # exported variables: (name, size in bytes)
     internal: list[str] = field(default_factory=list)   # routines with a stub but no export
     native: dict[str, bytes] = field(default_factory=dict)   # routines implemented in machine code
+    forwards: dict[str, str] = field(default_factory=dict)   # export -> "module.Routine" it forwards to
 
 
 @dataclass
@@ -35,19 +38,24 @@ class BuiltModule:
     size_of_image: int
     text_rva: int
     text_size: int
-    stubs: dict[str, int]                       # routine name -> RVA of its stub
+    stub_block_rva: int                         # the `ret` stubs: [stub_block_rva, text_rva + text_size)
+    stubs: dict[str, int]                       # routine name -> RVA of its stub (or native code)
     variables: dict[str, int]                   # data export name -> RVA
 
 
 def build_module(spec: ModuleSpec) -> BuiltModule:
-    routines = [r for r in list(spec.functions) + list(spec.internal) if r not in spec.native]
+    routines = [r for r in list(spec.functions) + list(spec.internal)
+                if r not in spec.native and r not in spec.forwards]
     text_rva = PAGE
-    text = bytearray([RET]) * max(len(routines), 1)
-    stubs = {name: text_rva + i for i, name in enumerate(routines)}
+    text = bytearray()
+    stubs: dict[str, int] = {}
     for name, code in spec.native.items():
-        text += bytes([RET]) * (-len(text) % 16)
         stubs[name] = text_rva + len(text)
         text += code
+        text += bytes([RET]) * (-len(text) % 16)
+    stub_block_rva = text_rva + len(text)
+    stubs.update({name: stub_block_rva + i for i, name in enumerate(routines)})
+    text += bytes([RET]) * max(len(routines), 1)
     text_size = len(text)
     data_rva = text_rva + page_ceil(text_size)
     variables: dict[str, int] = {}
@@ -58,17 +66,20 @@ def build_module(spec: ModuleSpec) -> BuiltModule:
     data_size = max(offset, 16)
     edata_rva = data_rva + page_ceil(data_size)
     edata = _export_directory(spec.name, edata_rva,
-                              {**{n: stubs[n] for n in spec.functions}, **variables})
+                              {**{n: stubs[n] for n in spec.functions if n in stubs}, **variables},
+                              {n: spec.forwards[n] for n in spec.functions if n in spec.forwards})
     size_of_image = edata_rva + page_ceil(len(edata))
     sections = [(b".text", text_rva, text_size, _SCN_CODE, bytes(text)),
                 (b".data", data_rva, data_size, _SCN_DATA, bytes(data_size)),
                 (b".edata", edata_rva, len(edata), _SCN_RDATA, edata)]
     image = _pe_image(sections, size_of_image, edata_rva, len(edata))
-    return BuiltModule(spec, image, size_of_image, text_rva, text_size, stubs, variables)
+    return BuiltModule(spec, image, size_of_image, text_rva, text_size, stub_block_rva, stubs, variables)
 
 
-def _export_directory(module: str, rva: int, exports: dict[str, int]) -> bytes:
-    names = sorted(exports)                    # the loader binary-searches names: keep them sorted
+def _export_directory(module: str, rva: int, exports: dict[str, int], forwards: dict[str, str]) -> bytes:
+    """IMAGE_EXPORT_DIRECTORY, its three tables and strings. A forwarder's address is the RVA of
+    its "module.Routine" string inside the directory, as the PE format defines."""
+    names = sorted({**exports, **forwards})    # the loader binary-searches names: keep them sorted
     n = len(names)
     dir_size = 40
     funcs_at = rva + dir_size
@@ -82,8 +93,12 @@ def _export_directory(module: str, rva: int, exports: dict[str, int]) -> bytes:
     for name in names:
         name_rvas.append(strings_at + len(blob))
         blob += name.encode() + b"\0"
+    addresses = dict(exports)
+    for name, target in forwards.items():
+        addresses[name] = strings_at + len(blob)
+        blob += target.encode() + b"\0"
     header = struct.pack("<IIHHIIIIIII", 0, 0, 0, 0, module_name_rva, 1, n, n, funcs_at, names_at, ords_at)
-    funcs = b"".join(struct.pack("<I", exports[name]) for name in names)
+    funcs = b"".join(struct.pack("<I", addresses[name]) for name in names)
     name_ptrs = b"".join(struct.pack("<I", r) for r in name_rvas)
     ords = b"".join(struct.pack("<H", i) for i in range(n))
     return header + funcs + name_ptrs + ords + bytes(blob)

@@ -3,7 +3,7 @@
 A /guard:cf image calls indirect targets through two pointers its load-config directory names
 (GuardCFCheckFunctionPointer, GuardCFDispatchFunctionPointer). With CFG off every target is
 allowed, so the check routine only returns and the dispatch routine jumps to the target the caller
-put in RAX. Machine code in the stub area, internal to ntoskrnl (no export), never Python.
+put in RAX. Machine code in ntoskrnl below the hooked stub area, internal (no export), never Python.
 """
 
 GUARD_ROUTINES: dict[str, bytes] = {

@@ -18,7 +18,7 @@ STATUS_SUCCESS = 0
 
 
 # IRQL lives in CR8, as on x64 Windows, so drivers' inline `mov cr8` and these routines agree.
-# They run as machine code in the stub area: no Python on the path, nothing to keep in sync.
+# They run as machine code in ntoskrnl, below the hooked stub area: no Python on the path, nothing to keep in sync.
 _MOV_RAX_CR8 = MOV_RAX_CR8                         # mov rax, cr8   (the old IRQL, returned)
 _MOV_CR8_RCX = MOV_CR8_RCX                         # mov cr8, rcx
 _MOV_CR8_RDX = bytes.fromhex("440f22c2")         # mov cr8, rdx

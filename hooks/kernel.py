@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from hooks.state import KernelSnapshot
 
 # Kernel virtual address layout (all canonical, all in the upper half but the user range).
-MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules: the stub area
+MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules (stub area: see __init__)
 MODULES_SPAN = 0x04000000
 DRIVERS_BASE = 0xFFFFF8035C000000      # loaded drivers, 16 MiB apart
 KERNEL_DATA = 0xFFFFF80350000000       # KPCR, threads, processes, object types
@@ -131,16 +131,20 @@ class Kernel:
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
         self.io = IoManager(self)
-        self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
         # (module, names): imports answered by stand-ins; names empty when the whole module is unknown
         self.unresolved_imports: list[tuple[str, list[str]]] = []
         self._next_module = MODULES_BASE
         self._next_driver = DRIVERS_BASE
         self._next_kdata = KERNEL_DATA
-        for module in ("ntoskrnl.exe", "hal.dll"):
-            self._add_module(module, *rootfs.exports(module),
-                             internal=INTERNAL_ROUTINES if module == "ntoskrnl.exe" else [])
+        nt, nt_image = _built(self._module_spec("ntoskrnl.exe", *rootfs.exports("ntoskrnl.exe"), INTERNAL_ROUTINES))
+        # The stub area, hooked, runs from ntoskrnl's `ret` block to the end of the modules: the
+        # kernel's machine-code routines (IRQL, spin locks, CFG, C runtime) lie below it and never
+        # enter Python.
+        self.stubs = StubArea(self.machine, MODULES_BASE + nt.stub_block_rva, MODULES_SPAN - nt.stub_block_rva)
+        self.native_routines = {n: MODULES_BASE + nt.stubs[n] for n in nt.spec.native}
+        self._place_module(nt, nt_image)
+        self._add_module("hal.dll", *rootfs.exports("hal.dll"))
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
         self.machine.irql_probe = self.module_exports["ntoskrnl.exe"]["KeGetCurrentIrql"]    # mov rax, cr8; ret
         self.machine.irql_setter = self.module_exports["ntoskrnl.exe"]["KiSetIrql"]          # mov cr8, rcx; ret
@@ -160,16 +164,30 @@ class Kernel:
     def _add_module(self, name: str, functions, variables, internal=(), extends: bool = False) -> LoadedImage:
         """Synthesize, map and bind a kernel module. With `extends`, the routines are added to an
         existing module's import table (names a driver imports that our export list lacks)."""
-        spec = ModuleSpec(name, list(functions),
-                          [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
-                          {n: code for n, code in NATIVE_ROUTINES.items() if n in functions or n in internal})
-        built, image = _built(spec)
+        return self._place_module(*_built(self._module_spec(name, functions, variables, internal, extends)),
+                                  extends)
+
+    @staticmethod
+    def _module_spec(name: str, functions, variables, internal=(), extends: bool = False) -> ModuleSpec:
+        """ntoskrnl.exe holds every machine-code routine (once, below the stub area); another
+        module that names one forwards it there, as hal.dll forwards to ntoskrnl on Windows."""
+        kernel = name.lower() == "ntoskrnl.exe" and not extends
+        return ModuleSpec(name, list(functions), [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
+                          NATIVE_ROUTINES if kernel else {},
+                          {} if kernel else {n: f"ntoskrnl.{n}" for n in functions if n in NATIVE_ROUTINES})
+
+    def _place_module(self, built: BuiltModule, image: PeImage, extends: bool = False) -> LoadedImage:
+        """Map a built module after the previous one, record its exports and bind its stubs."""
+        spec, name = built.spec, built.spec.name
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
             raise MemoryError("stub area exhausted")
         self._next_module = base + page_ceil(built.size_of_image) + PAGE
         loaded = map_image(self.mem, image, base, lambda imp: 0)
-        addresses = {n: base + rva for n, rva in {**built.stubs, **built.variables}.items()}
+        named = {*spec.functions, *spec.internal}
+        addresses = {n: base + rva for n, rva in built.stubs.items() if n in named}
+        addresses.update({n: base + rva for n, rva in built.variables.items()})
+        addresses.update({n: self.native_routines[n] for n in spec.forwards})
         if extends:
             self.module_exports[name.lower()].update(addresses)
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+from functools import cache
 from ctypes import (
     LittleEndianStructure,
     LittleEndianUnion,
@@ -107,7 +108,12 @@ def offset_of(struct, path: str) -> int:
     `struct` is a structure/union class or instance. Members of anonymous unions/structures are
     found by their own names (as in C), and array elements by index: ``"MajorFunction[14]"``.
     """
-    ctype = struct if isinstance(struct, type) else type(struct)
+    return _offset_of(struct if isinstance(struct, type) else type(struct), path)
+
+
+@cache
+def _offset_of(ctype: type, path: str) -> int:
+    """offset_of for a class, computed once per (class, path): handlers ask on every call."""
     offset = 0
     for part in path.split("."):
         match = _FIELD_PART.fullmatch(part)

@@ -18,6 +18,7 @@ NONPAGED_EXEC_BASE = 0xFFFFC59000000000
 PAGED_BASE = 0xFFFFA68000000000
 HEADER = 16
 SMALL_MAX = PAGE - 2 * HEADER      # larger requests get whole pages of their own, page aligned
+_POOL_HEADER = struct.Struct("<HHII4x")    # PreviousSize, BlockSize (16-byte units), PoolTag, then zero
 
 
 @dataclass(slots=True)
@@ -74,12 +75,9 @@ class PoolAllocator:
             region.next_page, region.current, region.current_end = next_page, current, current_end
             region.free_small = {size: list(blocks) for size, blocks in free_small.items()}
 
-    def _region(self, executable: bool, paged: bool) -> _Region:
-        return self.regions[(executable and not paged, paged)]
-
     def allocate(self, size: int, *, executable: bool, paged: bool, tag: int, owner: int) -> int:
-        region = self._region(executable, paged)
-        size = max(size, 1)
+        region = self.regions[(executable and not paged, paged)]
+        size = size or 1
         if size <= SMALL_MAX:
             block = (size + 15) & ~15
             free = region.free_small.get(block)
@@ -91,7 +89,7 @@ class PoolAllocator:
                     region.current_end = region.current + PAGE
                 va = region.current + HEADER
                 region.current = va + block
-            self.mem.write(va - HEADER, struct.pack("<HHII", 0, (block + HEADER) // 16, tag, 0).ljust(HEADER, b"\0"))
+            self.mem.write(va - HEADER, _POOL_HEADER.pack(0, (block + HEADER) // 16, tag, 0))
         else:
             va = self._fresh_pages(region, page_ceil(size))
         self.live[va] = Allocation(va, size, tag, executable, paged, owner)
@@ -109,7 +107,7 @@ class PoolAllocator:
         if alloc is None:
             raise PoolError(va, "freed twice" if va in self.freed else "not a pool allocation")
         self.freed.add(va)
-        region = self._region(alloc.executable, alloc.paged)
+        region = self.regions[(alloc.executable and not alloc.paged, alloc.paged)]
         if alloc.size <= SMALL_MAX:
             region.free_small.setdefault((alloc.size + 15) & ~15, []).append(va)
         else:
@@ -149,12 +147,12 @@ def pool_flags_class(flags: int) -> tuple[bool, bool] | None:
 def allocate(k, value: int, size: int, tag: int, args: tuple, executable: bool, paged: bool,
              zero: bool = False) -> int:
     """Announce the request, then allocate. Shared by every ExAllocatePool* routine."""
+    caller = k.caller
     if k.events.wanted(PoolRequest):
-        k.events.emit(PoolRequest(k.current_export, args, k.caller, value=value, tag=tag,
-                                  executable=executable, size=size))
+        k.events.emit(PoolRequest(k.current_export, args, caller, value, tag, executable, size))
     if size > MAX_ALLOCATION:
         return 0
-    va = k.pool.allocate(size, executable=executable, paged=paged, tag=tag, owner=k.caller)
+    va = k.pool.allocate(size, executable=executable, paged=paged, tag=tag, owner=caller)
     k.pool.live[va].tracked = True
     if zero:
         k.mem.write(va, bytes(size))

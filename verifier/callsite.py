@@ -1,14 +1,19 @@
 """Where in the driver: module+RVA, the disassembly around a call site, and a call stack."""
 from __future__ import annotations
 
-import capstone
+from functools import cache
 
 from emu.memory import MemoryFault
 from emu.unwind import unwind_frame
 
-_CS = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-_CS_DETAIL = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-_CS_DETAIL.detail = True
+
+@cache
+def _disassembler(detail: bool = False):
+    """Capstone for x64, imported on first use: a run without a bug check never needs it."""
+    import capstone
+    cs = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    cs.detail = detail
+    return cs
 
 
 def _read(k, address: int, size: int) -> bytes:
@@ -24,7 +29,7 @@ def call_before(k, return_address: int) -> int | None:
     for length in (6, 5, 3, 2, 7, 4, 8, 9):            # common encodings of call first
         if len(code) < length:
             continue
-        insns = list(_CS.disasm(code[16 - length:], return_address - length))
+        insns = list(_disassembler().disasm(code[16 - length:], return_address - length))
         if len(insns) == 1 and insns[0].mnemonic == "call" and insns[0].size == length:
             return return_address - length
     return None
@@ -35,7 +40,7 @@ def disassembly(k, at: int, before: int = 4, after: int = 2, marker: int | None 
     marker = at if marker is None else marker
     for back in (0x30, 0x28, 0x20, 0x18, 0x10, 0):
         code = _read(k, at - back, back + 16 * (after + 1))
-        insns = list(_CS.disasm(code, at - back))
+        insns = list(_disassembler().disasm(code, at - back))
         starts = [i.address for i in insns]
         if at in starts:
             idx = starts.index(at)
@@ -47,10 +52,12 @@ def disassembly(k, at: int, before: int = 4, after: int = 2, marker: int | None 
 
 def memory_write(k, rip: int) -> bool | None:
     """Whether the instruction at rip writes memory (None if it cannot be decoded)."""
+    from capstone import CS_AC_WRITE
+    from capstone.x86 import X86_OP_MEM
     code = _read(k, rip, 16)
-    for insn in _CS_DETAIL.disasm(code, rip):
+    for insn in _disassembler(detail=True).disasm(code, rip):
         for op in insn.operands:
-            if op.type == capstone.x86.X86_OP_MEM and op.access & capstone.CS_AC_WRITE:
+            if op.type == X86_OP_MEM and op.access & CS_AC_WRITE:
                 return True
         return insn.mnemonic.startswith(("push", "stos", "movs", "call"))
     return None

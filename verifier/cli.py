@@ -8,7 +8,7 @@ import sys
 from typing import NoReturn
 
 import rootfs
-from verifier.render import RENDERERS
+from verifier.render import FORMATS, renderer
 from verifier.report import EXIT_USAGE, Report
 
 
@@ -32,7 +32,7 @@ class _Version(argparse.Action):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=sorted(RENDERERS), default="text", help="report format (default: text)")
+    p.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
 
 
@@ -197,7 +197,7 @@ def windows_spelling(argv: list[str]) -> list[str]:
 
 
 def emit(report: Report, fmt: str, output: str | None) -> int:
-    text = RENDERERS[fmt](report)
+    text = renderer(fmt)(report)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:

@@ -16,7 +16,6 @@ from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVI
                        IrpRequest, major_name, nt_success)
 from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, PAGE_FAULT_IN_NONPAGED_AREA, BugCheck
 from verifier.deferred_run import ROUTINES as DEFERRED_ROUTINES, DeferredWork
-from verifier.harvest import harvest
 from verifier.report import EntryPointResult, PoolLeak
 from verifier.triage import EntryKind
 from verifier.warning import DriverWarning
@@ -183,6 +182,7 @@ class ScenarioRun:
         if not image.contains(routine):
             return []
         types = {self.k.mem.read_u32(d + _DEVICE_TYPE) for d in self.devices()}
+        from verifier.harvest import harvest      # capstone: only drivers with a DEVICE_CONTROL routine
         return harvest(self.k.mem.read, routine, image.base, image.size, types)
 
     def _call(self, name: str, routine: int, args: list[int], kind: EntryKind = EntryKind.SYSTEM_THREAD) -> bool:

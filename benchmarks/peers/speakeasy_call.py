@@ -1,6 +1,6 @@
-"""Call an exported function of a corpus driver, fn(n), in Speakeasy; print {"seconds", "result"}.
+"""Call an exported function of a corpus driver, fn(n), in Speakeasy; print {"seconds", "cpu_seconds", "result"}.
 
-Runs under a Python that has speakeasy-emulator installed (see benchmarks/setup_peers.sh).
+Runs under a Python that has speakeasy-emulator 2 installed (see benchmarks/setup_peers.sh).
 Speakeasy loads the driver itself (its own kernel emulation); DriverEntry is not run.
 """
 import json
@@ -16,8 +16,9 @@ rva = next(e.address for e in pe.DIRECTORY_ENTRY_EXPORT.symbols if e.name == exp
 se = speakeasy.Speakeasy()
 module = se.load_module(path)
 se.emu.run_queue.clear()              # loading queued DriverEntry; only the export is measured
-start = time.perf_counter()
-se.call(module.get_base() + rva, [n])
-seconds = time.perf_counter() - start
+start, cpu = time.perf_counter(), time.process_time()
+se.call(module.base + rva, [n])
+seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
 run = se.emu.runs[-1]
-print(json.dumps({"seconds": seconds, "result": run.ret_val, "error": run.error or None}))
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "result": run.ret_val,
+                  "error": str(run.error) if run.error else None}))

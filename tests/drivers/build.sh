@@ -278,6 +278,9 @@ gccdrv   files             files.c
 gccdrv cpu_loop   loops.c -DCASE_CPU_LOOP
 gccdrv api_loop   loops.c -DCASE_API_LOOP
 gccdrv alloc_loop loops.c -DCASE_ALLOC_LOOP
+gccdrv irql_loop      loops.c -DCASE_IRQL_LOOP
+gccdrv lookaside_loop loops.c -DCASE_LOOKASIDE_LOOP
+gccdrv mem_loop       loops.c -DCASE_MEM_LOOP
 
 # ---------------------------------------------------------------------------
 # F. IOCTL dispatch
