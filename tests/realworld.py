@@ -14,7 +14,9 @@ Nothing downloaded here is committed: packages and drivers are cached under $HVC
     python tests/realworld.py --all DIR       # ... and copy them into DIR
 
 A cold fetch of the whole corpus takes about 75 s on the project's machine (the 100 MB libwine .deb
-and its xz-compressed data dominate); with the cache warm it takes well under a second.
+and its xz-compressed data dominate); with the cache warm it takes well under a second. Nested files
+need two Debian tools: `msiextract` (msitools) for MSIs and `cabextract` for cabinets; without one, the
+drivers behind it are skipped with a one-line reason, like an unreachable registry.
 """
 from __future__ import annotations
 

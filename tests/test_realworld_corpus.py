@@ -15,7 +15,7 @@ import pytest
 import realworld
 from realworld import FetchError, RealDriver, SourceUnavailable
 
-LOADABLE_AT_LEAST = 30      # drivers Windows can load (Wine's .sys files are kept, as inputs to refuse)
+LOADABLE_AT_LEAST = 33      # drivers Windows can load (Wine's .sys files are kept, as inputs to refuse)
 
 
 def _seed_package(cache: str, driver: RealDriver, member: bytes) -> None:
