@@ -535,3 +535,14 @@ def test_text_report_shortens_long_output(capsys):
     assert main(["run", "--ioctl", "0x222000:" + "00" * 100 + ":100", driver_path("ioctl")]) == 0
     out = capsys.readouterr().out
     assert "output " + "5a" * 32 + "... (100 bytes)" in out
+
+
+def test_nothing_is_sent_on_a_handle_whose_create_failed():
+    # create_fails.c: CREATE completes with STATUS_ACCESS_DENIED and every other routine dereferences
+    # the FsContext CREATE never set; Windows opens no handle, so READ, CLEANUP and CLOSE never come.
+    report = run_driver(driver_path("create_fails"), read("create_fails"), Options(timeout=30))
+    assert report.bugchecks == [] and report.incomplete is None
+    assert [(e.name, e.status) for e in report.entry_points] == [
+        ("DriverEntry", 0), ("IRP_MJ_CREATE", 0xC0000022), ("DriverUnload", None)]
+    (warning,) = report.warnings
+    assert warning.kind == "create-failed" and "steps 2, 3, 4 were not sent" in warning.message

@@ -115,6 +115,7 @@ class ScenarioRun:
         file_object = k.io.new_file_object(device)
         k.io.process.handles.open(file_object)
         sent: dict[int, IrpRecord] = {}
+        refused: list[int] = []          # steps not sent: the handle they need was never opened
         for self.step_number, step in enumerate(self._steps(device), 1):
             if step.notify is not None:
                 if not self._notify(step.notify):
@@ -124,10 +125,21 @@ class ScenarioRun:
                 if not self._cancel(sent.get(step.cancel), step.cancel):
                     return False
                 continue
+            creating = step.request.major == ks.IRP_MJ_CREATE
+            if refused and not creating:
+                refused.append(self.step_number)
+                continue
             record = self._irp(device, step, file_object)
             if record is None:
                 return False
             sent[self.step_number] = record
+            if creating:
+                # Windows opens no handle when CREATE fails, so nothing else is ever sent on it
+                refused = [self.step_number] if record.completed and not nt_success(record.status or 0) else []
+        if len(refused) > 1:
+            self.session.warn(DriverWarning("create-failed", f"IRP_MJ_CREATE (step {refused[0]}) failed: Windows opens "
+                                            "no handle then, so steps " + ", ".join(map(str, refused[1:])) +
+                                            " were not sent"))
         return True
 
     def _events(self) -> bool:

@@ -372,6 +372,11 @@ clangdrv notify_run_exec notify_run.c -DCASE_EXEC -- /integritycheck
 # ---------------------------------------------------------------------------
 gccdrv phys_window phys_window.c
 
+# ---------------------------------------------------------------------------
+# P. A CREATE that fails: nothing else may be sent on that handle
+# ---------------------------------------------------------------------------
+gccdrv create_fails create_fails.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
