@@ -99,6 +99,7 @@ class DeferredWork:
         self.threads: dict[int, SystemThread] = {}    # thread object -> its start routine
         self.work_items: list[QueuedWorkItem] = []    # in the order queued
         self.ran: list[QueuedDpc | QueuedWorkItem | SystemThread] = []   # what the deferred stage ran
+        self.priorities: dict[int, int] = {}         # thread -> priority set by KeSetPriorityThread
         self.blocked_waits: list[BlockedWait] = []
 
     def queue_dpc(self, entry: QueuedDpc) -> bool:

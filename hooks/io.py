@@ -115,3 +115,8 @@ def IoGetAttachedDeviceReference(k, DeviceObject: PDEVICE_OBJECT) -> PDEVICE_OBJ
 @export("IoDetachDevice")
 def IoDetachDevice(k, TargetDevice: PDEVICE_OBJECT) -> None:
     k.io.detach(TargetDevice)
+
+
+@export("IoGetConfigurationInformation")
+def IoGetConfigurationInformation(k) -> PVOID:
+    return k.io.configuration

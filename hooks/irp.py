@@ -127,7 +127,17 @@ class IoManager:
         self.records: dict[int, IrpRecord] = {}
         self.attached_to: dict[int, int] = {}         # device -> the device it is attached on top of
         self._process: UserProcess | None = None
+        self._configuration = 0
         self._scratch = 0
+
+    @property
+    def configuration(self) -> int:
+        """The CONFIGURATION_INFORMATION IoGetConfigurationInformation hands out: one disk (the
+        emulated volume C:), nothing else; drivers increment the counts of what they add."""
+        if not self._configuration:
+            self._configuration = self.k.new_struct(ks.CONFIGURATION_INFORMATION(
+                DiskCount=1, Version=ctypes.sizeof(ks.CONFIGURATION_INFORMATION)))
+        return self._configuration
 
     # ---- the calling process -------------------------------------------------------------------
     @property

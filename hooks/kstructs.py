@@ -1782,3 +1782,20 @@ class OB_POST_OPERATION_INFORMATION(LittleEndianStructure):
 
 class OB_POST_CREATE_HANDLE_INFORMATION(LittleEndianStructure):
     _fields_ = [("GrantedAccess", ACCESS_MASK)]
+
+
+class CONFIGURATION_INFORMATION(LittleEndianStructure):
+    """ntddk.h CONFIGURATION_INFORMATION (IoGetConfigurationInformation): device counts drivers bump."""
+    _fields_ = [
+        ("DiskCount", ULONG),
+        ("FloppyCount", ULONG),
+        ("CdRomCount", ULONG),
+        ("TapeCount", ULONG),
+        ("ScsiPortCount", ULONG),
+        ("SerialCount", ULONG),
+        ("ParallelCount", ULONG),
+        ("AtDiskPrimaryAddressClaimed", BOOLEAN),
+        ("AtDiskSecondaryAddressClaimed", BOOLEAN),
+        ("Version", ULONG),
+        ("MediumChangerCount", ULONG),
+    ]

@@ -9,7 +9,7 @@ import struct
 
 from emu.memory import FRAME_MASK, PAGE, PROT_R, PROT_RW, PTE_U, page_ceil
 from hooks import kstructs as ks
-from hooks.api import BOOLEAN, KPROCESSOR_MODE, NTSTATUS, PMDL, PROTECTION, PVOID, ULONG, export
+from hooks.api import BOOLEAN, KPROCESSOR_MODE, NTSTATUS, PHYSICAL_ADDRESS, PMDL, PROTECTION, PVOID, SIZE_T, ULONG, export
 from hooks.events import MappingRequest
 from hooks.memory import announce_protection, pte_flags
 from hooks.names import MdlMappingNoExecute, MdlMappingNoWrite
@@ -18,6 +18,7 @@ STATUS_SUCCESS = 0
 STATUS_INVALID_PARAMETER = 0xC000000D
 KernelMode = 0
 MDL_HEADER = ctypes.sizeof(ks.MDL)
+MAX_MDL_PAGES = 0x10000                  # 256 MiB per MmAllocatePagesForMdl call here
 _MAPPED = ks.offset_of(ks.MDL, "MappedSystemVa")
 _FLAGS = ks.offset_of(ks.MDL, "MdlFlags")
 
@@ -139,3 +140,43 @@ def MmProtectMdlSystemAddress(k, MemoryDescriptorList: PMDL, NewProtect: PROTECT
     base = m.MappedSystemVa & ~(PAGE - 1)
     k.mem.protect(base, page_ceil(m.ByteOffset + m.ByteCount), pte_flags(NewProtect) or PROT_R)
     return STATUS_SUCCESS
+
+
+@export("MmAllocatePagesForMdl")
+def MmAllocatePagesForMdl(k, LowAddress: PHYSICAL_ADDRESS, HighAddress: PHYSICAL_ADDRESS, SkipBytes: PHYSICAL_ADDRESS,
+                          TotalBytes: SIZE_T) -> PMDL:
+    """Physical pages, zeroed and not mapped anywhere, described by a new MDL (NULL if none fit)."""
+    return _pages_mdl(k, LowAddress, HighAddress, TotalBytes)
+
+
+@export("MmAllocatePagesForMdlEx")
+def MmAllocatePagesForMdlEx(k, LowAddress: PHYSICAL_ADDRESS, HighAddress: PHYSICAL_ADDRESS,
+                            SkipBytes: PHYSICAL_ADDRESS, TotalBytes: SIZE_T, CacheType: ULONG, Flags: ULONG) -> PMDL:
+    return _pages_mdl(k, LowAddress, HighAddress, TotalBytes)
+
+
+def _pages_mdl(k, low: int, high: int, total: int) -> int:
+    pages = page_ceil(total) // PAGE
+    if not pages or pages > MAX_MDL_PAGES:
+        return 0
+    frames = [k.mem.phys.alloc_frames(1) for _ in range(pages)]
+    if any(not low <= f <= high for f in frames):
+        for f in frames:
+            k.mem.phys.free_frame(f)
+        return 0
+    size = MDL_HEADER + 8 * pages
+    va = k.pool.allocate(size, executable=False, paged=False, tag=0x206C644D, owner=k.caller)
+    k.write_struct(va, ks.MDL(Size=size, MdlFlags=ks.MDL_PAGES_LOCKED | ks.MDL_ALLOCATED_FIXED_SIZE,
+                              ByteCount=pages * PAGE))
+    k.mem.write(va + MDL_HEADER, struct.pack(f"<{pages}Q", *(f >> 12 for f in frames)))
+    return va
+
+
+@export("MmFreePagesFromMdl")
+def MmFreePagesFromMdl(k, MemoryDescriptorList: PMDL) -> None:
+    """The physical pages go back; the MDL itself the driver frees with ExFreePool."""
+    m = _read_mdl(k, MemoryDescriptorList)
+    pages = _pages(m.StartVa, m.ByteOffset, m.ByteCount)
+    for frame in struct.unpack(f"<{pages}Q", k.mem.read(MemoryDescriptorList + MDL_HEADER, 8 * pages)):
+        k.mem.phys.free_frame(frame << 12)
+    k.mem.write(MemoryDescriptorList + ks.offset_of(ks.MDL, "ByteCount"), bytes(4))

@@ -324,3 +324,15 @@ def ZwUnmapViewOfSection(k, ProcessHandle: HANDLE, BaseAddress: PVOID) -> NTSTAT
     k.mem.unmap(BaseAddress & ~(PAGE - 1), size)
     return STATUS_SUCCESS
 
+
+
+@export("MmPageEntireDriver")
+def MmPageEntireDriver(k, AddressWithinSection: PVOID) -> PVOID:
+    """Makes the driver pageable on Windows (nothing pages out here); returns its image base."""
+    image = k.image_at(AddressWithinSection)
+    return image.base if image else 0
+
+
+@export("MmResetDriverPaging")
+def MmResetDriverPaging(k, AddressWithinSection: PVOID) -> None:
+    return None

@@ -13,7 +13,7 @@ from typing import Iterator
 from emu.machine import Halt
 from emu.memory import PAGE, poke
 from hooks import kstructs as ks
-from hooks.api import ACCESS_MASK, HANDLE, NTSTATUS, PHANDLE, POBJECT_ATTRIBUTES, PVOID, export
+from hooks.api import ACCESS_MASK, HANDLE, LONG, NTSTATUS, PHANDLE, POBJECT_ATTRIBUTES, PVOID, export
 from hooks.deferred import SystemThread, ThreadTerminated
 
 STATUS_SUCCESS = 0
@@ -92,3 +92,14 @@ def PsGetThreadId(k, Thread: PVOID) -> HANDLE:
 @export("PsGetThreadProcessId")
 def PsGetThreadProcessId(k, Thread: PVOID) -> HANDLE:
     return SYSTEM_PROCESS_ID if thread_id(k, Thread) else 0
+
+
+DEFAULT_THREAD_PRIORITY = 8              # what a system thread starts with
+
+
+@export("KeSetPriorityThread")
+def KeSetPriorityThread(k, Thread: PVOID, Priority: LONG) -> LONG:
+    """Returns the previous priority; one processor and one thread: the priority changes nothing."""
+    previous = k.deferred.priorities.get(Thread, DEFAULT_THREAD_PRIORITY)
+    k.deferred.priorities[Thread] = Priority
+    return previous

@@ -377,6 +377,11 @@ gccdrv phys_window phys_window.c
 # ---------------------------------------------------------------------------
 gccdrv create_fails create_fails.c
 
+# ---------------------------------------------------------------------------
+# Q. Kernel routines the real corpus stopped at (configuration counts, paging, priority, MDL pages)
+# ---------------------------------------------------------------------------
+gccdrv kmisc kmisc.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
