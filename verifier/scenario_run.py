@@ -37,6 +37,8 @@ class ScenarioRun:
         self.invalid = self.k.module_exports["ntoskrnl.exe"]["IopInvalidDeviceRequest"]
         self.ran: set[str] = {"DriverEntry"}
         self.step_number = 0
+        self.planned: list[Step] = []       # the requests this run meant to send (the default's: harvested IOCTLs)
+        self.sent: list[Step] = []          # the steps it sent, as a scenario file would spell them
 
     # ---- reading the driver's registrations ------------------------------------------------------
     def major_routine(self, major: int) -> int:
@@ -116,7 +118,9 @@ class ScenarioRun:
         file_object = k.io.new_file_object(device)
         k.io.process.handles.open(file_object)
         sent: dict[int, IrpRecord] = {}
-        for self.step_number, step in enumerate(self._steps(device), 1):
+        self.planned = self._steps(device)
+        for self.step_number, step in enumerate(self.planned, 1):
+            self.sent.append(step)
             if step.notify is not None:
                 if not self._notify(step.notify):
                     return False
@@ -135,6 +139,8 @@ class ScenarioRun:
         """The default scenario's system events: each registered notification routine gets its kind's
         event, and devices registered for shutdown notification get IRP_MJ_SHUTDOWN."""
         for kind in NOTIFY_KINDS:
+            if notifications(self.k, kind):
+                self.sent.append(Step(None, notify=kind))
             if not self._notify(kind):
                 return False
         callbacks = self.k.callbacks

@@ -1,0 +1,375 @@
+"""`verifier repro`: from a bug check a real machine reported to a scenario that raises it here.
+
+The reported address (Arg2 of 0xC4 / 0x2000-0x2002, the faulting instruction of 0x3B, 0x50, ...)
+minus the driver's load base on that machine is an RVA, the same on every machine. The call site at
+that RVA is named (disassembled, the callee resolved through the IAT). Then runs search for the same
+bug check: the default scenario first, then a bounded search that sends each IOCTL the default run
+harvested on its own, with a few input shapes. A run matches when the code, the arguments that do not
+depend on load addresses and the RVA agree. This is a bounded search, not fuzzing: `verifier fuzz`
+(not written yet) is meant to plug in after it, through `search_runs`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import capstone
+from capstone import x86
+
+from emu.pe import ImageError, PeImage
+from hooks import kstructs as ks
+from hooks.irp import IrpRequest
+from verifier import bugcheck as bc
+from verifier.bugcheck import BugCheck
+from verifier.bugcheck_text import BugCheckTextError, ReportedBugCheck, parse, stem
+from verifier.callsite import call_ending_at
+from verifier.crashdump import is_dump, read_dump
+from verifier.report import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, DriverReport, Report
+from verifier.scenario import Scenario, Step, document, ioctl_step
+from verifier.session import Options, Session
+
+# code -> (index of the argument holding the address in the driver, indices that do not depend on the
+# load address). From the argument tables of Microsoft's bug check reference (verifier/bugcheck.py).
+_CI_CALLS = (bc.CI_EXECUTABLE_POOL, bc.CI_EXECUTABLE_PROTECTION, bc.CI_EXECUTABLE_MDL_MAPPING)
+ADDRESS_ARGS: dict[int, tuple[int | None, tuple[int, ...]]] = {
+    bc.SYSTEM_SERVICE_EXCEPTION: (1, (0,)),
+    bc.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: (1, (0,)),
+    bc.KMODE_EXCEPTION_NOT_HANDLED: (1, (0,)),
+    bc.PAGE_FAULT_IN_NONPAGED_AREA: (2, (1,)),
+    bc.DRIVER_IRQL_NOT_LESS_OR_EQUAL: (3, (1, 2)),
+    bc.IRQL_NOT_LESS_OR_EQUAL: (3, (1, 2)),
+    bc.KERNEL_SECURITY_CHECK_FAILURE: (None, (0,)),
+    bc.UNEXPECTED_KERNEL_MODE_TRAP: (None, (0,)),
+}
+# The bounded search's input shapes for each IOCTL: (label, input, output length).
+VARIANTS = (("zeros", bytes(0x100), 0x100), ("0xFF bytes", b"\xff" * 0x100, 0x100), ("small", bytes(4), 4),
+            ("empty", b"", 0), ("large", bytes(0x10000), 0x10000))
+_CS = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+_CS.detail = True
+
+
+class ReproError(Exception):
+    """Unusable input: one line naming the file and what to do (exit 2)."""
+
+
+def address_args(code: int, arg1: int) -> tuple[int | None, tuple[int, ...]]:
+    if code == bc.DRIVER_VERIFIER_DETECTED_VIOLATION:
+        return (1, (0, 2, 3)) if arg1 in _CI_CALLS else (None, (0,))
+    return ADDRESS_ARGS.get(code, (None, ()))
+
+
+@dataclass
+class Target:
+    """The reported bug check placed in the driver: what a run has to match."""
+
+    reported: ReportedBugCheck
+    load_base: int | None
+    base_source: str
+    rva: int | None
+    call_site: list[str] = field(default_factory=list)      # disassembly lines
+    api: str | None = None
+
+    @property
+    def stable(self) -> tuple[int, ...]:
+        return address_args(self.reported.code, self.reported.args[0])[1]
+
+    def emulated_rva(self, b: BugCheck, image_base: int | None) -> int | None:
+        index = address_args(b.code, b.args[0] if isinstance(b.args[0], int) else -1)[0]
+        if index is not None and isinstance(b.args[index], int) and image_base is not None:
+            return b.args[index] - image_base
+        return b.caller_rva
+
+    def matches(self, b: BugCheck, image_base: int | None) -> bool:
+        r = self.reported
+        return (b.code == r.code and all(b.args[i] == r.args[i] for i in self.stable)
+                and (self.rva is None or self.emulated_rva(b, image_base) == self.rva))
+
+
+@dataclass
+class Attempt:
+    """One emulated run of the search."""
+
+    label: str
+    steps: list[Step]
+    report: DriverReport
+    match: BugCheck | None = None
+
+
+@dataclass
+class Outcome:
+    target: Target
+    attempts: list[Attempt]
+    found: Attempt | None
+    scenario_path: str | None
+    timed_out: bool
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CLEAN if self.found else EXIT_FINDINGS
+
+
+# ---- reading the input ------------------------------------------------------------------------------
+def read_bugcheck(source: str) -> ReportedBugCheck:
+    if source == "-":
+        return parse(sys.stdin.read(), "<stdin>")
+    try:
+        with open(source, "rb") as fh:
+            head = fh.read(0x1000)
+            if is_dump(head):
+                return read_dump(source, head)
+            raw = head + fh.read()
+    except OSError as exc:
+        raise BugCheckTextError(f"{source}: cannot read the bug check: {exc.strerror or exc}") from None
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    return parse(raw.decode(encoding, "replace"), source)
+
+
+def locate(image: PeImage, driver: str, reported: ReportedBugCheck, load_base: int | None) -> Target:
+    """Check the bug check belongs to this driver and place it at an RVA; ReproError if it cannot."""
+    name = os.path.basename(driver)
+    if reported.image_name and stem(reported.image_name) != stem(name):
+        raise ReproError(f"{reported.source}: the bug check names {reported.image_name} "
+                         f"(IMAGE_NAME/MODULE_NAME), not {name}: pass the driver that crashed")
+    index, _ = address_args(reported.code, reported.args[0])
+    if index is None:
+        return Target(reported, load_base, "not needed", None)
+    address = reported.args[index]
+    module = reported.module(name)
+    if load_base is not None:
+        base, how = load_base, "--load-base"
+    elif module is not None:
+        base, how = module.base, f"module list of {reported.source}"
+    else:
+        base, how = reported.base_from_stack(name, address), "STACK_TEXT frame"
+    if base is None:
+        raise ReproError(f"{reported.source}: no load base for {stem(name)}: add its `lm` line (lm m {stem(name)}) "
+                         "to the text, or pass --load-base ADDR")
+    if module is not None and load_base is None and module.end - module.base != image.size_of_image:
+        raise ReproError(f"{reported.source}: {module.name} spanned 0x{module.end - module.base:x} bytes, {name} has "
+                         f"SizeOfImage 0x{image.size_of_image:x}: a different build of the driver")
+    rva = address - base
+    if not 0 <= rva < image.size_of_image:
+        raise ReproError(f"{reported.source}: Arg{index + 1} 0x{address:x} is outside {name} (loaded at 0x{base:x} "
+                         f"size 0x{image.size_of_image:x}): wrong driver or wrong load base")
+    target = Target(reported, base, how, rva)
+    if index == 1 and reported.code == bc.DRIVER_VERIFIER_DETECTED_VIOLATION:
+        _name_call(image, target, name)
+    else:
+        insn = next(_CS.disasm(image.read(rva, 16), rva, 1), None)
+        if insn is None:
+            raise ReproError(f"{reported.source}: no instruction decodes at RVA 0x{rva:x} of {name}: wrong driver "
+                             "build or wrong load base")
+        target.call_site = [f"{stem(name)}+0x{rva:x}  {insn.bytes.hex():<20} {insn.mnemonic} {insn.op_str}"]
+    return target
+
+
+def _name_call(image: PeImage, target: Target, name: str) -> None:
+    """The call instruction ending at the return address, and the import it calls."""
+    rva = target.rva
+    at = call_ending_at(image.read(rva - 16, 16), rva) if rva >= 16 else None
+    if at is None:
+        raise ReproError(f"{target.reported.source}: RVA 0x{rva:x} of {name} does not follow a call instruction, "
+                         "so Arg2 is not a return address in this driver: wrong driver build or wrong load base")
+    insn = next(_CS.disasm(image.read(at, rva - at), at, 1))
+    target.call_site = [f"{stem(name)}+0x{at:x}  {insn.bytes.hex():<20} {insn.mnemonic} {insn.op_str}"]
+    target.api = _callee(image, insn)
+
+
+def _callee(image: PeImage, insn) -> str | None:
+    """`call [rip+slot]`, or `call thunk` where the thunk is `jmp [rip+slot]`: the import in that slot."""
+    op = insn.operands[0]
+    if op.type == x86.X86_OP_IMM:
+        thunk = next(_CS.disasm(image.read(op.imm, 16), op.imm, 1), None)
+        if thunk is None or thunk.mnemonic != "jmp":
+            return None
+        insn, op = thunk, thunk.operands[0]
+    if op.type != x86.X86_OP_MEM or op.mem.base != x86.X86_REG_RIP:
+        return None
+    slot = insn.address + insn.size + op.mem.disp
+    imp = next((i for i in image.imports if i.thunk_rva == slot), None)
+    if imp is None:
+        return None
+    return f"{imp.dll}!{imp.name if imp.name else f'#{imp.ordinal}'}"
+
+
+# ---- the search -------------------------------------------------------------------------------------
+def search_runs(data: bytes, path: str, target: Target, deadline: float) -> Iterator[Attempt]:
+    """Runs in order until the caller stops: the default scenario, then each harvested IOCTL alone with
+    each input shape in VARIANTS. A later directed fuzzer continues where this ends."""
+    session = _run(path, data, None, deadline)
+    sent = session.scenario_run.sent if session.scenario_run else []
+    yield Attempt("the default scenario", list(sent), session.report)
+    planned = session.scenario_run.planned if session.scenario_run else []
+    codes = list(dict.fromkeys(s.request.ioctl for s in planned if s.request and s.request.ioctl is not None))
+    for code in codes:
+        for label, data_in, out in VARIANTS:
+            if time.monotonic() >= deadline:
+                return
+            steps = [Step(IrpRequest(ks.IRP_MJ_CREATE)), ioctl_step(code, data_in, out),
+                     Step(IrpRequest(ks.IRP_MJ_CLEANUP)), Step(IrpRequest(ks.IRP_MJ_CLOSE))]
+            session = _run(path, data, Scenario(steps, source="repro"), deadline)
+            yield Attempt(f"bounded search: IOCTL 0x{code:X} alone, input {label} ({len(data_in)} bytes, "
+                          f"output {out})", _sent(session, steps), session.report)
+
+
+def _sent(session: Session, steps: list[Step]) -> list[Step]:
+    return list(session.scenario_run.sent) if session.scenario_run else steps
+
+
+def _run(path: str, data: bytes, scenario: Scenario | None, deadline: float) -> Session:
+    session = Session(path, data, Options(scenario=scenario, timeout=max(1.0, min(60.0, deadline - time.monotonic()))))
+    session.run()
+    return session
+
+
+def reproduce(path: str, data: bytes, target: Target, seconds: float, scenario_out: str) -> Outcome:
+    deadline = time.monotonic() + seconds
+    attempts, found = [], None
+    for attempt in search_runs(data, path, target, deadline):
+        attempts.append(attempt)
+        attempt.match = next((b for b in attempt.report.bugchecks if target.matches(b, attempt.report.image_base)),
+                             None)
+        if attempt.match:
+            found = attempt
+            break
+    timed_out = found is None and time.monotonic() >= deadline
+    written = None
+    if found:
+        doc = document(found.steps, f"reproduces {target.reported.source}: bug check 0x{target.reported.code:X} "
+                                    f"({found.label})")
+        try:
+            with open(scenario_out, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=2)
+                fh.write("\n")
+        except OSError as exc:
+            raise ReproError(f"{scenario_out}: cannot write the scenario: {exc.strerror or exc}") from None
+        written = scenario_out
+    return Outcome(target, attempts, found, written, timed_out)
+
+
+# ---- the report -------------------------------------------------------------------------------------
+def closest(outcome: Outcome) -> list[str]:
+    """What came nearest when nothing matched: the same bug check elsewhere, or the call site reached
+    with other arguments."""
+    t, lines = outcome.target, []
+    for a in outcome.attempts:
+        for b in a.report.bugchecks:
+            if b.code != t.reported.code:
+                continue
+            rva = t.emulated_rva(b, a.report.image_base)
+            where = f"RVA 0x{rva:x}" if rva is not None else "an unknown place"
+            if rva == t.rva:
+                lines.append(f"{a.label}: the call site was reached, with arguments {_args(b.args)} instead of "
+                             f"{_args(t.reported.args)}")
+            elif b.args[0] == t.reported.args[0]:
+                api = f" ({b.api})" if b.api else ""
+                lines.append(f"{a.label}: the same violation{api} from another call site, {where}")
+    return list(dict.fromkeys(lines))
+
+
+def _args(args) -> str:
+    return "{" + ", ".join(f"0x{a:x}" if isinstance(a, int) else str(a) for a in args) + "}"
+
+
+def side_by_side(outcome: Outcome) -> dict:
+    t = outcome.target
+    reported = {"code": t.reported.code, "args": list(t.reported.args), "caller_rva": t.rva}
+    emulated = None
+    if outcome.found:
+        b = outcome.found.match
+        emulated = {"code": b.code, "args": list(b.args),
+                    "caller_rva": t.emulated_rva(b, outcome.found.report.image_base)}
+    return {"reproduced": outcome.found is not None, "scenario": outcome.scenario_path,
+            "reported": reported, "emulated": emulated}
+
+
+def render_text(driver: str, outcome: Outcome) -> str:
+    t, r = outcome.target, outcome.target.reported
+    name = BugCheck(r.code, r.args).name
+    lines = [f"{driver}: reproducing {name} (0x{r.code:X}) from {r.source}"]
+    if t.rva is not None:
+        lines.append(f"  load base 0x{t.load_base:x} ({t.base_source}); reported address -> RVA 0x{t.rva:x}")
+    lines += [f"  call site: {s}" + (f"  -> {t.api}" if t.api else "") for s in t.call_site]
+    if r.context_rip:
+        lines.append(f"  the dump's context: RIP 0x{r.context_rip:x}")
+    runs = len(outcome.attempts)
+    if outcome.found:
+        b, image_base = outcome.found.match, outcome.found.report.image_base
+        lines.append(f"  REPRODUCED by {outcome.found.label} (run {runs})")
+        lines.append(f"  {'':<11}{'reported':<22}emulated")
+        stable = t.stable
+        for i in range(4):
+            note = "" if i in stable else "  (depends on the load address or memory layout)"
+            lines.append(f"  Arg{i + 1:<8}{_hex(r.args[i]):<22}{_hex(b.args[i])}{note}")
+        lines.append(f"  {'RVA':<11}{_hex(t.rva):<22}{_hex(t.emulated_rva(b, image_base))}")
+        lines.append(f"  scenario written to {outcome.scenario_path} (replay: verifier run --scenario "
+                     f"{outcome.scenario_path} {driver})")
+    else:
+        why = "the time budget ran out" if outcome.timed_out else "the bounded search is exhausted"
+        lines.append(f"  NOT REPRODUCED in {runs} run(s) ({why})")
+        near = closest(outcome)
+        lines += [f"  closest: {c}" for c in near] or ["  closest: no run raised 0x"
+                                                       f"{r.code:X} with Arg1 {_hex(r.args[0])} anywhere"]
+        lines.append("  `verifier fuzz` (directed at the call site) will search further when it lands")
+    return "\n".join(lines)
+
+
+def _hex(value) -> str:
+    return f"0x{value:x}" if isinstance(value, int) else str(value)
+
+
+def render_json(driver: str, outcome: Outcome) -> str:
+    from verifier.render.json_report import report_json
+    shown = (outcome.found or outcome.attempts[0]) if outcome.attempts else None
+    record = shown.report if shown else DriverReport(driver)
+    report = Report("repro", [record])
+    doc = report_json(report)
+    doc["exit_code"] = outcome.exit_code
+    doc["drivers"][0]["repro"] = side_by_side(outcome)
+    return json.dumps(doc, indent=2)
+
+
+def main(args) -> int:
+    """`verifier repro DRIVER --bugcheck FILE|-`: 0 reproduced, 1 not, 2 unusable input."""
+    driver = args.driver
+    try:
+        try:
+            with open(driver, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise ReproError(f"{driver}: cannot read the driver: {exc.strerror or exc}") from None
+        try:
+            image = PeImage.parse(data, os.path.basename(driver))
+            image.require_kernel_driver()
+        except ImageError as exc:
+            raise ReproError(f"{driver}: {exc}") from None
+        reported = read_bugcheck(args.bugcheck)
+        target = locate(image, driver, reported, args.load_base)
+        outcome = reproduce(driver, data, target, args.time, scenario_path(args))
+    except (ReproError, BugCheckTextError) as exc:
+        print(f"verifier: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    text = render_json(driver, outcome) if args.format == "json" else render_text(driver, outcome)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as exc:
+            print(f"verifier: error: cannot write report to {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        sys.stdout.write(text + "\n")
+    return outcome.exit_code
+
+
+def scenario_path(args) -> str:
+    """--scenario-out, else next to the report (-o), else DRIVER-STEM.repro.json in the current directory."""
+    if args.scenario_out:
+        return args.scenario_out
+    if args.output:
+        return os.path.splitext(args.output)[0] + ".scenario.json"
+    return stem(args.driver) + ".repro.json"
