@@ -237,17 +237,23 @@ def windows_spelling(argv: list[str]) -> list[str]:
     return out + drivers
 
 
-def emit(report: Report, fmt: str, output: str | None) -> int:
-    text = RENDERERS[fmt](report)
+def write_report(text: str, output: str | None) -> bool:
+    """The report to `output` (stdout if None); False, said on stderr, when it cannot be written."""
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
         except OSError as exc:
             print(f"verifier: error: cannot write report to {output}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return False
     else:
         sys.stdout.write(text + "\n")
+    return True
+
+
+def emit(report: Report, fmt: str, output: str | None) -> int:
+    if not write_report(RENDERERS[fmt](report), output):
+        return EXIT_USAGE
     # An unusable input must reach the user: on stderr, unless the text report itself is on the terminal.
     if output or fmt != "text" or not sys.stdout.isatty():
         for d in report.drivers:
@@ -291,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             return batch_main(args)
         if args.command == "repro":
             from verifier.repro import main as repro_main
-            return repro_main(args)
+            text, code = repro_main(args)
+            return code if text is None or write_report(text, args.output) else EXIT_USAGE
     except KeyboardInterrupt:
         print("verifier: interrupted", file=sys.stderr)
         return 130

@@ -28,6 +28,7 @@ from verifier.bugcheck import BugCheck
 from verifier.bugcheck_text import BugCheckTextError, ReportedBugCheck, parse, stem
 from verifier.callsite import call_ending_at
 from verifier.crashdump import is_dump, read_dump
+from verifier.inputs import read_driver
 from verifier.report import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, DriverReport, Report
 from verifier.scenario import Scenario, Step, document, ioctl_step
 from verifier.session import Options, Session
@@ -333,15 +334,14 @@ def render_json(driver: str, outcome: Outcome) -> str:
     return json.dumps(doc, indent=2)
 
 
-def main(args) -> int:
-    """`verifier repro DRIVER --bugcheck FILE|-`: 0 reproduced, 1 not, 2 unusable input."""
+def main(args) -> tuple[str | None, int]:
+    """`verifier repro DRIVER --bugcheck FILE|-`: the report (None for unusable input, said on stderr)
+    and the exit code: 0 reproduced, 1 not, 2 unusable input."""
     driver = args.driver
     try:
-        try:
-            with open(driver, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise ReproError(f"{driver}: cannot read the driver: {exc.strerror or exc}") from None
+        data, failed = read_driver(driver)
+        if failed:
+            raise ReproError(f"{driver}: {failed.error}")
         try:
             image = PeImage.parse(data, os.path.basename(driver))
             image.require_kernel_driver()
@@ -352,18 +352,9 @@ def main(args) -> int:
         outcome = reproduce(driver, data, target, args.time, scenario_path(args))
     except (ReproError, BugCheckTextError) as exc:
         print(f"verifier: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return None, EXIT_USAGE
     text = render_json(driver, outcome) if args.format == "json" else render_text(driver, outcome)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-        except OSError as exc:
-            print(f"verifier: error: cannot write report to {args.output}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
-    else:
-        sys.stdout.write(text + "\n")
-    return outcome.exit_code
+    return text, outcome.exit_code
 
 
 def scenario_path(args) -> str:
