@@ -301,3 +301,34 @@ def test_not_reproduced_names_the_closest_point(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "NOT REPRODUCED" in out and "the call site was reached" in out and "verifier fuzz" in out
     assert not os.path.exists(tmp_path / "s.json")
+
+
+# ---- other bug checks: the faulting instruction's RVA and the load-independent arguments -------------
+def only_instruction_rva(name: str, mnemonic: str) -> int:
+    """The RVA of the one `mnemonic` instruction in the driver's code (faults.c puts exactly one there)."""
+    pe = pefile.PE(driver_path(name))
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    md.skipdata = True
+    found = [i.address for s in pe.sections
+             if s.Characteristics & pefile.SECTION_CHARACTERISTICS["IMAGE_SCN_MEM_EXECUTE"]
+             for i in md.disasm(s.get_data()[:s.Misc_VirtualSize], s.VirtualAddress) if i.mnemonic == mnemonic]
+    assert len(found) == 1, (name, mnemonic, found)
+    return found[0]
+
+
+@pytest.mark.parametrize("driver, mnemonic, status", [
+    ("ud2", "ud2", 0xC000001D),          # STATUS_ILLEGAL_INSTRUCTION (ntstatus.h)
+    ("div0", "div", 0xC0000094),         # STATUS_INTEGER_DIVIDE_BY_ZERO
+])
+def test_unhandled_exception_in_driver_entry(driver, mnemonic, status, tmp_path, capsys):
+    rva = only_instruction_rva(driver, mnemonic)
+    # SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: Arg3/Arg4 are the exception and context records on that
+    # machine's stack: load-dependent, so anything.
+    args = (status, BASE + rva, 0xFFFFD001_23456000, 0xFFFFD001_23455000)
+    text = f"BugCheck 1000007E, {{{status:x}, {tick(args[1])}, {tick(args[2])}, {tick(args[3])}}}\n"
+    code, doc, _ = run_repro(tmp_path, capsys, driver, text, "--load-base", tick(BASE))
+    assert code == 0, doc
+    repro = doc["drivers"][0]["repro"]
+    assert repro["reported"] == {"code": 0x7E, "args": list(args), "caller_rva": rva}
+    assert repro["emulated"]["code"] == 0x7E and repro["emulated"]["args"][0] == status
+    assert repro["emulated"]["caller_rva"] == rva

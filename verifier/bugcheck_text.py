@@ -28,10 +28,19 @@ _LM = re.compile(rf"^\s*({_HEX})\s+({_HEX})\s+([A-Za-z_][\w.-]*)(?:\s|$)", re.M)
 _STACK_LINE = re.compile(rf"^\s*({_HEX})\s+({_HEX})\s*:.*:\s*(\S+)\s*$")
 _FRAME = re.compile(r"^([A-Za-z_][\w.-]*)\+0x([0-9a-fA-F]+)$")
 PAGE = 0x1000
+# Windows reports some bug checks with this bit set (0x1000007E SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M,
+# 0x1000008E, 0x100000EA): "the same meaning and parameters" as the code without it (Microsoft's
+# bug check code reference).
+M_VARIANT = 0x10000000
 
 
 class BugCheckTextError(ValueError):
     """The text holds no usable bug check; the message names what is missing."""
+
+
+def canonical(code: int) -> int:
+    """0x1000007E -> 0x7E: the _M variant is the same bug check."""
+    return code & ~M_VARIANT
 
 
 def number(text: str) -> int:
@@ -92,7 +101,7 @@ def parse(text: str, source: str = "<text>") -> ReportedBugCheck:
         raise BugCheckTextError(f"{source}: bug check 0x{code:X} found but not {', '.join(missing)}: paste the "
                                 "'Arg1:'..'Arg4:' lines (or BUGCHECK_P1..P4) too")
     named = dict(_NAMED.findall(text))
-    reported = ReportedBugCheck(code, tuple(args), source, named.get("IMAGE_NAME") or named.get("MODULE_NAME"))
+    reported = ReportedBugCheck(canonical(code), tuple(args), source, named.get("IMAGE_NAME") or named.get("MODULE_NAME"))
     stack = text.split("STACK_TEXT:", 1)[1].split("\n\n", 1)[0] if "STACK_TEXT:" in text else ""
     reported.frames = _frames(stack)
     for m in _LM.finditer(text.replace(stack, "") if stack else text):

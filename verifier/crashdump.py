@@ -16,7 +16,7 @@ import ctypes
 import struct
 
 from hooks import kstructs as ks
-from verifier.bugcheck_text import BugCheckTextError, Module, ReportedBugCheck
+from verifier.bugcheck_text import BugCheckTextError, Module, ReportedBugCheck, canonical
 
 SIGNATURE = b"PAGEDU64"
 BUGCHECK_CODE = 0x38
@@ -43,7 +43,7 @@ def read_dump(path: str, head: bytes) -> ReportedBugCheck:
     if kind == MINIDUMP:
         code = struct.unpack_from("<I", head, BUGCHECK_CODE)[0]
         args = struct.unpack_from("<4Q", head, BUGCHECK_PARAMETERS)
-        return ReportedBugCheck(code, args, f"{path} ({what} header)")
+        return ReportedBugCheck(canonical(code), args, f"{path} ({what} header)")
     try:
         import kdmp_parser
     except ImportError:
@@ -54,7 +54,7 @@ def read_dump(path: str, head: bytes) -> ReportedBugCheck:
     except (RuntimeError, ValueError) as exc:
         raise BugCheckTextError(f"{path}: kdmp-parser cannot read this {what} dump ({exc})") from None
     header = dump.header
-    reported = ReportedBugCheck(header.BugCheckCode, tuple(header.BugCheckCodeParameter[:4]),
+    reported = ReportedBugCheck(canonical(header.BugCheckCode), tuple(header.BugCheckCodeParameter[:4]),
                                 f"{path} ({what} dump)")
     reported.modules = _modules(dump, header.PsLoadedModuleList)
     reported.context_rip = dump.context.Rip
