@@ -294,7 +294,12 @@ def test_not_reproduced_names_the_closest_point(tmp_path, capsys):
     driver, args, rva = expected("ioctl")
     other = (args[0], args[1], args[2], tag("XXXX"))
     code, doc, _ = run_repro(tmp_path, capsys, driver, analyze(0xC4, other, driver), "--time", "20")
-    assert code == 1 and doc["drivers"][0]["repro"]["reproduced"] is False
+    repro = doc["drivers"][0]["repro"]
+    assert code == 1 and repro["reproduced"] is False and repro["emulated"] is None
+    # the driver's own tag (src/ioctl.c) where the report has 'XXXX'
+    reached = [c for c in repro["closest"] if "the call site was reached" in c]
+    assert len(reached) == 1 and f"0x{tag('lctI'):x}}} instead of" in reached[0], repro["closest"]
+    assert f"0x{tag('XXXX'):x}}} (the default scenario" in reached[0], reached
     (tmp_path / "b.txt").write_text(analyze(0xC4, other, driver))
     main(["repro", driver_path(driver), "--bugcheck", str(tmp_path / "b.txt"), "--time", "20",
           "--scenario-out", str(tmp_path / "s.json")])

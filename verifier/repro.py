@@ -20,6 +20,7 @@ from typing import Iterator
 import capstone
 from capstone import x86
 
+from emu.machine import stop_on_interrupt
 from emu.pe import ImageError, PeImage
 from hooks import kstructs as ks
 from hooks.irp import IrpRequest
@@ -256,20 +257,23 @@ def reproduce(path: str, data: bytes, target: Target, seconds: float, scenario_o
 def closest(outcome: Outcome) -> list[str]:
     """What came nearest when nothing matched: the same bug check elsewhere, or the call site reached
     with other arguments."""
-    t, lines = outcome.target, []
+    t, seen = outcome.target, {}                 # what was reached -> the runs that reached it
     for a in outcome.attempts:
         for b in a.report.bugchecks:
             if b.code != t.reported.code:
                 continue
             rva = t.emulated_rva(b, a.report.image_base)
-            where = f"RVA 0x{rva:x}" if rva is not None else "an unknown place"
             if rva == t.rva:
-                lines.append(f"{a.label}: the call site was reached, with arguments {_args(b.args)} instead of "
-                             f"{_args(t.reported.args)}")
+                point = (f"the call site was reached, with arguments {_args(b.args)} instead of "
+                         f"{_args(t.reported.args)}")
             elif b.args[0] == t.reported.args[0]:
-                api = f" ({b.api})" if b.api else ""
-                lines.append(f"{a.label}: the same violation{api} from another call site, {where}")
-    return list(dict.fromkeys(lines))
+                where = f"RVA 0x{rva:x}" if rva is not None else "an unknown place"
+                point = f"the same violation{f' ({b.api})' if b.api else ''} from another call site, {where}"
+            else:
+                continue
+            seen.setdefault(point, []).append(a.label)
+    return [f"{point} ({runs[0]}{f', and {len(runs) - 1} more run(s)' if len(runs) > 1 else ''})"
+            for point, runs in seen.items()]
 
 
 def _args(args) -> str:
@@ -285,7 +289,10 @@ def side_by_side(outcome: Outcome) -> dict:
         emulated = {"code": b.code, "args": list(b.args),
                     "caller_rva": t.emulated_rva(b, outcome.found.report.image_base)}
     return {"reproduced": outcome.found is not None, "scenario": outcome.scenario_path,
-            "reported": reported, "emulated": emulated}
+            "reported": reported, "emulated": emulated,
+            "call_site": t.call_site[0] if t.call_site else None, "api": t.api, "runs": len(outcome.attempts),
+            "found_by": outcome.found.label if outcome.found else None,
+            "closest": [] if outcome.found else closest(outcome)}
 
 
 def render_text(driver: str, outcome: Outcome) -> str:
@@ -349,7 +356,8 @@ def main(args) -> tuple[str | None, int]:
             raise ReproError(f"{driver}: {exc}") from None
         reported = read_bugcheck(args.bugcheck)
         target = locate(image, driver, reported, args.load_base)
-        outcome = reproduce(driver, data, target, args.time, scenario_path(args))
+        with stop_on_interrupt():                # Ctrl-C ends the running emulation at once (exit 130)
+            outcome = reproduce(driver, data, target, args.time, scenario_path(args))
     except (ReproError, BugCheckTextError) as exc:
         print(f"verifier: error: {exc}", file=sys.stderr)
         return None, EXIT_USAGE
