@@ -144,7 +144,7 @@ def locate(image: PeImage, driver: str, reported: ReportedBugCheck, load_base: i
     if load_base is not None:
         base, how = load_base, "--load-base"
     elif module is not None:
-        base, how = module.base, f"module list of {reported.source}"
+        base, how = module.base, f"{module.name} in the module list of {reported.source}"
     else:
         base, how = reported.base_from_stack(name, address), "STACK_TEXT frame"
     if base is None:
