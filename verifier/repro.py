@@ -30,7 +30,7 @@ from verifier.bugcheck_text import BugCheckTextError, ReportedBugCheck, parse, s
 from verifier.callsite import call_ending_at
 from verifier.crashdump import is_dump, read_dump
 from verifier.inputs import read_driver
-from verifier.report import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, DriverReport, Report
+from verifier.report import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, DriverReport
 from verifier.scenario import Scenario, Step, document, ioctl_step
 from verifier.session import Options, Session
 
@@ -199,7 +199,7 @@ def _callee(image: PeImage, insn) -> str | None:
 
 
 # ---- the search -------------------------------------------------------------------------------------
-def search_runs(data: bytes, path: str, target: Target, deadline: float) -> Iterator[Attempt]:
+def search_runs(data: bytes, path: str, deadline: float) -> Iterator[Attempt]:
     """Runs in order until the caller stops: the default scenario, then each harvested IOCTL alone with
     each input shape in VARIANTS. A later directed fuzzer continues where this ends."""
     session = _run(path, data, None, deadline)
@@ -231,7 +231,7 @@ def _run(path: str, data: bytes, scenario: Scenario | None, deadline: float) -> 
 def reproduce(path: str, data: bytes, target: Target, seconds: float, scenario_out: str) -> Outcome:
     deadline = time.monotonic() + seconds
     attempts, found = [], None
-    for attempt in search_runs(data, path, target, deadline):
+    for attempt in search_runs(data, path, deadline):
         attempts.append(attempt)
         attempt.match = next((b for b in attempt.report.bugchecks if target.matches(b, attempt.report.image_base)),
                              None)
@@ -251,94 +251,6 @@ def reproduce(path: str, data: bytes, target: Target, seconds: float, scenario_o
             raise ReproError(f"{scenario_out}: cannot write the scenario: {exc.strerror or exc}") from None
         written = scenario_out
     return Outcome(target, attempts, found, written, timed_out)
-
-
-# ---- the report -------------------------------------------------------------------------------------
-def closest(outcome: Outcome) -> list[str]:
-    """What came nearest when nothing matched: the same bug check elsewhere, or the call site reached
-    with other arguments."""
-    t, seen = outcome.target, {}                 # what was reached -> the runs that reached it
-    for a in outcome.attempts:
-        for b in a.report.bugchecks:
-            if b.code != t.reported.code:
-                continue
-            rva = t.emulated_rva(b, a.report.image_base)
-            if rva == t.rva:
-                point = (f"the call site was reached, with arguments {_args(b.args)} instead of "
-                         f"{_args(t.reported.args)}")
-            elif b.args[0] == t.reported.args[0]:
-                where = f"RVA 0x{rva:x}" if rva is not None else "an unknown place"
-                point = f"the same violation{f' ({b.api})' if b.api else ''} from another call site, {where}"
-            else:
-                continue
-            seen.setdefault(point, []).append(a.label)
-    return [f"{point} ({runs[0]}{f', and {len(runs) - 1} more run(s)' if len(runs) > 1 else ''})"
-            for point, runs in seen.items()]
-
-
-def _args(args) -> str:
-    return "{" + ", ".join(f"0x{a:x}" if isinstance(a, int) else str(a) for a in args) + "}"
-
-
-def side_by_side(outcome: Outcome) -> dict:
-    t = outcome.target
-    reported = {"code": t.reported.code, "args": list(t.reported.args), "caller_rva": t.rva}
-    emulated = None
-    if outcome.found:
-        b = outcome.found.match
-        emulated = {"code": b.code, "args": list(b.args),
-                    "caller_rva": t.emulated_rva(b, outcome.found.report.image_base)}
-    return {"reproduced": outcome.found is not None, "scenario": outcome.scenario_path,
-            "reported": reported, "emulated": emulated,
-            "call_site": t.call_site[0] if t.call_site else None, "api": t.api, "runs": len(outcome.attempts),
-            "found_by": outcome.found.label if outcome.found else None,
-            "closest": [] if outcome.found else closest(outcome)}
-
-
-def render_text(driver: str, outcome: Outcome) -> str:
-    t, r = outcome.target, outcome.target.reported
-    name = BugCheck(r.code, r.args).name
-    lines = [f"{driver}: reproducing {name} (0x{r.code:X}) from {r.source}"]
-    if t.rva is not None:
-        lines.append(f"  load base 0x{t.load_base:x} ({t.base_source}); reported address -> RVA 0x{t.rva:x}")
-    lines += [f"  call site: {s}" + (f"  -> {t.api}" if t.api else "") for s in t.call_site]
-    if r.context_rip:
-        lines.append(f"  the dump's context: RIP 0x{r.context_rip:x}")
-    runs = len(outcome.attempts)
-    if outcome.found:
-        b, image_base = outcome.found.match, outcome.found.report.image_base
-        lines.append(f"  REPRODUCED by {outcome.found.label} (run {runs})")
-        lines.append(f"  {'':<11}{'reported':<22}emulated")
-        stable = t.stable
-        for i in range(4):
-            note = "" if i in stable else "  (depends on the load address or memory layout)"
-            lines.append(f"  Arg{i + 1:<8}{_hex(r.args[i]):<22}{_hex(b.args[i])}{note}")
-        lines.append(f"  {'RVA':<11}{_hex(t.rva):<22}{_hex(t.emulated_rva(b, image_base))}")
-        lines.append(f"  scenario written to {outcome.scenario_path} (replay: verifier run --scenario "
-                     f"{outcome.scenario_path} {driver})")
-    else:
-        why = "the time budget ran out" if outcome.timed_out else "the bounded search is exhausted"
-        lines.append(f"  NOT REPRODUCED in {runs} run(s) ({why})")
-        near = closest(outcome)
-        lines += [f"  closest: {c}" for c in near] or ["  closest: no run raised 0x"
-                                                       f"{r.code:X} with Arg1 {_hex(r.args[0])} anywhere"]
-        lines.append("  `verifier fuzz` (directed at the call site) will search further when it lands")
-    return "\n".join(lines)
-
-
-def _hex(value) -> str:
-    return f"0x{value:x}" if isinstance(value, int) else str(value)
-
-
-def render_json(driver: str, outcome: Outcome) -> str:
-    from verifier.render.json_report import report_json
-    shown = (outcome.found or outcome.attempts[0]) if outcome.attempts else None
-    record = shown.report if shown else DriverReport(driver)
-    report = Report("repro", [record])
-    doc = report_json(report)
-    doc["exit_code"] = outcome.exit_code
-    doc["drivers"][0]["repro"] = side_by_side(outcome)
-    return json.dumps(doc, indent=2)
 
 
 def main(args) -> tuple[str | None, int]:
@@ -361,6 +273,7 @@ def main(args) -> tuple[str | None, int]:
     except (ReproError, BugCheckTextError) as exc:
         print(f"verifier: error: {exc}", file=sys.stderr)
         return None, EXIT_USAGE
+    from verifier.render.repro import render_json, render_text
     text = render_json(driver, outcome) if args.format == "json" else render_text(driver, outcome)
     return text, outcome.exit_code
 
