@@ -337,3 +337,37 @@ def test_unhandled_exception_in_driver_entry(driver, mnemonic, status, tmp_path,
     assert repro["reported"] == {"code": 0x7E, "args": list(args), "caller_rva": rva}
     assert repro["emulated"]["code"] == 0x7E and repro["emulated"]["args"][0] == status
     assert repro["emulated"]["caller_rva"] == rva
+
+
+def test_module_of_another_size_is_another_build(tmp_path, capsys):
+    driver, args, _ = expected("ioctl")
+    text = analyze(0xC4, args, driver).replace(tick(BASE + size_of_image(driver)),
+                                               tick(BASE + size_of_image(driver) + 0x2000))
+    code, _, err = run_repro(tmp_path, capsys, driver, text)
+    assert "a different build of the driver" in one_line_error(code, err)
+
+
+def test_bugcheck_from_stdin(tmp_path, capsys, monkeypatch):
+    import io
+    driver, args, rva = expected("ioctl")
+    monkeypatch.setattr("sys.stdin", io.StringIO(analyze(0xC4, args, driver)))
+    code = main(["repro", driver_path(driver), "--bugcheck", "-", "--format", "json",
+                 "--scenario-out", str(tmp_path / "repro.json")])
+    check_reproduced(code, json.loads(capsys.readouterr().out), args, rva, tmp_path)
+
+
+def test_dump_whose_module_list_lacks_the_driver(tmp_path, capsys):
+    pytest.importorskip("kdmp_parser")
+    driver, args, _ = expected("ioctl")
+    dump = full_dump(0xC4, args, [("ntoskrnl.exe", 0xFFFFF801_11000000, 0xA00000)])
+    code, _, err = run_repro(tmp_path, capsys, driver, dump)
+    assert "no load base for ioctl" in one_line_error(code, err)
+
+
+def test_dump_kind_kdmp_parser_does_not_read(tmp_path, capsys):
+    pytest.importorskip("kdmp_parser")
+    driver, args, _ = expected("ioctl")
+    dump = bytearray(full_dump(0xC4, args, []))
+    struct.pack_into("<I", dump, 0xF98, 2)                                   # a kernel summary dump
+    code, _, err = run_repro(tmp_path, capsys, driver, bytes(dump))
+    assert "kdmp-parser cannot read this kernel summary dump" in one_line_error(code, err)
