@@ -13,7 +13,11 @@ Rekall's crashdump.py overlay; DumpType values: 1 full, 2 kernel summary, 4 tria
 from __future__ import annotations
 
 import ctypes
+import os
 import struct
+import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 from hooks import kstructs as ks
 from verifier.bugcheck_text import BugCheckTextError, Module, ReportedBugCheck, canonical
@@ -50,15 +54,31 @@ def read_dump(path: str, head: bytes) -> ReportedBugCheck:
         raise BugCheckTextError(f"{path}: reading a {what} dump needs kdmp-parser: pip install "
                                 "'hvci-verifier[dumps]' (or paste the `!analyze -v` text instead)") from None
     try:
-        dump = kdmp_parser.KernelDumpParser(path)
+        with _quiet_stdout():
+            dump = kdmp_parser.KernelDumpParser(path)
     except (RuntimeError, ValueError) as exc:
         raise BugCheckTextError(f"{path}: kdmp-parser cannot read this {what} dump ({exc})") from None
     header = dump.header
     reported = ReportedBugCheck(canonical(header.BugCheckCode), tuple(header.BugCheckCodeParameter[:4]),
                                 f"{path} ({what} dump)")
-    reported.modules = _modules(dump, header.PsLoadedModuleList)
+    with _quiet_stdout():
+        reported.modules = _modules(dump, header.PsLoadedModuleList)
     reported.context_rip = dump.context.Rip
     return reported
+
+
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """kdmp-parser explains a rejected dump with C printf on fd 1, which would corrupt a JSON report."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _modules(dump, head: int) -> list[Module]:
