@@ -371,3 +371,14 @@ def test_dump_kind_kdmp_parser_does_not_read(tmp_path, capfd):
     struct.pack_into("<I", dump, 0xF98, 2)                                   # a kernel summary dump
     code, doc, err = run_repro(tmp_path, capfd, driver, bytes(dump))        # capfd: kdmp-parser's C printf too
     assert doc == {} and "kdmp-parser cannot read this kernel summary dump" in one_line_error(code, err)
+
+
+def test_not_reproduced_says_the_reported_instruction_ran(tmp_path, capsys):
+    # A 0x7E reported at ioctl.sys's entry point: every run executes that instruction, none faults there.
+    rva = pefile.PE(driver_path("ioctl"), fast_load=True).OPTIONAL_HEADER.AddressOfEntryPoint
+    text = f"BugCheck 7E, {{c0000005, {BASE + rva:x}, 0, 0}}\n"
+    code, doc, _ = run_repro(tmp_path, capsys, "ioctl", text, "--load-base", hex(BASE))
+    repro = doc["drivers"][0]["repro"]
+    assert code == 1 and repro["reproduced"] is False
+    assert repro["closest"][0].startswith(f"the instruction at RVA 0x{rva:x} ran, without this bug check "
+                                          "(the default scenario, and "), repro["closest"]

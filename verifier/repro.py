@@ -20,8 +20,11 @@ from typing import Iterator
 import capstone
 from capstone import x86
 
+from unicorn import UC_HOOK_CODE
+
 from emu.machine import stop_on_interrupt
 from emu.pe import ImageError, PeImage
+from emu.unwind import FunctionTable
 from hooks import kstructs as ks
 from hooks.irp import IrpRequest
 from verifier import bugcheck as bc
@@ -74,6 +77,7 @@ class Target:
     rva: int | None
     call_site: list[str] = field(default_factory=list)      # disassembly lines
     api: str | None = None
+    probes: dict[str, int] = field(default_factory=dict)     # "function" / "site" -> RVA a run may execute
 
     @property
     def stable(self) -> tuple[int, ...]:
@@ -98,6 +102,7 @@ class Attempt:
     label: str
     steps: list[Step]
     report: DriverReport
+    reached: set[str] = field(default_factory=set)           # the Target's probes this run executed
     match: BugCheck | None = None
 
 
@@ -166,6 +171,10 @@ def locate(image: PeImage, driver: str, reported: ReportedBugCheck, load_base: i
             raise ReproError(f"{reported.source}: no instruction decodes at RVA 0x{rva:x} of {name}: wrong driver "
                              "build or wrong load base")
         target.call_site = [f"{stem(name)}+0x{rva:x}  {insn.bytes.hex():<20} {insn.mnemonic} {insn.op_str}"]
+        target.probes["site"] = rva
+    function = FunctionTable(image).lookup(target.probes["site"])
+    if function:
+        target.probes["function"] = function[0]
     return target
 
 
@@ -179,6 +188,7 @@ def _name_call(image: PeImage, target: Target, name: str) -> None:
     insn = next(_CS.disasm(image.read(at, rva - at), at, 1))
     target.call_site = [f"{stem(name)}+0x{at:x}  {insn.bytes.hex():<20} {insn.mnemonic} {insn.op_str}"]
     target.api = _callee(image, insn)
+    target.probes["site"] = at
 
 
 def _callee(image: PeImage, insn) -> str | None:
@@ -199,12 +209,12 @@ def _callee(image: PeImage, insn) -> str | None:
 
 
 # ---- the search -------------------------------------------------------------------------------------
-def search_runs(data: bytes, path: str, deadline: float) -> Iterator[Attempt]:
+def search_runs(data: bytes, path: str, probes: dict[str, int], deadline: float) -> Iterator[Attempt]:
     """Runs in order until the caller stops: the default scenario, then each harvested IOCTL alone with
     each input shape in VARIANTS. A later directed fuzzer continues where this ends."""
-    session = _run(path, data, None, deadline)
+    session = _run(path, data, None, probes, deadline)
     sent = session.scenario_run.sent if session.scenario_run else []
-    yield Attempt("the default scenario", list(sent), session.report)
+    yield Attempt("the default scenario", list(sent), session.report, session.reached)
     planned = session.scenario_run.planned if session.scenario_run else []
     codes = list(dict.fromkeys(s.request.ioctl for s in planned if s.request and s.request.ioctl is not None))
     for code in codes:
@@ -213,17 +223,36 @@ def search_runs(data: bytes, path: str, deadline: float) -> Iterator[Attempt]:
                 return
             steps = [Step(IrpRequest(ks.IRP_MJ_CREATE)), ioctl_step(code, data_in, out),
                      Step(IrpRequest(ks.IRP_MJ_CLEANUP)), Step(IrpRequest(ks.IRP_MJ_CLOSE))]
-            session = _run(path, data, Scenario(steps, source="repro"), deadline)
+            session = _run(path, data, Scenario(steps, source="repro"), probes, deadline)
             yield Attempt(f"bounded search: IOCTL 0x{code:X} alone, input {label} ({len(data_in)} bytes, "
-                          f"output {out})", _sent(session, steps), session.report)
+                          f"output {out})", _sent(session, steps), session.report, session.reached)
+
+
+class ProbedSession(Session):
+    """A run that also notes which probes (RVAs in the driver) executed: a code hook on each single
+    address, so no Python runs for any other instruction."""
+
+    def __init__(self, path: str, data: bytes, options: Options, probes: dict[str, int]):
+        super().__init__(path, data, options)
+        self.probes, self.reached, self._hooked = probes, set(), False
+
+    def call_entry(self, *args, **kwargs):
+        if not self._hooked:                     # the driver is loaded: the first entry point is about to run
+            self._hooked = True
+            for label, rva in self.probes.items():
+                address = self.driver.image.base + rva
+                self.kernel.machine.uc.hook_add(UC_HOOK_CODE, lambda *_, label=label: self.reached.add(label),
+                                                begin=address, end=address)
+        return super().call_entry(*args, **kwargs)
 
 
 def _sent(session: Session, steps: list[Step]) -> list[Step]:
     return list(session.scenario_run.sent) if session.scenario_run else steps
 
 
-def _run(path: str, data: bytes, scenario: Scenario | None, deadline: float) -> Session:
-    session = Session(path, data, Options(scenario=scenario, timeout=max(1.0, min(60.0, deadline - time.monotonic()))))
+def _run(path: str, data: bytes, scenario: Scenario | None, probes: dict[str, int], deadline: float) -> ProbedSession:
+    options = Options(scenario=scenario, timeout=max(1.0, min(60.0, deadline - time.monotonic())))
+    session = ProbedSession(path, data, options, probes)
     session.run()
     return session
 
@@ -231,7 +260,7 @@ def _run(path: str, data: bytes, scenario: Scenario | None, deadline: float) -> 
 def reproduce(path: str, data: bytes, target: Target, seconds: float, scenario_out: str) -> Outcome:
     deadline = time.monotonic() + seconds
     attempts, found = [], None
-    for attempt in search_runs(data, path, deadline):
+    for attempt in search_runs(data, path, target.probes, deadline):
         attempts.append(attempt)
         attempt.match = next((b for b in attempt.report.bugchecks if target.matches(b, attempt.report.image_base)),
                              None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from verifier.bugcheck import BugCheck
+from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, BugCheck
 from verifier.render.json_report import report_json
 from verifier.repro import Outcome
 from verifier.report import DriverReport, Report
@@ -27,8 +27,23 @@ def closest(outcome: Outcome) -> list[str]:
             else:
                 continue
             seen.setdefault(point, []).append(a.label)
+    if not seen:
+        _probed(outcome, seen)
     return [f"{point} ({runs[0]}{f', and {len(runs) - 1} more run(s)' if len(runs) > 1 else ''})"
             for point, runs in seen.items()]
+
+
+def _probed(outcome: Outcome, seen: dict[str, list[str]]) -> None:
+    """Without a bug check of the kind: whether runs executed the call site, or entered its function."""
+    t = outcome.target
+    site, function = t.probes.get("site"), t.probes.get("function")
+    what = "the call" if t.reported.code == DRIVER_VERIFIER_DETECTED_VIOLATION else "the instruction"
+    for a in outcome.attempts:
+        if "site" in a.reached:
+            seen.setdefault(f"{what} at RVA 0x{site:x} ran, without this bug check", []).append(a.label)
+        elif "function" in a.reached:
+            seen.setdefault(f"its function (RVA 0x{function:x}) was entered, but {what} at RVA 0x{site:x} did not "
+                            "run", []).append(a.label)
 
 
 def _args(args) -> str:
