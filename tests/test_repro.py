@@ -329,8 +329,9 @@ def test_unhandled_exception_in_driver_entry(driver, mnemonic, status, tmp_path,
     rva = only_instruction_rva(driver, mnemonic)
     # SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: Arg3/Arg4 are the exception and context records on that
     # machine's stack: load-dependent, so anything.
-    args = (status, BASE + rva, 0xFFFFD001_23456000, 0xFFFFD001_23455000)
-    text = f"BugCheck 1000007E, {{{status:x}, {tick(args[1])}, {tick(args[2])}, {tick(args[3])}}}\n"
+    # x64 Windows prints the exception code sign-extended, as WinDbg's Arg1: ffffffff`c000001d
+    args = (0xFFFFFFFF_00000000 | status, BASE + rva, 0xFFFFD001_23456000, 0xFFFFD001_23455000)
+    text = f"BugCheck 1000007E, {{{tick(args[0])}, {tick(args[1])}, {tick(args[2])}, {tick(args[3])}}}\n"
     code, doc, _ = run_repro(tmp_path, capsys, driver, text, "--load-base", tick(BASE))
     assert code == 0, doc
     repro = doc["drivers"][0]["repro"]
@@ -382,3 +383,11 @@ def test_not_reproduced_says_the_reported_instruction_ran(tmp_path, capsys):
     assert code == 1 and repro["reproduced"] is False
     assert repro["closest"][0].startswith(f"the instruction at RVA 0x{rva:x} ran, without this bug check "
                                           "(the default scenario, and "), repro["closest"]
+
+
+def test_event_1001_sentence():
+    from verifier.bugcheck_text import parse
+    r = parse("The computer has rebooted from a bugcheck.  The bugcheck was: 0x1000007e (0xffffffffc0000005, "
+              "0xfffff80832101057, 0xffffd00123456000, 0xffffd00123455000). A dump was saved in: "
+              "C:\\Windows\\MEMORY.DMP. Report Id: 1.")
+    assert (r.code, r.args) == (0x7E, (0xFFFFFFFFC0000005, 0xFFFFF80832101057, 0xFFFFD00123456000, 0xFFFFD00123455000))

@@ -4,7 +4,8 @@ Accepted (any mix, in one text):
 - `!analyze -v`: the `NAME (code)` header, `Arg1: ...` lines, `BUGCHECK_CODE:` / `BUGCHECK_P1..P4:`,
   `IMAGE_NAME:` / `MODULE_NAME:`, and `STACK_TEXT:` frames whose call site is `module+0xOFFSET`;
 - `.bugcheck`: `Bugcheck code 000000C4` and `Arguments 00000000`00002000 ...`;
-- `BugCheck C4, {2000, fffff808320f3448, 0, 0}` (kernel debugger, System event log);
+- `BugCheck C4, {2000, fffff808320f3448, 0, 0}` (kernel debugger, System event log), and event 1001's
+  `The bugcheck was: 0x000000c4 (0x0000000000002000, 0xfffff808320f3448, 0x0, 0x0)`;
 - `lm` lines: `fffff808`320e0000 fffff808`32100000   mydrv   (deferred)`, for load bases.
 Numbers are hex, with or without 0x, in WinDbg's backtick-split 64-bit form or not.
 """
@@ -23,6 +24,9 @@ _DOT_CODE = re.compile(rf"^\s*Bugcheck code\s+({_HEX})\s*$", re.M | re.I)
 _DOT_ARGS = re.compile(rf"^\s*Arguments\s+({_HEX})\s+({_HEX})\s+({_HEX})\s+({_HEX})\s*$", re.M | re.I)
 _ONE_LINE = re.compile(rf"BugCheck\s+({_HEX}),\s*\{{\s*({_HEX})\s*,\s*({_HEX})\s*,\s*({_HEX})\s*,\s*({_HEX})\s*\}}",
                        re.I)
+# System event 1001 (BugCheck): "The bugcheck was: 0x000000c4 (0x0000000000002000, 0xfffff808..., 0x0, 0x0)."
+_EVENT_1001 = re.compile(rf"bugcheck was:\s*({_HEX})\s*\(\s*({_HEX})\s*,\s*({_HEX})\s*,\s*({_HEX})\s*,\s*({_HEX})\s*\)",
+                         re.I)
 _NAMED = re.compile(r"^\s*(IMAGE_NAME|MODULE_NAME):\s*(\S+)\s*$", re.M)
 _LM = re.compile(rf"^\s*({_HEX})\s+({_HEX})\s+([A-Za-z_][\w.-]*)(?:\s|$)", re.M)
 _STACK_LINE = re.compile(rf"^\s*({_HEX})\s+({_HEX})\s*:.*:\s*(\S+)\s*$")
@@ -113,7 +117,7 @@ def parse(text: str, source: str = "<text>") -> ReportedBugCheck:
 
 def _code_and_args(text: str) -> tuple[int | None, list[int | None]]:
     code, args = None, [None] * 4
-    one = _ONE_LINE.search(text)
+    one = _ONE_LINE.search(text) or _EVENT_1001.search(text)
     if one:
         code, args = number(one.group(1)), [number(g) for g in one.groups()[1:]]
     dot_code, dot_args = _DOT_CODE.search(text), _DOT_ARGS.search(text)

@@ -67,6 +67,11 @@ def address_args(code: int, arg1: int) -> tuple[int | None, tuple[int, ...]]:
     return ADDRESS_ARGS.get(code, (None, ()))
 
 
+def same_value(reported: int, emulated) -> bool:
+    """Equal, or the same NTSTATUS: x64 Windows prints exception codes sign-extended (ffffffff`c0000005)."""
+    return reported == emulated or (reported >> 32 == 0xFFFFFFFF and reported & 0xFFFFFFFF == emulated)
+
+
 @dataclass
 class Target:
     """The reported bug check placed in the driver: what a run has to match."""
@@ -91,7 +96,7 @@ class Target:
 
     def matches(self, b: BugCheck, image_base: int | None) -> bool:
         r = self.reported
-        return (b.code == r.code and all(b.args[i] == r.args[i] for i in self.stable)
+        return (b.code == r.code and all(same_value(r.args[i], b.args[i]) for i in self.stable)
                 and (self.rva is None or self.emulated_rva(b, image_base) == self.rva))
 
 
