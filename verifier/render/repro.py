@@ -5,7 +5,7 @@ import json
 
 from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, BugCheck
 from verifier.render.json_report import report_json
-from verifier.repro import Outcome
+from verifier.repro import Outcome, same_value
 from verifier.report import DriverReport, Report
 
 
@@ -21,7 +21,7 @@ def closest(outcome: Outcome) -> list[str]:
             if rva == t.rva:
                 point = (f"the call site was reached, with arguments {_args(b.args)} instead of "
                          f"{_args(t.reported.args)}")
-            elif b.args[0] == t.reported.args[0]:
+            elif same_value(t.reported.args[0], b.args[0]):
                 where = f"RVA 0x{rva:x}" if rva is not None else "an unknown place"
                 point = f"the same violation{f' ({b.api})' if b.api else ''} from another call site, {where}"
             else:
