@@ -25,7 +25,11 @@ def _read(k, address: int, size: int) -> bytes:
 
 def call_before(k, return_address: int) -> int | None:
     """Address of the call instruction that returns to `return_address` (None if none decodes)."""
-    code = _read(k, return_address - 16, 16)
+    return call_ending_at(_read(k, return_address - 16, 16), return_address)
+
+
+def call_ending_at(code: bytes, return_address: int) -> int | None:
+    """Address of a call instruction that ends the 16 bytes `code` read just before `return_address`."""
     for length in (6, 5, 3, 2, 7, 4, 8, 9):            # common encodings of call first
         if len(code) < length:
             continue

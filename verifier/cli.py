@@ -68,7 +68,48 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "see README)")
     _common(run)
     _batch_parser(sub)
+    _repro_parser(sub)
     return parser
+
+
+DEFAULT_REPRO_TIME = 120.0          # `verifier repro`: the whole search, every run together
+
+
+def _repro_parser(sub) -> None:
+    repro = sub.add_parser("repro", help="reproduce a bug check a machine reported (WinDbg text or a crash dump): "
+                                         "exit 0 reproduced, 1 not, 2 unusable input")
+    repro.add_argument("driver", metavar="DRIVER", help="the driver file that crashed")
+    repro.add_argument("--bugcheck", required=True, metavar="FILE|-",
+                       help="`!analyze -v` / `.bugcheck` text, 'BugCheck C4, {...}' lines, or a kernel crash dump")
+    repro.add_argument("--load-base", type=_address, metavar="ADDR",
+                       help="where DRIVER was loaded on the crashed machine (default: its `lm` line or the dump)")
+    repro.add_argument("--time", type=_search_time, default=DEFAULT_REPRO_TIME, metavar="SECONDS",
+                       help=f"time budget of the whole search (default {DEFAULT_REPRO_TIME:g})")
+    repro.add_argument("--scenario-out", metavar="FILE",
+                       help="where to write the reproducing scenario (default: next to -o, else DRIVER.repro.json)")
+    repro.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
+    repro.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+
+
+def _search_time(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"--time must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def _address(text: str) -> int:
+    try:
+        value = int(text.replace("`", ""), 16)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the load base must be a hex address such as fffff808`320e0000, "
+                                         f"not {text!r}") from None
+    if not 0 <= value < 1 << 64:
+        raise argparse.ArgumentTypeError(f"the load base {text} does not fit in 64 bits")
+    return value
 
 
 def _ioctl(text: str):
@@ -196,17 +237,23 @@ def windows_spelling(argv: list[str]) -> list[str]:
     return out + drivers
 
 
-def emit(report: Report, fmt: str, output: str | None) -> int:
-    text = renderer(fmt)(report)
+def write_report(text: str, output: str | None) -> bool:
+    """The report to `output` (stdout if None); False, said on stderr, when it cannot be written."""
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
         except OSError as exc:
             print(f"verifier: error: cannot write report to {output}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return False
     else:
         sys.stdout.write(text + "\n")
+    return True
+
+
+def emit(report: Report, fmt: str, output: str | None) -> int:
+    if not write_report(renderer(fmt)(report), output):
+        return EXIT_USAGE
     # An unusable input must reach the user: on stderr, unless the text report itself is on the terminal.
     if output or fmt != "text" or not sys.stdout.isatty():
         for d in report.drivers:
@@ -248,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "batch":
             from verifier.batch import main as batch_main
             return batch_main(args)
+        if args.command == "repro":
+            from verifier.repro import main as repro_main
+            text, code = repro_main(args)
+            return code if text is None or write_report(text, args.output) else EXIT_USAGE
     except KeyboardInterrupt:
         print("verifier: interrupted", file=sys.stderr)
         return 130

@@ -205,6 +205,35 @@ def _step(raw: dict, base_dir: str, number: int) -> Step:
     return Step(request, _u32(raw["expect_status"]) if "expect_status" in raw else None)
 
 
+def step_json(step: Step) -> dict:
+    """One step as the file format spells it: the inverse of `load` (inputs as input_hex)."""
+    if step.notify is not None:
+        return {"notify": step.notify}
+    if step.cancel is not None:
+        return {"cancel": step.cancel}
+    r = step.request
+    raw: dict = {"irp": f"IRP_MJ_{MAJOR_NAMES[r.major]}"}
+    if r.minor:
+        raw["minor"] = r.minor
+    if r.ioctl is not None:
+        raw["ioctl"] = f"0x{r.ioctl:X}"
+    if r.input:
+        raw["input_hex"] = r.input.hex()
+    if r.output_length:
+        raw["output_length"] = r.output_length
+    if r.method is not None:
+        raw["method"] = METHOD_NAMES[r.method]
+    if step.expect_status is not None:
+        raw["expect_status"] = f"0x{step.expect_status:X}"
+    return raw
+
+
+def document(steps: list[Step], description: str | None = None) -> dict:
+    """A scenario file's content for `steps` (what reproduction and fuzzing write)."""
+    return {"version": VERSION, **({"description": description} if description else {}),
+            "steps": [step_json(s) for s in steps]}
+
+
 def ioctl_step(code: int, data: bytes = b"", output_length: int = 0) -> Step:
     return Step(IrpRequest(ks.IRP_MJ_DEVICE_CONTROL, ioctl=code, input=data, output_length=output_length))
 

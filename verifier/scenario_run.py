@@ -36,6 +36,8 @@ class ScenarioRun:
         self.invalid = self.k.module_exports["ntoskrnl.exe"]["IopInvalidDeviceRequest"]
         self.ran: set[str] = {"DriverEntry"}
         self.step_number = 0
+        self.planned: list[Step] = []       # the requests this run meant to send (the default's: harvested IOCTLs)
+        self.sent: list[Step] = []          # the steps it sent, as a scenario file would spell them
 
     # ---- reading the driver's registrations ------------------------------------------------------
     def major_routine(self, major: int) -> int:
@@ -116,7 +118,13 @@ class ScenarioRun:
         k.io.process.handles.open(file_object)
         sent: dict[int, IrpRecord] = {}
         refused: list[int] = []          # steps not sent: the handle they need was never opened
-        for self.step_number, step in enumerate(self._steps(device), 1):
+        self.planned = self._steps(device)
+        for self.step_number, step in enumerate(self.planned, 1):
+            creating = step.request is not None and step.request.major == ks.IRP_MJ_CREATE
+            if refused and step.request is not None and not creating:
+                refused.append(self.step_number)
+                continue
+            self.sent.append(step)
             if step.notify is not None:
                 if not self._notify(step.notify):
                     return False
@@ -124,10 +132,6 @@ class ScenarioRun:
             if step.cancel is not None:
                 if not self._cancel(sent.get(step.cancel), step.cancel):
                     return False
-                continue
-            creating = step.request.major == ks.IRP_MJ_CREATE
-            if refused and not creating:
-                refused.append(self.step_number)
                 continue
             record = self._irp(device, step, file_object)
             if record is None:
@@ -146,6 +150,8 @@ class ScenarioRun:
         """The default scenario's system events: each registered notification routine gets its kind's
         event, and devices registered for shutdown notification get IRP_MJ_SHUTDOWN."""
         for kind in NOTIFY_KINDS:
+            if notifications(self.k, kind):
+                self.sent.append(Step(None, notify=kind))
             if not self._notify(kind):
                 return False
         callbacks = self.k.callbacks

@@ -45,6 +45,7 @@ class Session:
         self.kernel: Kernel | None = None
         self.driver: DriverContext | None = None
         self.triage: Triage | None = None
+        self.scenario_run: ScenarioRun | None = None
         self._seen: dict[tuple, BugCheck] = {}
 
     # ---- called by rules ----------------------------------------------------------------------------
@@ -114,7 +115,8 @@ class Session:
             k.on_unimplemented = self._stop_at_unimplemented
         entry = self.call_entry("DriverEntry", self.driver.image.entry,
                                 [self.driver.driver_object, self.driver.registry_path])
-        ScenarioRun(self, self.options.scenario, self.options.ioctls).run(entry)
+        self.scenario_run = ScenarioRun(self, self.options.scenario, self.options.ioctls)
+        self.scenario_run.run(entry)
         return self._finish()
 
     @staticmethod
