@@ -26,6 +26,7 @@ from hooks.dbg import DebugLog
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.flt.manager import FilterManager
+from hooks.wdf.framework import Framework
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
@@ -111,6 +112,7 @@ class Kernel:
         self.registry = Registry(rootfs.registry_seed(), self.profile)
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
+        self.wdf = Framework()
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
         # (module, names): imports answered by stand-ins; names empty when the whole module is unknown
@@ -167,9 +169,11 @@ class Kernel:
             self._link_module(loaded, name)
         return loaded
 
-    def _stand_in(self, module: str, routine: str) -> Callable:
-        """The routine for an export nobody implemented: note it once per name, fail neutrally."""
-        result = STATUS_NOT_IMPLEMENTED if _status_routine(routine) else 0
+    def _stand_in(self, module: str, routine: str, result: int | None = None) -> Callable:
+        """The routine for an export nobody implemented: note it once per name, fail neutrally
+        (with `result`, else by the routine's name)."""
+        if result is None:
+            result = STATUS_NOT_IMPLEMENTED if _status_routine(routine) else 0
         read_q = self.mem.read_q
 
         def stand_in(rcx, rdx, r8, r9, rsp):
@@ -184,6 +188,12 @@ class Kernel:
             return result
 
         return stand_in
+
+    stand_in = _stand_in
+
+    def add_library(self, name: str, routines: list[str]) -> LoadedImage:
+        """A kernel module whose routines are reached through a table, not exports (KMDF's)."""
+        return self._add_module(name, [], [], internal=routines)
 
     def resolve_import(self, imp: Import) -> int:
         return self.module_exports[imp.dll.lower()][_import_key(imp)]

@@ -128,12 +128,17 @@ def pool_flags_class(flags: int) -> tuple[bool, bool] | None:
     return kinds[0] == POOL_FLAG_NON_PAGED_EXECUTE, kinds[0] == POOL_FLAG_PAGED
 
 
-def allocate(k, value: int, size: int, tag: int, args: tuple, executable: bool, paged: bool,
-             zero: bool = False) -> int:
-    """Announce the request, then allocate. Shared by every ExAllocatePool* routine."""
+def announce(k, value: int, size: int, tag: int, args: tuple, executable: bool) -> None:
+    """Tell the rules what pool the current call asks for (also for set-ups that allocate later)."""
     if k.events.wanted(PoolRequest):
         k.events.emit(PoolRequest(k.current_export, args, k.caller, value=value, tag=tag,
                                   executable=executable, size=size))
+
+
+def allocate(k, value: int, size: int, tag: int, args: tuple, executable: bool, paged: bool,
+             zero: bool = False) -> int:
+    """Announce the request, then allocate. Shared by every ExAllocatePool* routine."""
+    announce(k, value, size, tag, args, executable)
     if size > MAX_ALLOCATION:
         return 0
     va = k.pool.allocate(size, executable=executable, paged=paged, tag=tag, owner=k.caller)

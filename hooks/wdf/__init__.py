@@ -1,0 +1,8 @@
+"""KMDF: the loader (wdfldr.sys) and the framework library (Wdf01000.sys) a KMDF driver calls.
+
+`loader` binds a driver (WdfVersionBind) and builds the function table; the framework's objects
+and their state are in `framework`; the handlers of the table's functions are grouped by object:
+`objects` (contexts, lifetime), `driver`, `device`, `queue`, `memory` (and lookaside lists),
+`registry`, `sync`, `misc` (collections, strings, timers, work items, DPCs), `property`.
+"""
+from hooks.wdf import device, driver, loader, memory, misc, objects, queue, registry, sync  # noqa: F401

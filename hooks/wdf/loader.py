@@ -1,0 +1,92 @@
+"""WDFLDR.SYS, the KMDF loader: WdfVersionBind gives a driver the framework's function table.
+
+A KMDF driver's startup code (the stub linked into every KMDF driver, FxDriverEntry) fills a
+WDF_BIND_INFO with the version it was built for and calls WdfVersionBind, then calls the framework
+as `WdfFunctions[WdfXxxTableIndex](WdfDriverGlobals, ...)`. As in KMDF's
+FxLibraryCommonRegisterClient (src/framework/kmdf/src/librarycommon/fxlibrarycommon.cpp): the
+client's FuncCount must be the table size of a released version no newer than the framework's;
+up to 1.13's size the table is copied into the driver's array, from 1.15 on the driver's
+WdfFunctions pointer is set to the framework's table. The framework is the newest the data knows
+(rootfs/wdf/kmdf.json, 1.33 as on Windows 11).
+
+The table is Wdf01000.sys's: a module built on the first bind whose routines are stubs, one per
+table slot, each bound like an export (the handler if declared, else a typed stand-in named after
+the WDF function). The first call through each slot is noted (`Framework.calls`), then the slot is
+rebound to the plain routine, so a framework call costs what an export call costs.
+"""
+from __future__ import annotations
+
+
+from hooks import kstructs as ks
+from hooks.api import EXPORTS, NTSTATUS, PDRIVER_OBJECT, PUNICODE_STRING, PVOID, export
+from hooks.wdf.framework import (FRAMEWORK, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, WDFLDR, Client,
+                                 table)
+
+STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
+STATUS_NOT_IMPLEMENTED = 0xC0000002
+LAST_COPIED_VERSION = "1.13"           # up to this version's table size, the table is copied
+
+
+def _build_library(k) -> int:
+    """Build Wdf01000.sys and its function table (in the module's own memory); returns the table."""
+    functions = table()["functions"]
+    names = [f["name"] for f in functions]
+    k.add_library(FRAMEWORK, names)
+    addresses = [k.address_of(FRAMEWORK, name) for name in names]
+    for f, address in zip(functions, addresses):
+        routine = k.stubs.routines[address]
+        if f["name"] not in EXPORTS:
+            routine = k.stand_in(FRAMEWORK, f["name"], STATUS_NOT_IMPLEMENTED if f["returns"] == "NTSTATUS" else 0)
+        k.stubs.bind(address, _noting_first_call(k, f["name"], address, routine))
+    va = k.alloc_kdata(8 * len(addresses))
+    k.mem.write(va, b"".join(a.to_bytes(8, "little") for a in addresses))
+    return va
+
+
+def _noting_first_call(k, name: str, address: int, routine):
+    def first_call(rcx, rdx, r8, r9, rsp):
+        k.wdf.calls.append(name)
+        k.stubs.bind(address, routine)
+        return routine(rcx, rdx, r8, r9, rsp)
+    return first_call
+
+
+def released_sizes() -> dict[str, int]:
+    return table()["table_sizes"]
+
+
+@export("WdfVersionBind", module=WDFLDR)
+def WdfVersionBind(k, DriverObject: PDRIVER_OBJECT, RegistryPath: PUNICODE_STRING, BindInfo: PVOID,
+                   ComponentGlobals: PVOID) -> NTSTATUS:
+    if not BindInfo or not ComponentGlobals:
+        return STATUS_INVALID_PARAMETER
+    info = k.read_struct(ks.WDF_BIND_INFO, BindInfo)
+    if info.Version.Major != 1:
+        return STATUS_OBJECT_NAME_NOT_FOUND          # no Wdf0<major>000 library to load
+    sizes = released_sizes()
+    if not info.FuncTable or info.FuncCount not in sizes.values():
+        return STATUS_INVALID_PARAMETER
+    if not k.wdf.table:
+        k.wdf.table = _build_library(k)
+    globals_va = k.new_struct(ks.WDF_DRIVER_GLOBALS(), tag=0x72447846)
+    component = k.mem.read(info.Component, 64).decode("utf-16-le", "replace").split("\0")[0] if info.Component else ""
+    k.wdf.clients[globals_va] = Client(globals_va, DriverObject, RegistryPath,
+                                       (info.Version.Major, info.Version.Minor, info.Version.Build),
+                                       info.FuncCount, component)
+    if info.FuncCount <= sizes[LAST_COPIED_VERSION]:
+        k.mem.write(info.FuncTable, k.mem.read(k.wdf.table, 8 * info.FuncCount))
+    else:
+        k.mem.write_q(info.FuncTable, k.wdf.table)
+    k.mem.write_q(ComponentGlobals, globals_va)
+    return STATUS_SUCCESS
+
+
+@export("WdfVersionUnbind", module=WDFLDR)
+def WdfVersionUnbind(k, RegistryPath: PUNICODE_STRING, BindInfo: PVOID, ComponentGlobals: PVOID) -> NTSTATUS:
+    client = k.wdf.clients.pop(ComponentGlobals, None)
+    if client is None:
+        return STATUS_INVALID_PARAMETER
+    k.pool.free(ComponentGlobals)
+    return STATUS_SUCCESS
+
+
