@@ -17,6 +17,7 @@ from verifier.image_rules import check_image
 from verifier.report import DriverReport, EntryPointResult, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
 from verifier.warning import DriverWarning
+from verifier.wdf_summary import wdf_summary
 
 STATUS_BREAKPOINT = 0x80000003
 STATUS_SINGLE_STEP = 0x80000004
@@ -253,6 +254,7 @@ class Session:
             self.report.debug_output = k.debug.lines
             self.report.unimplemented_apis = [
                 UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count) for u in k.unimplemented.values()]
+            self.report.wdf = wdf_summary(k, self.rva)
             for module, names in k.unresolved_imports:
                 if names:
                     self.warn(DriverWarning("unknown-exports", f"imports {', '.join(names)} from {module}, which "

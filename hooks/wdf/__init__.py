@@ -5,4 +5,4 @@ and their state are in `framework`; the handlers of the table's functions are gr
 `objects` (contexts, lifetime), `driver`, `device`, `queue`, `memory` (and lookaside lists),
 `registry`, `sync`, `misc` (collections, strings, timers, work items, DPCs), `property`.
 """
-from hooks.wdf import device, driver, loader, memory, misc, objects, queue, registry, sync  # noqa: F401
+from hooks.wdf import device, driver, loader, memory, misc, objects, property, queue, registry, sync  # noqa: F401

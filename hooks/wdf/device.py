@@ -53,6 +53,7 @@ class DeviceState:
     default_queue: object = None
     dispatching: dict[int, object] = field(default_factory=dict)  # WDF_REQUEST_TYPE -> queue object
     symbolic_links: list[str] = field(default_factory=list)
+    io_target: object = None                                     # WdfDeviceGetIoTarget's, made on first use
 
 
 def _new_init(k, client: Client, control: bool) -> DeviceInit:

@@ -98,10 +98,12 @@ class Client:
     registry_path: int
     version: tuple[int, int, int]
     func_count: int
+    func_table: int                 # BindInfo.FuncTable: the driver's WdfFunctions (pointer or array)
     component: str
     tag: int = 0
     driver: WdfObject | None = None
     config: dict[str, int] = field(default_factory=dict)     # WDF_DRIVER_CONFIG members
+    unbound: bool = False                                       # WdfVersionUnbind ran (DriverEntry failed)
 
 
 @dataclass
@@ -117,7 +119,7 @@ class Framework:
 
     def client(self, k, globals_address: int) -> Client:
         client = self.clients.get(globals_address)
-        if client is None:
+        if client is None or client.unbound:
             raise Halt(Crash(0x50, (globals_address, 0, k.caller, 0), k.caller, k.current_export.name,
                              f"{k.current_export.name}: 0x{globals_address:x} is not the PWDF_DRIVER_GLOBALS "
                              "WdfVersionBind returned"))

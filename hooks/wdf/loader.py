@@ -72,7 +72,7 @@ def WdfVersionBind(k, DriverObject: PDRIVER_OBJECT, RegistryPath: PUNICODE_STRIN
     component = k.mem.read(info.Component, 64).decode("utf-16-le", "replace").split("\0")[0] if info.Component else ""
     k.wdf.clients[globals_va] = Client(globals_va, DriverObject, RegistryPath,
                                        (info.Version.Major, info.Version.Minor, info.Version.Build),
-                                       info.FuncCount, component)
+                                       info.FuncCount, info.FuncTable, component)
     if info.FuncCount <= sizes[LAST_COPIED_VERSION]:
         k.mem.write(info.FuncTable, k.mem.read(k.wdf.table, 8 * info.FuncCount))
     else:
@@ -83,10 +83,10 @@ def WdfVersionBind(k, DriverObject: PDRIVER_OBJECT, RegistryPath: PUNICODE_STRIN
 
 @export("WdfVersionUnbind", module=WDFLDR)
 def WdfVersionUnbind(k, RegistryPath: PUNICODE_STRING, BindInfo: PVOID, ComponentGlobals: PVOID) -> NTSTATUS:
-    client = k.wdf.clients.pop(ComponentGlobals, None)
-    if client is None:
+    client = k.wdf.clients.get(ComponentGlobals)
+    if client is None or client.unbound:
         return STATUS_INVALID_PARAMETER
-    k.pool.free(ComponentGlobals)
+    client.unbound = True               # kept for the report: what the driver bound to and registered
     return STATUS_SUCCESS
 
 

@@ -33,7 +33,7 @@ class MemoryBlock:
 
 
 @dataclass
-class Lookaside:
+class LookasideList:
     size: int
     pool_type: int
     tag: int
@@ -119,7 +119,7 @@ def WdfLookasideListCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, LookasideAttri
     pool.announce(k, PoolType, BufferSize, tag, (DriverGlobals, LookasideAttributes, BufferSize, PoolType,
                                                  MemoryAttributes, PoolTag, Lookaside), pool_type_class(PoolType)[0])
     obj = new_object(k, client, FX_TYPE_LOOKASIDE, LookasideAttributes, client.driver,
-                     Lookaside(BufferSize, PoolType, tag, MemoryAttributes))
+                     LookasideList(BufferSize, PoolType, tag, MemoryAttributes))
     k.mem.write_q(Lookaside, obj.handle)
     return STATUS_SUCCESS
 

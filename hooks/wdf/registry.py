@@ -8,6 +8,7 @@ from __future__ import annotations
 from hooks import kstructs as ks
 from hooks.api import NTSTATUS, POOL_TYPE, PULONG, PUNICODE_STRING, PVOID, ULONG, VOID, export
 from hooks.registry import REG_DWORD, REG_EXPAND_SZ, REG_SZ, Key
+from hooks.registry import Value as RegValue
 from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_REG_KEY, STATUS_BUFFER_TOO_SMALL, STATUS_SUCCESS, Client,
                                  WdfObject, delete, lookup, new_object)
 from hooks.wdf.memory import new_memory
@@ -101,4 +102,22 @@ def WdfRegistryQueryMemory(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, V
     k.mem.write_q(Memory, memory.handle)
     if ValueType:
         k.mem.write_u32(ValueType, value.type)
+    return STATUS_SUCCESS
+
+
+@export("WdfRegistryAssignValue", module=FRAMEWORK)
+def WdfRegistryAssignValue(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PUNICODE_STRING,
+                           ValueType: ULONG, ValueLength: ULONG, Value: PVOID) -> NTSTATUS:
+    key = lookup(k, k.wdf.client(k, DriverGlobals), Key, FX_TYPE_REG_KEY).state
+    name = k.read_unicode_string(ValueName)
+    key.values[name.lower()] = RegValue(name, ValueType, k.mem.read(Value, ValueLength) if ValueLength else b"")
+    return STATUS_SUCCESS
+
+
+@export("WdfRegistryAssignULong", module=FRAMEWORK)
+def WdfRegistryAssignULong(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PUNICODE_STRING,
+                           Value: ULONG) -> NTSTATUS:
+    key = lookup(k, k.wdf.client(k, DriverGlobals), Key, FX_TYPE_REG_KEY).state
+    name = k.read_unicode_string(ValueName)
+    key.values[name.lower()] = RegValue(name, REG_DWORD, Value.to_bytes(4, "little"))
     return STATUS_SUCCESS

@@ -29,6 +29,7 @@ def driver_json(d: DriverReport) -> dict:
         "unimplemented_apis": [asdict(u) for u in d.unimplemented_apis],
         "unsupported_relocs": d.unsupported_relocs,
         "debug_output": d.debug_output,
+        "wdf": asdict(d.wdf) if d.wdf else None,
     }
 
 

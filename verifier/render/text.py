@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from verifier.bugcheck import BugCheck
-from verifier.report import DriverReport, Report
+from verifier.report import DriverReport, Report, WdfSummary
 
 _BANNER = "\n".join([
     "*" * 79,
@@ -56,6 +56,17 @@ def bugcheck_block(b: BugCheck, image_name: str) -> str:
     return "\n".join(lines)
 
 
+def wdf_line(summary: WdfSummary) -> str:
+    """One line of the text report: version, then each device with its queues' dispatch and callbacks."""
+    parts = [f"KMDF {summary.version} ({summary.func_count} functions)"]
+    for device in summary.devices:
+        queues = "; ".join(f"{'default ' if q.default else ''}{q.dispatch} queue: {', '.join(q.callbacks) or 'none'}"
+                           for q in device.queues)
+        parts.append(f"{'control' if device.control else 'PnP'} device {device.name or '(unnamed)'}"
+                     + (f" [{queues}]" if queues else ""))
+    return "; ".join(parts)
+
+
 def driver_block(d: DriverReport) -> str:
     name = os.path.basename(d.path)
     out: list[str] = []
@@ -70,6 +81,8 @@ def driver_block(d: DriverReport) -> str:
         out.append(f"  {e.name}: {status} ({e.outcome})")
     for line in d.debug_output:
         out.append(f"  [DbgPrint] {line}")
+    if d.wdf:
+        out.append(f"  wdf: {wdf_line(d.wdf)}")
     for u in d.unimplemented_apis:
         where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
         out.append(f"  unimplemented: {u.module}!{u.name}{where} (x{u.count})")

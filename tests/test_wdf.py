@@ -1,0 +1,286 @@
+"""KMDF: binding through WDFLDR.SYS, the framework's objects, and the six DDIs that take a POOL_TYPE.
+
+Expectations come from tests/drivers/src/kmdf.c (what each driver does; it checks most results
+itself and returns a failure code), from KMDF's source and headers (microsoft/Windows-Driver-
+Frameworks: fxlibrarycommon.cpp for binding, fxdriverapi.cpp for names and tags, fxhandle.h for
+handle checks) and from the corpus manifest (the exact 0xC4 of each _exec driver).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+
+import pytest
+
+from conftest import DRIVERS, driver_path, load_manifest, read, runtime_of
+from hooks import kstructs as ks
+from hooks.api import EXPORTS
+from hooks.kernel import Kernel
+from hooks.wdf.device import pnp_device_init
+from hooks.wdf.framework import FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_QUEUE, table
+from verifier.cli import main
+from verifier.session import Options, Session
+
+MANIFEST = load_manifest()
+FUNCTIONS = table()["functions"]
+INDEX = {f["name"]: i for i, f in enumerate(FUNCTIONS)}
+DO_BUFFERED_IO, DO_DIRECT_IO, DO_DEVICE_INITIALIZING = 0x4, 0x10, 0x80
+STATUS_NOT_IMPLEMENTED = 0xC0000002
+
+
+def run(name: str) -> Session:
+    session = Session(driver_path(name), read(name), Options(timeout=10))
+    session.run()
+    return session
+
+
+def device_add(session: Session):
+    """Call the driver's EvtDriverDeviceAdd as the framework does when PnP adds its device."""
+    k = session.kernel
+    client = next(iter(k.wdf.clients.values()))
+    return session.call_entry("EvtDriverDeviceAdd", client.config["EvtDriverDeviceAdd"],
+                              [client.driver.handle, pnp_device_init(k, client)])
+
+
+def objects_of(k, fx_type: int) -> list:
+    return [o for o in k.wdf.objects.values() if o.type == fx_type]
+
+
+def wdf_call_sites(name: str) -> dict[str, list[tuple[str, int]]]:
+    """tests/drivers/check_corpus.py's call-site finder: KMDF calls are `call [reg+8*index]`."""
+    spec = importlib.util.spec_from_file_location("check_corpus", os.path.join(DRIVERS, "check_corpus.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    import pefile
+    return module.call_sites(pefile.PE(data=read(name)))
+
+
+# ---- the generated table ------------------------------------------------------------------------------------
+def test_table_cites_its_source_and_has_the_released_sizes():
+    data = table()
+    assert data["_source"]["repository"] == "microsoft/Windows-Driver-Frameworks"
+    assert re.fullmatch(r"[0-9a-f]{40}", data["_source"]["commit"])
+    # WdfFunctionTableNumEntries of KMDF 1.9 (Windows 7) and 1.15 (Windows 10 1507), as the WDK headers give them
+    assert data["table_sizes"]["1.9"] == 396 and data["table_sizes"]["1.15"] == 444
+    assert len(FUNCTIONS) == data["table_sizes"][data["framework"]]
+    assert FUNCTIONS[0]["name"] == "WdfChildListCreate"
+
+
+def test_compat_header_indices_match_the_table():
+    text = open(os.path.join(DRIVERS, "src", "wdf_compat.h"), encoding="utf-8").read()
+    indices = dict(re.findall(r"#define (Wdf\w+)TableIndex (\d+)", text))
+    assert len(indices) > 50
+    assert {n: int(i) for n, i in indices.items()} == {n: INDEX[n] for n in indices}
+
+
+def test_every_handler_has_the_framework_prototype():
+    """Each Wdf01000.sys handler takes PWDF_DRIVER_GLOBALS, then the table function's parameters."""
+    handlers = [e for e in EXPORTS.values() if e.module == FRAMEWORK]
+    assert len(handlers) > 60
+    protos = {f["name"]: f for f in FUNCTIONS}
+    for exp in handlers:
+        proto = protos[exp.name]
+        assert [p for p, _ in exp.params] == ["DriverGlobals"] + [p for _, p in proto["params"]], exp.name
+        assert (exp.returns.name == "VOID") == (proto["returns"] == "VOID"), exp.name
+
+
+# ---- binding -------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def control() -> Session:
+    return run("kmdf_control")
+
+
+def test_control_driver_binds_and_builds_a_control_device(control):
+    report, k = control.report, control.kernel
+    assert report.error is None and report.incomplete is None
+    assert report.entry_points[0].status == 0
+    assert report.unimplemented_apis == []
+    assert [w for w in report.warnings if w.kind in ("stub-module", "unknown-exports")] == []
+    client = next(iter(k.wdf.clients.values()))
+    assert (client.version, client.func_count, client.component) == ((1, 15, 0), 444, "KmdfLibrary")
+    # from 1.15 on the framework sets the driver's WdfFunctions pointer to its table
+    assert k.mem.read_q(client.func_table) == k.wdf.table
+    assert k.mem.read_q(k.wdf.table + 8 * INDEX["WdfDriverCreate"]) == k.address_of(FRAMEWORK, "WdfDriverCreate")
+    assert k.symbol(k.address_of(FRAMEWORK, "WdfDriverCreate")) == "Wdf01000.sys!WdfDriverCreate"
+    [device] = objects_of(k, FX_TYPE_DEVICE)
+    assert device.state.control and device.state.name == "\\Device\\KmdfControl"
+    assert k.devices[device.state.device_object] == "\\Device\\KmdfControl"
+    assert k.symlinks["\\dosdevices\\kmdfcontrol"] == "\\Device\\KmdfControl"
+    assert set(device.state.callbacks) == {"EvtDeviceFileCreate", "EvtFileClose"}
+    [queue] = objects_of(k, FX_TYPE_QUEUE)
+    assert (queue.state.dispatch, queue.state.default) == ("parallel", True)
+    assert set(queue.state.callbacks) == {"EvtIoDeviceControl"}
+    assert all(control.driver.image.contains(a) for a in queue.state.callbacks.values())
+    assert k.wdf.calls[:3] == ["WdfDriverCreate", "WdfDriverWdmGetDriverObject", "WdfControlDeviceInitAllocate"]
+
+
+def test_delete_runs_child_callbacks_before_the_parent(control):
+    """kmdf.c deletes a WdfObjectCreate parent with one WDFMEMORY child (cleanup + destroy callbacks)."""
+    k = control.kernel
+    kinds = [(kind, handle) for kind, _, handle in k.wdf.deleted]
+    assert len(kinds) == 3
+    child, parent = kinds[0][1], kinds[2][1]
+    assert kinds == [("EvtCleanupCallback", child), ("EvtDestroyCallback", child), ("EvtCleanupCallback", parent)]
+    assert child != parent and child not in k.wdf.objects and parent not in k.wdf.objects
+    assert all(control.driver.image.contains(routine) for _, routine, _ in k.wdf.deleted)
+
+
+def test_clang_twin_behaves_the_same():
+    report = run("kmdf_control_clang").report
+    assert report.incomplete is None and report.entry_points[0].status == 0 and report.unimplemented_apis == []
+
+
+def test_kmdf_1_9_gets_a_copy_of_the_table():
+    k = run("kmdf_bind_v9").kernel
+    client = next(iter(k.wdf.clients.values()))
+    assert (client.version[:2], client.func_count) == ((1, 9), 396)
+    assert k.mem.read(client.func_table, 8 * 396) == k.mem.read(k.wdf.table, 8 * 396)
+
+
+def test_an_unreleased_table_size_is_refused():
+    session = run("kmdf_bad_count")
+    assert session.report.entry_points[0].status == 0xC000000D
+    assert FRAMEWORK.lower() not in session.kernel.modules and not session.kernel.wdf.clients
+
+
+def test_unimplemented_functions_are_typed_stand_ins_named_after_the_function(control):
+    k = control.kernel
+    globals_ = next(iter(k.wdf.clients))
+    for name, expected in (("WdfDeviceSetFailed", 0), ("WdfDeviceGetDriver", 0),
+                           ("WdfDeviceAssignMofResourceName", STATUS_NOT_IMPLEMENTED)):
+        assert name not in EXPORTS
+        stop = k.call(k.address_of(FRAMEWORK, name), [globals_, 0, 0, 0])
+        assert stop.kind == "returned" and stop.return_value == expected, name
+        assert k.unimplemented[name].module == FRAMEWORK
+
+
+def test_a_handle_of_the_wrong_type_is_wdf_violation():
+    report = run("kmdf_bad_handle").report
+    [b] = report.bugchecks
+    driver = next(iter(runtime_of(MANIFEST["kmdf_bad_handle"])))
+    assert (b.code, b.api) == (0x10D, "WdfDeviceWdmGetDeviceObject") == (driver["code"], driver["api"])
+    assert b.args[0] == 5 and b.args[2] == 0x1002
+    assert b.args[1] & 7 == 0 and b.args[1] ^ ~7 & (2**64 - 1) >= 0xFFFF800000000000   # a WDFDRIVER handle
+
+
+# ---- PnP: EvtDriverDeviceAdd ------------------------------------------------------------------------------
+def test_pnp_device_add_creates_the_device_and_its_default_queue():
+    session = run("kmdf_pnp")
+    k = session.kernel
+    assert session.report.entry_points[0].status == 0
+    client = next(iter(k.wdf.clients.values()))
+    tag = k.read_struct(ks.WDF_DRIVER_GLOBALS, client.globals).DriverTag
+    assert client.tag == tag == 0x5066644B                        # DriverPoolTag 'PfdK' as kmdf.c sets it
+    assert client.config["EvtDriverDeviceAdd"] and client.config["DriverInitFlags"] == 0
+    assert not objects_of(k, FX_TYPE_DEVICE)
+    assert device_add(session).status == 0
+    [device] = objects_of(k, FX_TYPE_DEVICE)
+    assert not device.state.control and device.state.name is None
+    flags = k.read_struct(ks.DEVICE_OBJECT, device.state.device_object).Flags
+    assert flags & DO_BUFFERED_IO and not flags & (DO_DIRECT_IO | DO_DEVICE_INITIALIZING)
+    assert set(device.state.callbacks) == {"EvtDevicePrepareHardware", "EvtDeviceD0Entry"}
+    [queue] = objects_of(k, FX_TYPE_QUEUE)
+    assert (queue.state.dispatch, queue.state.default) == ("sequential", True)
+    assert set(queue.state.callbacks) == {"EvtIoRead", "EvtIoWrite", "EvtIoDeviceControl"}
+
+
+# ---- the six DDIs that take a POOL_TYPE -------------------------------------------------------------------
+ADD_TIME = sorted(n for n, e in MANIFEST.items() if "device_add" in e and n != "kmdf_pnp")
+ENTRY_TIME = sorted(n for n, e in MANIFEST.items() if n.startswith("kmdf_") and n.endswith(("_exec", "_exec_clang"))
+                    and "device_add" not in e)
+
+
+@pytest.mark.parametrize("name", ADD_TIME)
+def test_property_ddis_at_device_add(name):
+    session = run(name)
+    assert session.report.entry_points[0].status == 0 and session.report.bugchecks == []
+    result = device_add(session)
+    expected = runtime_of({"runtime": MANIFEST[name]["device_add"]["runtime"]})
+    assert len(session.report.bugchecks) == len(expected)
+    if not expected:
+        assert result.status == 0
+        return
+    [want], [got] = expected, session.report.bugchecks
+    assert (got.code, got.args[0], got.api, got.args[2], got.args[3]) == \
+        (want["code"], want["rule"], want["api"], want["args"][2], want["args"][3])
+    assert got.entry_point == "EvtDriverDeviceAdd"
+    assert wdf_call_sites(name)[want["api"]] == [("wdf", got.caller_rva)]
+
+
+@pytest.mark.parametrize("name", ENTRY_TIME)
+def test_entry_time_ddis_are_caught_at_their_table_call(name):
+    report = run(name).report
+    [got] = report.bugchecks
+    assert wdf_call_sites(name)[got.api] == [("wdf", got.caller_rva)]
+    assert got.args[1] == report.image_base + got.caller_rva
+
+
+def test_all_six_ddis_have_a_violating_driver_and_a_clean_twin():
+    apis = set()
+    for name, entry in MANIFEST.items():
+        if name.startswith("kmdf_") and name.endswith("_exec"):
+            twin = MANIFEST[name[:-len("_exec")] + "_nx"]
+            found = entry["runtime"] + entry.get("device_add", {}).get("runtime", [])
+            assert twin["runtime"] == [] and twin.get("device_add", {}).get("runtime", []) == []
+            apis.update(f["api"] for f in found)
+    assert apis == {"WdfLookasideListCreate", "WdfMemoryCreate", "WdfDeviceAllocAndQueryProperty",
+                    "WdfDeviceAllocAndQueryPropertyEx", "WdfFdoInitAllocAndQueryProperty",
+                    "WdfFdoInitAllocAndQueryPropertyEx", "WdfIoTargetAllocAndQueryTargetProperty",
+                    "WdfRegistryQueryMemory"}
+
+
+def test_kernel_without_kmdf_drivers_builds_no_framework():
+    k = Kernel()
+    assert "wdfldr.sys" not in k.modules and FRAMEWORK.lower() not in k.modules and k.wdf.table == 0
+
+
+
+# ---- the report ------------------------------------------------------------------------------------------
+def test_report_names_version_devices_queues_and_callbacks(control, capsys):
+    wdf = control.report.wdf
+    image = control.driver.image
+    assert (wdf.version, wdf.func_count) == ("1.15", 444)
+    assert list(wdf.driver_callbacks) == ["EvtDriverUnload"]           # a non-PnP driver has no device add
+    [device] = wdf.devices
+    assert (device.name, device.control, list(device.callbacks)) == \
+        ("\\Device\\KmdfControl", True, ["EvtDeviceFileCreate", "EvtFileClose"])
+    [queue] = device.queues
+    assert (queue.dispatch, queue.default, list(queue.callbacks)) == ("parallel", True, ["EvtIoDeviceControl"])
+    assert all(0 < rva < image.size for rva in [*device.callbacks.values(), *queue.callbacks.values()])
+    assert main(["run", driver_path("kmdf_control")]) == 0
+    assert ("  wdf: KMDF 1.15 (444 functions); control device \\Device\\KmdfControl "
+            "[default parallel queue: EvtIoDeviceControl]") in capsys.readouterr().out.splitlines()
+
+
+def test_wdm_drivers_have_no_wdf_record():
+    assert run("pool_tag_nx").report.wdf is None
+
+
+@pytest.mark.realworld
+def test_windivert_builds_its_control_device_and_queue_with_no_stand_in():
+    """WinDivert's DriverEntry (windivert.c in basil00/WinDivert) creates a non-PnP WDFDRIVER, a control
+    device \\Device\\WinDivert (FILE_DEVICE_NETWORK, direct I/O, file create/close/cleanup, an
+    in-caller-context callback), a parallel default queue for device control, its symbolic link, then
+    sets up WFP, which the emulated kernel does not provide."""
+    from realworld import fetch
+    path = fetch("WinDivert64.sys")
+    with open(path, "rb") as fh:
+        session = Session(path, fh.read(), Options(timeout=30))
+    session.run()
+    report, k = session.report, session.kernel
+    assert k.wdf.calls == ["WdfDriverCreate", "WdfControlDeviceInitAllocate", "WdfDeviceInitSetDeviceType",
+                           "WdfDeviceInitSetIoType", "WdfDeviceInitAssignName", "WdfDeviceInitSetFileObjectConfig",
+                           "WdfDeviceInitSetIoInCallerContextCallback", "WdfDeviceCreate", "WdfIoQueueCreate",
+                           "WdfDeviceCreateSymbolicLink", "WdfControlFinishInitializing"]
+    assert [u.module for u in report.unimplemented_apis if u.module in (FRAMEWORK, "wdfldr.sys")] == []
+    assert report.unimplemented_apis[0].name.startswith("Fwps")          # the first stand-in is WFP's
+    assert (report.wdf.version, report.wdf.func_count) == ("1.9", 396)
+    [device] = report.wdf.devices
+    assert (device.name, device.control) == ("\\Device\\WinDivert", True)
+    assert set(device.callbacks) == {"EvtDeviceFileCreate", "EvtFileClose", "EvtFileCleanup", "EvtIoInCallerContext"}
+    [queue] = device.queues
+    assert (queue.dispatch, queue.default, list(queue.callbacks)) == ("parallel", True, ["EvtIoDeviceControl"])
+    flags = k.read_struct(ks.DEVICE_OBJECT, k.object_names["\\device\\windivert"])
+    assert flags.DeviceType == 0x12 and flags.Flags & DO_DIRECT_IO                # FILE_DEVICE_NETWORK
+    assert k.symlinks["\\??\\windivert"] == "\\Device\\WinDivert"
