@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     results["scan_images_per_s"] = figures.scan_images_per_s(CORPUS, rounds=2 * scale)
     results.update(figures.cpu_loop(CORPUS, iterations=40_000_000 * scale))
     results["api_calls_per_s"] = figures.export_rate(CORPUS, "api_loop.sys", "ApiLoop", 50_000 * scale)
+    # The same loop through KMDF's function table (kmdf_loop.sys binds in its entry point).
+    results["wdf_calls_per_s"] = figures.export_rate(CORPUS, "kmdf_loop.sys", "WdfLoop", 50_000 * scale, started=True)
     allocs = figures.export_rate(CORPUS, "alloc_loop.sys", "AllocLoop", 20_000 * scale)
     results["checked_allocs_per_s"] = allocs
     peer_allocs = figures.speakeasy_rate(CORPUS, "alloc_loop.sys", "AllocLoop", 1_000 * scale)

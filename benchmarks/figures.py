@@ -50,12 +50,16 @@ def bare_unicorn_seconds(image: PeImage, fn_rva: int, arg: int) -> float:
     return time.perf_counter() - start
 
 
-def our_seconds(path: str, export: str, arg: int) -> float:
-    """Our kernel: load the driver (not timed), then time export(arg) until it returns."""
+def our_seconds(path: str, export: str, arg: int, started: bool = False) -> float:
+    """Our kernel: load the driver (not timed), with `started` also run its entry point (a KMDF
+    driver binds to the framework there), then time export(arg) until it returns."""
     from hooks.kernel import Kernel
     image = PeImage.parse(open(path, "rb").read(), os.path.basename(path))
     k = Kernel()
-    base = k.load_driver(image, os.path.basename(path)[:-4]).image.base
+    driver = k.load_driver(image, os.path.basename(path)[:-4])
+    base = driver.image.base
+    if started and k.call(driver.image.entry, [driver.driver_object, driver.registry_path]).return_value:
+        raise RuntimeError(f"{path}: its entry point failed")
     start = time.perf_counter()
     stop = k.call(base + image.exports()[export], [arg])
     elapsed = time.perf_counter() - start
@@ -107,9 +111,9 @@ def cpu_loop(corpus: str, iterations: int) -> dict[str, float | None]:
     return figures
 
 
-def export_rate(corpus: str, name: str, export: str, count: int) -> float:
+def export_rate(corpus: str, name: str, export: str, count: int, started: bool = False) -> float:
     """count / seconds for a corpus driver's exported loop export(count)."""
-    return round(count / best(our_seconds, os.path.join(corpus, name), export, count), 1)
+    return round(count / best(our_seconds, os.path.join(corpus, name), export, count, started), 1)
 
 
 def speakeasy_rate(corpus: str, name: str, export: str, count: int) -> float | None:

@@ -71,20 +71,20 @@ def pnp_device_init(k, client: Client) -> int:
 def device_init(k, address: int) -> DeviceInit:
     init = k.wdf.device_inits.get(address)
     if init is None:
-        bug_check(k, WDF_REQUIRED_PARAMETER_IS_NULL, 0, 0, None,
+        bug_check(k, WDF_REQUIRED_PARAMETER_IS_NULL, 0, 0, 0,
                   f"{k.current_export.name}: 0x{address:x} is not a PWDFDEVICE_INIT")
     return init
 
 
 def device_of(k, globals_address: int, handle: int) -> DeviceState:
-    return lookup(k, k.wdf.client(k, globals_address), handle, FX_TYPE_DEVICE).state
+    return lookup(k, globals_address, handle, FX_TYPE_DEVICE).state
 
 
 @export("WdfControlDeviceInitAllocate", module=FRAMEWORK)
 def WdfControlDeviceInitAllocate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER,
                                  SDDLString: PUNICODE_STRING) -> PWDFDEVICE_INIT:
     client = k.wdf.client(k, DriverGlobals)
-    lookup(k, client, Driver, FX_TYPE_DRIVER)
+    lookup(k, client.globals, Driver, FX_TYPE_DRIVER)
     if not SDDLString:
         return 0
     init = _new_init(k, client, control=True)

@@ -65,15 +65,12 @@ def WdfDriverCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DriverObject: PDRIVER
 
 @export("WdfDriverWdmGetDriverObject", module=FRAMEWORK)
 def WdfDriverWdmGetDriverObject(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER) -> PDRIVER_OBJECT:
-    client = k.wdf.client(k, DriverGlobals)
-    lookup(k, client, Driver, FX_TYPE_DRIVER)
-    return client.driver_object
+    return lookup(k, DriverGlobals, Driver, FX_TYPE_DRIVER).client.driver_object
 
 
 @export("WdfDriverGetRegistryPath", module=FRAMEWORK)
 def WdfDriverGetRegistryPath(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER) -> PCWSTR:
-    client = k.wdf.client(k, DriverGlobals)
-    lookup(k, client, Driver, FX_TYPE_DRIVER)
+    client = lookup(k, DriverGlobals, Driver, FX_TYPE_DRIVER).client
     return k.read_struct(ks.UNICODE_STRING, client.registry_path).Buffer
 
 
@@ -82,7 +79,7 @@ def WdfDriverOpenParametersRegistryKey(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Dr
                                        DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
                                        Key: PVOID) -> NTSTATUS:
     client = k.wdf.client(k, DriverGlobals)
-    driver = lookup(k, client, Driver, FX_TYPE_DRIVER)
+    driver = lookup(k, client.globals, Driver, FX_TYPE_DRIVER)
     path = k.read_unicode_string(client.registry_path) + "\\Parameters"
     return open_key(k, client, k.registry.create(path), KeyAttributes, driver, Key)
 

@@ -130,9 +130,9 @@ def to_handle(address: int) -> int:
     return address ^ HANDLE_MASK
 
 
-def bug_check(k, code: int, arg2: int, arg3: int, client: Client | None, note: str):
-    raise Halt(Crash(WDF_VIOLATION, (code, arg2, arg3, client.globals if client else 0), k.caller,
-                     k.current_export.name, note))
+def bug_check(k, code: int, arg2: int, arg3: int, globals_address: int, note: str):
+    """WDF_VIOLATION as FxVerifierBugCheck raises it: Arg4 is the caller's driver globals."""
+    raise Halt(Crash(WDF_VIOLATION, (code, arg2, arg3, globals_address), k.caller, k.current_export.name, note))
 
 
 def new_object(k, client: Client, fx_type: int, attributes: int, parent: WdfObject | None = None,
@@ -145,7 +145,7 @@ def new_object(k, client: Client, fx_type: int, attributes: int, parent: WdfObje
     if attributes:
         attrs = k.read_struct(ks.WDF_OBJECT_ATTRIBUTES, attributes)
         if attrs.ParentObject:
-            parent = lookup(k, client, attrs.ParentObject, FX_TYPE_OBJECT)
+            parent = lookup(k, client.globals, attrs.ParentObject, FX_TYPE_OBJECT)
         add_context(k, obj, attrs)
     if parent is not None:
         obj.parent = parent
@@ -172,21 +172,20 @@ def add_context(k, obj: WdfObject, attrs: ks.WDF_OBJECT_ATTRIBUTES) -> Context |
     return context
 
 
-def lookup(k, client: Client | None, handle: int, fx_type: int) -> WdfObject:
-    """The object behind a handle, checked as FxObjectHandleGetPtr checks it."""
+def lookup(k, globals_address: int, handle: int, fx_type: int) -> WdfObject:
+    """The object behind a handle, checked as FxObjectHandleGetPtr checks it (FX_TYPE_OBJECT: any)."""
     obj = k.wdf.objects.get(handle)
-    if obj is None:
-        if handle == 0:
-            bug_check(k, WDF_INVALID_HANDLE, handle, fx_type, client,
-                      f"{k.current_export.name}: NULL handle where a 0x{fx_type:x} object was expected")
-        # KMDF dereferences the decoded handle: not an object, so the read faults
-        address = handle ^ HANDLE_MASK
-        raise Halt(Crash(0x50, (address, 0, k.caller, 0), k.caller, k.current_export.name,
-                         f"{k.current_export.name}: 0x{handle:x} is not a WDF handle (KMDF reads 0x{address:x})"))
-    if fx_type != FX_TYPE_OBJECT and obj.type != fx_type:
-        bug_check(k, WDF_INVALID_HANDLE, handle, fx_type, client,
+    if obj is not None and (obj.type == fx_type or fx_type == FX_TYPE_OBJECT):
+        return obj
+    if obj is not None:
+        bug_check(k, WDF_INVALID_HANDLE, handle, fx_type, globals_address,
                   f"{k.current_export.name}: handle 0x{handle:x} is a 0x{obj.type:x} object, not 0x{fx_type:x}")
-    return obj
+    if handle == 0:
+        bug_check(k, WDF_INVALID_HANDLE, handle, fx_type, globals_address,
+                  f"{k.current_export.name}: NULL handle where a 0x{fx_type:x} object was expected")
+    address = handle ^ HANDLE_MASK          # KMDF dereferences the decoded handle: not an object, the read faults
+    raise Halt(Crash(0x50, (address, 0, k.caller, 0), k.caller, k.current_export.name,
+                     f"{k.current_export.name}: 0x{handle:x} is not a WDF handle (KMDF reads 0x{address:x})"))
 
 
 def delete(k, obj: WdfObject) -> None:

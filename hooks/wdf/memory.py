@@ -49,7 +49,7 @@ def new_memory(k, client: Client, pool_type: int, tag: int, size: int, attribute
 
 
 def memory_of(k, globals_address: int, handle: int) -> MemoryBlock:
-    return lookup(k, k.wdf.client(k, globals_address), handle, IFX_TYPE_MEMORY).state
+    return lookup(k, globals_address, handle, IFX_TYPE_MEMORY).state
 
 
 @export("WdfMemoryCreate", module=FRAMEWORK)
@@ -128,7 +128,7 @@ def WdfLookasideListCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, LookasideAttri
 def WdfMemoryCreateFromLookaside(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Lookaside: WDFLOOKASIDE,
                                  Memory: PVOID) -> NTSTATUS:
     client = k.wdf.client(k, DriverGlobals)
-    lookaside = lookup(k, client, Lookaside, FX_TYPE_LOOKASIDE).state
+    lookaside = lookup(k, client.globals, Lookaside, FX_TYPE_LOOKASIDE).state
     executable, paged = pool_type_class(lookaside.pool_type)
     buffer = k.pool.allocate(lookaside.size, executable=executable, paged=paged, tag=lookaside.tag, owner=k.caller)
     obj = new_object(k, client, IFX_TYPE_MEMORY, lookaside.memory_attributes, client.driver,

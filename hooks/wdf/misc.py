@@ -25,7 +25,7 @@ def WdfCollectionCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, CollectionAttribu
 
 
 def _items(k, globals_address: int, handle: int) -> list:
-    return lookup(k, k.wdf.client(k, globals_address), handle, FX_TYPE_COLLECTION).state
+    return lookup(k, globals_address, handle, FX_TYPE_COLLECTION).state
 
 
 @export("WdfCollectionGetCount", module=FRAMEWORK)
@@ -36,7 +36,7 @@ def WdfCollectionGetCount(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Collection: WDF
 @export("WdfCollectionAdd", module=FRAMEWORK)
 def WdfCollectionAdd(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Collection: WDFCOLLECTION, Object: WDFOBJECT) -> NTSTATUS:
     items = _items(k, DriverGlobals, Collection)
-    lookup(k, k.wdf.client(k, DriverGlobals), Object, FX_TYPE_OBJECT)
+    lookup(k, DriverGlobals, Object, FX_TYPE_OBJECT)
     items.append(Object)
     return STATUS_SUCCESS
 
@@ -66,7 +66,7 @@ def WdfStringCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, UnicodeString: PUNICO
 @export("WdfStringGetUnicodeString", module=FRAMEWORK)
 def WdfStringGetUnicodeString(k, DriverGlobals: PWDF_DRIVER_GLOBALS, String: WDFSTRING,
                               UnicodeString: PUNICODE_STRING) -> VOID:
-    copy = lookup(k, k.wdf.client(k, DriverGlobals), String, FX_TYPE_STRING).state
+    copy = lookup(k, DriverGlobals, String, FX_TYPE_STRING).state
     k.mem.write(UnicodeString, k.mem.read(copy, 16))
 
 

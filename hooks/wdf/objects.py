@@ -17,7 +17,7 @@ def _context_of(k, obj, type_info: int):
 
 @export("WdfObjectGetTypedContextWorker", module=FRAMEWORK)
 def WdfObjectGetTypedContextWorker(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, TypeInfo: PVOID) -> PVOID:
-    obj = lookup(k, k.wdf.client(k, DriverGlobals), Handle, FX_TYPE_OBJECT)
+    obj = lookup(k, DriverGlobals, Handle, FX_TYPE_OBJECT)
     context = _context_of(k, obj, TypeInfo)
     return context.address if context else 0
 
@@ -25,7 +25,7 @@ def WdfObjectGetTypedContextWorker(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Handle
 @export("WdfObjectAllocateContext", module=FRAMEWORK)
 def WdfObjectAllocateContext(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT,
                              ContextAttributes: PWDF_OBJECT_ATTRIBUTES, Context: PVOID) -> NTSTATUS:
-    obj = lookup(k, k.wdf.client(k, DriverGlobals), Handle, FX_TYPE_OBJECT)
+    obj = lookup(k, DriverGlobals, Handle, FX_TYPE_OBJECT)
     attrs = k.read_struct(ks.WDF_OBJECT_ATTRIBUTES, ContextAttributes)
     if not attrs.ContextTypeInfo or attrs.ParentObject:
         return STATUS_INVALID_PARAMETER
@@ -58,10 +58,10 @@ def WdfObjectCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Attributes: PWDF_OBJE
 
 @export("WdfObjectDelete", module=FRAMEWORK)
 def WdfObjectDelete(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Object: WDFOBJECT) -> VOID:
-    delete(k, lookup(k, k.wdf.client(k, DriverGlobals), Object, FX_TYPE_OBJECT))
+    delete(k, lookup(k, DriverGlobals, Object, FX_TYPE_OBJECT))
 
 
 @export("WdfObjectReferenceActual", "WdfObjectDereferenceActual", module=FRAMEWORK)
 def WdfObjectReferenceActual(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, Tag: PVOID, Line: ULONG,
                              File: PVOID) -> VOID:
-    lookup(k, k.wdf.client(k, DriverGlobals), Handle, FX_TYPE_OBJECT)    # counts are not modelled
+    lookup(k, DriverGlobals, Handle, FX_TYPE_OBJECT)    # counts are not modelled

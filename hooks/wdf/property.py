@@ -109,7 +109,7 @@ def WdfFdoInitAllocAndQueryPropertyEx(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Dev
 def WdfDeviceGetIoTarget(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFIOTARGET:
     """A PnP device's default target: the device below it (its PDO here). Control devices have none."""
     client = k.wdf.client(k, DriverGlobals)
-    device_obj = lookup(k, client, Device, FX_TYPE_DEVICE)
+    device_obj = lookup(k, client.globals, Device, FX_TYPE_DEVICE)
     if device_obj.state.control:
         return 0
     if device_obj.state.io_target is None:
@@ -123,7 +123,7 @@ def WdfIoTargetAllocAndQueryTargetProperty(k, DriverGlobals: PWDF_DRIVER_GLOBALS
                                            PropertyMemoryAttributes: PWDF_OBJECT_ATTRIBUTES,
                                            PropertyMemory: PVOID) -> NTSTATUS:
     client = k.wdf.client(k, DriverGlobals)
-    lookup(k, client, IoTarget, FX_TYPE_IO_TARGET)
+    lookup(k, client.globals, IoTarget, FX_TYPE_IO_TARGET)
     return _query(k, client, True, DeviceProperty, PoolType, PropertyMemoryAttributes, PropertyMemory, 0,
                   (DriverGlobals, IoTarget, DeviceProperty, PoolType, PropertyMemoryAttributes, PropertyMemory))
 

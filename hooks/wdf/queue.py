@@ -35,7 +35,7 @@ class IoQueue:
 def WdfIoQueueCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, Config: PVOID,
                      QueueAttributes: PWDF_OBJECT_ATTRIBUTES, Queue: PVOID) -> NTSTATUS:
     client = k.wdf.client(k, DriverGlobals)
-    device_obj = lookup(k, client, Device, FX_TYPE_DEVICE)
+    device_obj = lookup(k, client.globals, Device, FX_TYPE_DEVICE)
     device = device_obj.state
     config = k.read_struct(ks.WDF_IO_QUEUE_CONFIG, Config)
     if config.DispatchType not in DISPATCH_TYPES:
@@ -60,7 +60,7 @@ def WdfDeviceConfigureRequestDispatching(k, DriverGlobals: PWDF_DRIVER_GLOBALS, 
                                          RequestType: ENUM) -> NTSTATUS:
     client = k.wdf.client(k, DriverGlobals)
     device = device_of(k, DriverGlobals, Device)
-    queue = lookup(k, client, Queue, FX_TYPE_QUEUE)
+    queue = lookup(k, client.globals, Queue, FX_TYPE_QUEUE)
     if RequestType not in REQUEST_TYPES:
         return STATUS_INVALID_PARAMETER
     device.dispatching[RequestType] = queue
@@ -69,4 +69,4 @@ def WdfDeviceConfigureRequestDispatching(k, DriverGlobals: PWDF_DRIVER_GLOBALS, 
 
 @export("WdfIoQueueGetDevice", module=FRAMEWORK)
 def WdfIoQueueGetDevice(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) -> WDFDEVICE:
-    return lookup(k, k.wdf.client(k, DriverGlobals), Queue, FX_TYPE_QUEUE).state.device.handle
+    return lookup(k, DriverGlobals, Queue, FX_TYPE_QUEUE).state.device.handle

@@ -26,13 +26,13 @@ def open_key(k, client: Client, key: Key, attributes: int, parent: WdfObject, ou
 
 
 def _value(k, DriverGlobals: int, Key: int, ValueName: int):
-    key = lookup(k, k.wdf.client(k, DriverGlobals), Key, FX_TYPE_REG_KEY).state
+    key = lookup(k, DriverGlobals, Key, FX_TYPE_REG_KEY).state
     return key.values.get(k.read_unicode_string(ValueName).lower())
 
 
 @export("WdfRegistryClose", module=FRAMEWORK)
 def WdfRegistryClose(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> VOID:
-    delete(k, lookup(k, k.wdf.client(k, DriverGlobals), Key, FX_TYPE_REG_KEY))
+    delete(k, lookup(k, DriverGlobals, Key, FX_TYPE_REG_KEY))
 
 
 @export("WdfRegistryQueryULong", module=FRAMEWORK)
@@ -108,7 +108,7 @@ def WdfRegistryQueryMemory(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, V
 @export("WdfRegistryAssignValue", module=FRAMEWORK)
 def WdfRegistryAssignValue(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PUNICODE_STRING,
                            ValueType: ULONG, ValueLength: ULONG, Value: PVOID) -> NTSTATUS:
-    key = lookup(k, k.wdf.client(k, DriverGlobals), Key, FX_TYPE_REG_KEY).state
+    key = lookup(k, DriverGlobals, Key, FX_TYPE_REG_KEY).state
     name = k.read_unicode_string(ValueName)
     key.values[name.lower()] = RegValue(name, ValueType, k.mem.read(Value, ValueLength) if ValueLength else b"")
     return STATUS_SUCCESS
@@ -117,7 +117,7 @@ def WdfRegistryAssignValue(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, V
 @export("WdfRegistryAssignULong", module=FRAMEWORK)
 def WdfRegistryAssignULong(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PUNICODE_STRING,
                            Value: ULONG) -> NTSTATUS:
-    key = lookup(k, k.wdf.client(k, DriverGlobals), Key, FX_TYPE_REG_KEY).state
+    key = lookup(k, DriverGlobals, Key, FX_TYPE_REG_KEY).state
     name = k.read_unicode_string(ValueName)
     key.values[name.lower()] = RegValue(name, REG_DWORD, Value.to_bytes(4, "little"))
     return STATUS_SUCCESS

@@ -19,7 +19,7 @@ def _create(k, globals_address: int, attributes: int, out: int, fx_type: int) ->
 
 
 def _set(k, globals_address: int, handle: int, fx_type: int, held: bool) -> None:
-    lookup(k, k.wdf.client(k, globals_address), handle, fx_type).state.held = held
+    lookup(k, globals_address, handle, fx_type).state.held = held
 
 
 @export("WdfSpinLockCreate", module=FRAMEWORK)

@@ -317,6 +317,7 @@ for case in memory lookaside registry property property_ex fdo fdo_ex target; do
     gccdrv "kmdf_${case}_nx"   kmdf.c "$define" -DNX "${KMDF_LD[@]}"
 done
 clangdrv kmdf_memory_exec_clang kmdf.c -DCASE_MEMORY "${KMDF_LLD[@]}"
+gccdrv kmdf_loop           kmdf.c -DCASE_WDF_LOOP "${KMDF_LD[@]}"
 
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"

@@ -49,6 +49,10 @@
  * -DCASE_BAD_COUNT (kmdf_bad_count): FuncCount 445, no released table size: WdfVersionBind
  *   fails with STATUS_INVALID_PARAMETER, which FxDriverEntry returns.
  *
+ * -DCASE_WDF_LOOP (kmdf_loop, benchmark): exports ULONG64 WdfLoop(ULONG64 n), n calls of
+ *   WdfDriverWdmGetDriverObject, counting those that return the DRIVER_OBJECT; DriverEntry runs
+ *   WdfLoop(1000) and returns 0 if all 1000 did, else 0xE0000001.
+ *
  * -DCASE_PNP (kmdf_pnp): DriverEntry creates a PnP driver (EvtDriverDeviceAdd, EvtDriverUnload,
  *   DriverPoolTag 'PfdK') and returns 0.  EvtDriverDeviceAdd records PnP/power callbacks
  *   (EvtDevicePrepareHardware, EvtDeviceD0Entry), creates the device with buffered I/O and a
@@ -321,6 +325,25 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
     if (!NT_SUCCESS(status))
         return status;
     return WDFCALL(WdfDeviceWdmGetDeviceObject, (WDFDEVICE)g_driver) ? STATUS_SUCCESS : HV_FAIL(1);
+}
+
+#elif defined(CASE_WDF_LOOP)
+static PDRIVER_OBJECT g_driver_object;
+
+__declspec(dllexport) __attribute__((noinline)) ULONG64 WdfLoop(ULONG64 n)
+{
+    ULONG64 same = 0;
+    for (ULONG64 i = 0; i < n; i++)
+        same += WDFCALL(WdfDriverWdmGetDriverObject, g_driver) == g_driver_object;
+    return same;
+}
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    volatile ULONG64 n = 1000;
+    g_driver_object = DriverObject;
+    CHECK(NT_SUCCESS(create_driver(DriverObject, RegistryPath, WdfDriverInitNonPnpDriver, NULL, 0)), 1);
+    return WdfLoop(n) == 1000 ? STATUS_SUCCESS : HV_FAIL(1);
 }
 
 #elif defined(CASE_V9) || defined(CASE_BAD_COUNT) || defined(CASE_MEMORY) || defined(CASE_LOOKASIDE) || \
