@@ -14,7 +14,7 @@ from unicorn import UC_HOOK_CODE
 from unicorn import x86_const as x
 from unicorn.unicorn_py3.unicorn import HOOK_CODE_CFUNC, uc_hook_h, uclib
 
-from emu.machine import Halt, Machine, Stop
+from emu.machine import Halt, Machine, Raised, Stop
 
 # A routine gets (rcx, rdx, r8, r9, rsp) and returns the new RAX or None to leave RAX alone.
 Routine = Callable[[int, int, int, int, int], "int | None"]
@@ -55,6 +55,8 @@ class StubArea:
                     write(uch, rax_id, rax_at)
             except Halt as halt:
                 machine.request_stop(Stop("halted", rip=address, detail=halt.reason))
+            except Raised as raised:
+                machine.request_stop(Stop("raised", rip=address, detail=raised))
             except BaseException as exc:      # never let an exception die inside ctypes
                 machine.request_stop(Stop("engine", rip=address, detail=exc))
 

@@ -6,10 +6,16 @@ itself runs at Unicorn's JIT speed with no per-instruction or per-block callback
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
+import signal
 import struct
+import threading
 import time
+import weakref
 from dataclasses import dataclass
+from typing import ClassVar, Iterator
 
 from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc, UcError
 from unicorn import unicorn_const as ucc
@@ -25,17 +31,28 @@ CR4_PAE, CR4_OSFXSR, CR4_OSXMMEXCPT = 1 << 5, 1 << 9, 1 << 10
 # Exceptions the CPU raises, by vector.
 EXC_DIVIDE, EXC_DEBUG, EXC_BREAKPOINT, EXC_INVALID_OPCODE = 0, 1, 3, 6
 EXC_DOUBLE_FAULT, EXC_GP, EXC_PAGE_FAULT = 8, 13, 14
+# Software interrupts Windows x64 gives a meaning: `int 0x29` is __fastfail (code in ECX),
+# `int 0x2c` is NT_ASSERT's assertion failure.
+INT_FAST_FAIL, INT_ASSERTION = 0x29, 0x2C
+MOV_RAX_CR8 = bytes.fromhex("440f20c0")         # how guest code reads the IRQL
+MOV_CR8_RCX = bytes.fromhex("440f22c1")         # and sets it
 
 _HFLAGS2_OFFSET = 180          # CPUX86State.hflags2 (QEMU 5.0 layout, Unicorn 2.1)
 _HF2_GIF, _HF2_VINTR = 1 << 0, 1 << 3
 ARG_REGS = (x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_R8, x.UC_X86_REG_R9)
+# The 16 general registers in x64 encoding order (0 RAX ... 4 RSP, 5 RBP ... 15 R15), as CONTEXT
+# and the unwinder number them.
+GPR_IDS = (x.UC_X86_REG_RAX, x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_RBX, x.UC_X86_REG_RSP,
+           x.UC_X86_REG_RBP, x.UC_X86_REG_RSI, x.UC_X86_REG_RDI, x.UC_X86_REG_R8, x.UC_X86_REG_R9,
+           x.UC_X86_REG_R10, x.UC_X86_REG_R11, x.UC_X86_REG_R12, x.UC_X86_REG_R13, x.UC_X86_REG_R14,
+           x.UC_X86_REG_R15)
 
 
 @dataclass
 class Stop:
     """Why a `call` ended: reached its return address, a CPU exception, a budget, or a request."""
 
-    kind: str                   # returned | exception | budget | halted | engine
+    kind: str                   # returned | exception | raised | budget | halted | engine
     rip: int = 0
     vector: int | None = None   # CPU exception vector for kind == exception
     cr2: int = 0
@@ -51,10 +68,30 @@ class Halt(Exception):
         self.reason = reason
 
 
+class Raised(Exception):
+    """Raised inside a kernel routine to raise a software exception in the calling driver, as
+    ExRaiseStatus or ProbeForRead do: the run stops at the routine's stub with this as the
+    Stop's detail, and the kernel dispatches it to the driver's exception handlers."""
+
+    def __init__(self, code: int, information: tuple[int, ...] = (), flags: int = 0):
+        super().__init__(f"exception 0x{code:08x}")
+        self.code, self.information, self.flags = code, tuple(information), flags
+
+
+class NestedStop(Exception):
+    """A nested call (driver code run from inside a kernel routine) did not return: the whole run
+    ends. The Stop that ended it is already recorded on the machine; the CPU keeps the nested state."""
+
+    def __init__(self, stop: Stop):
+        super().__init__(stop.kind)
+        self.stop = stop
+
+
 class Machine:
     """CPU + memory. `call(fn, args, return_to)` runs guest code until it returns to `return_to`."""
 
     RAM_SIZE = 1 << 30
+    last_started: ClassVar[weakref.ref[Machine] | None] = None     # what Ctrl-C stops, see stop_on_interrupt
 
     def __init__(self, ram_size: int | None = None):
         self.phys = PhysicalMemory(ram_size or self.RAM_SIZE)
@@ -73,6 +110,8 @@ class Machine:
         self.instructions_budget = 0       # 0 = unlimited (a count budget costs JIT speed)
         self.time_budget_s = 0.0           # 0 = unlimited
         self.gs_base = 0
+        self.irql_probe = 0                # guest address of MOV_RAX_CR8 (see irql)
+        self.irql_setter = 0               # guest address of MOV_CR8_RCX (see _set_irql)
 
     def _setup_long_mode(self) -> None:
         uc = self.uc
@@ -126,14 +165,34 @@ class Machine:
 
     def registers(self) -> dict[int, int]:
         """The 16 general registers by x64 encoding number (0 RAX ... 4 RSP, 5 RBP ... 15 R15)."""
-        ids = (x.UC_X86_REG_RAX, x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_RBX, x.UC_X86_REG_RSP,
-               x.UC_X86_REG_RBP, x.UC_X86_REG_RSI, x.UC_X86_REG_RDI, x.UC_X86_REG_R8, x.UC_X86_REG_R9,
-               x.UC_X86_REG_R10, x.UC_X86_REG_R11, x.UC_X86_REG_R12, x.UC_X86_REG_R13, x.UC_X86_REG_R14,
-               x.UC_X86_REG_R15)
-        return dict(enumerate(self.uc.reg_read_batch(ids)))
+        return dict(enumerate(self.uc.reg_read_batch(GPR_IDS)))
 
     def reg_rsp(self) -> int:
         return self.uc.reg_read(x.UC_X86_REG_RSP)
+
+    def irql(self) -> int:
+        """The current IRQL: CR8, as on x64 Windows. Unicorn's register API does not see the virtual
+        TPR that guest `mov cr8` uses (see _model_cr8), so guest code reads it: `irql_probe` (a
+        `mov rax, cr8` routine, set by the kernel) runs between a saved and a restored CPU context,
+        leaving the stopped CPU as it was. Call it only while the CPU is stopped (not from a hook).
+        0 without a probe or a modelled CR8."""
+        if not self.irql_probe or not self.models_cr8:
+            return 0
+        saved = self.uc.context_save()
+        try:
+            self.uc.emu_start(self.irql_probe, self.irql_probe + len(MOV_RAX_CR8))
+            return self.uc.reg_read(x.UC_X86_REG_RAX) & 0xF
+        finally:
+            self.uc.context_restore(saved)
+
+    def _set_irql(self, irql: int) -> None:
+        """Set CR8 the way `irql` reads it: guest code (`irql_setter`, a `mov cr8, rcx` routine)."""
+        if self.irql_setter and self.models_cr8:
+            self.uc.reg_write(x.UC_X86_REG_RCX, irql)
+            self.uc.emu_start(self.irql_setter, self.irql_setter + len(MOV_CR8_RCX))
+
+    def eflags(self) -> int:
+        return self.uc.reg_read(x.UC_X86_REG_EFLAGS)
 
     def set_gs_base(self, value: int) -> None:
         """GS base (the KPCR on Windows); re-applied at every call since calls start from a clean CPU."""
@@ -158,6 +217,42 @@ class Machine:
         except MemoryFault:
             return False
 
+    def _frame(self, args: list[int], return_to: int, stack_top: int) -> None:
+        """The frame a callee sees below `stack_top`: return address, 4 home slots, stack arguments."""
+        uc = self.uc
+        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
+        self.mem.write_q(rsp - 8, return_to)
+        for i, value in enumerate(args[4:]):
+            self.mem.write_q(rsp + 0x20 + 8 * i, value)
+        for reg_id, value in zip(ARG_REGS, args):
+            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
+        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+
+    def nested_call(self, fn: int, args: list[int], return_to: int) -> int:
+        """From inside a hook (a kernel routine calling back into the driver, as Windows calls a
+        QueryRoutine): run fn(*args) on the current stack below the interrupted frame until it
+        returns to `return_to`, then restore the interrupted CPU context, so the outer run goes on as
+        if the hook had returned. Returns RAX. If the nested code does not return (a fault, a bug
+        check, the budget), its Stop is kept for the outer run and `NestedStop` is raised."""
+        uc = self.uc
+        saved = uc.context_save()
+        self._frame(args, return_to, uc.reg_read(x.UC_X86_REG_RSP) - 0x100)
+        try:
+            # No timeout of its own: Unicorn's timer thread does not nest; the outer run's timer
+            # still stops the nested code when the time budget runs out.
+            uc.emu_start(fn, return_to, count=self.instructions_budget)
+        except UcError as exc:
+            if self._stop is None:
+                self._stop = Stop("engine", rip=uc.reg_read(x.UC_X86_REG_RIP), detail=str(exc))
+        rip = uc.reg_read(x.UC_X86_REG_RIP)
+        if self._stop is None and rip != return_to:
+            self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")
+        if self._stop is not None:
+            raise NestedStop(self._stop)
+        result = uc.reg_read(x.UC_X86_REG_RAX)
+        uc.context_restore(saved)
+        return result
+
     def call(self, fn: int, args: list[int], return_to: int, stack_top: int) -> Stop:
         """Run fn(*args) with the x64 calling convention until it returns to `return_to`.
 
@@ -166,17 +261,32 @@ class Machine:
         uc = self.uc
         uc.context_restore(self._clean_context)   # also clears the CPU's pending-exception state
         uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
-        rsp = (stack_top - 8 * max(4, len(args)) - 8) & ~0xF
-        # The frame the callee sees: return address, 4 home slots, then stack arguments.
-        self.mem.write_q(rsp - 8, return_to)
-        for i, value in enumerate(args[4:]):
-            self.mem.write_q(rsp + 0x20 + 8 * i, value)
-        for reg_id, value in zip(ARG_REGS, args):
-            uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
-        uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)
+        self._frame(args, return_to, stack_top)
+        return self._run(fn, return_to)
+
+    def resume(self, regs: dict[int, int], rip: int, irql: int, return_to: int) -> Stop:
+        """Go on with a stopped run from a full register context (the 16 general registers by
+        encoding number) at `rip`, at `irql`: where the kernel resumes after a handled exception."""
+        uc = self.uc
+        uc.context_restore(self._clean_context)
+        uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
+        if irql:
+            self._set_irql(irql)
+        uc.reg_write_batch([(GPR_IDS[i], value & 0xFFFFFFFFFFFFFFFF) for i, value in regs.items()])
+        return self._run(rip, return_to)
+
+    def save_cpu(self) -> object:
+        """The CPU's state, to put back with `restore_cpu` after running other guest code."""
+        return self.uc.context_save()
+
+    def restore_cpu(self, saved: object) -> None:
+        self.uc.context_restore(saved)
+
+    def _run(self, start: int, return_to: int) -> Stop:
+        uc = self.uc
         self._stop = None
+        Machine.last_started = weakref.ref(self)
         started = time.perf_counter()
-        start = fn
         while True:
             remaining = self.time_budget_s - (time.perf_counter() - started) if self.time_budget_s else 0.0
             try:
@@ -208,3 +318,37 @@ class Machine:
                 stop = Stop("budget", rip=rip, detail="time" if over_time else "instructions")
         self._stop = None
         return stop
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[None]:
+    """Within this block, Ctrl-C ends the running emulation at once, not when its time budget runs out.
+
+    Driver code runs inside uc_emu_start, in C with the GIL released and no Python hook, so Python's
+    SIGINT handler (which raises KeyboardInterrupt) only runs once emu_start returns. Python's C-level
+    handler also writes the signal number to the wakeup fd: a thread blocked on that pipe calls emu_stop
+    on the machine that started last, and KeyboardInterrupt follows in the main thread as usual. Nothing
+    runs on the emulation's hot path. Signals are only delivered to the main thread: elsewhere, a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=_stop_on_sigint, args=(read_end,), name="verifier-sigint", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)                     # the watcher reads end-of-file and returns
+        watcher.join()
+
+
+def _stop_on_sigint(read_end: int) -> None:
+    with open(read_end, "rb", buffering=0) as pipe:
+        while signals := pipe.read(64):
+            machine = Machine.last_started() if Machine.last_started else None
+            if signal.SIGINT in signals and machine is not None:
+                machine.uc.emu_stop()           # harmless if that machine is not running any more

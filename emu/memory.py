@@ -265,25 +265,33 @@ class AddressSpace:
 
     def read_wstr(self, va: int, max_chars: int = 4096) -> str:
         """A NUL-terminated UTF-16LE string, read page by page."""
+        return self.read_wbytes(va, max_chars).decode("utf-16-le", "replace")
+
+    def read_wbytes(self, va: int, max_chars: int = 4096) -> bytes:
+        """The UTF-16LE code units of a NUL-terminated wide string (at most max_chars), as bytes."""
         out = bytearray()
         while len(out) < 2 * max_chars:
             chunk = self.read(va + len(out), min(PAGE - ((va + len(out)) & (PAGE - 1)), 256) & ~1 or 2)
-            for i in range(0, len(chunk) - 1, 2):
-                if chunk[i] == 0 and chunk[i + 1] == 0:
-                    out += chunk[:i]
-                    return out.decode("utf-16-le", "replace")
+            end = chunk.find(b"\0\0")
+            while end > 0 and end & 1:        # a terminator starts on a code-unit boundary
+                end = chunk.find(b"\0\0", end + 1)
+            if end >= 0:
+                out += chunk[:end]
+                break
             out += chunk
-        return out.decode("utf-16-le", "replace")
+        return bytes(out[:2 * max_chars])
 
     def read_cstr(self, va: int, max_len: int = 4096) -> bytes:
+        """A NUL-terminated byte string (at most max_len bytes), read page by page."""
         out = bytearray()
         while len(out) < max_len:
             chunk = self.read(va + len(out), min(PAGE - ((va + len(out)) & (PAGE - 1)), 256))
             end = chunk.find(b"\0")
             if end >= 0:
-                return bytes(out + chunk[:end])
+                out += chunk[:end]
+                break
             out += chunk
-        return bytes(out)
+        return bytes(out[:max_len])
 
 
 def poke(space: AddressSpace, va: int, data: bytes) -> None:

@@ -26,7 +26,12 @@ MAX_SECTIONS = 96              # what the Windows loader accepts
 MAX_IMPORT_DESCRIPTORS = 4096
 MAX_THUNKS = 65536
 MAX_RELOC_ENTRIES = 1 << 20
-DIR_EXPORT, DIR_IMPORT, DIR_EXCEPTION, DIR_BASERELOC, DIR_IAT = 0, 1, 3, 5, 12
+DIR_EXPORT, DIR_IMPORT, DIR_EXCEPTION, DIR_BASERELOC, DIR_LOAD_CONFIG, DIR_IAT = 0, 1, 3, 5, 10, 12
+MIN_FILE_ALIGNMENT, MAX_FILE_ALIGNMENT = 0x200, 0x10000
+# IMAGE_LOAD_CONFIG_DIRECTORY64 (winnt.h): field -> offset. The structure grew with each Windows
+# release; its first field, Size, says how much of it an image has.
+_LOAD_CONFIG_FIELDS = {"SecurityCookie": 0x58, "GuardCFCheckFunctionPointer": 0x70,
+                       "GuardCFDispatchFunctionPointer": 0x78, "GuardFlags": 0x90}
 
 
 class ImageError(Exception):
@@ -62,6 +67,17 @@ class Section:
 
 
 @dataclass(frozen=True)
+class LoadConfig:
+    """The load-config fields the loader acts on, as VAs at the preferred base (0 = absent)."""
+
+    size: int
+    security_cookie: int = 0
+    guard_check: int = 0        # GuardCFCheckFunctionPointer: VA of the check routine's pointer slot
+    guard_dispatch: int = 0     # GuardCFDispatchFunctionPointer: VA of the dispatch routine's slot
+    guard_flags: int = 0
+
+
+@dataclass(frozen=True)
 class Import:
     dll: str
     name: str | None        # None when imported by ordinal
@@ -81,6 +97,7 @@ class PeImage:
         self.size_of_image: int = opt.SizeOfImage
         self.size_of_headers: int = opt.SizeOfHeaders
         self.section_alignment: int = opt.SectionAlignment
+        self.file_alignment: int = opt.FileAlignment
         self.entry_rva: int = opt.AddressOfEntryPoint
         self.subsystem: int = opt.Subsystem
         self.characteristics: int = pe.FILE_HEADER.Characteristics
@@ -187,8 +204,86 @@ class PeImage:
         raise ImageError("import directory is not terminated")
 
     def validate(self) -> None:
-        """Walk the import directory now, so an image the loader could not bind raises ImageError."""
+        """Refuse what Windows' image loader refuses (STATUS_INVALID_IMAGE_FORMAT), one reason at a
+        time, and walk the import directory so an image the loader could not bind raises too.
+
+        Rules from Microsoft's PE format reference (desktop-src/Debug/pe-format.md, "Optional
+        Header Windows-Specific Fields" and "Section Table"): both alignments powers of two,
+        SectionAlignment >= FileAlignment, FileAlignment 512..64K unless it equals a SectionAlignment
+        below the page size; sections in ascending, non-overlapping order; SizeOfHeaders and
+        SizeOfImage covering headers and sections; raw data inside the file. Only clear
+        contradictions are refused: what Windows merely rounds (SizeOfImage not a multiple of
+        SectionAlignment) is accepted as it accepts it.
+        """
+        try:
+            self._check_layout()
+        except ImageError as exc:
+            raise ImageError(f"{exc}: Windows refuses to load this image (STATUS_INVALID_IMAGE_FORMAT); "
+                             "relink it with a standard linker") from None
         _ = self.imports
+
+    def _check_layout(self) -> None:
+        fa, sa = self.file_alignment, self.section_alignment
+        if not _power_of_two(sa) or not _power_of_two(fa):
+            raise ImageError(f"SectionAlignment 0x{sa:x} and FileAlignment 0x{fa:x} must both be non-zero "
+                             "powers of two")
+        if sa < PAGE and fa != sa:
+            raise ImageError(f"SectionAlignment 0x{sa:x} is below the page size, so FileAlignment (0x{fa:x}) "
+                             "must equal it")
+        if sa >= PAGE and not MIN_FILE_ALIGNMENT <= fa <= MAX_FILE_ALIGNMENT:
+            raise ImageError(f"FileAlignment 0x{fa:x} is outside 0x200..0x10000")
+        if sa < fa:
+            raise ImageError(f"SectionAlignment 0x{sa:x} is smaller than FileAlignment 0x{fa:x}")
+        image_end = _align(self.size_of_image, sa)
+        if not self.size_of_headers or self.size_of_headers > image_end:
+            raise ImageError(f"SizeOfHeaders 0x{self.size_of_headers:x} does not fit SizeOfImage "
+                             f"0x{self.size_of_image:x}")
+        previous_end, previous = _align(self.size_of_headers, sa), "the headers"
+        for s in self.sections:
+            if s.rva < previous_end:
+                raise ImageError(f"section {s.name} at RVA 0x{s.rva:x} overlaps {previous} (ending at "
+                                 f"0x{previous_end:x})")
+            previous_end, previous = s.rva + _align(s.span, sa), f"section {s.name}"
+            if previous_end > image_end:
+                raise ImageError(f"section {s.name} ends at RVA 0x{previous_end:x}, beyond SizeOfImage "
+                                 f"0x{self.size_of_image:x}")
+            if s.raw_size and s.raw_offset + s.raw_size > len(self.data):
+                raise ImageError(f"raw data of section {s.name} (file offset 0x{s.raw_offset:x} + 0x{s.raw_size:x}) "
+                                 f"runs past the end of the file (0x{len(self.data):x} bytes)")
+        if self.entry_rva >= image_end:
+            raise ImageError(f"entry point RVA 0x{self.entry_rva:x} lies outside the image "
+                             f"(SizeOfImage 0x{self.size_of_image:x})")
+
+    @property
+    def kernel_driver(self) -> bool:
+        """Whether this is a kernel-mode driver: the native subsystem, or anything importing ntoskrnl.exe.
+
+        One rule for `scan` and `run`, so a user-mode DLL is refused by both."""
+        return self.subsystem == IMAGE_SUBSYSTEM_NATIVE or self.imports_module("ntoskrnl.exe")
+
+    def require_kernel_driver(self) -> None:
+        """Validate the image (see `validate`) and refuse anything that is not a kernel driver."""
+        self.validate()
+        if not self.kernel_driver:
+            raise ImageError("not a kernel driver (subsystem is not native and nothing is imported from "
+                             "ntoskrnl.exe): check a .sys file")
+
+    @cached_property
+    def load_config(self) -> LoadConfig | None:
+        """IMAGE_LOAD_CONFIG_DIRECTORY64, bounded by its own Size field; None if the image has none.
+        Fields beyond what the image's version of the structure holds read as 0."""
+        rva, _ = self.directory(DIR_LOAD_CONFIG)
+        if not rva:
+            return None
+        size = self.u32(rva)
+        if size is None:
+            raise ImageError(f"load-config directory at RVA 0x{rva:x} lies outside the image")
+        blob = self.read(rva, min(size, PAGE))
+        values = {name: struct.unpack_from("<Q" if name != "GuardFlags" else "<I", blob, off)[0]
+                  for name, off in _LOAD_CONFIG_FIELDS.items()
+                  if off + (4 if name == "GuardFlags" else 8) <= len(blob)}
+        return LoadConfig(size, values.get("SecurityCookie", 0), values.get("GuardCFCheckFunctionPointer", 0),
+                          values.get("GuardCFDispatchFunctionPointer", 0), values.get("GuardFlags", 0))
 
     def imports_module(self, dll: str) -> bool:
         return any(imp.dll.lower() == dll.lower() for imp in self.imports)
@@ -249,3 +344,11 @@ class PeImage:
             if name and target is not None:
                 out[name] = target
         return out
+
+
+def _power_of_two(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
+def _align(n: int, alignment: int) -> int:
+    return -(-n // alignment) * alignment

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import bisect
 import struct
+from dataclasses import dataclass
 from typing import Callable
 
 from emu.pe import DIR_EXCEPTION, PeImage
 
 UWOP_PUSH_NONVOL, UWOP_ALLOC_LARGE, UWOP_ALLOC_SMALL, UWOP_SET_FPREG = 0, 1, 2, 3
 UWOP_SAVE_NONVOL, UWOP_SAVE_NONVOL_FAR, UWOP_SAVE_XMM128, UWOP_SAVE_XMM128_FAR, UWOP_PUSH_MACHFRAME = 4, 5, 8, 9, 10
-UNW_FLAG_CHAININFO = 4
+UNW_FLAG_EHANDLER, UNW_FLAG_UHANDLER, UNW_FLAG_CHAININFO = 1, 2, 4
 RSP = 4
 MAX_CHAIN = 32
 
@@ -36,6 +37,52 @@ class FunctionTable:
         if i >= 0 and self.entries[i][0] <= rva < self.entries[i][1]:
             return self.entries[i]
         return None
+
+
+@dataclass(frozen=True)
+class UnwindInfo:
+    """What exception dispatch needs from a function's UNWIND_INFO (chains followed to the primary)."""
+
+    begin: int            # RVA where the function (the RUNTIME_FUNCTION it was found in) starts
+    prolog_size: int
+    frame_reg: int        # 0: no frame register
+    frame_offset: int     # bytes (the scaled FrameOffset)
+    flags: int            # UNW_FLAG_EHANDLER / UNW_FLAG_UHANDLER of the primary entry
+    handler: int          # RVA of the language-specific handler, 0 if none
+    handler_data: int     # RVA of the handler's data (e.g. __C_specific_handler's scope table)
+
+    def establisher_frame(self, regs: dict[int, int]) -> int:
+        """The frame's EstablisherFrame: RSP after the prolog, or the frame register minus its
+        offset when the function sets one (RtlVirtualUnwind's definition)."""
+        return regs[self.frame_reg] - self.frame_offset if self.frame_reg else regs[RSP]
+
+
+def unwind_info(table: FunctionTable, rva: int) -> UnwindInfo | None:
+    """The unwind information for the function containing `rva`, None for a leaf function."""
+    entry = table.lookup(rva)
+    if entry is None:
+        return None
+    info_rva = entry[2]
+    head = table.image.read(info_rva, 4)
+    if len(head) < 4:
+        raise LookupError(f"unwind info at RVA 0x{info_rva:x} is outside the image")
+    prolog_size, frame = head[1], head[3]
+    for _ in range(MAX_CHAIN):
+        version_flags, _, count, _ = head
+        tail = info_rva + 4 + 2 * (count + (count & 1))
+        if not (version_flags >> 3) & UNW_FLAG_CHAININFO:
+            break
+        nxt = table.image.read(tail, 12)
+        if len(nxt) < 12:
+            raise LookupError("chained unwind info is outside the image")
+        info_rva = struct.unpack("<III", nxt)[2]
+        head = table.image.read(info_rva, 4)
+        if len(head) < 4:
+            raise LookupError(f"unwind info at RVA 0x{info_rva:x} is outside the image")
+    flags = (head[0] >> 3) & (UNW_FLAG_EHANDLER | UNW_FLAG_UHANDLER)
+    handler = table.image.u32(tail) if flags else 0
+    return UnwindInfo(entry[0], prolog_size, frame & 0xF, 16 * (frame >> 4), flags,
+                      handler or 0, tail + 4 if flags else 0)
 
 
 def unwind_frame(table: FunctionTable, base: int, rip: int, regs: dict[int, int],

@@ -76,6 +76,23 @@ PKSPIN_LOCK = CType("PKSPIN_LOCK", 64, "ptr")
 PULONG = CType("PULONG", 64, "ptr")
 PSIZE_T = CType("PSIZE_T", 64, "ptr")
 
+# The constants above by C name, for types read from the prototype tables (TAG and PROTECTION are
+# ULONGs shown differently by parameter, so a table's ULONG stays a plain ULONG).
+_BY_NAME = {t.name: t for t in (
+    VOID, PVOID, HANDLE, SIZE_T, ULONG_PTR, ULONG64, LONGLONG, ULONG, LONG, USHORT, UCHAR, BOOLEAN, LOGICAL,
+    NTSTATUS, KIRQL, KPROCESSOR_MODE, POOL_TYPE, POOL_FLAGS, ACCESS_MASK, PHYSICAL_ADDRESS, PUNICODE_STRING,
+    PANSI_STRING, PCWSTR, PCSTR, PMDL, PIRP, PDEVICE_OBJECT, PDRIVER_OBJECT, PHANDLE, POBJECT_ATTRIBUTES,
+    PLARGE_INTEGER, PKSPIN_LOCK, PULONG, PSIZE_T)}
+
+
+def ctype_of(spelling: str, kind: str, bits: int) -> CType:
+    """The CType of a C type as rootfs/prototypes describes it (kind status|ptr|void|bool|int, width
+    in bits): the constant of that name when its width agrees, else a CType of that kind."""
+    known = _BY_NAME.get(spelling)
+    if known is not None and known.bits == bits:
+        return known
+    return VOID if kind == "void" else CType(spelling, bits, kind)
+
 
 @dataclass(frozen=True)
 class Export:
@@ -86,12 +103,13 @@ class Export:
     handler: Callable
     params: tuple[tuple[str, CType], ...]
     returns: CType
+    variadic: bool = False             # `...` after the parameters (also: parameters unknown)
 
     def show_call(self, args: list[int]) -> str:
         """`ExAllocatePoolWithTag(NonPagedPool, 0x40, 'tseT')`-style text of a call."""
         from hooks.names import show_arg   # names are kernel vocabulary, kept beside the handlers
         shown = [show_arg(self.name, pname, ctype, value) for (pname, ctype), value in zip(self.params, args)]
-        return f"{self.name}({', '.join(shown)})"
+        return f"{self.name}({', '.join(shown + ['...'] * self.variadic)})"
 
 
 EXPORTS: dict[str, Export] = {}

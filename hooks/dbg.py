@@ -1,6 +1,6 @@
 """Debug output: DbgPrint and friends, captured line by line for the report."""
 from hooks.api import PCSTR, PVOID, ULONG, NTSTATUS, export
-from hooks.fmt import VarArgs, format_string
+from hooks.fmt import VaList, VarArgs, format_string
 
 DPFLTR_ERROR_LEVEL = 0
 STATUS_SUCCESS = 0
@@ -28,7 +28,8 @@ class DebugLog:
 
 
 def emit(k, text: str) -> None:
-    k.debug.write(text)
+    """Log a line of debug output; a lone UTF-16 surrogate (from a %ws string) shows as '?'."""
+    k.debug.write(text.encode("utf-8", "replace").decode("utf-8"))
 
 
 @export("DbgPrint")
@@ -43,22 +44,9 @@ def DbgPrintEx(k, ComponentId: ULONG, Level: ULONG, Format: PCSTR) -> NTSTATUS:
     return STATUS_SUCCESS
 
 
-class _VaList(VarArgs):
-    """Arguments from a va_list (on x64 a pointer to consecutive 8-byte slots)."""
-
-    def __init__(self, k, va_list: int):
-        super().__init__(k, 0)
-        self.ptr = va_list
-
-    def next(self) -> int:
-        value = self.k.mem.read_q(self.ptr)
-        self.ptr += 8
-        return value
-
-
 @export("vDbgPrintEx")
 def vDbgPrintEx(k, ComponentId: ULONG, Level: ULONG, Format: PCSTR, arglist: PVOID) -> NTSTATUS:
-    emit(k, format_string(k, k.mem.read_cstr(Format), _VaList(k, arglist)))
+    emit(k, format_string(k, k.mem.read_cstr(Format), VaList(k, arglist)))
     return STATUS_SUCCESS
 
 
@@ -66,7 +54,7 @@ def vDbgPrintEx(k, ComponentId: ULONG, Level: ULONG, Format: PCSTR, arglist: PVO
 def vDbgPrintExWithPrefix(k, Prefix: PCSTR, ComponentId: ULONG, Level: ULONG, Format: PCSTR,
                           arglist: PVOID) -> NTSTATUS:
     prefix = k.mem.read_cstr(Prefix).decode("latin-1") if Prefix else ""
-    emit(k, prefix + format_string(k, k.mem.read_cstr(Format), _VaList(k, arglist)))
+    emit(k, prefix + format_string(k, k.mem.read_cstr(Format), VaList(k, arglist)))
     return STATUS_SUCCESS
 
 

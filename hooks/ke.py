@@ -1,22 +1,25 @@
-"""Processor, IRQL, time, synchronisation and process/thread queries (Ke*, Ps*, Ex*Resource*).
+"""Processor, IRQL, time, resources and process/thread queries (Ke*, Ps*, Ex*Resource*).
 
-One processor and one thread: locks cannot contend and waits are satisfied at once. IRQL is CR8
-(see emu.machine's CR8 model) and the IRQL routines are machine code, see NATIVE_ROUTINES.
+One processor and one thread: locks cannot contend (dispatcher objects and waits are in
+hooks.dispatcher). IRQL is CR8 (see emu.machine's CR8 model) and the IRQL routines are machine
+code, see NATIVE_ROUTINES.
 """
 import struct
 
-from emu.machine import Halt
-from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, LONG, NTSTATUS, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64, ULONG_PTR, export)
+from emu.machine import MOV_CR8_RCX, MOV_RAX_CR8, Halt
+from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, NTSTATUS, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64,
+                       ULONG_PTR, export)
+from hooks.dispatcher import TIME_INCREMENT, advance_clock
 from hooks.events import Crash
+from hooks.threads import CURRENT_THREAD_ID, SYSTEM_PROCESS_ID
 
 STATUS_SUCCESS = 0
-STATUS_TIMEOUT = 0x102
 
 
 # IRQL lives in CR8, as on x64 Windows, so drivers' inline `mov cr8` and these routines agree.
 # They run as machine code in the stub area: no Python on the path, nothing to keep in sync.
-_MOV_RAX_CR8 = bytes.fromhex("440f20c0")         # mov rax, cr8   (the old IRQL, returned)
-_MOV_CR8_RCX = bytes.fromhex("440f22c1")         # mov cr8, rcx
+_MOV_RAX_CR8 = MOV_RAX_CR8                         # mov rax, cr8   (the old IRQL, returned)
+_MOV_CR8_RCX = MOV_CR8_RCX                         # mov cr8, rcx
 _MOV_CR8_RDX = bytes.fromhex("440f22c2")         # mov cr8, rdx
 _MOV_CR8_RAX = bytes.fromhex("440f22c0")         # mov cr8, rax
 _ECX_DISPATCH = bytes.fromhex("b902000000")      # mov ecx, DISPATCH_LEVEL
@@ -24,6 +27,7 @@ _RET = b"\xc3"
 _RAISE_TO_DPC = _MOV_RAX_CR8 + _ECX_DISPATCH + _MOV_CR8_RCX + _RET
 _LOWER_TO_CL = bytes.fromhex("0fb6c9") + _MOV_CR8_RCX + _RET            # movzx ecx, cl
 NATIVE_ROUTINES: dict[str, bytes] = {
+    "KiSetIrql": _MOV_CR8_RCX + _RET,       # internal: how the kernel puts back a resumed context's IRQL
     "KeGetCurrentIrql": _MOV_RAX_CR8 + _RET,
     "KfRaiseIrql": _MOV_RAX_CR8 + bytes.fromhex("0fb6c9") + _MOV_CR8_RCX + _RET,
     "KeRaiseIrqlToDpcLevel": _RAISE_TO_DPC,
@@ -45,31 +49,31 @@ NATIVE_ROUTINES: dict[str, bytes] = {
 
 @export("KeQuerySystemTime", "KeQuerySystemTimePrecise")
 def KeQuerySystemTime(k, CurrentTime: PLARGE_INTEGER) -> None:
-    k.system_time += 10_000                  # 1 ms per query keeps time moving, deterministically
+    advance_clock(k, 10_000)                 # 1 ms per query keeps time moving, deterministically
     k.mem.write_q(CurrentTime, k.system_time)
 
 
 @export("KeQueryInterruptTime")
 def KeQueryInterruptTime(k) -> ULONG64:
-    k.interrupt_time += 10_000
+    advance_clock(k, 10_000)
     return k.interrupt_time
 
 
 @export("KeQueryTickCount")
 def KeQueryTickCount(k, CurrentCount: PLARGE_INTEGER) -> None:
-    k.mem.write_q(CurrentCount, k.interrupt_time // 156_250)
+    k.mem.write_q(CurrentCount, k.interrupt_time // TIME_INCREMENT)
 
 
 @export("KeQueryTimeIncrement")
 def KeQueryTimeIncrement(k) -> ULONG:
-    return 156_250
+    return TIME_INCREMENT
 
 
 @export("KeQueryPerformanceCounter", module="hal.dll")
 def KeQueryPerformanceCounter(k, PerformanceFrequency: PLARGE_INTEGER) -> ULONG64:
     if PerformanceFrequency:
         k.mem.write_q(PerformanceFrequency, 10_000_000)
-    k.interrupt_time += 10
+    advance_clock(k, 10)
     return k.interrupt_time
 
 
@@ -124,54 +128,16 @@ def KeBugCheck(k, BugCheckCode: ULONG) -> None:
     raise Halt(Crash(BugCheckCode, (0, 0, 0, 0), k.caller, "KeBugCheck"))
 
 
-# ---- dispatcher objects: one thread, so every wait is satisfied at once ------------------------------
-@export("KeInitializeEvent")
-def KeInitializeEvent(k, Event: PVOID, Type: ULONG, State: BOOLEAN) -> None:
-    k.mem.write(Event, struct.pack("<BBBBiQQ", Type, 0, 6, 0, State, Event + 8, Event + 8))
-
-
-@export("KeSetEvent")
-def KeSetEvent(k, Event: PVOID, Increment: LONG, Wait: BOOLEAN) -> LONG:
-    old = struct.unpack("<i", k.mem.read(Event + 4, 4))[0]
-    k.mem.write(Event + 4, struct.pack("<i", 1))
-    return old
-
-
-@export("KeResetEvent")
-def KeResetEvent(k, Event: PVOID) -> LONG:
-    old = struct.unpack("<i", k.mem.read(Event + 4, 4))[0]
-    k.mem.write(Event + 4, struct.pack("<i", 0))
-    return old
-
-
-@export("KeClearEvent")
-def KeClearEvent(k, Event: PVOID) -> None:
-    k.mem.write(Event + 4, struct.pack("<i", 0))
-
-
-@export("KeReadStateEvent")
-def KeReadStateEvent(k, Event: PVOID) -> LONG:
-    return struct.unpack("<i", k.mem.read(Event + 4, 4))[0]
-
-
-@export("KeWaitForSingleObject")
-def KeWaitForSingleObject(k, Object: PVOID, WaitReason: ULONG, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN,
-                          Timeout: PLARGE_INTEGER) -> NTSTATUS:
-    return STATUS_SUCCESS
-
-
 @export("KeDelayExecutionThread")
 def KeDelayExecutionThread(k, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS:
     delay = k.mem.read_q(Interval) if Interval else 0
-    delay = -(delay - (1 << 64)) if delay >> 63 else 0
-    k.system_time += delay
-    k.interrupt_time += delay
+    advance_clock(k, -(delay - (1 << 64)) if delay >> 63 else 0)
     return STATUS_SUCCESS
 
 
 @export("KeStallExecutionProcessor", module="hal.dll")
 def KeStallExecutionProcessor(k, MicroSeconds: ULONG) -> None:
-    k.interrupt_time += 10 * MicroSeconds
+    advance_clock(k, 10 * MicroSeconds)
 
 
 # ---- executive resources and fast mutexes -------------------------------------------------------------
@@ -186,10 +152,9 @@ def resource_acquire(k, Resource: PVOID, Wait: BOOLEAN) -> BOOLEAN:
     return 1
 
 
-@export("ExReleaseResourceLite", "ExAcquireFastMutex", "ExReleaseFastMutex", "ExAcquireFastMutexUnsafe",
-        "ExReleaseFastMutexUnsafe", "ExAcquirePushLockExclusiveEx", "ExReleasePushLockExclusiveEx",
+@export("ExReleaseResourceLite", "ExAcquirePushLockExclusiveEx", "ExReleasePushLockExclusiveEx",
         "ExfAcquirePushLockExclusive", "ExfReleasePushLockExclusive", "ExfAcquirePushLockShared",
-        "ExfReleasePushLockShared", "KeReleaseMutex", "ExReleaseResourceForThreadLite")
+        "ExfReleasePushLockShared", "ExReleaseResourceForThreadLite")
 def release_or_acquire(k, Object: PVOID) -> None:
     return None
 
@@ -222,17 +187,17 @@ def PsGetCurrentThread(k) -> PVOID:
 
 @export("PsGetCurrentProcessId")
 def PsGetCurrentProcessId(k) -> HANDLE:
-    return 4
+    return SYSTEM_PROCESS_ID
 
 
 @export("PsGetCurrentThreadId")
 def PsGetCurrentThreadId(k) -> HANDLE:
-    return 8
+    return CURRENT_THREAD_ID
 
 
 @export("PsGetProcessId")
 def PsGetProcessId(k, Process: PVOID) -> HANDLE:
-    return 4 if Process == k.system_process else 0
+    return SYSTEM_PROCESS_ID if Process == k.system_process else 0
 
 
 @export("IoGetRequestorProcess")

@@ -1,10 +1,10 @@
 """The emulated Windows kernel a driver runs against: modules, processor state, objects, calls.
 
 Builds, on an `emu.Machine`: ntoskrnl.exe and hal.dll as real in-memory PE images whose exports
-are API stubs bound to the handlers declared with `hooks.api.export`; KUSER_SHARED_DATA; a KPCR
-whose KPRCB names the current thread of the System process; a kernel stack with a guard page; and
-the loaded-module list. `load_driver` maps a driver and builds its DRIVER_OBJECT; `call` runs any
-driver routine until it returns to the kernel.
+are API stubs bound to the handlers declared with `hooks.api.export` (or to `hooks.standins`);
+KUSER_SHARED_DATA; a KPCR whose KPRCB names the current thread of the System process; a kernel
+stack with a guard page; and the loaded-module list. `load_driver` maps a driver and builds its
+DRIVER_OBJECT; `call` runs any driver routine until it returns to the kernel.
 """
 from __future__ import annotations
 
@@ -16,20 +16,28 @@ from typing import Callable
 import rootfs
 from emu.dispatch import StubArea
 from emu.kmodule import ModuleSpec, build_module
-from emu.loader import LoadedImage, map_image
+from emu.loader import LoadedImage, Startup, map_image, security_cookie
 from emu.machine import Machine, Stop
 from emu.memory import PAGE, PROT_R, PROT_RW, PTE_NX, PTE_P, PTE_U, AddressSpace, page_ceil, poke
 from emu.pe import Import, PeImage
 from hooks import kstructs as ks
-from hooks import catalog, ke, memory, security  # noqa: F401  (catalog registers every handler)
+from hooks import catalog, crt, dispatcher, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
+from hooks.deferred import DeferredWork
+from hooks.errorlog import ErrorLog
+from hooks.etw import Etw
+from hooks.callbacks import Callbacks
+from hooks.guard import GUARD_ROUTINES
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.flt.manager import FilterManager
+from hooks.volume import FileSystem
 from hooks.wdf.framework import Framework
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
+from hooks.object import ObjectTypes
+from hooks.standins import StandIns, Unimplemented
 
 # Kernel virtual address layout (all canonical, all in the upper half but the user range).
 MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub modules: the stub area
@@ -43,22 +51,15 @@ KUSER_SHARED_DATA_USER = 0x7FFE0000
 KERNEL_HANDLE_BIT = 0xFFFFFFFF80000000
 
 STATUS_SUCCESS = 0
-STATUS_NOT_IMPLEMENTED = 0xC0000002
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 
 ON_DEMAND_MODULES = set(rootfs.known_modules()) - {"ntoskrnl.exe", "hal.dll"}
+# Routines implemented in machine code: IRQL, CFG guard stand-ins, the C runtime's callers-back.
+NATIVE_ROUTINES = {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES, **crt.NATIVE_ROUTINES}
 
 # Data exports and their sizes (bytes) where larger than a pointer.
 _VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,
                    "SeExports": 8, "NtBuildLab": 8, "NlsMbCodePageTag": 1}
-
-
-@dataclass
-class Unimplemented:
-    name: str
-    module: str
-    caller: int
-    count: int = 1
 
 
 @dataclass
@@ -77,13 +78,6 @@ def _import_key(imp: Import) -> str:
     return imp.name if imp.name is not None else f"#{imp.ordinal}"
 
 
-def _status_routine(name: str) -> bool:
-    """Whether an export returns NTSTATUS (so a stand-in returns STATUS_NOT_IMPLEMENTED, not 0)."""
-    return name.startswith(("Zw", "Nt", "Io", "Ps", "Ob", "Se", "Cm", "Fwp", "Wdf", "Ndis")) or \
-        name.startswith(("RtlCreate", "RtlAppend", "RtlUnicodeStringTo", "RtlAnsiStringTo", "RtlGetVersion",
-                         "RtlQuery", "RtlWrite", "RtlDelete", "RtlCheck", "RtlInteger", "RtlString"))
-
-
 class Kernel:
     def __init__(self, profile: str = rootfs.DEFAULT_PROFILE):
         self.profile = rootfs.profile(profile)
@@ -95,6 +89,7 @@ class Kernel:
         self.uuid_sequence = 0
         self.unimplemented: dict[str, Unimplemented] = {}
         self.on_unimplemented: Callable[[Unimplemented], None] | None = None
+        self.standins = StandIns(self)
         self.modules: dict[str, LoadedImage] = {}
         self.module_exports: dict[str, dict[str, int]] = {}
         self.stub_names: dict[int, str] = {}
@@ -110,6 +105,11 @@ class Kernel:
         self.kernel_regions: dict[int, int] = {}   # base -> size: I/O space and contiguous memory
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
+        self.deferred = DeferredWork()
+        self.error_log = ErrorLog()
+        self.etw = Etw()
+        self.callbacks = Callbacks()
+        self.crt = crt.CrtState()
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
         self.wdf = Framework()
@@ -122,12 +122,17 @@ class Kernel:
         self._next_kdata = KERNEL_DATA
         for module in ("ntoskrnl.exe", "hal.dll"):
             self._add_module(module, *rootfs.exports(module),
-                             internal=["KiReturnTrap", "IopInvalidDeviceRequest"] if module == "ntoskrnl.exe" else [])
+                             internal=["KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES]
+                             if module == "ntoskrnl.exe" else [])
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
+        self.machine.irql_probe = self.module_exports["ntoskrnl.exe"]["KeGetCurrentIrql"]    # mov rax, cr8; ret
+        self.machine.irql_setter = self.module_exports["ntoskrnl.exe"]["KiSetIrql"]          # mov cr8, rcx; ret
         self.mem.map_physical_window(memory.PHYSICAL_WINDOW)
         self._setup_processor()
         self._setup_shared_data()
         self._setup_variables()
+        self.object_types = ObjectTypes(self)
+        self.files = FileSystem.for_kernel(self)
 
     @property
     def caller(self) -> int:
@@ -140,7 +145,7 @@ class Kernel:
         existing module's import table (names a driver imports that our export list lacks)."""
         spec = ModuleSpec(name, list(functions),
                           [(v, _VARIABLE_SIZES.get(v, 8)) for v in variables], list(internal),
-                          {n: code for n, code in ke.NATIVE_ROUTINES.items() if n in functions})
+                          {n: code for n, code in NATIVE_ROUTINES.items() if n in functions or n in internal})
         built = build_module(spec)
         base = self._next_module
         if base + built.size_of_image > MODULES_BASE + MODULES_SPAN:
@@ -164,32 +169,10 @@ class Kernel:
             if exp is not None:
                 self.stubs.bind(address, make_routine(exp, self, read_q))
             elif routine != "KiReturnTrap":
-                self.stubs.bind(address, self._stand_in(name, routine))
+                self.stubs.bind(address, self.standins.routine(name, routine, address))
         if self.loaded_module_list and not extends:
             self._link_module(loaded, name)
         return loaded
-
-    def _stand_in(self, module: str, routine: str, result: int | None = None) -> Callable:
-        """The routine for an export nobody implemented: note it once per name, fail neutrally
-        (with `result`, else by the routine's name)."""
-        if result is None:
-            result = STATUS_NOT_IMPLEMENTED if _status_routine(routine) else 0
-        read_q = self.mem.read_q
-
-        def stand_in(rcx, rdx, r8, r9, rsp):
-            caller = read_q(rsp)
-            seen = self.unimplemented.get(routine)
-            if seen:
-                seen.count += 1
-            else:
-                seen = self.unimplemented[routine] = Unimplemented(routine, module, caller)
-                if self.on_unimplemented:
-                    self.on_unimplemented(seen)
-            return result
-
-        return stand_in
-
-    stand_in = _stand_in
 
     def add_library(self, name: str, routines: list[str]) -> LoadedImage:
         """A kernel module whose routines are reached through a table, not exports (KMDF's)."""
@@ -253,8 +236,7 @@ class Kernel:
     def _setup_processor(self) -> None:
         self.system_process = self.alloc_kdata(0x1000)
         self.current_thread = self.alloc_kdata(0x1000)
-        # KTHREAD.ApcState.Process (x64 Windows 10/11: KTHREAD+0xB8) names the owning process.
-        poke(self.mem, self.current_thread + 0xB8, struct.pack("<Q", self.system_process))
+        poke(self.mem, self.current_thread + ks.KTHREAD_PROCESS_OFFSET, struct.pack("<Q", self.system_process))
         self.kpcr = self.alloc_kdata(ctypes.sizeof(ks.KPCR))
         pcr = ks.KPCR()
         pcr.Self = self.kpcr
@@ -289,6 +271,7 @@ class Kernel:
         """Deterministic time: every run starts at the same moment."""
         self.system_time = system_time_100ns
         self.interrupt_time = 0
+        dispatcher.publish_time(self)
 
     def _setup_variables(self) -> None:
         nt = self.module_exports["ntoskrnl.exe"]
@@ -343,10 +326,13 @@ class Kernel:
         return va
 
     # ---- drivers ------------------------------------------------------------------------------------
-    def load_driver(self, image: PeImage, name: str, allow_wx: bool = False) -> DriverContext:
-        """Map the driver at a non-preferred base, bind its imports, build its DRIVER_OBJECT.
+    def load_driver(self, image: PeImage, name: str, allow_wx: bool = False, seed: int = 0,
+                    init_security_cookie: bool = True) -> DriverContext:
+        """Map the driver at a non-preferred base, bind its imports, fill its load-config slots
+        (a /GS cookie derived from `seed`; CFG-off routines), build its DRIVER_OBJECT.
 
-        `allow_wx` maps writable code as a loader without memory integrity would."""
+        `allow_wx` maps writable code as a loader without memory integrity would;
+        `init_security_cookie=False` leaves the cookie as linked (tests of the /GS failure path)."""
         # Modules beyond ntoskrnl/hal that have an export list are built when first imported.
         for dll in sorted({imp.dll.lower() for imp in image.imports} & ON_DEMAND_MODULES - self.module_exports.keys()):
             self._add_module(dll, *rootfs.exports(dll))
@@ -360,9 +346,13 @@ class Kernel:
             self.unresolved_imports.append((dll, sorted(names) if known else []))
         base = self._next_driver
         self._next_driver += max(page_ceil(image.size_of_image), 0x1000000)
-        loaded = map_image(self.mem, image, base, self.resolve_import, allow_wx)
+        nt = self.module_exports["ntoskrnl.exe"]
+        startup = Startup(security_cookie(seed, image) if init_security_cookie else None,
+                          nt["guard_check_icall"], nt["guard_dispatch_icall"])
+        loaded = map_image(self.mem, image, base, self.resolve_import, allow_wx, startup)
         path = f"\\SystemRoot\\System32\\drivers\\{image.name}"
         ldr = self._link_module(loaded, image.name, path)
+        self.files.add_file(path, image.data)
         driver_object = self._new_driver_object(loaded, name, ldr)
         registry_path = self.unicode_string(f"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{name}")
         self.registry.add_service(name)
@@ -392,5 +382,19 @@ class Kernel:
         return va
 
     # ---- running ------------------------------------------------------------------------------------
-    def call(self, routine: int, args: list[int]) -> Stop:
-        return self.machine.call(routine, args, self.return_trap, self.stack_top)
+    def call(self, routine: int, args: list[int], stack_top: int | None = None) -> Stop:
+        """Run a driver routine until it returns to the kernel; `stack_top` below the top of the
+        kernel stack for a call made while another run is stopped (exception filters)."""
+        return self.machine.call(routine, args, self.return_trap, stack_top or self.stack_top)
+
+    def resume(self, regs: dict[int, int], rip: int, irql: int) -> Stop:
+        """Go on with a stopped run from a full register context (after a handled exception)."""
+        return self.machine.resume(regs, rip, irql, self.return_trap)
+
+    def call_nested(self, routine: int, args: list[int]) -> int:
+        """Call driver code from inside a kernel routine; returns RAX (see `Machine.nested_call`).
+        The routine's own view of its call (argument registers, caller) survives the driver's calls."""
+        regs, export = self.regs, self.current_export
+        result = self.machine.nested_call(routine, args, self.return_trap)
+        self.regs, self.current_export = regs, export
+        return result

@@ -273,6 +273,25 @@ class KSYSTEM_TIME(LittleEndianStructure):
 
 
 # --- dispatcher objects -----------------------------------------------------------------------
+# KOBJECTS: DISPATCHER_HEADER.Type / KDPC.Type (wdm.h; Windows 10 numbering, where the two Timer2
+# types precede ThreadedDpcObject).
+EventNotificationObject = 0
+EventSynchronizationObject = 1
+MutantObject = 2
+ProcessObject = 3
+SemaphoreObject = 5
+ThreadObject = 6
+GateObject = 7
+TimerNotificationObject = 8
+TimerSynchronizationObject = 9
+DpcObject = 19
+ThreadedDpcObject = 26
+# KDPC_IMPORTANCE
+LowImportance, MediumImportance, HighImportance, MediumHighImportance = 0, 1, 2, 3
+MAXIMUM_PROCESSORS = 64                   # x64: KeSetTargetProcessorDpc stores Number + this
+KTHREAD_PROCESS_OFFSET = 0xB8             # KTHREAD.ApcState.Process, x64 Windows 10/11 (public symbols)
+
+
 class _DispatcherHeaderBytes(LittleEndianStructure):
     """The four leading bytes; each is read under different names by different object types."""
     _anonymous_ = ("_b1", "_b2", "_b3")
@@ -443,6 +462,10 @@ class FAST_MUTEX(LittleEndianStructure):
         ("Event", KEVENT),
         ("OldIrql", ULONG),
     ]
+
+
+KGUARDED_MUTEX = FAST_MUTEX                 # WDK 10 wdm.h: one structure for both since Windows 8
+FM_LOCK_BIT = 0x1                           # FAST_MUTEX.Count bit 0: set = unlocked
 
 
 
@@ -950,6 +973,232 @@ class KEY_BASIC_INFORMATION(LittleEndianStructure):
                 ("Name", WCHAR * 1)]
 
 
+class RTL_QUERY_REGISTRY_TABLE(LittleEndianStructure):
+    """One entry of RtlQueryRegistryValues' table; the table ends with QueryRoutine and Name NULL."""
+    _fields_ = [
+        ("QueryRoutine", PVOID),
+        ("Flags", ULONG),
+        ("Name", PVOID),
+        ("EntryContext", PVOID),
+        ("DefaultType", ULONG),
+        ("DefaultData", PVOID),
+        ("DefaultLength", ULONG),
+    ]
+
+
+# --- error log (wdm.h) ------------------------------------------------------------------------
+class IO_ERROR_LOG_PACKET(LittleEndianStructure):
+    """Variable-size: DumpData[1] is the first of DumpDataSize/4 ULONGs; insertion strings follow
+    at StringOffset."""
+    _fields_ = [
+        ("MajorFunctionCode", UCHAR),
+        ("RetryCount", UCHAR),
+        ("DumpDataSize", USHORT),
+        ("NumberOfStrings", USHORT),
+        ("StringOffset", USHORT),
+        ("EventCategory", USHORT),
+        ("ErrorCode", NTSTATUS),
+        ("UniqueErrorValue", ULONG),
+        ("FinalStatus", NTSTATUS),
+        ("SequenceNumber", ULONG),
+        ("IoControlCode", ULONG),
+        ("DeviceOffset", LARGE_INTEGER),
+        ("DumpData", ULONG * 1),
+    ]
+
+
+class IO_ERROR_LOG_MESSAGE(LittleEndianStructure):
+    _fields_ = [
+        ("Type", USHORT),
+        ("Size", USHORT),
+        ("DriverNameLength", USHORT),
+        ("TimeStamp", LARGE_INTEGER),
+        ("DriverNameOffset", ULONG),
+        ("EntryData", IO_ERROR_LOG_PACKET),
+    ]
+
+
+# wdm.h, _WIN64: the message header plus 40 WCHARs of driver name, the port message limit of 512.
+IO_ERROR_LOG_MESSAGE_HEADER_LENGTH = (ctypes.sizeof(IO_ERROR_LOG_MESSAGE) - ctypes.sizeof(IO_ERROR_LOG_PACKET)
+                                      + 2 * 40)
+ERROR_LOG_LIMIT_SIZE = 240
+PORT_MAXIMUM_MESSAGE_LENGTH = 512
+ERROR_LOG_MAXIMUM_SIZE = (min(PORT_MAXIMUM_MESSAGE_LENGTH, ERROR_LOG_LIMIT_SIZE + IO_ERROR_LOG_MESSAGE_HEADER_LENGTH)
+                          - IO_ERROR_LOG_MESSAGE_HEADER_LENGTH)
+
+
+# --- object manager ---------------------------------------------------------------------------
+class OBJECT_TYPE(LittleEndianStructure):
+    """The leading members of the kernel's OBJECT_TYPE (not in the public headers; stable x64
+    prefix from public symbols, Vergilius Project). Drivers compare the pointer with *PsProcessType
+    etc. and sometimes read Name."""
+    _fields_ = [
+        ("TypeList", LIST_ENTRY),
+        ("Name", UNICODE_STRING),
+        ("DefaultObject", PVOID),
+        ("Index", UCHAR),
+        ("TotalNumberOfObjects", ULONG),
+        ("TotalNumberOfHandles", ULONG),
+    ]
+
+
+class OB_OPERATION_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("ObjectType", PVOID),              # POBJECT_TYPE *
+        ("Operations", ULONG),              # OB_OPERATION_HANDLE_CREATE 1 | _DUPLICATE 2
+        ("PreOperation", PVOID),
+        ("PostOperation", PVOID),
+    ]
+
+
+class OB_CALLBACK_REGISTRATION(LittleEndianStructure):
+    _fields_ = [
+        ("Version", USHORT),                # OB_FLT_REGISTRATION_VERSION 0x100
+        ("OperationRegistrationCount", USHORT),
+        ("Altitude", UNICODE_STRING),
+        ("RegistrationContext", PVOID),
+        ("OperationRegistration", PVOID),
+    ]
+
+
+# --- bug-check callbacks (wdm.h) --------------------------------------------------------------
+BufferEmpty, BufferInserted = 0, 1          # KBUGCHECK_BUFFER_DUMP_STATE
+
+
+class KBUGCHECK_CALLBACK_RECORD(LittleEndianStructure):
+    _fields_ = [
+        ("Entry", LIST_ENTRY),
+        ("CallbackRoutine", PVOID),
+        ("Buffer", PVOID),
+        ("Length", ULONG),
+        ("Component", PVOID),
+        ("Checksum", ULONG_PTR),
+        ("State", UCHAR),
+    ]
+
+
+class KBUGCHECK_REASON_CALLBACK_RECORD(LittleEndianStructure):
+    _fields_ = [
+        ("Entry", LIST_ENTRY),
+        ("CallbackRoutine", PVOID),
+        ("Component", PVOID),
+        ("Checksum", ULONG_PTR),
+        ("Reason", ENUM),
+        ("State", UCHAR),
+    ]
+
+
+# --- system information (ZwQuerySystemInformation; winternl.h / ntexapi.h) --------------------
+class SYSTEM_BASIC_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("Reserved", ULONG),
+        ("TimerResolution", ULONG),
+        ("PageSize", ULONG),
+        ("NumberOfPhysicalPages", ULONG),
+        ("LowestPhysicalPageNumber", ULONG),
+        ("HighestPhysicalPageNumber", ULONG),
+        ("AllocationGranularity", ULONG),
+        ("MinimumUserModeAddress", ULONG_PTR),
+        ("MaximumUserModeAddress", ULONG_PTR),
+        ("ActiveProcessorsAffinityMask", KAFFINITY),
+        ("NumberOfProcessors", CCHAR),
+    ]
+
+
+class SYSTEM_PROCESSOR_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("ProcessorArchitecture", USHORT),
+        ("ProcessorLevel", USHORT),
+        ("ProcessorRevision", USHORT),
+        ("MaximumProcessors", USHORT),
+        ("ProcessorFeatureBits", ULONG),
+    ]
+
+
+class RTL_PROCESS_MODULE_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("Section", HANDLE),
+        ("MappedBase", PVOID),
+        ("ImageBase", PVOID),
+        ("ImageSize", ULONG),
+        ("Flags", ULONG),
+        ("LoadOrderIndex", USHORT),
+        ("InitOrderIndex", USHORT),
+        ("LoadCount", USHORT),
+        ("OffsetToFileName", USHORT),
+        ("FullPathName", UCHAR * 256),
+    ]
+
+
+class RTL_PROCESS_MODULES(LittleEndianStructure):
+    """Variable-size: NumberOfModules entries from Modules[0]."""
+    _fields_ = [("NumberOfModules", ULONG), ("Modules", RTL_PROCESS_MODULE_INFORMATION * 1)]
+
+
+class SYSTEM_THREAD_INFORMATION(LittleEndianStructure):
+    _fields_ = [
+        ("KernelTime", LARGE_INTEGER),
+        ("UserTime", LARGE_INTEGER),
+        ("CreateTime", LARGE_INTEGER),
+        ("WaitTime", ULONG),
+        ("StartAddress", PVOID),
+        ("ClientId", CLIENT_ID),
+        ("Priority", LONG),
+        ("BasePriority", LONG),
+        ("ContextSwitches", ULONG),
+        ("ThreadState", ULONG),
+        ("WaitReason", ULONG),
+    ]
+
+
+class SYSTEM_PROCESS_INFORMATION(LittleEndianStructure):
+    """Followed by NumberOfThreads SYSTEM_THREAD_INFORMATION; NextEntryOffset 0 ends the list."""
+    _fields_ = [
+        ("NextEntryOffset", ULONG),
+        ("NumberOfThreads", ULONG),
+        ("WorkingSetPrivateSize", LARGE_INTEGER),
+        ("HardFaultCount", ULONG),
+        ("NumberOfThreadsHighWatermark", ULONG),
+        ("CycleTime", ULONGLONG),
+        ("CreateTime", LARGE_INTEGER),
+        ("UserTime", LARGE_INTEGER),
+        ("KernelTime", LARGE_INTEGER),
+        ("ImageName", UNICODE_STRING),
+        ("BasePriority", LONG),
+        ("UniqueProcessId", HANDLE),
+        ("InheritedFromUniqueProcessId", HANDLE),
+        ("HandleCount", ULONG),
+        ("SessionId", ULONG),
+        ("UniqueProcessKey", ULONG_PTR),
+        ("PeakVirtualSize", SIZE_T),
+        ("VirtualSize", SIZE_T),
+        ("PageFaultCount", ULONG),
+        ("PeakWorkingSetSize", SIZE_T),
+        ("WorkingSetSize", SIZE_T),
+        ("QuotaPeakPagedPoolUsage", SIZE_T),
+        ("QuotaPagedPoolUsage", SIZE_T),
+        ("QuotaPeakNonPagedPoolUsage", SIZE_T),
+        ("QuotaNonPagedPoolUsage", SIZE_T),
+        ("PagefileUsage", SIZE_T),
+        ("PeakPagefileUsage", SIZE_T),
+        ("PrivatePageCount", SIZE_T),
+        ("ReadOperationCount", LARGE_INTEGER),
+        ("WriteOperationCount", LARGE_INTEGER),
+        ("OtherOperationCount", LARGE_INTEGER),
+        ("ReadTransferCount", LARGE_INTEGER),
+        ("WriteTransferCount", LARGE_INTEGER),
+        ("OtherTransferCount", LARGE_INTEGER),
+    ]
+
+
+class SYSTEM_KERNEL_DEBUGGER_INFORMATION(LittleEndianStructure):
+    _fields_ = [("KernelDebuggerEnabled", BOOLEAN), ("KernelDebuggerNotPresent", BOOLEAN)]
+
+
+class SYSTEM_CODEINTEGRITY_INFORMATION(LittleEndianStructure):
+    _fields_ = [("Length", ULONG), ("CodeIntegrityOptions", ULONG)]
+
+
 # --- loader -----------------------------------------------------------------------------------
 class _LdrHashLinks(LittleEndianUnion):
     _anonymous_ = ("_Section",)
@@ -1229,6 +1478,154 @@ class FLT_FILE_NAME_INFORMATION(LittleEndianStructure):
         ("ParentDir", UNICODE_STRING),
     ]
 
+# --- exception dispatch: what the kernel builds on the stack when a driver's code faults ---------
+class EXCEPTION_RECORD(LittleEndianStructure):
+    """EXCEPTION_RECORD (x64 = EXCEPTION_RECORD64, winnt.h)."""
+    _fields_ = _layout(
+        ("ExceptionCode", NTSTATUS),        # 0x00
+        ("ExceptionFlags", ULONG),          # 0x04
+        ("ExceptionRecord", PVOID),         # 0x08
+        ("ExceptionAddress", PVOID),        # 0x10
+        ("NumberParameters", ULONG),        # 0x18
+        ("ExceptionInformation", ULONG_PTR * 15),   # 0x20
+    )
+
+
+EXCEPTION_MAXIMUM_PARAMETERS = 15
+
+
+class EXCEPTION_POINTERS(LittleEndianStructure):
+    """What an __except filter gets (GetExceptionInformation())."""
+    _fields_ = [("ExceptionRecord", PVOID), ("ContextRecord", PVOID)]
+
+
+# CONTEXT's general registers in x64 encoding order (0 Rax .. 4 Rsp .. 15 R15), as the CPU and the
+# unwinder number them.
+CONTEXT_GPRS = ("Rax", "Rcx", "Rdx", "Rbx", "Rsp", "Rbp", "Rsi", "Rdi",
+                "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15")
+
+
+class CONTEXT(LittleEndianStructure):
+    """CONTEXT (x64, winnt.h; DECLSPEC_ALIGN(16)). The x87/SSE save area and vector registers are
+    kept as bytes: the kernel here records integer state only."""
+    _fields_ = _layout(
+        ("P1Home", ULONG64 * 6),            # 0x00
+        ("ContextFlags", ULONG),            # 0x30
+        ("MxCsr", ULONG),                   # 0x34
+        ("SegCs", USHORT), ("SegDs", USHORT), ("SegEs", USHORT),
+        ("SegFs", USHORT), ("SegGs", USHORT), ("SegSs", USHORT),   # 0x38..0x42
+        ("EFlags", ULONG),                  # 0x44
+        ("Dr0", ULONG64), ("Dr1", ULONG64), ("Dr2", ULONG64), ("Dr3", ULONG64),
+        ("Dr6", ULONG64), ("Dr7", ULONG64),                        # 0x48..0x70
+        ("Rax", ULONG64), ("Rcx", ULONG64), ("Rdx", ULONG64), ("Rbx", ULONG64),   # 0x78
+        ("Rsp", ULONG64), ("Rbp", ULONG64), ("Rsi", ULONG64), ("Rdi", ULONG64),   # 0x98
+        ("R8", ULONG64), ("R9", ULONG64), ("R10", ULONG64), ("R11", ULONG64),     # 0xB8
+        ("R12", ULONG64), ("R13", ULONG64), ("R14", ULONG64), ("R15", ULONG64),   # 0xD8
+        ("Rip", ULONG64),                   # 0xF8
+        ("FltSave", UCHAR * 512),           # 0x100 XMM_SAVE_AREA32
+        ("VectorRegister", UCHAR * (26 * 16)),   # 0x300 M128A[26]
+        ("VectorControl", ULONG64),         # 0x4A0
+        ("DebugControl", ULONG64),
+        ("LastBranchToRip", ULONG64), ("LastBranchFromRip", ULONG64),
+        ("LastExceptionToRip", ULONG64), ("LastExceptionFromRip", ULONG64),   # 0x4C8
+        align=16,
+    )
+
+
+CONTEXT_AMD64 = 0x00100000
+CONTEXT_CONTROL = CONTEXT_AMD64 | 0x1
+CONTEXT_INTEGER = CONTEXT_AMD64 | 0x2
+
+
+class KTRAP_FRAME(LittleEndianStructure):
+    """KTRAP_FRAME (x64), the frame the trap handlers build; the layout of the public symbols
+    (`dt nt!_KTRAP_FRAME`, Windows 10/11). The XMM and debug-register parts are kept as bytes."""
+    _fields_ = _layout(
+        ("P1Home", ULONG64), ("P2Home", ULONG64), ("P3Home", ULONG64), ("P4Home", ULONG64),
+        ("P5", ULONG64),                    # 0x20
+        ("PreviousMode", CHAR),             # 0x28
+        ("PreviousIrql", KIRQL),            # 0x29
+        ("FaultIndicator", UCHAR),          # 0x2A
+        ("ExceptionActive", UCHAR),         # 0x2B
+        ("MxCsr", ULONG),                   # 0x2C
+        ("Rax", ULONG64), ("Rcx", ULONG64), ("Rdx", ULONG64), ("R8", ULONG64),    # 0x30
+        ("R9", ULONG64), ("R10", ULONG64), ("R11", ULONG64),                       # 0x50
+        ("GsBase", ULONG64),                # 0x68
+        ("Xmm", UCHAR * (6 * 16)),          # 0x70 Xmm0..Xmm5
+        ("FaultAddress", ULONG64),          # 0xD0
+        ("DebugRegisters", ULONG64 * 6),    # 0xD8 Dr0..Dr3, Dr6, Dr7
+        ("BranchRecords", ULONG64 * 5),     # 0x108 DebugControl, LastBranch*, LastException*
+        ("SegDs", USHORT), ("SegEs", USHORT), ("SegFs", USHORT), ("SegGs", USHORT),   # 0x130
+        ("TrapFrame", ULONG64),             # 0x138
+        ("Rbx", ULONG64), ("Rdi", ULONG64), ("Rsi", ULONG64), ("Rbp", ULONG64),   # 0x140
+        ("ErrorCode", ULONG64),             # 0x160
+        ("Rip", ULONG64),                   # 0x168
+        ("SegCs", USHORT), ("Fill0", UCHAR), ("Logging", UCHAR), ("Fill1", USHORT * 2),   # 0x170
+        ("EFlags", ULONG), ("Fill2", ULONG),    # 0x178
+        ("Rsp", ULONG64),                   # 0x180
+        ("SegSs", USHORT), ("Fill3", USHORT), ("Fill4", ULONG),   # 0x188
+    )
+
+
+# --- file information (wdm.h / ntifs.h FILE_*_INFORMATION) ---------------------------------------
+# Variable-length ones end in FileName[1]; offset_of(cls, "FileName") is where the name starts.
+class FILE_BASIC_INFORMATION(LittleEndianStructure):
+    _fields_ = [("CreationTime", LARGE_INTEGER), ("LastAccessTime", LARGE_INTEGER),
+                ("LastWriteTime", LARGE_INTEGER), ("ChangeTime", LARGE_INTEGER), ("FileAttributes", ULONG)]
+
+
+class FILE_STANDARD_INFORMATION(LittleEndianStructure):
+    _fields_ = [("AllocationSize", LARGE_INTEGER), ("EndOfFile", LARGE_INTEGER), ("NumberOfLinks", ULONG),
+                ("DeletePending", BOOLEAN), ("Directory", BOOLEAN)]
+
+
+class FILE_NETWORK_OPEN_INFORMATION(LittleEndianStructure):
+    _fields_ = [("CreationTime", LARGE_INTEGER), ("LastAccessTime", LARGE_INTEGER),
+                ("LastWriteTime", LARGE_INTEGER), ("ChangeTime", LARGE_INTEGER), ("AllocationSize", LARGE_INTEGER),
+                ("EndOfFile", LARGE_INTEGER), ("FileAttributes", ULONG)]
+
+
+class FILE_ATTRIBUTE_TAG_INFORMATION(LittleEndianStructure):
+    _fields_ = [("FileAttributes", ULONG), ("ReparseTag", ULONG)]
+
+
+class FILE_NAME_INFORMATION(LittleEndianStructure):
+    _fields_ = [("FileNameLength", ULONG), ("FileName", WCHAR * 1)]
+
+
+class FILE_RENAME_INFORMATION(LittleEndianStructure):
+    _fields_ = [("ReplaceIfExists", BOOLEAN), ("RootDirectory", HANDLE), ("FileNameLength", ULONG),
+                ("FileName", WCHAR * 1)]
+
+
+class FILE_DIRECTORY_INFORMATION(LittleEndianStructure):
+    _fields_ = [("NextEntryOffset", ULONG), ("FileIndex", ULONG), ("CreationTime", LARGE_INTEGER),
+                ("LastAccessTime", LARGE_INTEGER), ("LastWriteTime", LARGE_INTEGER), ("ChangeTime", LARGE_INTEGER),
+                ("EndOfFile", LARGE_INTEGER), ("AllocationSize", LARGE_INTEGER), ("FileAttributes", ULONG),
+                ("FileNameLength", ULONG), ("FileName", WCHAR * 1)]
+
+
+class FILE_FULL_DIR_INFORMATION(LittleEndianStructure):
+    _fields_ = FILE_DIRECTORY_INFORMATION._fields_[:-1] + [("EaSize", ULONG), ("FileName", WCHAR * 1)]
+
+
+class FILE_BOTH_DIR_INFORMATION(LittleEndianStructure):
+    _fields_ = FILE_DIRECTORY_INFORMATION._fields_[:-1] + [
+        ("EaSize", ULONG), ("ShortNameLength", CCHAR), ("ShortName", WCHAR * 12), ("FileName", WCHAR * 1)]
+
+
+class FILE_NAMES_INFORMATION(LittleEndianStructure):
+    _fields_ = [("NextEntryOffset", ULONG), ("FileIndex", ULONG), ("FileNameLength", ULONG),
+                ("FileName", WCHAR * 1)]
+
+
+class FILE_FS_SIZE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("TotalAllocationUnits", LARGE_INTEGER), ("AvailableAllocationUnits", LARGE_INTEGER),
+                ("SectorsPerAllocationUnit", ULONG), ("BytesPerSector", ULONG)]
+
+
+class FILE_FS_DEVICE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("DeviceType", DEVICE_TYPE), ("Characteristics", ULONG)]
 
 # --- KMDF (microsoft/Windows-Driver-Frameworks src/publicinc/wdf/kmdf/1.33, and
 #     src/framework/shared/inc/private/common/fxldr.h for the loader's bind info) ------------------

@@ -196,6 +196,19 @@ def MmFreeContiguousMemorySpecifyCache(k, BaseAddress: PVOID, NumberOfBytes: SIZ
     release_kernel_region(k, BaseAddress)
 
 
+@export("MmAllocateNonCachedMemory")
+def MmAllocateNonCachedMemory(k, NumberOfBytes: SIZE_T) -> PVOID:
+    """Read-write, no execute: the API lets the caller choose no protection and is not among those
+    whose memory Microsoft lists as executable (driversecurity/implement-hvci-compatible-code.md),
+    unlike MmAllocateContiguousMemory*. Page granular, as Windows allocates it."""
+    return map_kernel_region(k, "contiguous", NumberOfBytes, PROT_RW)
+
+
+@export("MmFreeNonCachedMemory")
+def MmFreeNonCachedMemory(k, BaseAddress: PVOID, NumberOfBytes: SIZE_T) -> None:
+    release_kernel_region(k, BaseAddress)
+
+
 # ---- the current process's user range ----------------------------------------------------------------
 @export("ZwAllocateVirtualMemory", "NtAllocateVirtualMemory")
 def ZwAllocateVirtualMemory(k, ProcessHandle: HANDLE, BaseAddress: PVOID, ZeroBits: SIZE_T, RegionSize: PSIZE_T,

@@ -1,9 +1,8 @@
-"""Run-time library: counted strings, memory and C string routines the kernel exports."""
+"""Run-time library: counted strings and memory routines (the C runtime is hooks.crt / hooks.stdio)."""
 import struct
 
 from hooks.api import (BOOLEAN, LONG, NTSTATUS, PANSI_STRING, PCSTR, PCUNICODE_STRING, PCWSTR,
                        PUNICODE_STRING, PVOID, SIZE_T, ULONG, export)
-from hooks.fmt import VarArgs, format_string
 
 STATUS_SUCCESS = 0
 STATUS_BUFFER_OVERFLOW = 0x80000005
@@ -25,7 +24,7 @@ def _set_us(k, va: int, length: int, maximum: int, buf: int) -> None:
 
 @export("RtlInitUnicodeString")
 def RtlInitUnicodeString(k, DestinationString: PUNICODE_STRING, SourceString: PCWSTR) -> None:
-    n = min(2 * len(k.mem.read_wstr(SourceString, MAX_USTRING // 2)), MAX_USTRING - 2) if SourceString else 0
+    n = min(len(k.mem.read_wbytes(SourceString, MAX_USTRING // 2)), MAX_USTRING - 2) if SourceString else 0
     _set_us(k, DestinationString, n, n + 2 if SourceString else 0, SourceString)
 
 
@@ -90,7 +89,7 @@ def _append(k, dest: int, data: bytes) -> int:
 
 @export("RtlAppendUnicodeToString")
 def RtlAppendUnicodeToString(k, Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS:
-    return _append(k, Destination, k.mem.read_wstr(Source).encode("utf-16-le") if Source else b"")
+    return _append(k, Destination, k.mem.read_wbytes(Source, MAX_USTRING // 2) if Source else b"")
 
 
 @export("RtlAppendUnicodeStringToString")
@@ -157,18 +156,6 @@ def RtlCompareMemory(k, Source1: PVOID, Source2: PVOID, Length: SIZE_T) -> SIZE_
     return Length
 
 
-@export("memcpy", "memmove", "RtlCopyMemory", "RtlMoveMemory")
-def memcpy(k, Destination: PVOID, Source: PVOID, Length: SIZE_T) -> PVOID:
-    k.mem.write(Destination, k.mem.read(Source, Length))
-    return Destination
-
-
-@export("memset")
-def memset(k, Destination: PVOID, Value: ULONG, Length: SIZE_T) -> PVOID:
-    k.mem.write(Destination, bytes([Value & 0xFF]) * Length)
-    return Destination
-
-
 @export("RtlZeroMemory")
 def RtlZeroMemory(k, Destination: PVOID, Length: SIZE_T) -> None:
     k.mem.write(Destination, bytes(Length))
@@ -177,98 +164,3 @@ def RtlZeroMemory(k, Destination: PVOID, Length: SIZE_T) -> None:
 @export("RtlFillMemory")
 def RtlFillMemory(k, Destination: PVOID, Length: SIZE_T, Fill: ULONG) -> None:
     k.mem.write(Destination, bytes([Fill & 0xFF]) * Length)
-
-
-@export("memcmp")
-def memcmp(k, Buffer1: PVOID, Buffer2: PVOID, Count: SIZE_T) -> LONG:
-    a, b = k.mem.read(Buffer1, Count), k.mem.read(Buffer2, Count)
-    return 0 if a == b else (-1 if a < b else 1) & 0xFFFFFFFF
-
-
-@export("strlen")
-def strlen(k, String: PCSTR) -> SIZE_T:
-    return len(k.mem.read_cstr(String))
-
-
-@export("wcslen")
-def wcslen(k, String: PCWSTR) -> SIZE_T:
-    return len(k.mem.read_wstr(String).encode("utf-16-le")) // 2
-
-
-@export("wcscpy")
-def wcscpy(k, Destination: PVOID, Source: PCWSTR) -> PVOID:
-    k.mem.write(Destination, k.mem.read_wstr(Source).encode("utf-16-le") + b"\0\0")
-    return Destination
-
-
-@export("wcsncpy")
-def wcsncpy(k, Destination: PVOID, Source: PCWSTR, Count: SIZE_T) -> PVOID:
-    data = k.mem.read_wstr(Source, Count).encode("utf-16-le")[:2 * Count]
-    k.mem.write(Destination, data.ljust(2 * Count, b"\0"))
-    return Destination
-
-
-@export("wcschr")
-def wcschr(k, String: PCWSTR, C: ULONG) -> PVOID:
-    text = k.mem.read_wstr(String)
-    ch = chr(C & 0xFFFF)
-    if ch == "\0":
-        return String + 2 * len(text)
-    i = text.find(ch)
-    return String + 2 * i if i >= 0 else 0
-
-
-def _wcmp(a: str, b: str) -> int:
-    return 0 if a == b else ((-1 if a < b else 1) & 0xFFFFFFFF)
-
-
-@export("wcscmp")
-def wcscmp(k, String1: PCWSTR, String2: PCWSTR) -> LONG:
-    return _wcmp(k.mem.read_wstr(String1), k.mem.read_wstr(String2))
-
-
-@export("_wcsicmp")
-def _wcsicmp(k, String1: PCWSTR, String2: PCWSTR) -> LONG:
-    return _wcmp(k.mem.read_wstr(String1).lower(), k.mem.read_wstr(String2).lower())
-
-
-@export("_wcsnicmp")
-def _wcsnicmp(k, String1: PCWSTR, String2: PCWSTR, Count: SIZE_T) -> LONG:
-    return _wcmp(k.mem.read_wstr(String1, Count)[:Count].lower(), k.mem.read_wstr(String2, Count)[:Count].lower())
-
-
-@export("_stricmp")
-def _stricmp(k, String1: PCSTR, String2: PCSTR) -> LONG:
-    return _wcmp(k.mem.read_cstr(String1).decode("latin-1").lower(), k.mem.read_cstr(String2).decode("latin-1").lower())
-
-
-def _store_formatted(k, buffer: int, count: int, text: str, wide: bool) -> int:
-    data = text.encode("utf-16-le" if wide else "latin-1", "replace")
-    unit = 2 if wide else 1
-    if len(data) // unit < count:
-        k.mem.write(buffer, data + b"\0" * unit)
-        return len(data) // unit
-    k.mem.write(buffer, data[:count * unit])
-    return 0xFFFFFFFF                         # -1: truncated, as the CRT reports it
-
-
-@export("_snwprintf")
-def _snwprintf(k, Buffer: PVOID, Count: SIZE_T, Format: PCWSTR) -> LONG:
-    fmt = k.mem.read_wstr(Format).encode("utf-8")
-    return _store_formatted(k, Buffer, Count, format_string(k, fmt, VarArgs(k, 3), wide=True), True)
-
-
-@export("_snprintf")
-def _snprintf(k, Buffer: PVOID, Count: SIZE_T, Format: PCSTR) -> LONG:
-    return _store_formatted(k, Buffer, Count, format_string(k, k.mem.read_cstr(Format), VarArgs(k, 3)), False)
-
-
-@export("sprintf")
-def sprintf(k, Buffer: PVOID, Format: PCSTR) -> LONG:
-    return _store_formatted(k, Buffer, 1 << 20, format_string(k, k.mem.read_cstr(Format), VarArgs(k, 2)), False)
-
-
-@export("swprintf")
-def swprintf(k, Buffer: PVOID, Format: PCWSTR) -> LONG:
-    fmt = k.mem.read_wstr(Format).encode("utf-8")
-    return _store_formatted(k, Buffer, 1 << 20, format_string(k, fmt, VarArgs(k, 2), wide=True), True)

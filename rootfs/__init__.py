@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,6 +21,45 @@ def exports(module: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             if words:
                 (variables if words[1:] == ["data"] else routines).append(words[0])
     return tuple(routines), tuple(variables)
+
+
+@dataclass(frozen=True)
+class PrototypeTable:
+    """A module's C prototypes, rootfs/prototypes/<module>.json (written by make_prototypes.py).
+
+    The file is JSON with one routine per line; a routine's line is parsed when it is asked for, since
+    parsing all of ntoskrnl.exe's would cost a run ~10 ms for the few a driver calls.
+    """
+
+    module: str
+    types: dict[str, list]          # C spelling -> [kind, bits]: status | ptr | void | bool | int
+    lines: dict[str, str]           # routine -> its line, '"Name":{...},'
+
+    def names(self) -> list[str]:
+        return list(self.lines)
+
+    def routine(self, name: str) -> dict | None:
+        """{"returns": spelling, "params": [[name, spelling]...], "variadic", "source"}; returns and
+        params are None for a routine nobody declared."""
+        line = self.lines.get(name)
+        return None if line is None else json.loads(line[line.index('":') + 2:].rstrip(","))
+
+
+@lru_cache(maxsize=None)
+def prototypes(module: str) -> PrototypeTable | None:
+    """The prototype table of a module; None for a module without one."""
+    path = os.path.join(HERE, "prototypes", f"{module.lower()}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as fh:
+        head, *lines = fh.read().splitlines()
+    header = json.loads(head + "}}")
+    return PrototypeTable(header["module"], header["types"],
+                          {line[1:line.index('"', 1)]: line for line in lines[:-1] if line})
+
+
+def prototype_modules() -> list[str]:
+    return sorted(f[:-5] for f in os.listdir(os.path.join(HERE, "prototypes")) if f.endswith(".json"))
 
 
 def known_modules() -> list[str]:

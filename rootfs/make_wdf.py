@@ -1,4 +1,7 @@
-"""Regenerate rootfs/wdf/kmdf.json: the KMDF function table, as WdfVersionBind hands it to a driver.
+"""Regenerate the KMDF function table as WdfVersionBind hands it to a driver: rootfs/wdf/kmdf.json
+(index -> function, the first version whose table holds it, the released table sizes) and
+rootfs/prototypes/wdf01000.sys.json (each function's C prototype, in the format of
+rootfs/make_prototypes.py's tables, so stand-ins and handlers are typed like exports).
 
 Source: Microsoft's KMDF, published under the MIT licence (github.com/microsoft/Windows-Driver-Frameworks).
 Only facts are taken from it, never code:
@@ -7,6 +10,8 @@ Only facts are taken from it, never code:
 - src/framework/kmdf/inc/private/fxdynamics.h: each table function's prototype, from the framework's
   own WDFEXPORT(WdfXxx) declaration (the public wdf*.h lack the class-extension WdfCx* functions);
   every framework function takes the caller's PWDF_DRIVER_GLOBALS first;
+- src/publicinc/wdf/kmdf/<newest>/wdf*.h: which type names are enums (`typedef enum`) and handles
+  (DECLARE_HANDLE), for each type's kind and width; Windows' own base types are listed below;
 - src/framework/kmdf/src/librarycommon/fxlibrarycommon.cpp: the table lengths of the minor versions
   older than the headers (WDFFUNCENUM_NUMENTRIES). The table only ever grows at its end, so a
   function's index tells the first version whose table holds it.
@@ -25,7 +30,22 @@ REPOSITORY = "microsoft/Windows-Driver-Frameworks"
 HEADERS = "src/publicinc/wdf/kmdf"
 DYNAMICS = "src/framework/kmdf/inc/private/fxdynamics.h"
 COMMON = "src/framework/kmdf/src/librarycommon/fxlibrarycommon.cpp"
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wdf", "kmdf.json")
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "wdf", "kmdf.json")
+PROTOTYPES = os.path.join(HERE, "prototypes", "wdf01000.sys.json")
+MODULE = "Wdf01000.sys"
+# Windows base types the prototypes use (ntdef.h, basetsd.h, wdm.h): kind and width, as make_prototypes.py names them
+BASE_TYPES = {
+    "NTSTATUS": ("status", 32), "VOID": ("void", 0), "BOOLEAN": ("bool", 8),
+    "UCHAR": ("int", 8), "BYTE": ("int", 8), "CCHAR": ("int", 8), "KPROCESSOR_MODE": ("int", 8),
+    "USHORT": ("int", 16), "ULONG": ("int", 32), "LONG": ("int", 32), "LCID": ("int", 32),
+    "ACCESS_MASK": ("int", 32), "DEVICE_TYPE": ("int", 32), "DEVPROPTYPE": ("int", 32),
+    "POOL_TYPE": ("int", 32), "DEVICE_REGISTRY_PROPERTY": ("int", 32), "INTERFACE_TYPE": ("int", 32),
+    "POWER_ACTION": ("int", 32),
+    "size_t": ("int", 64), "ULONG_PTR": ("int", 64), "ULONGLONG": ("int", 64), "LONGLONG": ("int", 64),
+    "KAFFINITY": ("int", 64), "PHYSICAL_ADDRESS": ("int", 64),
+    "HANDLE": ("ptr", 64), "USBD_CONFIGURATION_HANDLE": ("ptr", 64), "USBD_PIPE_HANDLE": ("ptr", 64),
+}
 
 _ANNOTATION = re.compile(r"\b(?:_{1,2}[A-Za-z][A-Za-z0-9_]*_?|WDFAPI|NTAPI|FASTCALL|FORCEINLINE)\b\s*")
 _EXPORT = re.compile(r"\bWDFEXPORT\((Wdf\w+)\)\(")
@@ -82,6 +102,47 @@ def prototypes(text: str) -> dict[str, dict]:
     return found
 
 
+def kinds(headers: list[str]) -> dict[str, tuple[str, int]]:
+    """Enum and handle type names the KMDF headers declare, with their kind and width."""
+    found = {}
+    for text in headers:
+        for name in re.findall(r"typedef\s+enum\s+_?\w*\s*\{[^}]*\}\s*(\w+)", text):
+            found[name] = ("int", 32)
+        for name in re.findall(r"DECLARE_HANDLE\(\s*(\w+)\s*\)", text):
+            found[name] = ("ptr", 64)
+        for name in re.findall(r"typedef\s+(?:PVOID|HANDLE)\s+(\w+)", text):
+            found[name] = ("ptr", 64)
+    return found
+
+
+def kind_of(spelling: str, declared: dict[str, tuple[str, int]]) -> tuple[str, int]:
+    if spelling.endswith("*") or re.match(r"(P|LP|PFN_)[A-Z]", spelling):
+        return "ptr", 64
+    if spelling in BASE_TYPES:
+        return BASE_TYPES[spelling]
+    if spelling in declared:
+        return declared[spelling]
+    raise SystemExit(f"make_wdf: no kind for C type {spelling!r}: add it to BASE_TYPES")
+
+
+def write_prototypes(protos: dict[str, dict], names: list[str], declared: dict, commit: str) -> None:
+    """rootfs/prototypes/wdf01000.sys.json in make_prototypes.py's line-per-routine format."""
+    source = f"{REPOSITORY}@{commit[:12]}:{DYNAMICS}"
+    routines, types = {}, {}
+    for name in names:
+        proto = protos[name]
+        params = [[pname, spelling] for spelling, pname in [["PWDF_DRIVER_GLOBALS", "DriverGlobals"]] + proto["params"][1:]]
+        for spelling in [proto["returns"]] + [t for _, t in params]:
+            types[spelling] = list(kind_of(spelling, declared))
+        routines[name] = {"returns": proto["returns"], "params": params, "variadic": False, "source": source}
+    head = {"module": MODULE, "generator": "rootfs/make_wdf.py", "types": dict(sorted(types.items()))}
+    lines = [json.dumps(head, separators=(",", ":"))[:-1] + ',"routines":{']
+    lines.append(",\n".join(f"{json.dumps(n)}:{json.dumps(p, separators=(',', ':'))}" for n, p in routines.items()))
+    lines.append("}}\n")
+    with open(PROTOTYPES, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+
+
 def old_sizes(text: str) -> dict[str, int]:
     """WdfFunctionTableNumEntries_V1_<minor> = n from the framework's own list of released sizes."""
     return {f"1.{m}": int(n) for m, n in re.findall(r"WdfFunctionTableNumEntries_V1_(\d+)\s*=\s*(\d+)", text)}
@@ -97,17 +158,17 @@ def main(repo: str) -> None:
     sizes = {**old_sizes(git(repo, "show", f"HEAD:{COMMON}")), **{v: len(n) for v, n in tables.items()}}
     sizes = dict(sorted(sizes.items(), key=lambda kv: int(kv[0].split(".")[1])))
     protos = prototypes(git(repo, "show", f"HEAD:{DYNAMICS}"))
+    headers = [git(repo, "show", f"HEAD:{HEADERS}/{newest}/{f}")
+               for f in git(repo, "ls-tree", "--name-only", f"HEAD:{HEADERS}/{newest}").split() if f.endswith(".h")]
     functions = []
     for index, name in enumerate(tables[newest]):
-        proto = protos[name]
-        assert proto["params"][0] == ["PWDF_DRIVER_GLOBALS", "DriverGlobals"], name
-        since = next(v for v, n in sizes.items() if index < n)
-        functions.append({"name": name, "since": since, "returns": proto["returns"], "params": proto["params"][1:]})
+        assert protos[name]["params"][0] == ["PWDF_DRIVER_GLOBALS", "DriverGlobals"], name
+        functions.append({"name": name, "since": next(v for v, n in sizes.items() if index < n)})
     data = {
         "_source": {"repository": REPOSITORY, "commit": commit,
                     "paths": [f"{HEADERS}/1.<minor>/wdffuncenum.h", DYNAMICS, COMMON],
                     "generator": "rootfs/make_wdf.py",
-                    "note": "params leave out the PWDF_DRIVER_GLOBALS every framework function takes first"},
+                    "note": "prototypes: rootfs/prototypes/wdf01000.sys.json"},
         "framework": newest,
         "table_sizes": sizes,
         "functions": functions,
@@ -116,6 +177,7 @@ def main(repo: str) -> None:
     with open(OUT, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=1)
         fh.write("\n")
+    write_prototypes(protos, tables[newest], kinds(headers), commit)
 
 
 if __name__ == "__main__":

@@ -261,6 +261,33 @@ LAYOUTS: dict[str, tuple[int, dict[str, int]]] = {
         "Prcb.IdleThread": 0x198,
         "Prcb.Number": 0x1A4,
     }),
+    # Error log, registry query table, object callbacks: mingw wdm.h, compiled as above.
+    "IO_ERROR_LOG_PACKET": (0x30, {"ErrorCode": 0xC, "DumpData": 0x28}),
+    "IO_ERROR_LOG_MESSAGE": (0x48, {"EntryData": 0x18}),
+    "RTL_QUERY_REGISTRY_TABLE": (0x38, {"DefaultLength": 0x30}),
+    "OB_CALLBACK_REGISTRATION": (0x28, {"OperationRegistration": 0x20}),
+    "OB_OPERATION_REGISTRATION": (0x20, {"PostOperation": 0x18}),
+    "KGUARDED_MUTEX": (0x38, {}),
+    "KBUGCHECK_CALLBACK_RECORD": (0x40, {"Component": 0x28, "State": 0x38}),
+    "KBUGCHECK_REASON_CALLBACK_RECORD": (0x30, {"Reason": 0x28, "State": 0x2C}),
+    # System information: mingw winternl.h (user-mode header, same x64 layouts), compiled as above.
+    "SYSTEM_BASIC_INFORMATION": (0x40, {"NumberOfProcessors": 0x38}),
+    "SYSTEM_PROCESS_INFORMATION": (0x100, {"ImageName": 0x38, "UniqueProcessId": 0x50, "HandleCount": 0x60}),
+    "SYSTEM_THREAD_INFORMATION": (0x50, {"ClientId": 0x28, "WaitReason": 0x48}),
+    "SYSTEM_CODEINTEGRITY_INFORMATION": (0x8, {"CodeIntegrityOptions": 0x4}),
+    # FILE_*_INFORMATION (ddk/ntifs.h, wdm.h): checked with _Static_assert under x86_64-w64-mingw32-gcc
+    "FILE_BASIC_INFORMATION": (40, {"ChangeTime": 24, "FileAttributes": 32}),
+    "FILE_STANDARD_INFORMATION": (24, {"EndOfFile": 8, "NumberOfLinks": 16, "DeletePending": 20, "Directory": 21}),
+    "FILE_NETWORK_OPEN_INFORMATION": (56, {"AllocationSize": 32, "EndOfFile": 40, "FileAttributes": 48}),
+    "FILE_ATTRIBUTE_TAG_INFORMATION": (8, {"ReparseTag": 4}),
+    "FILE_NAME_INFORMATION": (8, {"FileName": 4}),
+    "FILE_RENAME_INFORMATION": (24, {"RootDirectory": 8, "FileNameLength": 16, "FileName": 20}),
+    "FILE_DIRECTORY_INFORMATION": (72, {"EndOfFile": 40, "FileAttributes": 56, "FileName": 64}),
+    "FILE_FULL_DIR_INFORMATION": (72, {"EaSize": 64, "FileName": 68}),
+    "FILE_BOTH_DIR_INFORMATION": (96, {"ShortNameLength": 68, "ShortName": 70, "FileName": 94}),
+    "FILE_NAMES_INFORMATION": (16, {"FileNameLength": 8, "FileName": 12}),
+    "FILE_FS_SIZE_INFORMATION": (24, {"SectorsPerAllocationUnit": 16, "BytesPerSector": 20}),
+    "FILE_FS_DEVICE_INFORMATION": (8, {"Characteristics": 4}),
 }
 
 

@@ -1,4 +1,8 @@
-"""Mutated corpus images through scan_bytes: never an exception, always an error or a bug-check list."""
+"""Mutated corpus images through scan and run: never an exception, and a report that is coherent.
+
+Coherent means what README promises: an unusable image is one error line and nothing else (exit 2);
+otherwise the image was checked, findings mean exit 1, a run that could not finish exit 3, else 0.
+"""
 from __future__ import annotations
 
 import random
@@ -8,6 +12,7 @@ import pytest
 
 from conftest import built, load_manifest, pe_offsets, read
 from emu.pe import PeImage
+from verifier.report import DriverReport
 from verifier.scan import scan_bytes
 from verifier.session import Options, run_driver
 
@@ -16,6 +21,21 @@ pytestmark = pytest.mark.fuzz
 SEEDS = built(load_manifest())
 PER_IMAGE = max(2000 // max(len(SEEDS), 1) + 1, 40)
 INTERESTING = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x1000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFF0, 0xFFFFFFFF]
+IMAGE_RULES = {0x2003, 0x2004, 0x2005}            # the load-time 0xC4 rules, the only findings of `scan`
+
+
+def check_exit_code(report: DriverReport, where: str) -> None:
+    """README: 1 bug checks found, else 3 the emulation could not finish, else 2 unusable input, else 0."""
+    code = report.exit_code
+    assert (code == 1) == bool(report.bugchecks), f"{where}: exit {code} with {len(report.bugchecks)} bug checks"
+    assert (code == 3) == bool(report.incomplete and not report.bugchecks), f"{where}: exit {code}, {report.incomplete}"
+    assert (code == 2) == bool(report.error), f"{where}: exit {code}, error {report.error!r}"
+
+
+def check_error(report: DriverReport, where: str) -> None:
+    """An unusable image: one line naming the problem, and nothing that would mean it was checked."""
+    assert isinstance(report.error, str) and report.error and "\n" not in report.error, where
+    assert (report.bugchecks, report.entry_points, report.warnings, report.image_base) == ([], [], [], None), where
 
 
 def mutate(rng: random.Random, data: bytes) -> bytes:
@@ -54,16 +74,24 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
 def test_mutated_images_never_raise(name):
     rng = random.Random(f"hvci-{name}")
     original = read(name)
+    errors = checked = 0
     for n in range(PER_IMAGE):
         data = mutate(rng, original)
         try:
             report = scan_bytes(f"{name}-m{n}.sys", data)
         except Exception as exc:  # noqa: BLE001 - the point of the test
             pytest.fail(f"{name} mutation {n} (seed 'hvci-{name}') raised {type(exc).__name__}: {exc}")
-        assert report.error is not None or isinstance(report.bugchecks, list)
+        where = f"{name} mutation {n} (seed 'hvci-{name}')"
+        check_exit_code(report, where)
         if report.error is not None:
-            assert isinstance(report.error, str) and report.error and "\n" not in report.error
-            assert report.bugchecks == []
+            check_error(report, where)
+            errors += 1
+        else:                                          # parsed: where it loads, and the image rules' verdicts
+            assert report.image_base is not None, where
+            for b in report.bugchecks:
+                assert b.code == 0xC4 and b.args[0] in IMAGE_RULES and b.section, (where, b)
+            checked += 1
+    assert errors and checked                          # the mutations reach both outcomes
 
 
 # ---- the same hostility through `verifier run`: the loader, the kernel and the CPU ----------------------
@@ -92,8 +120,25 @@ def test_mutated_drivers_run_without_raising(where):
             report = run_driver(f"{name}-m{n}.sys", data, Options(timeout=2))
         except Exception as exc:  # noqa: BLE001 - the point of the test
             pytest.fail(f"{where} mutation {n} of {name} raised {type(exc).__name__}: {exc}")
-        assert report.error or report.entry_points or report.bugchecks, f"{where} mutation {n} of {name}: no outcome"
-        assert report.exit_code in (0, 1, 2, 3)
+        label = f"{where} mutation {n} of {name}"
+        check_exit_code(report, label)
         assert not (report.incomplete and "gap in hvci-verifier" in report.incomplete), report.incomplete
+        if report.error:
+            check_error(report, label)
+        elif not report.entry_points:                  # only a fatal load-time image rule stops before DriverEntry
+            assert report.bugchecks and all(b.entry_point == "load" and b.args[0] in IMAGE_RULES
+                                            for b in report.bugchecks), label
+        else:
+            check_entry_points(report, label)
         outcomes.add(report.exit_code)
     assert len(outcomes) > 1                      # the mutations really changed what happened
+
+
+def check_entry_points(report: DriverReport, label: str) -> None:
+    """Each entry point's outcome agrees with the rest of the report."""
+    for e in report.entry_points:
+        assert (e.status is not None) == (e.outcome == "returned"), (label, e)
+        if e.outcome == "bugcheck":
+            assert any(b.entry_point == e.name for b in report.bugchecks), (label, e)
+        elif e.outcome != "returned":
+            assert e.outcome in ("timeout", "error") and report.incomplete, (label, e)

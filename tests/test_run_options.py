@@ -161,8 +161,3 @@ def test_a_wild_jump_without_a_return_address_is_still_reported():
     assert b.code == 0x50 and b.args[0] == 0xFFFFF80DEAD00000 and b.args[1] == 0x10
     assert b.caller_rva is None and "unknown" in b.notes[0]
 
-
-def test_windows_standard_settings_do_not_include_code_integrity(capsys):
-    assert main(["/standard", "/driver", driver_path("pool_tag_exec")]) == 0
-    out = capsys.readouterr().out
-    assert "0 bug check(s)" in out and "verifier-flags: Driver Verifier flags 0x2092b" in out

@@ -12,6 +12,16 @@ from typing import Union
 Arg = Union[int, str]
 
 DRIVER_VERIFIER_DETECTED_VIOLATION = 0xC4
+IRQL_NOT_LESS_OR_EQUAL = 0xA
+KMODE_EXCEPTION_NOT_HANDLED = 0x1E
+SYSTEM_SERVICE_EXCEPTION = 0x3B
+PAGE_FAULT_IN_NONPAGED_AREA = 0x50
+SYSTEM_THREAD_EXCEPTION_NOT_HANDLED = 0x7E
+UNEXPECTED_KERNEL_MODE_TRAP = 0x7F
+ATTEMPTED_WRITE_TO_READONLY_MEMORY = 0xBE
+DRIVER_IRQL_NOT_LESS_OR_EQUAL = 0xD1
+ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY = 0xFC
+KERNEL_SECURITY_CHECK_FAILURE = 0x139
 
 # Arg1 values of 0xC4 that belong to the code integrity option (verifier flag 0x02000000).
 CI_EXECUTABLE_POOL = 0x2000
@@ -56,35 +66,78 @@ C4_CODE_INTEGRITY: dict[int, tuple[str, str, str, str]] = {
         "The section name (UTF-8 encoded string)."),
 }
 
+_EXCEPTION_PREAMBLE = (
+    "This is a very common BugCheck.  Usually the exception address pinpoints\n"
+    "the driver/function that caused the problem.  Always note this address\n"
+    "as well as the link date of the driver/image that contains this address."
+)
+_IRQL_PREAMBLE = (
+    "An attempt was made to access a pageable (or completely invalid) address at an\n"
+    "interrupt request level (IRQL) that is too high.  This is usually\n"
+    "caused by drivers using improper addresses.\n"
+)
+
 # code -> (name, preamble, (Arg1..Arg4 descriptions)) for the other bug checks a run can end in.
 OTHER_BUGCHECKS: dict[int, tuple[str, str, tuple[str, str, str, str]]] = {
-    0x50: ("PAGE_FAULT_IN_NONPAGED_AREA",
-           "Invalid system memory was referenced.  This cannot be protected by try-except.\n"
-           "Typically the address is just plain bad or it is pointing at freed memory.",
-           ("memory referenced.",
-            "value 0 = read operation, 2 = write operation, 10 = execute operation.",
-            "If non-zero, the instruction address which referenced the bad memory address.",
-            "(reserved)")),
-    0x1E: ("KMODE_EXCEPTION_NOT_HANDLED",
-           "This is a very common BugCheck.  Usually the exception address pinpoints\n"
-           "the driver/function that caused the problem.  Always note this address\n"
-           "as well as the link date of the driver/image that contains this address.",
-           ("The exception code that was not handled", "The address that the exception occurred at",
-            "Parameter 0 of the exception", "Parameter 1 of the exception")),
-    0x7F: ("UNEXPECTED_KERNEL_MODE_TRAP",
-           "This means a trap occurred in kernel mode, and it's a trap of a kind\n"
-           "that the kernel isn't allowed to have/catch (bound trap) or that\n"
-           "is always instant death (double fault).",
-           ("The trap number (8: EXCEPTION_DOUBLE_FAULT, typically a kernel stack overflow)",
-            "(reserved)", "(reserved)", "(reserved)")),
-    0xBE: ("ATTEMPTED_WRITE_TO_READONLY_MEMORY",
-           "An attempt was made to write to readonly memory.  The guilty driver is on the\n"
-           "stack trace (and is typically the current instruction pointer).",
-           ("Virtual address for the attempted write.", "PTE contents.", "(reserved)", "(reserved)")),
-    0xFC: ("ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY",
-           "An attempt was made to execute non-executable memory.  The guilty driver\n"
-           "is on the stack trace (and is typically the current instruction pointer).",
-           ("Virtual address for the attempted execute.", "PTE contents.", "(reserved)", "(reserved)")),
+    PAGE_FAULT_IN_NONPAGED_AREA: (
+        "PAGE_FAULT_IN_NONPAGED_AREA",
+        "Invalid system memory was referenced.  This cannot be protected by try-except.\n"
+        "Typically the address is just plain bad or it is pointing at freed memory.",
+        ("memory referenced.",
+         "value 0 = read operation, 2 = write operation, 10 = execute operation.",
+         "If non-zero, the instruction address which referenced the bad memory address.",
+         "(reserved)")),
+    KMODE_EXCEPTION_NOT_HANDLED: (
+        "KMODE_EXCEPTION_NOT_HANDLED", _EXCEPTION_PREAMBLE,
+        ("The exception code that was not handled", "The address that the exception occurred at",
+         "Parameter 0 of the exception", "Parameter 1 of the exception")),
+    SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: (
+        "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED", _EXCEPTION_PREAMBLE,
+        ("The exception code that was not handled", "The address that the exception occurred at",
+         "Exception Record Address", "Context Record Address")),
+    SYSTEM_SERVICE_EXCEPTION: (
+        "SYSTEM_SERVICE_EXCEPTION",
+        "An exception happened while executing a system service routine.",
+        ("Exception code that caused the BugCheck", "Address of the instruction which caused the BugCheck",
+         "Address of the context record for the exception that caused the BugCheck", "zero.")),
+    KERNEL_SECURITY_CHECK_FAILURE: (
+        "KERNEL_SECURITY_CHECK_FAILURE",
+        "A kernel component has corrupted a critical data structure.  The corruption\n"
+        "could potentially allow a malicious user to gain control of this machine.",
+        ("Type of memory safety violation",
+         "Address of the trap frame for the exception that caused the BugCheck",
+         "Address of the exception record for the exception that caused the BugCheck",
+         "Reserved")),
+    DRIVER_IRQL_NOT_LESS_OR_EQUAL: (
+        "DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+        _IRQL_PREAMBLE + "If kernel debugger is available get stack backtrace.",
+        ("memory referenced", "IRQL", "value 0 = read operation, 1 = write operation",
+         "address which referenced memory")),
+    IRQL_NOT_LESS_OR_EQUAL: (
+        "IRQL_NOT_LESS_OR_EQUAL",
+        _IRQL_PREAMBLE + "If a kernel debugger is available get the stack backtrace.",
+        ("memory referenced", "IRQL",
+         "bitfield :\n\tbit 0 : value 0 = read operation, 1 = write operation\n"
+         "\tbit 3 : value 0 = not an execute operation, 1 = execute operation "
+         "(only on chips which support this level of status)",
+         "address which referenced memory")),
+    UNEXPECTED_KERNEL_MODE_TRAP: (
+        "UNEXPECTED_KERNEL_MODE_TRAP",
+        "This means a trap occurred in kernel mode, and it's a trap of a kind\n"
+        "that the kernel isn't allowed to have/catch (bound trap) or that\n"
+        "is always instant death (double fault).",
+        ("The trap number (8: EXCEPTION_DOUBLE_FAULT, typically a kernel stack overflow)",
+         "(reserved)", "(reserved)", "(reserved)")),
+    ATTEMPTED_WRITE_TO_READONLY_MEMORY: (
+        "ATTEMPTED_WRITE_TO_READONLY_MEMORY",
+        "An attempt was made to write to readonly memory.  The guilty driver is on the\n"
+        "stack trace (and is typically the current instruction pointer).",
+        ("Virtual address for the attempted write.", "PTE contents.", "(reserved)", "(reserved)")),
+    ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY: (
+        "ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY",
+        "An attempt was made to execute non-executable memory.  The guilty driver\n"
+        "is on the stack trace (and is typically the current instruction pointer).",
+        ("Virtual address for the attempted execute.", "PTE contents.", "(reserved)", "(reserved)")),
 }
 
 FIXES: dict[int, str] = {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import sys
 from typing import NoReturn
 
@@ -17,6 +18,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"verifier: error: {message} (see 'verifier --help')\n")
 
 
+class _Version(argparse.Action):
+    """--version from the installed package's metadata, looked up only when asked for (start-up stays fast)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **_):
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> NoReturn:
+        from importlib.metadata import version
+        print(f"verifier {version('hvci-verifier')}")
+        parser.exit(0)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=sorted(RENDERERS), default="text", help="report format (default: text)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
@@ -26,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="verifier", description=(
         "Find where a Windows x64 kernel driver breaks memory integrity (HVCI), without Windows. "
         "Exit codes: 0 nothing found, 1 bug checks found, 2 usage error or unreadable input, "
-        "3 the emulation could not finish."))
+        "3 the emulation could not finish, 130 interrupted (Ctrl-C)."))
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     scan = sub.add_parser("scan", help="check driver images for the load-time rules 0x2003-0x2005")
     scan.add_argument("paths", nargs="+", metavar="PATH", help="driver files or directories (walked for *.sys)")
@@ -41,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-instructions", type=_count, default=0, metavar="N",
                      help="instruction budget per entry point (0 = none; a budget slows emulation)")
     run.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
-                     help="time budget per entry point (default 60)")
+                     help="time budget per entry point (default 60; inf = none)")
     run.add_argument("--profile", choices=rootfs.profiles(), metavar="NAME",
                      help=f"Windows version the emulated kernel reports: {', '.join(rootfs.profiles())} "
                           f"(default {rootfs.DEFAULT_PROFILE})")
@@ -66,24 +80,41 @@ def _flags(text: str) -> int:
     return value
 
 
+# uc_emu_start takes the instruction count as a size_t and the timeout in microseconds, which it turns
+# into nanoseconds in a uint64_t. ctypes would silently wrap anything larger (2**64 instructions would
+# become 0: no budget at all).
+MAX_INSTRUCTIONS = (1 << 8 * ctypes.sizeof(ctypes.c_size_t)) - 1
+MAX_TIMEOUT_S = ((1 << 64) - 1) // 1_000_000_000
+
+
 def _count(text: str) -> int:
-    return _number(text, "--max-instructions")
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--timeout must be a number of seconds, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("--timeout must be positive")
+    value = _number(text, "--max-instructions")
+    if value > MAX_INSTRUCTIONS:
+        raise argparse.ArgumentTypeError(f"--max-instructions must be at most {MAX_INSTRUCTIONS} (0 = no budget)")
     return value
 
 
-# What `verifier /standard` turns on (verifier /querysettings lists them as "Standard Flags"): special
-# pool, IRQL checking, pool tracking, deadlock detection, security checks, miscellaneous checks,
-# DDI compliance checking. Code integrity checking is not among them.
-STANDARD_FLAGS = 0x1 | 0x2 | 0x8 | 0x20 | 0x100 | 0x800 | 0x20000
+def _seconds(text: str) -> float:
+    """Seconds > 0; `inf` spelled out means no time budget (0.0 to the emulator)."""
+    if text.strip().lower() in ("inf", "infinity"):
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--timeout must be a number of seconds or inf, not {text!r}") from None
+    if not 0 < value <= MAX_TIMEOUT_S:       # also false for nan and for overflow to inf (1e400)
+        raise argparse.ArgumentTypeError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT_S} seconds, "
+                                         f"not {text!r} (inf = no time budget)")
+    return value
+
+
+# What `verifier /standard` turns on: the "Standard Flags" of `verifier /querysettings`, the "standard
+# rule classes" of https://learn.microsoft.com/windows-hardware/drivers/devtest/driver-verifier-options
+# (rule class n = flag bit n-1): special pool 0x1, force IRQL checking 0x2, pool tracking 0x8,
+# I/O verification 0x10, deadlock detection 0x20, DMA checking 0x80, security checks 0x100,
+# miscellaneous checks 0x800, DDI compliance checking 0x20000; 0x209BB in all, as `verifier /?` says.
+# Code integrity checking (0x02000000) is not among them.
+STANDARD_FLAGS = 0x1 | 0x2 | 0x8 | 0x10 | 0x20 | 0x80 | 0x100 | 0x800 | 0x20000
 
 
 def windows_spelling(argv: list[str]) -> list[str]:
@@ -121,9 +152,11 @@ def emit(report: Report, fmt: str, output: str | None) -> int:
             return EXIT_USAGE
     else:
         sys.stdout.write(text + "\n")
-    for d in report.drivers:
-        if d.error and fmt != "text":
-            print(f"verifier: {d.path}: {d.error}", file=sys.stderr)
+    # An unusable input must reach the user: on stderr, unless the text report itself is on the terminal.
+    if output or fmt != "text" or not sys.stdout.isatty():
+        for d in report.drivers:
+            if d.error:
+                print(f"verifier: {d.path}: {d.error}", file=sys.stderr)
     return report.exit_code
 
 
@@ -142,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
             from verifier.session import Options
             options = Options(flags=args.flags, keep_going=args.keep_going, strict=args.strict,
                               max_instructions=args.max_instructions, timeout=args.timeout, profile=args.profile)
-            return emit(run_paths(args.paths, options), args.format, args.output)
+            report = run_paths(args.paths, options)
+            code = emit(report, args.format, args.output)
+            if report.interrupted:
+                print("verifier: interrupted", file=sys.stderr)
+            return code
     except KeyboardInterrupt:
         print("verifier: interrupted", file=sys.stderr)
         return 130

@@ -28,10 +28,10 @@ class ImageFindings:
 
 
 def check_image(image: PeImage, base: int | None = None) -> ImageFindings:
-    """Apply the three image rules; `base` is where the image is (or would be) mapped."""
+    """Apply the three image rules to a validated image (`PeImage.require_kernel_driver`); `base` is
+    where the image is (or would be) mapped."""
     base = image.image_base if base is None else base
     found = ImageFindings()
-    image.validate()
 
     def raise_c4(rule: int, arg3: int, section: str, note: str | None = None) -> None:
         found.bugchecks.append(BugCheck(DRIVER_VERIFIER_DETECTED_VIOLATION, (rule, image.name, arg3, section),

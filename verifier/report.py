@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
 from verifier.warning import DriverWarning
 
@@ -14,13 +15,14 @@ EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2          # usage error or unreadable input
 EXIT_INCOMPLETE = 3     # the emulation could not finish (budget exhausted, engine failure)
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report a process that SIGINT ended
 
 
 @dataclass
 class EntryPointResult:
     name: str
     status: int | None = None          # NTSTATUS as an unsigned 32-bit integer; None if it never returned
-    outcome: str = "returned"          # returned | bugcheck | timeout | error
+    outcome: str = "returned"          # returned | bugcheck | timeout | error | interrupted
 
 
 @dataclass
@@ -29,6 +31,23 @@ class UnimplementedApi:
     module: str
     caller_rva: int | None
     count: int = 1
+    call: str | None = None            # the first call, decoded from the export's prototype
+
+
+@dataclass
+class ErrorLogRecord:
+    """An entry the driver wrote to the I/O error log: what the System event log would show."""
+
+    source: str                        # \Device\X or \Driver\X
+    error_code: int
+    unique_error_value: int
+    final_status: int
+    major_function: int
+    sequence_number: int
+    io_control_code: int
+    dump_data: list[int] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)
+    caller_rva: int | None = None
 
 
 @dataclass
@@ -68,8 +87,14 @@ class DriverReport:
     warnings: list[DriverWarning] = field(default_factory=list)
     entry_points: list[EntryPointResult] = field(default_factory=list)
     unimplemented_apis: list[UnimplementedApi] = field(default_factory=list)
+    # "partial" when an entry point failed after a stand-in answered a failure: only the code before
+    # that call (coverage_cut, module!export) ran, so finding nothing proves little.
+    coverage: str = "full"
+    coverage_cut: str | None = None
     unsupported_relocs: int | None = None
     debug_output: list[str] = field(default_factory=list)
+    error_log: list[ErrorLogRecord] = field(default_factory=list)
+    files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed
     wdf: WdfSummary | None = None      # KMDF drivers only
 
     @staticmethod
@@ -91,10 +116,14 @@ class DriverReport:
 class Report:
     command: str
     drivers: list[DriverReport] = field(default_factory=list)
+    interrupted: bool = False          # Ctrl-C: the drivers after the last one listed were not checked
 
     @property
     def exit_code(self) -> int:
-        """1 if anything was found, else 3 if a run could not finish, else 2 if an input was unusable."""
+        """130 if interrupted, else 1 if anything was found, else 3 if a run could not finish, else 2 if an
+        input was unusable."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         codes = {d.exit_code for d in self.drivers}
         for code in (EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_USAGE):
             if code in codes:

@@ -13,6 +13,7 @@ def scan_bytes(path: str, data: bytes) -> DriverReport:
     report = DriverReport(path, sha256=DriverReport.digest(data))
     try:
         image = PeImage.parse(data, os.path.basename(path))
+        image.require_kernel_driver()          # the same refusals as `run`
         found = check_image(image)
     except ImageError as exc:
         report.error = str(exc)

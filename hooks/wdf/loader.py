@@ -10,34 +10,29 @@ WdfFunctions pointer is set to the framework's table. The framework is the newes
 (rootfs/wdf/kmdf.json, 1.33 as on Windows 11).
 
 The table is Wdf01000.sys's: a module built on the first bind whose routines are stubs, one per
-table slot, each bound like an export (the handler if declared, else a typed stand-in named after
-the WDF function). The first call through each slot is noted (`Framework.calls`), then the slot is
+table slot, each bound like an export: the handler if declared, else a stand-in named after the WDF
+function and typed by its prototype (rootfs/prototypes/wdf01000.sys.json, hooks.standins). The first call through each slot is noted (`Framework.calls`), then the slot is
 rebound to the plain routine, so a framework call costs what an export call costs.
 """
 from __future__ import annotations
 
 
 from hooks import kstructs as ks
-from hooks.api import EXPORTS, NTSTATUS, PDRIVER_OBJECT, PUNICODE_STRING, PVOID, export
+from hooks.api import NTSTATUS, PDRIVER_OBJECT, PUNICODE_STRING, PVOID, export
 from hooks.wdf.framework import (FRAMEWORK, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, WDFLDR, Client,
                                  table)
 
 STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
-STATUS_NOT_IMPLEMENTED = 0xC0000002
 LAST_COPIED_VERSION = "1.13"           # up to this version's table size, the table is copied
 
 
 def _build_library(k) -> int:
-    """Build Wdf01000.sys and its function table (in the module's own memory); returns the table."""
-    functions = table()["functions"]
-    names = [f["name"] for f in functions]
+    """Build Wdf01000.sys and its function table (in kernel data); returns the table's address."""
+    names = [f["name"] for f in table()["functions"]]
     k.add_library(FRAMEWORK, names)
     addresses = [k.address_of(FRAMEWORK, name) for name in names]
-    for f, address in zip(functions, addresses):
-        routine = k.stubs.routines[address]
-        if f["name"] not in EXPORTS:
-            routine = k.stand_in(FRAMEWORK, f["name"], STATUS_NOT_IMPLEMENTED if f["returns"] == "NTSTATUS" else 0)
-        k.stubs.bind(address, _noting_first_call(k, f["name"], address, routine))
+    for name, address in zip(names, addresses):
+        k.stubs.bind(address, _noting_first_call(k, name, address, k.stubs.routines[address]))
     va = k.alloc_kdata(8 * len(addresses))
     k.mem.write(va, b"".join(a.to_bytes(8, "little") for a in addresses))
     return va

@@ -266,6 +266,11 @@ gccdrv   kstate            kstate.c
 gccdrv   strings           strings.c
 gccdrv   registry          registry.c
 gccdrv   mdl_coherence     mdl_coherence.c
+gccdrv   standins          standins.c -DCASE_KINDS
+gccdrv   standin_cut       standins.c -DCASE_CUT
+# C runtime and file routines (hooks/crt.py, hooks/stdio.py, hooks/files.py)
+gccdrv   crt               crt.c
+gccdrv   files             files.c
 
 # ---------------------------------------------------------------------------
 # E. Benchmark loops (exported entry points)
@@ -299,7 +304,43 @@ clangdrv flt_pool_exec_clang    flt.c -DCASE_POOL -- "$OBJ/libfltmgr.a"
 clangdrv flt_context_exec_clang flt.c -DCASE_CONTEXT -- "$OBJ/libfltmgr.a"
 
 # ---------------------------------------------------------------------------
-# I. KMDF drivers: entry point FxDriverEntry (wdf_compat.h), WDFLDR.SYS imports through
+# I. What Windows' loader does before DriverEntry, and the bug checks of faults
+# ---------------------------------------------------------------------------
+# /GS (-fstack-protector-strong), a load-config directory and the WDK's GsDriverEntry
+# entry point; cfg_clang also Control Flow Guard (-cfguard, /guard:cf).
+clangdrv gs_clean_clang   gs.c -DCASE_GS_CLEAN -fstack-protector-strong -- /entry:GsDriverEntry
+clangdrv gs_overrun_clang gs.c -DCASE_GS_OVERRUN -fstack-protector-strong -- /entry:GsDriverEntry
+clangdrv cfg_clang        gs.c -DCASE_CFG -fstack-protector-strong -Xclang -cfguard -- /entry:GsDriverEntry /guard:cf
+gccdrv   null_read        user_faults.c -DCASE_NULL_READ
+gccdrv   user_write       user_faults.c -DCASE_USER_WRITE
+gccdrv   null_call        user_faults.c -DCASE_NULL_CALL
+gccdrv   irql_read        user_faults.c -DCASE_IRQL_READ
+gccdrv   irql_null_write  user_faults.c -DCASE_IRQL_NULL_WRITE
+
+# ---------------------------------------------------------------------------
+# J. Structured exception handling (clang's MSVC target emits __C_specific_handler
+#    scope tables; -fms-extensions enables __try/__except/__finally)
+# ---------------------------------------------------------------------------
+clangdrv seh                 seh.c -fms-extensions
+clangdrv seh_unhandled_raise seh.c -fms-extensions -DCASE_UNHANDLED_RAISE
+clangdrv seh_unhandled_fault seh.c -fms-extensions -DCASE_UNHANDLED_FAULT
+
+# ---------------------------------------------------------------------------
+# K. Kernel services real drivers call (issue 7): dispatcher objects and
+#    threads, system information, registry query tables, notifications
+# ---------------------------------------------------------------------------
+gccdrv dispatcher dispatcher.c
+gccdrv dispatcher_limit   dispatcher.c -DCASE_SEMAPHORE_LIMIT
+gccdrv dispatcher_waitmax dispatcher.c -DCASE_TOO_MANY_WAIT_OBJECTS
+gccdrv dispatcher_terminate dispatcher.c -DCASE_TERMINATE
+gccdrv sysinfo    sysinfo.c
+gccdrv notify     notify.c
+gccdrv regquery   regquery.c
+gccdrv regquery_fault regquery.c -DCASE_FAULT
+clangdrv notify_signed notify.c -DSIGNED -- /integritycheck /implib:"$OBJ/notify_signed.lib"  # exports: keep the .lib out of bin/
+
+# ---------------------------------------------------------------------------
+# L. KMDF drivers: entry point FxDriverEntry (wdf_compat.h), WDFLDR.SYS imports through
 #    obj/libwdfldr.a (src/wdfldr.def)
 # ---------------------------------------------------------------------------
 (cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix wdf -d ../src/wdfldr.def -l libwdfldr.a)

@@ -27,8 +27,11 @@ def driver_json(d: DriverReport) -> dict:
         "warnings": [asdict(w) for w in d.warnings],
         "entry_points": [asdict(e) for e in d.entry_points],
         "unimplemented_apis": [asdict(u) for u in d.unimplemented_apis],
+        "coverage": d.coverage, "coverage_cut": d.coverage_cut,
         "unsupported_relocs": d.unsupported_relocs,
         "debug_output": d.debug_output,
+        "error_log": [asdict(e) for e in d.error_log],
+        "files_written": [asdict(f) for f in d.files_written],
         "wdf": asdict(d.wdf) if d.wdf else None,
     }
 

@@ -58,7 +58,8 @@ def render_sarif(report: Report) -> str:
         "tool": {"driver": {"name": TOOL_NAME, "informationUri": "https://learn.microsoft.com/windows-hardware/drivers/devtest/code-integrity-checking",
                             "rules": list(rules.values())}},
         "results": results,
-        "invocations": [{"executionSuccessful": not notifications or all(n["level"] != "error" for n in notifications),
+        "invocations": [{"executionSuccessful": not report.interrupted and all(n["level"] != "error"
+                                                                             for n in notifications),
                          "toolExecutionNotifications": notifications}],
     }
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)

@@ -81,11 +81,23 @@ def driver_block(d: DriverReport) -> str:
         out.append(f"  {e.name}: {status} ({e.outcome})")
     for line in d.debug_output:
         out.append(f"  [DbgPrint] {line}")
+    for e in d.error_log:
+        out.append(f"  error log: {e.source}: ErrorCode 0x{e.error_code:08x}, UniqueErrorValue 0x{e.unique_error_value:x}, "
+                   f"FinalStatus 0x{e.final_status:08x}"
+                   + "".join(f", string {text!r}" for text in e.strings)
+                   + (f", dump data {' '.join(f'{v:08x}' for v in e.dump_data)}" if e.dump_data else ""))
+    if d.coverage_cut:
+        out.append(f"  coverage: partial: only the code before {d.coverage_cut} was checked (a stand-in "
+                   "answered a failure and the entry point gave up)")
+    for f in d.files_written:
+        state = " (deleted)" if f.deleted else ""
+        out.append(f"  wrote file: {f.path}{state}, {f.size} bytes, sha256 {f.sha256}, "
+                   f"starts {f.first_bytes or '(empty)'}")
     if d.wdf:
         out.append(f"  wdf: {wdf_line(d.wdf)}")
     for u in d.unimplemented_apis:
         where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
-        out.append(f"  unimplemented: {u.module}!{u.name}{where} (x{u.count})")
+        out.append(f"  unimplemented: {u.module}!{u.call or u.name}{where} (x{u.count})")
     for w in d.warnings:
         out.append(f"  warning: {w.kind}: {w.message}")
     for b in d.bugchecks:
@@ -97,7 +109,9 @@ def driver_block(d: DriverReport) -> str:
 def render_text(report: Report) -> str:
     blocks = [driver_block(d) for d in report.drivers]
     checked = sum(1 for d in report.drivers if not d.error)
+    incomplete = sum(1 for d in report.drivers if d.incomplete)
     total = sum(len(d.bugchecks) for d in report.drivers)
-    blocks.append(f"{checked} driver(s) checked, {total} bug check(s), "
-                  f"{len(report.drivers) - checked} unreadable")
+    partial = sum(1 for d in report.drivers if d.coverage_cut)
+    blocks.append(f"{checked} driver(s) checked, {total} bug check(s), {incomplete} incomplete, "
+                  f"{len(report.drivers) - checked} unreadable" + (f", {partial} only partly checked" if partial else ""))
     return "\n\n".join(blocks)

@@ -150,4 +150,116 @@ __attribute__((used)) static void *volatile hv_reloc_anchor = (void *)&hv_reloc_
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 
+/* ---- dispatcher objects, threads, system information, notifications ----
+ * (added for the handlers of issue 7; values from the WDK's wdm.h/ntddk.h
+ * and Microsoft's DDI reference where the MinGW headers lack them) */
+
+/* KOBJECTS (wdm.h, Windows 10 numbering) */
+#define HV_EventNotificationObject      0
+#define HV_EventSynchronizationObject   1
+#define HV_MutantObject                 2
+#define HV_SemaphoreObject              5
+#define HV_ThreadObject                 6
+#define HV_TimerNotificationObject      8
+#define HV_TimerSynchronizationObject   9
+#define HV_DpcObject                    19
+#define HV_ThreadedDpcObject            26
+
+/* ZwQuerySystemInformation (documented in the DDI reference; the structures
+ * as winternl.h / ntexapi.h lay them out on x64) */
+#define HV_SystemBasicInformation           0
+#define HV_SystemProcessorInformation       1
+#define HV_SystemProcessInformation         5
+#define HV_SystemModuleInformation          11
+#define HV_SystemKernelDebuggerInformation  35
+#define HV_SystemCodeIntegrityInformation   103
+#define HV_CODEINTEGRITY_OPTION_ENABLED            0x01
+#define HV_CODEINTEGRITY_OPTION_HVCI_KMCI_ENABLED  0x400
+#define HV_PROCESSOR_ARCHITECTURE_AMD64     9
+#ifndef STATUS_INFO_LENGTH_MISMATCH
+#define STATUS_INFO_LENGTH_MISMATCH ((NTSTATUS)0xC0000004L)
+#endif
+#ifndef STATUS_INVALID_INFO_CLASS
+#define STATUS_INVALID_INFO_CLASS ((NTSTATUS)0xC0000003L)
+#endif
+
+typedef struct _HV_SYSTEM_BASIC_INFORMATION {
+    ULONG Reserved;
+    ULONG TimerResolution;
+    ULONG PageSize;
+    ULONG NumberOfPhysicalPages;
+    ULONG LowestPhysicalPageNumber;
+    ULONG HighestPhysicalPageNumber;
+    ULONG AllocationGranularity;
+    ULONG_PTR MinimumUserModeAddress;
+    ULONG_PTR MaximumUserModeAddress;
+    KAFFINITY ActiveProcessorsAffinityMask;
+    CCHAR NumberOfProcessors;
+} HV_SYSTEM_BASIC_INFORMATION;
+
+typedef struct _HV_SYSTEM_PROCESSOR_INFORMATION {
+    USHORT ProcessorArchitecture;
+    USHORT ProcessorLevel;
+    USHORT ProcessorRevision;
+    USHORT MaximumProcessors;
+    ULONG ProcessorFeatureBits;
+} HV_SYSTEM_PROCESSOR_INFORMATION;
+
+typedef struct _HV_RTL_PROCESS_MODULE_INFORMATION {
+    HANDLE Section;
+    PVOID MappedBase;
+    PVOID ImageBase;
+    ULONG ImageSize;
+    ULONG Flags;
+    USHORT LoadOrderIndex;
+    USHORT InitOrderIndex;
+    USHORT LoadCount;
+    USHORT OffsetToFileName;
+    UCHAR FullPathName[256];
+} HV_RTL_PROCESS_MODULE_INFORMATION;
+
+typedef struct _HV_RTL_PROCESS_MODULES {
+    ULONG NumberOfModules;
+    HV_RTL_PROCESS_MODULE_INFORMATION Modules[1];
+} HV_RTL_PROCESS_MODULES;
+
+typedef struct _HV_SYSTEM_PROCESS_INFORMATION {
+    ULONG NextEntryOffset;
+    ULONG NumberOfThreads;
+    UCHAR Reserved1[48];
+    UNICODE_STRING ImageName;
+    LONG BasePriority;
+    HANDLE UniqueProcessId;
+    /* ... the rest is not read by the tests */
+} HV_SYSTEM_PROCESS_INFORMATION;
+
+typedef struct _HV_SYSTEM_KERNEL_DEBUGGER_INFORMATION {
+    BOOLEAN KernelDebuggerEnabled;
+    BOOLEAN KernelDebuggerNotPresent;
+} HV_SYSTEM_KERNEL_DEBUGGER_INFORMATION;
+
+typedef struct _HV_SYSTEM_CODEINTEGRITY_INFORMATION {
+    ULONG Length;
+    ULONG CodeIntegrityOptions;
+} HV_SYSTEM_CODEINTEGRITY_INFORMATION;
+
+IMPORT NTSTATUS NTAPI ZwQuerySystemInformation(ULONG SystemInformationClass, PVOID SystemInformation,
+                                               ULONG SystemInformationLength, PULONG ReturnLength);
+
+/* Object manager and ETW routines the MinGW headers do not declare */
+extern IMPORT POBJECT_TYPE *IoDriverObjectType;
+extern IMPORT POBJECT_TYPE *IoDeviceObjectType;
+IMPORT POBJECT_TYPE NTAPI ObGetObjectType(PVOID Object);
+IMPORT NTSTATUS NTAPI ObOpenObjectByName(POBJECT_ATTRIBUTES ObjectAttributes, POBJECT_TYPE ObjectType,
+                                         KPROCESSOR_MODE AccessMode, PACCESS_STATE AccessState,
+                                         ACCESS_MASK DesiredAccess, PVOID ParseContext, PHANDLE Handle);
+typedef VOID (NTAPI *HV_ETW_CLASSIC_CALLBACK)(LPCGUID Guid, UCHAR ControlCode, PVOID EnableContext,
+                                              PVOID CallbackContext);
+IMPORT NTSTATUS NTAPI EtwRegisterClassicProvider(LPCGUID ProviderGuid, ULONG Type,
+                                                 HV_ETW_CLASSIC_CALLBACK EnableCallback,
+                                                 PVOID CallbackContext, PREGHANDLE RegHandle);
+#ifndef STATUS_FLT_INSTANCE_ALTITUDE_COLLISION
+#define STATUS_FLT_INSTANCE_ALTITUDE_COLLISION ((NTSTATUS)0xC01C0011L)
+#endif
+
 #endif /* HVCI_TEST_COMPAT_H */

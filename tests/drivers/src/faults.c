@@ -6,13 +6,15 @@
  *   CASE_READ_UNMAPPED   reads  0xFFFFF80DEAD00000                 -> 0x50, Arg2 0
  *   CASE_WRITE_UNMAPPED  writes 0xFFFFF80DEAD00000                 -> 0x50, Arg2 2
  *   CASE_EXEC_UNMAPPED   calls  0xFFFFF80DEAD00000                 -> 0x50, Arg2 0x10
- *   CASE_INT3            __debugbreak()                            -> 0x1E (0x80000003)
- *   CASE_UD2             ud2                                       -> 0x1E (0xC000001D)
- *   CASE_DIV0            integer division by a volatile zero       -> 0x1E (0xC0000094)
+ *   CASE_INT3            __debugbreak()                            -> 0x7E (0x80000003)
+ *   CASE_UD2             ud2                                       -> 0x7E (0xC000001D)
+ *   CASE_DIV0            integer division by a volatile zero       -> 0x7E (0xC0000094)
  *   CASE_BUGCHECK        KeBugCheckEx(0xE2, 1, 2, 3, 4)            -> 0xE2
  *   CASE_SPIN_FOREVER    an endless loop without API calls (instruction/time budgets)
  *
- * None of them returns from DriverEntry on a correct emulation.
+ * None of them returns from DriverEntry on a correct emulation. DriverEntry runs in a system
+ * thread, so an exception nobody handles there is 0x7E SYSTEM_THREAD_EXCEPTION_NOT_HANDLED
+ * (Microsoft's bug-check-0x7e page), not 0x1E.
  */
 #include "compat.h"
 

@@ -1,0 +1,78 @@
+"""Deferred work a driver handed to the kernel: queued DPCs, armed timers, system threads.
+
+One processor and one thread: nothing here runs now. Each record keeps what a later stage needs
+to run it as Windows would (the routine, its context and arguments, who asked), and the waits
+that nothing in this single thread could have satisfied are kept too, so that stage can tell
+which work was expected to wake them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class QueuedDpc:
+    """A KDPC in the DPC queue: Windows would call routine(dpc, context, argument1, argument2)."""
+
+    dpc: int
+    routine: int
+    context: int
+    argument1: int
+    argument2: int
+    api: str                   # KeInsertQueueDpc, or the KeSetTimer* call whose timer expired
+    caller: int
+
+
+@dataclass
+class ArmedTimer:
+    """A KTIMER in the timer queue; `due` is in interrupt time (100 ns units)."""
+
+    timer: int
+    due: int
+    period_ms: int
+    dpc: int                   # KDPC queued at expiry, 0 for none
+    api: str
+    caller: int
+
+
+@dataclass
+class SystemThread:
+    """A thread PsCreateSystemThread created; Windows would call start_routine(context)."""
+
+    thread: int                # the KTHREAD-like object
+    start_routine: int
+    context: int
+    process: int
+    caller: int
+    exit_status: int | None = None
+
+
+@dataclass
+class BlockedWait:
+    """A wait with no timeout on objects nothing could signal in this run (one thread)."""
+
+    objects: tuple[int, ...]
+    api: str
+    caller: int
+
+
+class DeferredWork:
+    """What is pending, in the order it was asked for."""
+
+    def __init__(self) -> None:
+        self.dpcs: dict[int, QueuedDpc] = {}          # KDPC address -> its queue entry
+        self.timers: dict[int, ArmedTimer] = {}       # KTIMER address -> when it expires
+        self.threads: dict[int, SystemThread] = {}    # thread object -> its start routine
+        self.blocked_waits: list[BlockedWait] = []
+
+    def queue_dpc(self, entry: QueuedDpc) -> bool:
+        """False if that KDPC is already queued (KeInsertQueueDpc's contract)."""
+        if entry.dpc in self.dpcs:
+            return False
+        self.dpcs[entry.dpc] = entry
+        return True
+
+    def next_timer(self, timers: list[int]) -> ArmedTimer | None:
+        """The earliest-expiring armed timer among `timers`."""
+        armed = [self.timers[t] for t in timers if t in self.timers]
+        return min(armed, key=lambda a: a.due) if armed else None

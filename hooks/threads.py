@@ -1,0 +1,89 @@
+"""System threads (Ps*SystemThread): created and recorded in DeferredWork, not run.
+
+A created thread gets a KTHREAD-like object (a DISPATCHER_HEADER of type ThreadObject, unsignalled
+until it terminates, and the owning process at KTHREAD.ApcState.Process) and a kernel handle to
+it, so ObReferenceObjectByHandle, KeWaitForSingleObject on the object and ZwClose behave.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from emu.machine import Halt
+from emu.memory import PAGE, poke
+from hooks import kstructs as ks
+from hooks.api import ACCESS_MASK, HANDLE, NTSTATUS, PHANDLE, POBJECT_ATTRIBUTES, PVOID, export
+from hooks.deferred import SystemThread
+
+STATUS_SUCCESS = 0
+STATUS_INVALID_HANDLE = 0xC0000008
+NT_CURRENT_PROCESS = 0xFFFFFFFFFFFFFFFF
+SYSTEM_PROCESS_ID = 4
+CURRENT_THREAD_ID = 8           # the thread DriverEntry runs in (PsGetCurrentThreadId)
+
+
+@dataclass
+class ThreadTerminated:
+    """Why the machine stopped: the running thread called PsTerminateSystemThread."""
+
+    exit_status: int
+
+    def __str__(self) -> str:
+        return f"PsTerminateSystemThread(0x{self.exit_status:08X}) ended the running thread"
+
+
+class ThreadRef:
+    """A handle's target: the thread object (ObReferenceObjectByHandle reads `address`)."""
+
+    def __init__(self, address: int):
+        self.address = address
+
+
+def thread_id(k, thread: int) -> int:
+    """Thread IDs are multiples of 4 handed out in creation order after the current thread's."""
+    if thread == k.current_thread:
+        return CURRENT_THREAD_ID
+    order = list(k.deferred.threads).index(thread) if thread in k.deferred.threads else -1
+    return CURRENT_THREAD_ID + 4 * (order + 1) if order >= 0 else 0
+
+
+@export("PsCreateSystemThread")
+def PsCreateSystemThread(k, ThreadHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES,
+                         ProcessHandle: HANDLE, ClientId: PVOID, StartRoutine: PVOID, StartContext: PVOID) -> NTSTATUS:
+    """ProcessHandle NULL (what drivers pass) or NtCurrentProcess(): the System process."""
+    if ProcessHandle not in (0, NT_CURRENT_PROCESS):
+        target = k.handles.get(ProcessHandle)
+        if getattr(target, "address", 0) != k.system_process:
+            return STATUS_INVALID_HANDLE
+    thread = k.alloc_kdata(PAGE)
+    header = ks.DISPATCHER_HEADER()
+    header.Type = ks.ThreadObject
+    header.WaitListHead.Flink = header.WaitListHead.Blink = thread + ks.offset_of(ks.DISPATCHER_HEADER,
+                                                                                    "WaitListHead")
+    k.write_struct(thread, header)
+    poke(k.mem, thread + ks.KTHREAD_PROCESS_OFFSET, struct.pack("<Q", k.system_process))
+    k.deferred.threads[thread] = SystemThread(thread, StartRoutine, StartContext, k.system_process, k.caller)
+    k.mem.write_q(ThreadHandle, k.handles.open(ThreadRef(thread)))
+    if ClientId:
+        k.write_struct(ClientId, ks.CLIENT_ID(SYSTEM_PROCESS_ID, thread_id(k, thread)))
+    return STATUS_SUCCESS
+
+
+@export("PsTerminateSystemThread")
+def PsTerminateSystemThread(k, ExitStatus: NTSTATUS) -> NTSTATUS:
+    """Never returns to its caller: the running thread ends (its object becomes signalled)."""
+    running = k.deferred.threads.get(k.current_thread)
+    if running is not None:
+        running.exit_status = ExitStatus
+    k.mem.write(k.current_thread + ks.offset_of(ks.DISPATCHER_HEADER, "SignalState"), struct.pack("<i", 1))
+    raise Halt(ThreadTerminated(ExitStatus))
+
+
+@export("PsGetThreadId")
+def PsGetThreadId(k, Thread: PVOID) -> HANDLE:
+    return thread_id(k, Thread)
+
+
+@export("PsGetThreadProcessId")
+def PsGetThreadProcessId(k, Thread: PVOID) -> HANDLE:
+    return SYSTEM_PROCESS_ID if thread_id(k, Thread) else 0
