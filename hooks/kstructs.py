@@ -1732,3 +1732,19 @@ class WDF_CALLBACK_CONFIG(LittleEndianStructure):
     """The common head of WDF_TIMER_CONFIG, WDF_WORKITEM_CONFIG and WDF_DPC_CONFIG: Size, the callback."""
 
     _fields_ = [("Size", ULONG), ("Callback", PVOID)]
+
+
+class WDF_CHILD_LIST_CONFIG(LittleEndianStructure):
+    """KMDF 1.33 wdfchildlist.h: a bus driver's description of its children."""
+
+    _fields_ = [("Size", ULONG), ("IdentificationDescriptionSize", ULONG), ("AddressDescriptionSize", ULONG)] + [
+        (name, PVOID) for name in (
+            "EvtChildListCreateDevice", "EvtChildListScanForChildren", "EvtChildListIdentificationDescriptionCopy",
+            "EvtChildListIdentificationDescriptionDuplicate", "EvtChildListIdentificationDescriptionCleanup",
+            "EvtChildListIdentificationDescriptionCompare", "EvtChildListAddressDescriptionCopy",
+            "EvtChildListAddressDescriptionDuplicate", "EvtChildListAddressDescriptionCleanup",
+            "EvtChildListDeviceReenumerated")]
+
+
+class PNP_BUS_INFORMATION(LittleEndianStructure):
+    _fields_ = [("BusTypeGuid", UCHAR * 16), ("LegacyBusType", ENUM), ("BusNumber", ULONG)]   # GUID, INTERFACE_TYPE

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import uuid
 
 import pytest
 
@@ -111,10 +112,13 @@ def test_control_driver_binds_and_builds_a_control_device(control):
     assert k.devices[device.state.device_object] == "\\Device\\KmdfControl"
     assert k.symlinks["\\dosdevices\\kmdfcontrol"] == "\\Device\\KmdfControl"
     assert set(device.state.callbacks) == {"EvtDeviceFileCreate", "EvtFileClose"}
-    [queue] = objects_of(k, FX_TYPE_QUEUE)
-    assert (queue.state.dispatch, queue.state.default) == ("parallel", True)
-    assert set(queue.state.callbacks) == {"EvtIoDeviceControl"}
-    assert all(control.driver.image.contains(a) for a in queue.state.callbacks.values())
+    default, manual = objects_of(k, FX_TYPE_QUEUE)
+    assert (default.state.dispatch, default.state.default) == ("parallel", True)
+    assert set(default.state.callbacks) == {"EvtIoDeviceControl"}
+    assert all(control.driver.image.contains(a) for a in default.state.callbacks.values())
+    assert (manual.state.dispatch, manual.state.default, manual.state.callbacks) == ("manual", False, {})
+    assert device.state.dispatching == {0xE: manual}                    # WdfRequestTypeDeviceControl
+    assert k.wdf.device_inits == {}                                      # one consumed, one freed
     assert k.wdf.calls[:3] == ["WdfDriverCreate", "WdfDriverWdmGetDriverObject", "WdfControlDeviceInitAllocate"]
 
 
@@ -183,10 +187,16 @@ def test_pnp_device_add_creates_the_device_and_its_default_queue():
     assert not device.state.control and device.state.name is None
     flags = k.read_struct(ks.DEVICE_OBJECT, device.state.device_object).Flags
     assert flags & DO_BUFFERED_IO and not flags & (DO_DIRECT_IO | DO_DEVICE_INITIALIZING)
-    assert set(device.state.callbacks) == {"EvtDevicePrepareHardware", "EvtDeviceD0Entry"}
+    assert {"EvtDevicePrepareHardware", "EvtDeviceD0Entry"} <= set(device.state.callbacks)
     [queue] = objects_of(k, FX_TYPE_QUEUE)
     assert (queue.state.dispatch, queue.state.default) == ("sequential", True)
     assert set(queue.state.callbacks) == {"EvtIoRead", "EvtIoWrite", "EvtIoDeviceControl"}
+    # kmdf.c: power policy owner, a child list, interface {5F6A0A6B-7C3C-4F7E-9D1B-2A3B4C5D6E7F}, BusNumber 7
+    assert device.state.power_policy_owner is True
+    assert "EvtChildListCreateDevice" in device.state.callbacks
+    assert device.state.interfaces == [uuid.UUID("5F6A0A6B-7C3C-4F7E-9D1B-2A3B4C5D6E7F").bytes_le]
+    bus = ks.PNP_BUS_INFORMATION.from_buffer_copy(device.state.bus_information)
+    assert (bytes(bus.BusTypeGuid), bus.LegacyBusType, bus.BusNumber) == (bytes(16), 0, 7)     # Internal = 0
 
 
 # ---- the six DDIs that take a POOL_TYPE -------------------------------------------------------------------
@@ -249,12 +259,13 @@ def test_report_names_version_devices_queues_and_callbacks(control, capsys):
     [device] = wdf.devices
     assert (device.name, device.control, list(device.callbacks)) == \
         ("\\Device\\KmdfControl", True, ["EvtDeviceFileCreate", "EvtFileClose"])
-    [queue] = device.queues
+    queue, manual = device.queues
     assert (queue.dispatch, queue.default, list(queue.callbacks)) == ("parallel", True, ["EvtIoDeviceControl"])
+    assert (manual.dispatch, manual.default, manual.callbacks) == ("manual", False, {})
     assert all(0 < rva < image.size for rva in [*device.callbacks.values(), *queue.callbacks.values()])
     assert main(["run", driver_path("kmdf_control")]) == 0
     assert ("  wdf: KMDF 1.15 (444 functions); control device \\Device\\KmdfControl "
-            "[default parallel queue: EvtIoDeviceControl]") in capsys.readouterr().out.splitlines()
+            "[default parallel queue: EvtIoDeviceControl; manual queue: none]") in capsys.readouterr().out.splitlines()
 
 
 def test_wdm_drivers_have_no_wdf_record():
@@ -288,3 +299,26 @@ def test_windivert_builds_its_control_device_and_queue_with_no_stand_in():
     flags = k.read_struct(ks.DEVICE_OBJECT, k.object_names["\\device\\windivert"])
     assert flags.DeviceType == 0x12 and flags.Flags & DO_DIRECT_IO                # FILE_DEVICE_NETWORK
     assert k.symlinks["\\??\\windivert"] == "\\Device\\WinDivert"
+
+
+@pytest.mark.realworld
+def test_vigembus_adds_its_bus_device_with_no_framework_stand_in():
+    """ViGEmBus (nefarius/ViGEmBus, from the vgamepad sdist's MSI): a KMDF bus driver. DriverEntry creates
+    a PnP WDFDRIVER; its EvtDriverDeviceAdd builds the bus FDO (power policy owner, a default child list,
+    file object callbacks), a parallel default queue for device control and its device interface."""
+    import realworld
+    if "ViGEmBus.sys" not in realworld.DRIVERS:
+        pytest.skip("tests/realworld.py has no ViGEmBus.sys entry yet")
+    path = realworld.fetch("ViGEmBus.sys")
+    with open(path, "rb") as fh:
+        session = Session(path, fh.read(), Options(timeout=30))
+    session.run()
+    assert session.report.entry_points[0].status == 0
+    assert device_add(session).status == 0
+    k = session.kernel
+    assert [u.name for u in k.unimplemented.values() if u.module in (FRAMEWORK, "wdfldr.sys")] == []
+    assert {"WdfDeviceCreate", "WdfIoQueueCreate", "WdfDeviceCreateDeviceInterface"} <= set(k.wdf.calls)
+    [device] = objects_of(k, FX_TYPE_DEVICE)
+    assert not device.state.control and "EvtChildListCreateDevice" in device.state.callbacks
+    [queue] = objects_of(k, FX_TYPE_QUEUE)
+    assert queue.state.default and "EvtIoDeviceControl" in queue.state.callbacks

@@ -11,12 +11,14 @@ The callbacks a driver registers are recorded by name for whatever delivers I/O 
 """
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass, field
 
 from hooks import io
 from hooks import kstructs as ks
 from hooks.api import BOOLEAN, NTSTATUS, PDEVICE_OBJECT, PUNICODE_STRING, PVOID, ULONG, VOID, export
-from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_DRIVER, STATUS_INVALID_PARAMETER,
+from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_DRIVER, STATUS_INVALID_DEVICE_REQUEST,
+                                 STATUS_INVALID_PARAMETER,
                                  STATUS_SUCCESS, WDF_REQUIRED_PARAMETER_IS_NULL, Client, bug_check, lookup,
                                  new_object)
 from hooks.wdf.types import ENUM, PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, PWDFDEVICE_INIT, WDFDEVICE, WDFDRIVER
@@ -39,6 +41,7 @@ class DeviceInit:
     characteristics: int = FILE_DEVICE_SECURE_OPEN
     exclusive: bool = False
     io_type: int = WDF_DEVICE_IO_BUFFERED
+    power_policy_owner: bool | None = None       # None: the framework's default for the device's role
     callbacks: dict[str, int] = field(default_factory=dict)
 
 
@@ -49,7 +52,10 @@ class DeviceState:
     name: str | None
     io_type: int
     callbacks: dict[str, int]
+    power_policy_owner: bool | None = None
     queues: list = field(default_factory=list)                   # WdfObjects of its queues
+    interfaces: list[bytes] = field(default_factory=list)        # device interface class GUIDs (16 bytes)
+    bus_information: bytes = b""                                 # PNP_BUS_INFORMATION its children report
     default_queue: object = None
     dispatching: dict[int, object] = field(default_factory=dict)  # WDF_REQUEST_TYPE -> queue object
     symbolic_links: list[str] = field(default_factory=list)
@@ -154,6 +160,19 @@ def WdfDeviceInitSetIoInCallerContextCallback(k, DriverGlobals: PWDF_DRIVER_GLOB
     device_init(k, DeviceInit).callbacks["EvtIoInCallerContext"] = EvtIoInCallerContext
 
 
+@export("WdfDeviceInitSetPowerPolicyOwnership", module=FRAMEWORK)
+def WdfDeviceInitSetPowerPolicyOwnership(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT,
+                                         IsPowerPolicyOwner: BOOLEAN) -> VOID:
+    device_init(k, DeviceInit).power_policy_owner = bool(IsPowerPolicyOwner)
+
+
+@export("WdfFdoInitSetDefaultChildListConfig", module=FRAMEWORK)
+def WdfFdoInitSetDefaultChildListConfig(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT,
+                                        Config: PVOID, DefaultChildListAttributes: PWDF_OBJECT_ATTRIBUTES) -> VOID:
+    """A bus driver's static child list: its callbacks are recorded with the device's."""
+    _record(k, device_init(k, DeviceInit), ks.WDF_CHILD_LIST_CONFIG, Config)
+
+
 @export("WdfDeviceCreate", module=FRAMEWORK)
 def WdfDeviceCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PVOID, DeviceAttributes: PWDF_OBJECT_ATTRIBUTES,
                     Device: PVOID) -> NTSTATUS:
@@ -174,7 +193,8 @@ def WdfDeviceCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PVOID, De
     if not init.control:
         flags &= ~DO_DEVICE_INITIALIZING
     k.mem.write_u32(flags_at, flags)
-    state = DeviceState(device_object, init.control, init.name, init.io_type, dict(init.callbacks))
+    state = DeviceState(device_object, init.control, init.name, init.io_type, dict(init.callbacks),
+                        init.power_policy_owner)
     obj = new_object(k, client, FX_TYPE_DEVICE, DeviceAttributes, client.driver, state)
     del k.wdf.device_inits[init.address]
     k.pool.free(init.address)
@@ -193,6 +213,25 @@ def WdfDeviceCreateSymbolicLink(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: W
     if status == STATUS_SUCCESS:
         device.symbolic_links.append(k.read_unicode_string(SymbolicLinkName))
     return status
+
+
+@export("WdfDeviceCreateDeviceInterface", module=FRAMEWORK)
+def WdfDeviceCreateDeviceInterface(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, InterfaceClassGUID: PVOID,
+                                   ReferenceString: PUNICODE_STRING) -> NTSTATUS:
+    """Register a device interface of the PnP device (enabled when the device starts); control devices
+    have no PDO to register it on."""
+    device = device_of(k, DriverGlobals, Device)
+    if device.control:
+        return STATUS_INVALID_DEVICE_REQUEST
+    device.interfaces.append(k.mem.read(InterfaceClassGUID, 16))
+    return STATUS_SUCCESS
+
+
+@export("WdfDeviceSetBusInformationForChildren", module=FRAMEWORK)
+def WdfDeviceSetBusInformationForChildren(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE,
+                                          BusInformation: PVOID) -> VOID:
+    """What a bus driver's PDOs answer to IRP_MN_QUERY_BUS_INFORMATION (BusTypeGuid, LegacyBusType, BusNumber)."""
+    device_of(k, DriverGlobals, Device).bus_information = k.mem.read(BusInformation, ctypes.sizeof(ks.PNP_BUS_INFORMATION))
 
 
 @export("WdfControlFinishInitializing", module=FRAMEWORK)

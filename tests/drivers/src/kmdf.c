@@ -38,6 +38,21 @@
  *     0xE0000019  a timer with the device as parent failed, or a work item without a parent was
  *                 not STATUS_WDF_PARENT_NOT_SPECIFIED
  *     0xE000001A  WdfObjectCreate with a child failed
+ *     0xE000001B  WdfDriverGetRegistryPath is not the registry path DriverEntry got
+ *     0xE000001C  the DEVICE_OBJECT lacks DO_EXCLUSIVE (WdfDeviceInitSetExclusive) or its
+ *                 characteristics are not exactly FILE_DEVICE_SECURE_OPEN | FILE_READ_ONLY_DEVICE
+ *                 (WdfDeviceInitSetCharacteristics without OrInValues)
+ *     0xE000001D  a manual queue for device control: WdfDeviceConfigureRequestDispatching failed, or
+ *                 an unknown request type was not STATUS_INVALID_PARAMETER
+ *     0xE000001E  WdfCollectionRemove left the wrong item
+ *     0xE000001F  WdfRegistryQueryValue: the ULONG, its length and REG_DWORD, or with 2 bytes of room
+ *                 not STATUS_BUFFER_OVERFLOW with the length needed
+ *     0xE0000020  WdfRegistryQueryUnicodeString: the text and its byte length, or with 4 bytes of room
+ *                 not STATUS_BUFFER_OVERFLOW
+ *     0xE0000021  WdfDpcCreate with the device as parent failed
+ *     0xE0000022  WdfDeviceCreateDeviceInterface on a control device was not STATUS_INVALID_DEVICE_REQUEST
+ *   It also allocates a second control PWDFDEVICE_INIT and frees it (WdfDeviceInitFree), and
+ *   references and dereferences its device (WdfObjectReferenceActual / WdfObjectDereferenceActual).
  *   Before returning it deletes a parent object with one child; the framework records the
  *   cleanup/destroy callbacks (child first).
  *
@@ -55,10 +70,13 @@
  *
  * -DCASE_PNP (kmdf_pnp): DriverEntry creates a PnP driver (EvtDriverDeviceAdd, EvtDriverUnload,
  *   DriverPoolTag 'PfdK') and returns 0.  EvtDriverDeviceAdd records PnP/power callbacks
- *   (EvtDevicePrepareHardware, EvtDeviceD0Entry), creates the device with buffered I/O and a
- *   sequential default queue (EvtIoRead, EvtIoWrite, EvtIoDeviceControl); returns 0 or
+ *   (EvtDevicePrepareHardware, EvtDeviceD0Entry), takes power policy ownership, declares a bus
+ *   driver's default child list (EvtChildListCreateDevice), creates the device with buffered I/O
+ *   and a sequential default queue (EvtIoRead, EvtIoWrite, EvtIoDeviceControl), registers the
+ *   device interface {5F6A0A6B-7C3C-4F7E-9D1B-2A3B4C5D6E7F} and sets its children's bus
+ *   information (BusNumber 7); returns 0 or
  *     0xE0000001  WdfDeviceCreate failed    0xE0000002  DO_DEVICE_INITIALIZING still set
- *     0xE0000003  WdfIoQueueCreate failed
+ *     0xE0000003  WdfIoQueueCreate failed   0xE0000004  WdfDeviceCreateDeviceInterface failed
  *
  * The six DDIs taking a POOL_TYPE, each called once with NonPagedPool (_exec) or NonPagedPoolNx
  * (-DNX, _nx); in DriverEntry after WdfDriverCreate:
@@ -139,6 +157,7 @@ static VOID NTAPI EvtChildCleanup(WDFOBJECT o) { (void)o; }
 static VOID NTAPI EvtChildDestroy(WDFOBJECT o) { (void)o; }
 static VOID NTAPI EvtTimer(WDFTIMER t) { (void)t; }
 static VOID NTAPI EvtWorkItem(WDFWORKITEM w) { (void)w; }
+static VOID NTAPI EvtDpc(WDFDPC d) { (void)d; }
 
 static int same_text(const char *a, const char *b)
 {
@@ -194,6 +213,8 @@ static NTSTATUS objects(WDFDEVICE device)
     CHECK(WDFCALL(WdfCollectionGetCount, collection) == 2, 0x15);
     CHECK(WDFCALL(WdfCollectionGetItem, collection, 1) == pre && WDFCALL(WdfCollectionGetItem, collection, 2) == NULL,
           0x15);
+    WDFCALL(WdfCollectionRemove, collection, memory);
+    CHECK(WDFCALL(WdfCollectionGetCount, collection) == 1 && WDFCALL(WdfCollectionGetItem, collection, 0) == pre, 0x1E);
 
     UNICODE_STRING text = RTL_CONSTANT_STRING(L"KMDF string"), got;
     WDFSTRING string;
@@ -219,6 +240,19 @@ static NTSTATUS objects(WDFDEVICE device)
                              &type)) && type == REG_SZ, 0x18);
     buffer = WDFCALL(WdfMemoryGetBuffer, blob, &size);
     CHECK(size == sizeof(label_text) && RtlCompareMemory(buffer, label_text, size) == size, 0x18);
+    ULONG length = 0, small = 0;
+    value = 0;
+    CHECK(NT_SUCCESS(WDFCALL(WdfRegistryQueryValue, key, &level, sizeof(value), &value, &length, &type)) &&
+          value == 7 && length == 4 && type == REG_DWORD, 0x1F);
+    CHECK(WDFCALL(WdfRegistryQueryValue, key, &level, 2, &small, &length, NULL) == STATUS_BUFFER_OVERFLOW &&
+          length == 4, 0x1F);
+    WCHAR text_buffer[16], tiny_buffer[2];
+    UNICODE_STRING text_value = {0, sizeof(text_buffer), text_buffer}, tiny = {0, sizeof(tiny_buffer), tiny_buffer};
+    UNICODE_STRING expected = RTL_CONSTANT_STRING(L"control");
+    USHORT bytes = 0;
+    CHECK(NT_SUCCESS(WDFCALL(WdfRegistryQueryUnicodeString, key, &label, &bytes, &text_value)) &&
+          RtlEqualUnicodeString(&text_value, &expected, FALSE) && bytes == expected.Length, 0x20);
+    CHECK(WDFCALL(WdfRegistryQueryUnicodeString, key, &label, NULL, &tiny) == STATUS_BUFFER_OVERFLOW, 0x20);
     WDFCALL(WdfRegistryClose, key);
 
     WDF_TIMER_CONFIG timer_config;
@@ -274,6 +308,8 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
     CHECK(init != NULL, 5);
     WDFCALL(WdfDeviceInitSetDeviceType, init, FILE_DEVICE_NETWORK);
     WDFCALL(WdfDeviceInitSetIoType, init, WdfDeviceIoDirect);
+    WDFCALL(WdfDeviceInitSetExclusive, init, TRUE);
+    WDFCALL(WdfDeviceInitSetCharacteristics, init, FILE_DEVICE_SECURE_OPEN | FILE_READ_ONLY_DEVICE, FALSE);
     CHECK(NT_SUCCESS(WDFCALL(WdfDeviceInitAssignName, init, &name)), 5);
     RtlZeroMemory(&file_config, sizeof(file_config));
     file_config.Size = sizeof(file_config);
@@ -304,6 +340,8 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
           (devobj->Characteristics & FILE_DEVICE_SECURE_OPEN) && (devobj->Flags & DO_DEVICE_INITIALIZING) &&
           devobj->DriverObject == DriverObject, 0xA);
     CHECK(WDFCALL(WdfWdmDeviceGetWdfDeviceHandle, devobj) == device, 0xB);
+    CHECK((devobj->Flags & DO_EXCLUSIVE) && devobj->Characteristics == (FILE_DEVICE_SECURE_OPEN | FILE_READ_ONLY_DEVICE),
+          0x1C);
 
     WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&queue_config, WdfIoQueueDispatchParallel);
     queue_config.EvtIoDeviceControl = EvtIoDeviceControl;
@@ -313,6 +351,36 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
     CHECK(NT_SUCCESS(WDFCALL(WdfDeviceCreateSymbolicLink, device, &link)), 0xE);
     WDFCALL(WdfControlFinishInitializing, device);
     CHECK(!(devobj->Flags & DO_DEVICE_INITIALIZING), 0xF);
+
+    PCWSTR path = WDFCALL(WdfDriverGetRegistryPath, g_driver);
+    CHECK(path != NULL && RtlCompareMemory(path, RegistryPath->Buffer, RegistryPath->Length) == RegistryPath->Length &&
+          path[RegistryPath->Length / sizeof(WCHAR)] == L'\0', 0x1B);
+    PWDFDEVICE_INIT unused = WDFCALL(WdfControlDeviceInitAllocate, g_driver, &sddl);
+    CHECK(unused != NULL, 5);
+    WDFCALL(WdfDeviceInitFree, unused);
+
+    WDF_IO_QUEUE_CONFIG manual_config;
+    WDFQUEUE manual;
+    WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&manual_config, WdfIoQueueDispatchManual);
+    manual_config.DefaultQueue = FALSE;
+    CHECK(NT_SUCCESS(WDFCALL(WdfIoQueueCreate, device, &manual_config, WDF_NO_OBJECT_ATTRIBUTES, &manual)), 0x1D);
+    CHECK(NT_SUCCESS(WDFCALL(WdfDeviceConfigureRequestDispatching, device, manual, WdfRequestTypeDeviceControl)),
+          0x1D);
+    CHECK(WDFCALL(WdfDeviceConfigureRequestDispatching, device, manual, 99) == STATUS_INVALID_PARAMETER, 0x1D);
+
+    WDF_DPC_CONFIG dpc_config;
+    WDFDPC dpc;
+    RtlZeroMemory(&dpc_config, sizeof(dpc_config));
+    dpc_config.Size = sizeof(dpc_config);
+    dpc_config.EvtDpcFunc = EvtDpc;
+    WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
+    attributes.ParentObject = device;
+    CHECK(NT_SUCCESS(WDFCALL(WdfDpcCreate, &dpc_config, &attributes, &dpc)), 0x21);
+    WDFCALL(WdfObjectReferenceActual, device, NULL, __LINE__, __FILE__);
+    WDFCALL(WdfObjectDereferenceActual, device, NULL, __LINE__, __FILE__);
+    static const GUID interface_guid = {0x5f6a0a6b, 0x7c3c, 0x4f7e, {0x9d, 0x1b, 0x2a, 0x3b, 0x4c, 0x5d, 0x6e, 0x7f}};
+    CHECK(WDFCALL(WdfDeviceCreateDeviceInterface, device, &interface_guid, NULL) == STATUS_INVALID_DEVICE_REQUEST,
+          0x22);
 
     status = objects(device);
     return status;
@@ -380,6 +448,11 @@ static NTSTATUS NTAPI EvtPrepareHardware(WDFDEVICE d, WDFCMRESLIST r, WDFCMRESLI
 static NTSTATUS NTAPI EvtD0Entry(WDFDEVICE d, int s) { (void)d; (void)s; return 0; }
 static VOID NTAPI EvtIoRead(WDFQUEUE q, WDFREQUEST r, size_t n) { (void)q; (void)r; (void)n; }
 static VOID NTAPI EvtIoWrite(WDFQUEUE q, WDFREQUEST r, size_t n) { (void)q; (void)r; (void)n; }
+static __attribute__((unused)) NTSTATUS NTAPI EvtChildListCreateDevice(PVOID l, PVOID id, PWDFDEVICE_INIT i)
+{
+    (void)l; (void)id; (void)i;
+    return STATUS_SUCCESS;
+}
 
 static NTSTATUS NTAPI EvtDriverDeviceAdd(WDFDRIVER driver, PWDFDEVICE_INIT init)
 {
@@ -405,6 +478,15 @@ static NTSTATUS NTAPI EvtDriverDeviceAdd(WDFDRIVER driver, PWDFDEVICE_INIT init)
     pnp.EvtDeviceD0Entry = EvtD0Entry;
     WDFCALL(WdfDeviceInitSetPnpPowerEventCallbacks, init, &pnp);
     WDFCALL(WdfDeviceInitSetIoType, init, WdfDeviceIoBuffered);
+#if defined(CASE_PNP)
+    WDF_CHILD_LIST_CONFIG children;
+    RtlZeroMemory(&children, sizeof(children));
+    children.Size = sizeof(children);
+    children.IdentificationDescriptionSize = 16;
+    children.EvtChildListCreateDevice = EvtChildListCreateDevice;
+    WDFCALL(WdfDeviceInitSetPowerPolicyOwnership, init, TRUE);
+    WDFCALL(WdfFdoInitSetDefaultChildListConfig, init, &children, WDF_NO_OBJECT_ATTRIBUTES);
+#endif
     CHECK(NT_SUCCESS(WDFCALL(WdfDeviceCreate, &init, WDF_NO_OBJECT_ATTRIBUTES, &device)), 1);
     CHECK(!(WDFCALL(WdfDeviceWdmGetDeviceObject, device)->Flags & DO_DEVICE_INITIALIZING), 2);
     WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&queue_config, WdfIoQueueDispatchSequential);
@@ -412,6 +494,12 @@ static NTSTATUS NTAPI EvtDriverDeviceAdd(WDFDRIVER driver, PWDFDEVICE_INIT init)
     queue_config.EvtIoWrite = EvtIoWrite;
     queue_config.EvtIoDeviceControl = EvtIoDeviceControl;
     CHECK(NT_SUCCESS(WDFCALL(WdfIoQueueCreate, device, &queue_config, WDF_NO_OBJECT_ATTRIBUTES, WDF_NO_HANDLE)), 3);
+#if defined(CASE_PNP)
+    static const GUID interface_guid = {0x5f6a0a6b, 0x7c3c, 0x4f7e, {0x9d, 0x1b, 0x2a, 0x3b, 0x4c, 0x5d, 0x6e, 0x7f}};
+    PNP_BUS_INFORMATION bus = {{0}, Internal, 7};
+    CHECK(NT_SUCCESS(WDFCALL(WdfDeviceCreateDeviceInterface, device, &interface_guid, NULL)), 4);
+    WDFCALL(WdfDeviceSetBusInformationForChildren, device, &bus);
+#endif
 #if defined(CASE_PROPERTY)
     CHECK(NT_SUCCESS(WDFCALL(WdfDeviceAllocAndQueryProperty, device, DevicePropertyHardwareID, POOL,
                              WDF_NO_OBJECT_ATTRIBUTES, &memory)), 0xF1);
