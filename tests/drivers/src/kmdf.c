@@ -257,17 +257,17 @@ static NTSTATUS objects(WDFDEVICE device)
 
     WDF_TIMER_CONFIG timer_config;
     WDF_WORKITEM_CONFIG work_config;
+    WDF_DPC_CONFIG dpc_config;
     WDFTIMER timer;
     WDFWORKITEM work;
-    RtlZeroMemory(&timer_config, sizeof(timer_config));
-    timer_config.Size = sizeof(timer_config);
-    timer_config.EvtTimerFunc = EvtTimer;
+    WDFDPC dpc;
+    WDF_TIMER_CONFIG_INIT(&timer_config, EvtTimer);
+    WDF_DPC_CONFIG_INIT(&dpc_config, EvtDpc);
     WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
     attributes.ParentObject = device;
     CHECK(NT_SUCCESS(WDFCALL(WdfTimerCreate, &timer_config, &attributes, &timer)), 0x19);
-    RtlZeroMemory(&work_config, sizeof(work_config));
-    work_config.Size = sizeof(work_config);
-    work_config.EvtWorkItemFunc = EvtWorkItem;
+    CHECK(NT_SUCCESS(WDFCALL(WdfDpcCreate, &dpc_config, &attributes, &dpc)), 0x21);
+    WDF_WORKITEM_CONFIG_INIT(&work_config, EvtWorkItem);
     WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
     CHECK(WDFCALL(WdfWorkItemCreate, &work_config, &attributes, &work) == STATUS_WDF_PARENT_NOT_SPECIFIED, 0x19);
 
@@ -368,14 +368,6 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
           0x1D);
     CHECK(WDFCALL(WdfDeviceConfigureRequestDispatching, device, manual, 99) == STATUS_INVALID_PARAMETER, 0x1D);
 
-    WDF_DPC_CONFIG dpc_config;
-    WDFDPC dpc;
-    RtlZeroMemory(&dpc_config, sizeof(dpc_config));
-    dpc_config.Size = sizeof(dpc_config);
-    dpc_config.EvtDpcFunc = EvtDpc;
-    WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
-    attributes.ParentObject = device;
-    CHECK(NT_SUCCESS(WDFCALL(WdfDpcCreate, &dpc_config, &attributes, &dpc)), 0x21);
     WDFCALL(WdfObjectReferenceActual, device, NULL, __LINE__, __FILE__);
     WDFCALL(WdfObjectDereferenceActual, device, NULL, __LINE__, __FILE__);
     static const GUID interface_guid = {0x5f6a0a6b, 0x7c3c, 0x4f7e, {0x9d, 0x1b, 0x2a, 0x3b, 0x4c, 0x5d, 0x6e, 0x7f}};

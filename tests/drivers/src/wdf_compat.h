@@ -172,6 +172,14 @@ typedef struct _WDF_WORKITEM_CONFIG { ULONG Size; PVOID EvtWorkItemFunc; BOOLEAN
 typedef struct _WDF_DPC_CONFIG { ULONG Size; PVOID EvtDpcFunc; BOOLEAN AutomaticSerialization; }
     WDF_DPC_CONFIG, *PWDF_DPC_CONFIG;
 
+/* WDF_TIMER_CONFIG_INIT, WDF_WORKITEM_CONFIG_INIT, WDF_DPC_CONFIG_INIT, as wdftimer.h, wdfworkitem.h
+ * and wdfdpc.h define them (automatic serialization on, a one-shot timer) */
+#define WDF_CALLBACK_CONFIG_INIT(c, field, fn) \
+    (RtlZeroMemory((c), sizeof(*(c))), (c)->Size = sizeof(*(c)), (c)->field = (fn), (c)->AutomaticSerialization = TRUE)
+#define WDF_TIMER_CONFIG_INIT(c, fn) WDF_CALLBACK_CONFIG_INIT(c, EvtTimerFunc, fn)
+#define WDF_WORKITEM_CONFIG_INIT(c, fn) WDF_CALLBACK_CONFIG_INIT(c, EvtWorkItemFunc, fn)
+#define WDF_DPC_CONFIG_INIT(c, fn) WDF_CALLBACK_CONFIG_INIT(c, EvtDpcFunc, fn)
+
 typedef struct _WDF_CHILD_LIST_CONFIG {
     ULONG Size;
     ULONG IdentificationDescriptionSize;
