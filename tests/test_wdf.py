@@ -7,6 +7,7 @@ handle checks) and from the corpus manifest (the exact 0xC4 of each _exec driver
 """
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import re
@@ -21,6 +22,7 @@ from hooks.api import EXPORTS
 from hooks.kernel import Kernel
 from hooks.wdf.device import pnp_device_init
 from hooks.wdf.framework import FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_QUEUE, table
+from hooks.wdf.request import INTERNAL_ROUTINES
 from verifier.cli import main
 from verifier.session import Options, Session
 
@@ -78,7 +80,7 @@ def test_compat_header_indices_match_the_table():
 
 def test_every_handler_has_the_framework_prototype():
     """Each Wdf01000.sys handler takes PWDF_DRIVER_GLOBALS, then the table function's parameters."""
-    handlers = [e for e in EXPORTS.values() if e.module == FRAMEWORK]
+    handlers = [e for e in EXPORTS.values() if e.module == FRAMEWORK and e.name not in INTERNAL_ROUTINES]
     assert len(handlers) > 60
     protos = rootfs.prototypes(FRAMEWORK)
     assert sorted(protos.names()) == sorted(INDEX)
@@ -117,7 +119,7 @@ def test_control_driver_binds_and_builds_a_control_device(control):
     assert set(default.state.callbacks) == {"EvtIoDeviceControl"}
     assert all(control.driver.image.contains(a) for a in default.state.callbacks.values())
     assert (manual.state.dispatch, manual.state.default, manual.state.callbacks) == ("manual", False, {})
-    assert device.state.dispatching == {0xE: manual}                    # WdfRequestTypeDeviceControl
+    assert device.state.dispatching == {0xF: manual}                    # WdfRequestTypeDeviceControlInternal
     assert k.wdf.device_inits == {}                                      # one consumed, one freed
     assert k.wdf.calls[:3] == ["WdfDriverCreate", "WdfDriverWdmGetDriverObject", "WdfControlDeviceInitAllocate"]
 
@@ -322,3 +324,100 @@ def test_vigembus_adds_its_bus_device_with_no_framework_stand_in():
     assert not device.state.control and "EvtChildListCreateDevice" in device.state.callbacks
     [queue] = objects_of(k, FX_TYPE_QUEUE)
     assert queue.state.default and "EvtIoDeviceControl" in queue.state.callbacks
+
+
+# ---- requests: the WDM entry points WdfDriverCreate installs ----------------------------------------
+IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_READ, IRP_MJ_DEVICE_CONTROL, IRP_MJ_INTERNAL_DEVICE_CONTROL = 0, 2, 3, 0xE, 0xF
+IOCTL_KMDF_XOR = 0x222000                 # kmdf.c: METHOD_BUFFERED, out[i] = in[i] ^ 0x5A
+STATUS_INVALID_DEVICE_REQUEST, STATUS_PENDING = 0xC0000010, 0x103
+
+
+def send(k, driver_object: int, device_object: int, major: int, code: int = 0, data: bytes = b"",
+         out_length: int = 0) -> tuple[int, int, int, bytes]:
+    """Build a one-location IRP as the I/O manager would for a buffered request and call the driver's
+    MajorFunction[major]: (returned status, IoStatus.Status, IoStatus.Information, system buffer)."""
+    size = ctypes.sizeof(ks.IRP) + ctypes.sizeof(ks.IO_STACK_LOCATION)
+    irp = k.pool.allocate(size, executable=False, paged=False, tag=0x20707249, owner=0)
+    buffer = k.pool.allocate(max(len(data), out_length, 1), executable=False, paged=False, tag=0x66756253, owner=0)
+    k.mem.write(irp, bytes(size))
+    k.mem.write(buffer, data)
+    k.mem.write_q(irp + ks.offset_of(ks.IRP, "AssociatedIrp"), buffer)
+    k.mem.write_q(irp + ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation"), irp + ctypes.sizeof(ks.IRP))
+    stack = ks.IO_STACK_LOCATION()
+    stack.MajorFunction, stack.DeviceObject = major, device_object
+    control = stack.Parameters.DeviceIoControl
+    control.OutputBufferLength, control.InputBufferLength, control.IoControlCode = out_length, len(data), code
+    k.write_struct(irp + ctypes.sizeof(ks.IRP), stack)
+    routine = k.read_struct(ks.DRIVER_OBJECT, driver_object).MajorFunction[major]
+    stop = k.call(routine, [device_object, irp])
+    assert stop.kind == "returned", stop
+    status, information = k.mem.read_q(irp + ks.offset_of(ks.IRP, "IoStatus")), \
+        k.mem.read_q(irp + ks.offset_of(ks.IRP, "IoStatus") + 8)
+    return stop.return_value & 0xFFFFFFFF, status & 0xFFFFFFFF, information, k.mem.read(buffer, max(len(data), out_length))
+
+
+@pytest.fixture()
+def control_device():
+    session = run("kmdf_control")
+    k = session.kernel
+    [device] = objects_of(k, FX_TYPE_DEVICE)
+    return session, k, session.driver.driver_object, device.state.device_object
+
+
+def test_driver_object_entry_points_lead_into_the_framework(control_device):
+    session, k, driver_object, _ = control_device
+    driver = k.read_struct(ks.DRIVER_OBJECT, driver_object)
+    dispatch = k.address_of(FRAMEWORK, "FxDeviceDispatch")
+    assert list(driver.MajorFunction) == [dispatch] * 28
+    assert driver.DriverUnload == k.address_of(FRAMEWORK, "FxDriverUnload")     # non-PnP with EvtDriverUnload
+    extension = k.read_struct(ks.DRIVER_EXTENSION, driver.DriverExtension)
+    assert extension.AddDevice == 0                                            # non-PnP: no AddDevice
+
+
+def test_ioctl_reaches_evt_io_device_control_and_completes(control_device):
+    _, k, driver_object, device_object = control_device
+    data = b"\x00\x01\x02KMDF"
+    returned, status, information, out = send(k, driver_object, device_object, IRP_MJ_DEVICE_CONTROL,
+                                              IOCTL_KMDF_XOR, data, 16)
+    assert (returned, status, information) == (0, 0, len(data))
+    assert out[:len(data)] == bytes(b ^ 0x5A for b in data)
+    assert send(k, driver_object, device_object, IRP_MJ_DEVICE_CONTROL, 0x222004, data, 16)[:2] == \
+        (STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_REQUEST)
+    assert [o for o in k.wdf.objects.values() if o.type == 0x1008] == []       # completed requests are gone
+
+
+def test_create_and_close_reach_the_file_callbacks(control_device):
+    _, k, driver_object, device_object = control_device
+    assert send(k, driver_object, device_object, IRP_MJ_CREATE)[:2] == (0, 0)   # EvtDeviceFileCreate completes
+    assert send(k, driver_object, device_object, IRP_MJ_CLOSE)[:2] == (0, 0)
+    assert "WdfRequestCompleteWithInformation" in k.wdf.calls                    # only EvtFileCreate calls it
+    assert [o for o in k.wdf.objects.values() if o.type == 0x1018] == []       # the WDFFILEOBJECT closed
+
+
+def test_requests_without_a_callback_fail_and_a_manual_queue_keeps_them(control_device):
+    _, k, driver_object, device_object = control_device
+    # the default queue has no EvtIoRead or EvtIoDefault
+    assert send(k, driver_object, device_object, IRP_MJ_READ)[:2] == \
+        (STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_REQUEST)
+    # internal device control goes to the manual queue: the request waits there
+    returned, status, _, _ = send(k, driver_object, device_object, IRP_MJ_INTERNAL_DEVICE_CONTROL, 0x222003)
+    assert (returned, status) == (STATUS_PENDING, 0)
+    [pending] = [o for o in k.wdf.objects.values() if o.type == 0x1008]
+    assert pending.parent.state.dispatch == "manual"
+
+
+def test_driver_unload_runs_evt_driver_unload_and_deletes_the_driver(control_device):
+    session, k, driver_object, _ = control_device
+    unload = k.read_struct(ks.DRIVER_OBJECT, driver_object).DriverUnload
+    assert session.call_entry("DriverUnload", unload, [driver_object]).outcome == "returned"
+    assert k.wdf.objects == {}
+
+
+def test_pnp_add_device_is_the_frameworks_and_calls_evt_driver_device_add():
+    session = run("kmdf_pnp")
+    k = session.kernel
+    driver = k.read_struct(ks.DRIVER_OBJECT, session.driver.driver_object)
+    add_device = k.read_struct(ks.DRIVER_EXTENSION, driver.DriverExtension).AddDevice
+    assert add_device == k.address_of(FRAMEWORK, "FxDriverAddDevice")
+    assert session.call_entry("AddDevice", add_device, [session.driver.driver_object, 0]).status == 0
+    assert len(objects_of(k, FX_TYPE_DEVICE)) == 1 and len(objects_of(k, FX_TYPE_QUEUE)) == 1

@@ -4,7 +4,8 @@ WdfDriverCreate follows fxdriverapi.cpp: once per client (else STATUS_DRIVER_INT
 driver's name is the last component of its registry path (at most 31 characters) and its pool tag
 is WDF_DRIVER_CONFIG.DriverPoolTag, or else the name's first four characters after a leading "WDF"
 (FxDriver::_InitializeTag; 'rDxF' for names of two characters or fewer); a non-PnP driver
-(WdfDriverInitNonPnpDriver) may not have an EvtDriverDeviceAdd.
+(WdfDriverInitNonPnpDriver) may not have an EvtDriverDeviceAdd. The DRIVER_OBJECT's entry points
+then lead into the framework (hooks.wdf.request).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hooks.api import ACCESS_MASK, NTSTATUS, PCWSTR, PDRIVER_OBJECT, PUNICODE_ST
 from hooks.wdf.framework import (FRAMEWORK, FX_TAG, FX_TYPE_DRIVER, STATUS_DRIVER_INTERNAL_ERROR,
                                  STATUS_INVALID_PARAMETER, STATUS_SUCCESS, lookup, new_object)
 from hooks.wdf.registry import open_key
+from hooks.wdf.request import wire_driver_object
 from hooks.wdf.types import PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, WDFDRIVER
 
 WDF_DRIVER_INIT_NON_PNP = 0x1
@@ -54,6 +56,8 @@ def WdfDriverCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DriverObject: PDRIVER
         globals_.DriverTag = client.tag
     client.config = {f: getattr(config, f) for f in ("EvtDriverDeviceAdd", "EvtDriverUnload", "DriverInitFlags")}
     client.driver = new_object(k, client, FX_TYPE_DRIVER, DriverAttributes)
+    if not config.DriverInitFlags & WDF_DRIVER_INIT_NO_DISPATCH_OVERRIDE:
+        wire_driver_object(k, client, non_pnp=bool(config.DriverInitFlags & WDF_DRIVER_INIT_NON_PNP))
     globals_.Driver = client.driver.handle
     k.write_struct(DriverGlobals, globals_)
     k.mem.write(DriverGlobals + ks.offset_of(ks.WDF_DRIVER_GLOBALS, "DriverName"),

@@ -21,6 +21,7 @@ from hooks import kstructs as ks
 from hooks.api import NTSTATUS, PDRIVER_OBJECT, PUNICODE_STRING, PVOID, export
 from hooks.wdf.framework import (FRAMEWORK, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, WDFLDR, Client,
                                  table)
+from hooks.wdf.request import INTERNAL_ROUTINES
 
 STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
 LAST_COPIED_VERSION = "1.13"           # up to this version's table size, the table is copied
@@ -29,7 +30,7 @@ LAST_COPIED_VERSION = "1.13"           # up to this version's table size, the ta
 def _build_library(k) -> int:
     """Build Wdf01000.sys and its function table (in kernel data); returns the table's address."""
     names = [f["name"] for f in table()["functions"]]
-    k.add_library(FRAMEWORK, names)
+    k.add_library(FRAMEWORK, names + list(INTERNAL_ROUTINES))
     addresses = [k.address_of(FRAMEWORK, name) for name in names]
     for name, address in zip(names, addresses):
         k.stubs.bind(address, _noting_first_call(k, name, address, k.stubs.routines[address]))

@@ -42,7 +42,7 @@
  *     0xE000001C  the DEVICE_OBJECT lacks DO_EXCLUSIVE (WdfDeviceInitSetExclusive) or its
  *                 characteristics are not exactly FILE_DEVICE_SECURE_OPEN | FILE_READ_ONLY_DEVICE
  *                 (WdfDeviceInitSetCharacteristics without OrInValues)
- *     0xE000001D  a manual queue for device control: WdfDeviceConfigureRequestDispatching failed, or
+ *     0xE000001D  a manual queue for internal device control: WdfDeviceConfigureRequestDispatching failed, or
  *                 an unknown request type was not STATUS_INVALID_PARAMETER
  *     0xE000001E  WdfCollectionRemove left the wrong item
  *     0xE000001F  WdfRegistryQueryValue: the ULONG, its length and REG_DWORD, or with 2 bytes of room
@@ -53,6 +53,10 @@
  *     0xE0000022  WdfDeviceCreateDeviceInterface on a control device was not STATUS_INVALID_DEVICE_REQUEST
  *   It also allocates a second control PWDFDEVICE_INIT and frees it (WdfDeviceInitFree), and
  *   references and dereferences its device (WdfObjectReferenceActual / WdfObjectDereferenceActual).
+ *   Requests: EvtDeviceFileCreate completes with STATUS_SUCCESS (WdfRequestCompleteWithInformation);
+ *   EvtIoDeviceControl handles IOCTL_KMDF_XOR (0x222000, METHOD_BUFFERED): out[i] = in[i] ^ 0x5A,
+ *   Information = the input length, STATUS_BUFFER_TOO_SMALL when the buffers do not fit; any other
+ *   code completes with STATUS_INVALID_DEVICE_REQUEST.
  *   Before returning it deletes a parent object with one child; the framework records the
  *   cleanup/destroy callbacks (child first).
  *
@@ -124,9 +128,28 @@ static const DEVPROPKEY DEVPKEY_Device_HardwareIds =
 
 static WDFDRIVER g_driver;
 
+/* IOCTL_KMDF_XOR (0x222000, METHOD_BUFFERED): out[i] = in[i] ^ 0x5A, Information = the input length
+ * (the output must hold it); any other code completes with STATUS_INVALID_DEVICE_REQUEST. */
+#define IOCTL_KMDF_XOR 0x222000
 static __attribute__((unused)) VOID NTAPI EvtIoDeviceControl(WDFQUEUE q, WDFREQUEST r, size_t out, size_t in, ULONG code)
 {
-    (void)q; (void)r; (void)out; (void)in; (void)code;
+    PUCHAR input, output;
+    size_t in_length, out_length;
+    (void)q;
+    if (code != IOCTL_KMDF_XOR) {
+        WDFCALL(WdfRequestComplete, r, STATUS_INVALID_DEVICE_REQUEST);
+        return;
+    }
+    if (!NT_SUCCESS(WDFCALL(WdfRequestRetrieveInputBuffer, r, 1, (PVOID *)&input, &in_length)) ||
+        !NT_SUCCESS(WDFCALL(WdfRequestRetrieveOutputBuffer, r, in, (PVOID *)&output, &out_length)) ||
+        in_length != in || out_length != out) {
+        WDFCALL(WdfRequestComplete, r, STATUS_BUFFER_TOO_SMALL);
+        return;
+    }
+    for (size_t i = 0; i < in_length; i++)
+        output[i] = input[i] ^ 0x5A;
+    WDFCALL(WdfRequestSetInformation, r, in_length);
+    WDFCALL(WdfRequestComplete, r, STATUS_SUCCESS);
 }
 
 static VOID NTAPI EvtDriverUnload(WDFDRIVER driver) { (void)driver; }
@@ -150,7 +173,11 @@ typedef struct { ULONG64 Counter; } EXTRA_CONTEXT;
 WDF_DECLARE_CONTEXT_TYPE_INFO(DEVICE_CONTEXT);
 WDF_DECLARE_CONTEXT_TYPE_INFO(EXTRA_CONTEXT);
 
-static VOID NTAPI EvtFileCreate(WDFDEVICE d, WDFREQUEST r, WDFFILEOBJECT f) { (void)d; (void)r; (void)f; }
+static VOID NTAPI EvtFileCreate(WDFDEVICE d, WDFREQUEST r, WDFFILEOBJECT f)
+{
+    (void)d; (void)f;
+    WDFCALL(WdfRequestCompleteWithInformation, r, STATUS_SUCCESS, 0);
+}
 static VOID NTAPI EvtFileClose(WDFFILEOBJECT f) { (void)f; }
 static VOID NTAPI EvtParentCleanup(WDFOBJECT o) { (void)o; }
 static VOID NTAPI EvtChildCleanup(WDFOBJECT o) { (void)o; }
@@ -364,8 +391,8 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
     WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&manual_config, WdfIoQueueDispatchManual);
     manual_config.DefaultQueue = FALSE;
     CHECK(NT_SUCCESS(WDFCALL(WdfIoQueueCreate, device, &manual_config, WDF_NO_OBJECT_ATTRIBUTES, &manual)), 0x1D);
-    CHECK(NT_SUCCESS(WDFCALL(WdfDeviceConfigureRequestDispatching, device, manual, WdfRequestTypeDeviceControl)),
-          0x1D);
+    CHECK(NT_SUCCESS(WDFCALL(WdfDeviceConfigureRequestDispatching, device, manual,
+                             WdfRequestTypeDeviceControlInternal)), 0x1D);
     CHECK(WDFCALL(WdfDeviceConfigureRequestDispatching, device, manual, 99) == STATUS_INVALID_PARAMETER, 0x1D);
 
     WDFCALL(WdfObjectReferenceActual, device, NULL, __LINE__, __FILE__);
