@@ -384,6 +384,7 @@ def test_ioctl_reaches_evt_io_device_control_and_completes(control_device):
     assert send(k, driver_object, device_object, IRP_MJ_DEVICE_CONTROL, 0x222004, data, 16)[:2] == \
         (STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_REQUEST)
     assert [o for o in k.wdf.objects.values() if o.type == 0x1008] == []       # completed requests are gone
+    assert k.wdf.ran == ["EvtIoDeviceControl"]
 
 
 def test_create_and_close_reach_the_file_callbacks(control_device):
@@ -411,6 +412,7 @@ def test_driver_unload_runs_evt_driver_unload_and_deletes_the_driver(control_dev
     unload = k.read_struct(ks.DRIVER_OBJECT, driver_object).DriverUnload
     assert session.call_entry("DriverUnload", unload, [driver_object]).outcome == "returned"
     assert k.wdf.objects == {}
+    assert k.wdf.ran == ["EvtDriverUnload"]
 
 
 def test_pnp_add_device_is_the_frameworks_and_calls_evt_driver_device_add():

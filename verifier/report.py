@@ -74,6 +74,7 @@ class WdfSummary:
     driver_callbacks: dict[str, int | None]   # EvtDriverDeviceAdd / EvtDriverUnload -> RVA
     devices: list[WdfDevice] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)   # framework functions it called, first call order
+    ran: list[str] = field(default_factory=list)     # its callbacks the framework ran, first run order
 
 
 @dataclass

@@ -21,5 +21,6 @@ def wdf_summary(k, rva: Callable[[int], int | None]) -> WdfSummary | None:
             devices.append(WdfDevice(device.name, device.control, routines(device.callbacks), queues))
     major, minor, _ = client.version
     callbacks = {n: a for n, a in client.config.items() if n.startswith("Evt") and a}
-    return WdfSummary(f"{major}.{minor}", client.func_count, routines(callbacks), devices, list(k.wdf.calls))
+    return WdfSummary(f"{major}.{minor}", client.func_count, routines(callbacks), devices, list(k.wdf.calls),
+                      list(k.wdf.ran))
 

@@ -76,6 +76,13 @@ def wire_driver_object(k, client: Client, non_pnp: bool) -> None:
                       0 if non_pnp else k.address_of(FRAMEWORK, FX_ADD_DEVICE))
 
 
+def _run(k, name: str, routine: int, args: list[int]) -> int:
+    """Call a driver callback from the framework, noting which ran (for the report)."""
+    if name not in k.wdf.ran:
+        k.wdf.ran.append(name)
+    return k.call_nested(routine, args)
+
+
 def _device(k, device_object: int) -> WdfObject | None:
     return next((o for o in k.wdf.objects.values()
                  if o.type == FX_TYPE_DEVICE and o.state.device_object == device_object), None)
@@ -111,7 +118,8 @@ def FxDeviceDispatch(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
         return STATUS_INVALID_DEVICE_REQUEST
     request = new_object(k, device.client, FX_TYPE_REQUEST, 0, queue, Request(Irp, major, stack, state))
     if queue.state.dispatch != "manual":
-        k.call_nested(routine, [queue.handle, request.handle, *_queue_arguments(stack, major, routine, callbacks)])
+        name = next(n for n, a in callbacks.items() if a == routine)
+        _run(k, name, routine, [queue.handle, request.handle, *_queue_arguments(stack, major, routine, callbacks)])
     return _returned(k, request, stack_at)
 
 
@@ -139,10 +147,11 @@ def _file_request(k, device: WdfObject, irp: int, stack: ks.IO_STACK_LOCATION, m
     file_object = _file_object(k, device, stack.FileObject)
     if major == IRP_MJ_CREATE and "EvtDeviceFileCreate" in callbacks:
         request = new_object(k, device.client, FX_TYPE_REQUEST, 0, device, Request(irp, major, stack, device.state))
-        k.call_nested(callbacks["EvtDeviceFileCreate"], [device.handle, request.handle, file_object.handle])
+        _run(k, "EvtDeviceFileCreate", callbacks["EvtDeviceFileCreate"],
+             [device.handle, request.handle, file_object.handle])
         return _returned(k, request, k.mem.read_q(irp + _STACK))
     if major in FILE_CALLBACKS and FILE_CALLBACKS[major] in callbacks:
-        k.call_nested(callbacks[FILE_CALLBACKS[major]], [file_object.handle])
+        _run(k, FILE_CALLBACKS[major], callbacks[FILE_CALLBACKS[major]], [file_object.handle])
     if major == IRP_MJ_CLOSE:
         delete(k, file_object)
     _complete_irp(k, irp, STATUS_SUCCESS, 0)
@@ -155,15 +164,15 @@ def FxDriverUnload(k, DriverObject: PDRIVER_OBJECT) -> VOID:
     if client is None:
         return
     if client.config["EvtDriverUnload"]:
-        k.call_nested(client.config["EvtDriverUnload"], [client.driver.handle])
+        _run(k, "EvtDriverUnload", client.config["EvtDriverUnload"], [client.driver.handle])
     delete(k, client.driver)
 
 
 @export(FX_ADD_DEVICE, module=FRAMEWORK)
 def FxDriverAddDevice(k, DriverObject: PDRIVER_OBJECT, PhysicalDeviceObject: PDEVICE_OBJECT) -> NTSTATUS:
     client = next(c for c in k.wdf.clients.values() if c.driver_object == DriverObject and c.driver)
-    return k.call_nested(client.config["EvtDriverDeviceAdd"],
-                         [client.driver.handle, pnp_device_init(k, client)]) & 0xFFFFFFFF
+    return _run(k, "EvtDriverDeviceAdd", client.config["EvtDriverDeviceAdd"],
+                [client.driver.handle, pnp_device_init(k, client)]) & 0xFFFFFFFF
 
 
 # ---- WDFREQUEST ---------------------------------------------------------------------------------------

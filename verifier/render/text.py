@@ -64,6 +64,8 @@ def wdf_line(summary: WdfSummary) -> str:
                            for q in device.queues)
         parts.append(f"{'control' if device.control else 'PnP'} device {device.name or '(unnamed)'}"
                      + (f" [{queues}]" if queues else ""))
+    if summary.ran:
+        parts.append(f"ran {', '.join(summary.ran)}")
     return "; ".join(parts)
 
 
