@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from hooks import kstructs as ks
 from hooks.api import NTSTATUS, PDRIVER_OBJECT, PUNICODE_STRING, PVOID, export
-from hooks.wdf.framework import (FRAMEWORK, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, WDFLDR, Client,
-                                 table)
+from hooks.wdf.framework import (FRAMEWORK, STATUS_INVALID_PARAMETER, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS,
+                                 WDFLDR, Client, table)
 from hooks.wdf.request import INTERNAL_ROUTINES
 
-STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
 LAST_COPIED_VERSION = "1.13"           # up to this version's table size, the table is copied
 
 

@@ -9,12 +9,11 @@ from hooks import kstructs as ks
 from hooks.api import NTSTATUS, POOL_TYPE, PULONG, PUNICODE_STRING, PVOID, ULONG, VOID, export
 from hooks.registry import REG_DWORD, REG_EXPAND_SZ, REG_SZ, Key
 from hooks.registry import Value as RegValue
-from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_REG_KEY, STATUS_BUFFER_TOO_SMALL, STATUS_SUCCESS, Client,
-                                 WdfObject, delete, lookup, new_object)
+from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_REG_KEY, STATUS_BUFFER_TOO_SMALL, STATUS_OBJECT_NAME_NOT_FOUND,
+                                 STATUS_SUCCESS, Client, WdfObject, delete, lookup, new_object)
 from hooks.wdf.memory import new_memory
 from hooks.wdf.types import PUSHORT, PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, WDFKEY
 
-STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
 STATUS_OBJECT_TYPE_MISMATCH = 0xC0000024
 STATUS_BUFFER_OVERFLOW = 0x80000005
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from hooks import kstructs as ks
 from hooks import mdl as mdls
 from hooks.api import EXPORTS, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, PVOID, SIZE_T, ULONG_PTR, VOID, export
-from hooks.wdf.device import DeviceState, pnp_device_init
+from hooks.wdf.device import DO_BUFFERED_IO, DO_DIRECT_IO, DeviceState, pnp_device_init
 from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_FILEOBJECT, FX_TYPE_REQUEST,
                                  STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS, Client,
                                  WdfObject, delete, lookup, new_object)
@@ -46,7 +46,6 @@ FILE_CALLBACKS = {IRP_MJ_CLOSE: "EvtFileClose", IRP_MJ_CLEANUP: "EvtFileCleanup"
 METHOD_BUFFERED, METHOD_NEITHER = 0, 3
 STATUS_PENDING = 0x103
 SL_PENDING_RETURNED = 0x01
-DO_BUFFERED_IO, DO_DIRECT_IO = 0x4, 0x10
 KERNEL_MODE = 0
 NORMAL_PAGE_PRIORITY_NX = 16 | 0x40000000       # NormalPagePriority | MdlMappingNoExecute
 _STACK = ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation")
