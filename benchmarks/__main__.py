@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     peer_allocs = figures.speakeasy_rate(CORPUS, "alloc_loop.sys", "AllocLoop", 1_000 * scale)
     results["speakeasy_allocs_per_s"] = peer_allocs
     results["allocs_ratio_vs_speakeasy"] = round(allocs / peer_allocs, 1) if peer_allocs else None
+    results["batch_drivers_per_s"] = figures.batch_drivers_per_s(CORPUS, jobs=2)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -130,3 +130,12 @@ def _run_process(driver: str) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "verifier", "run", driver], capture_output=True, check=False)
     return round(time.perf_counter() - start, 3)
+
+
+def batch_drivers_per_s(corpus: str, jobs: int = 2) -> float:
+    """`verifier batch` (scan + run, each driver in a worker of its own) over the corpus, no cache."""
+    from verifier.batch import execute, jobs_for
+    work = jobs_for(corpus, wall_timeout=2.0, memory_mb=4096)    # spin_forever.sys: stopped after 2 s
+    start = time.perf_counter()
+    execute(work, workers=jobs)
+    return round(len(work) / (time.perf_counter() - start), 1)

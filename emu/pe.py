@@ -34,6 +34,20 @@ _LOAD_CONFIG_FIELDS = {"SecurityCookie": 0x58, "GuardCFCheckFunctionPointer": 0x
                        "GuardCFDispatchFunctionPointer": 0x78, "GuardFlags": 0x90}
 
 
+# User-mode system DLLs: a kernel image importing one of them never loads (the kernel loader resolves
+# imports only against kernel-mode modules: ntoskrnl.exe, hal.dll and export drivers).
+USER_MODE_DLLS = frozenset({
+    "ntdll.dll", "kernel32.dll", "kernelbase.dll", "user32.dll", "gdi32.dll", "win32u.dll", "advapi32.dll",
+    "ucrtbase.dll", "msvcrt.dll", "ws2_32.dll", "iphlpapi.dll", "ole32.dll", "oleaut32.dll", "shell32.dll",
+    "shlwapi.dll", "rpcrt4.dll", "sechost.dll", "crypt32.dll", "bcrypt.dll", "setupapi.dll", "version.dll"})
+_USER_MODE_PREFIXES = ("api-ms-win-", "vcruntime", "msvcp")
+
+
+def _user_mode_dll(name: str) -> bool:
+    low = name.lower()
+    return low in USER_MODE_DLLS or low.startswith(_USER_MODE_PREFIXES)
+
+
 class ImageError(Exception):
     """The file is not an x64 image this tool can check; the message says why, in one line."""
 
@@ -262,11 +276,17 @@ class PeImage:
         return self.subsystem == IMAGE_SUBSYSTEM_NATIVE or self.imports_module("ntoskrnl.exe")
 
     def require_kernel_driver(self) -> None:
-        """Validate the image (see `validate`) and refuse anything that is not a kernel driver."""
+        """Validate the image (see `validate`) and refuse anything that is not a kernel driver: also
+        an image importing user-mode DLLs, which Windows' kernel loader cannot resolve (Wine's .sys
+        files, for one, import kernel32.dll and ntdll.dll)."""
         self.validate()
         if not self.kernel_driver:
             raise ImageError("not a kernel driver (subsystem is not native and nothing is imported from "
                              "ntoskrnl.exe): check a .sys file")
+        user = sorted({imp.dll for imp in self.imports if _user_mode_dll(imp.dll)}, key=str.lower)
+        if user:
+            raise ImageError(f"imports user-mode DLLs ({', '.join(user)}), which Windows' kernel loader cannot "
+                             "resolve: this image does not load as a kernel driver")
 
     @cached_property
     def load_config(self) -> LoadConfig | None:

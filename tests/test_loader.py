@@ -170,6 +170,8 @@ def _mutations() -> dict[str, bytes]:
         "size-of-image-short": patch((opt + 56, "<I", last.VirtualAddress)),
         "headers-over-first-section": patch((opt + 60, "<I", second.VirtualAddress)),
         "user-mode-dll": user_dll,
+        # a native image whose imports name a user-mode DLL (as Wine's .sys files do): never loads
+        "imports-user-mode-dll": good.replace(b"ntoskrnl.exe", b"kernel32.dll"),
     }
 
 
@@ -194,6 +196,14 @@ def test_loader_refuses(command, bad, bad_images, capsys):
     (d,) = json.loads(cap.out)["drivers"]
     assert d["error"] and "\n" not in d["error"] and d["bugchecks"] == []
     assert cap.err.count("\n") == 1 and f"{bad}.sys" in cap.err and "Traceback" not in cap.err
+
+
+@pytest.mark.parametrize("command", ["scan", "run"])
+def test_a_native_image_importing_kernel32_is_refused_naming_the_dll(command, bad_images, capsys):
+    path = str(bad_images / "imports-user-mode-dll.sys")
+    assert main([command, "--format", "json", path]) == 2
+    (d,) = json.loads(capsys.readouterr().out)["drivers"]
+    assert d["error"].startswith("imports user-mode DLLs (kernel32.dll)")
 
 
 @pytest.mark.parametrize("command", ["scan", "run"])

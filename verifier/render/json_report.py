@@ -4,8 +4,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
-from verifier.report import DriverReport, Report
+from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, Report,
+                             UnimplementedApi)
+from verifier.warning import DriverWarning
 
 SCHEMA_VERSION = 1
 
@@ -36,7 +39,32 @@ def driver_json(d: DriverReport) -> dict:
     }
 
 
+def report_json(report: Report) -> dict:
+    return {"version": SCHEMA_VERSION, "command": report.command, "exit_code": report.exit_code,
+            "drivers": [driver_json(d) for d in report.drivers]}
+
+
 def render_json(report: Report) -> str:
-    return json.dumps({"version": SCHEMA_VERSION, "command": report.command,
-                       "exit_code": report.exit_code,
-                       "drivers": [driver_json(d) for d in report.drivers]}, indent=2)
+    return json.dumps(report_json(report), indent=2)
+
+
+def bugcheck_from_json(b: dict) -> BugCheck:
+    return BugCheck(b["code"], tuple(b["args"]), api=b["api"], caller_rva=b["caller_rva"], section=b["section"],
+                    entry_point=b["entry_point"], notes=b["notes"], call=b["call"],
+                    disassembly=b["disassembly"], stack=b["stack"], count=b["count"])
+
+
+def driver_from_json(d: dict) -> DriverReport:
+    """The inverse of driver_json: batch caches and baselines are read back through it. Keys a report
+    of an older version lacks take their defaults (later versions add keys, none is renamed)."""
+    return DriverReport(
+        d["path"], sha256=d.get("sha256"), error=d.get("error"), incomplete=d.get("incomplete"),
+        image_base=d.get("image_base"),
+        bugchecks=[bugcheck_from_json(b) for b in d["bugchecks"]],
+        warnings=[DriverWarning(**w) for w in d.get("warnings", [])],
+        entry_points=[EntryPointResult(**e) for e in d.get("entry_points", [])],
+        unimplemented_apis=[UnimplementedApi(**u) for u in d.get("unimplemented_apis", [])],
+        coverage=d.get("coverage", "full"), coverage_cut=d.get("coverage_cut"),
+        unsupported_relocs=d.get("unsupported_relocs"), debug_output=d.get("debug_output", []),
+        error_log=[ErrorLogRecord(**e) for e in d.get("error_log", [])],
+        files_written=[WrittenFile(**f) for f in d.get("files_written", [])])

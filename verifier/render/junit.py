@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
 from verifier.bugcheck import BugCheck
+from verifier.render.sarif import fingerprint, rule_id
 from verifier.render.text import bugcheck_block
 from verifier.report import DriverReport, Report
+
+if TYPE_CHECKING:
+    from verifier.baseline import Finding
 
 
 def _summary(b: BugCheck, image_name: str) -> str:
@@ -50,5 +55,54 @@ def render_junit(report: Report) -> str:
     suite.set("tests", str(len(report.drivers)))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True)
+
+
+def render_batch_junit(report: Report, names: list[str], states: dict[str, str], fixed: list[Finding],
+                       seconds: list[float], timestamp: str, hostname: str) -> str:
+    """The nightly view, one test case per driver and rule, in the full shape of the common JUnit schema
+    (properties, times, timestamp, hostname, system-out/err). A new finding fails its test case; one already
+    in the baseline is skipped with its state; a fixed one passes; a driver with no finding is one passing
+    case; a driver that could not be checked is one error."""
+    suite = ET.Element("testsuite", name="hvci-verifier batch", timestamp=timestamp, hostname=hostname)
+    ET.SubElement(suite, "properties")
+    counts = {"failure": 0, "error": 0, "skipped": 0}
+
+    def case(name: str, driver: str, seconds_: float, verdict: str | None = None, **attrs) -> ET.Element:
+        c = ET.SubElement(suite, "testcase", classname=f"hvci-verifier.batch.{driver}", name=name,
+                          time=f"{seconds_:.3f}")
+        if verdict:
+            counts[verdict] += 1
+            return ET.SubElement(c, verdict, **attrs)
+        return c
+
+    for d, name, took in zip(report.drivers, names, seconds):
+        image = os.path.basename(d.path)
+        if d.error or d.incomplete:
+            case("check", name, took, "error", type="unusable-input" if d.error else "incomplete",
+                 message=d.error or d.incomplete)
+            took = 0.0
+        for b in d.bugchecks:
+            state = states.get(fingerprint(name, b), "new")
+            title = f"{rule_id(b)} {_summary(b, image)}"
+            if state == "new":
+                failure = case(title, name, took, "failure", type=b.name, message=_summary(b, image))
+                failure.text = bugcheck_block(b, image)
+            else:
+                case(title, name, took, "skipped", message=f"known finding, {state} since the baseline")
+            took = 0.0
+        if not d.bugchecks and not d.error and not d.incomplete:
+            case("no findings", name, took)
+    for f in fixed:
+        where = f" at {f.driver}+0x{f.caller_rva:x}" if f.caller_rva is not None else ""
+        case(f"{f.rule} {f.api or f.section or ''}{where} (fixed since the baseline)", f.driver, 0.0)
+    suite.set("tests", str(len(suite.findall("testcase"))))
+    suite.set("failures", str(counts["failure"]))
+    suite.set("errors", str(counts["error"]))
+    suite.set("skipped", str(counts["skipped"]))
+    suite.set("time", f"{sum(seconds):.3f}")
+    ET.SubElement(suite, "system-out")
+    ET.SubElement(suite, "system-err")
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)

@@ -1,0 +1,156 @@
+"""How far real third-party drivers get in the emulated kernel: `python -m benchmarks.realworld DIR [--json] [--timeout S]`.
+
+Every *.sys in DIR runs as `verifier run --continue` runs it (findings recorded, the run carried on),
+each in its own worker process with a wall-clock limit, so a driver that hangs the emulator or kills
+the interpreter costs its own row only. DIR is typically filled by `python tests/realworld.py --all DIR`.
+
+Outcome of a driver = what its DriverEntry did:
+  success   returned an NT_SUCCESS status          failure   returned an error status
+  bugcheck  a bug check stopped DriverEntry        error     the emulator could not finish: report.error,
+                                                             report.incomplete, a timeout, or the worker died
+Non-KMDF and KMDF drivers (those importing WDFLDR.SYS) are counted apart, and the non-KMDF ones
+linked by Microsoft's linker (or lld-link) once more on their own: GNU ld (Wine's drivers) says 2.x.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import struct
+import subprocess
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+OUTCOMES = ("success", "failure", "bugcheck", "error")
+GROUPS = ("non-kmdf", "kmdf", "non-kmdf, MS linker")
+GNU_LD_MAJOR = 2          # MajorLinkerVersion GNU ld writes; Microsoft's link.exe and lld-link write 6..14
+TOP_UNIMPLEMENTED = 40
+
+
+# ---- in the worker process ---------------------------------------------------------------------------
+def run_one(path: str, timeout: float) -> dict:
+    """One driver's row, from a real `--continue` run."""
+    from emu.pe import ImageError, PeImage
+    from verifier.session import Options, run_driver
+
+    name = os.path.basename(path)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        kmdf = PeImage.parse(data, name).imports_module("wdfldr.sys")
+        linker = data[struct.unpack_from("<I", data, 0x3C)[0] + 26]    # OptionalHeader.MajorLinkerVersion
+    except (ImageError, struct.error, IndexError):
+        kmdf, linker = False, None
+    report = run_driver(path, data, Options(keep_going=True, timeout=timeout))
+    entry = report.entry_points[0] if report.entry_points else None
+    status = entry.status if entry else None
+    if report.error or report.incomplete or entry is None or entry.outcome in ("error", "timeout"):
+        outcome = "error"
+    elif entry.outcome == "bugcheck":
+        outcome = "bugcheck"
+    else:
+        outcome = "success" if status < 0x80000000 else "failure"
+    codes = sorted({f"0x{b.code:X}/0x{b.args[0]:X}" if b.code == 0xC4 else f"0x{b.code:X}" for b in report.bugchecks})
+    return {"name": name, "kmdf": kmdf, "ms_linker": linker is not None and linker > GNU_LD_MAJOR, "outcome": outcome,
+            "status": None if status is None else f"0x{status:08X}",
+            "bugchecks": codes, "stand_ins": sorted(f"{u.module}!{u.name}" for u in report.unimplemented_apis),
+            "note": report.error or report.incomplete}
+
+
+def _worker(path: str, timeout: float) -> None:
+    try:
+        row = run_one(path, timeout)
+    except Exception as exc:                      # an escaped Python exception is a finding of its own
+        row = {"name": os.path.basename(path), "kmdf": False, "ms_linker": False, "outcome": "error", "status": None,
+               "bugchecks": [], "stand_ins": [], "note": f"Python exception escaped: {type(exc).__name__}: {exc}",
+               "exception": True}
+    print(json.dumps(row))
+
+
+# ---- in the parent -----------------------------------------------------------------------------------
+def measure(path: str, timeout: float) -> dict:
+    """Run one driver in a fresh interpreter; a worker that dies or overruns becomes an `error` row."""
+    name = os.path.basename(path)
+    cmd = [sys.executable, "-m", "benchmarks.realworld", "--worker", path, "--timeout", str(timeout)]
+    died = {"name": name, "kmdf": False, "ms_linker": False, "outcome": "error", "status": None, "bugchecks": [],
+            "stand_ins": [], "worker_died": True}
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=2 * timeout + 60)
+    except subprocess.TimeoutExpired:
+        return {**died, "note": f"worker still running after {2 * timeout + 60:g} s wall time"}
+    lines = p.stdout.strip().splitlines()
+    if p.returncode != 0 or not lines:
+        tail = (p.stderr.strip().splitlines() or ["no output"])[-1]
+        return {**died, "note": f"worker exited with {p.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def summarize(rows: list[dict]) -> dict:
+    totals = {g: dict.fromkeys(OUTCOMES, 0) for g in GROUPS}
+    bugchecks, stand_ins = Counter(), Counter()
+    for r in rows:
+        totals["kmdf" if r["kmdf"] else "non-kmdf"][r["outcome"]] += 1
+        if not r["kmdf"] and r["ms_linker"]:
+            totals["non-kmdf, MS linker"][r["outcome"]] += 1
+        bugchecks.update(r["bugchecks"])
+        stand_ins.update(r["stand_ins"])
+    return {"drivers": len(rows), "totals": totals, "bugchecks_by_drivers": dict(bugchecks.most_common()),
+            "unimplemented_by_drivers": dict(stand_ins.most_common(TOP_UNIMPLEMENTED)),
+            "worker_died": sum(bool(r.get("worker_died")) for r in rows),
+            "python_exceptions": sum(bool(r.get("exception")) for r in rows)}
+
+
+def run_corpus(directory: str, timeout: float = 30.0, jobs: int | None = None) -> dict:
+    paths = sorted(glob.glob(os.path.join(directory, "*.sys")), key=str.lower)
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        rows = list(pool.map(lambda p: measure(p, timeout), paths))
+    return {"timeout_s": timeout, "rows": rows, "summary": summarize(rows)}
+
+
+def render(result: dict) -> str:
+    out = [f"{'driver':34} {'KMDF':4} {'outcome':8} {'status':10} {'bug checks':22} stand-in exports hit"]
+    for r in result["rows"]:
+        hits = r["stand_ins"]
+        shown = ", ".join(h.split("!")[-1] for h in hits[:3]) + (f", +{len(hits) - 3}" if len(hits) > 3 else "")
+        out.append(f"{r['name'][:34]:34} {'yes' if r['kmdf'] else '':4} {r['outcome']:8} {r['status'] or '-':10} "
+                   f"{' '.join(r['bugchecks']) or '-':22} {len(hits):2} {shown}")
+        if r["outcome"] == "error" and r.get("note"):
+            out.append(f"{'':34}   {r['note'][:150]}")
+    s = result["summary"]
+    out.append("")
+    out.append(f"{s['drivers']} drivers, {result['timeout_s']:g} s each; workers died: {s['worker_died']}, "
+               f"Python exceptions escaped: {s['python_exceptions']}")
+    for g in GROUPS:
+        t = s["totals"][g]
+        out.append(f"  {g:19} {sum(t.values()):3}: DriverEntry success {t['success']}, failure {t['failure']}, "
+                   f"bug check {t['bugcheck']}, emulator error {t['error']}")
+    out.append("bug checks (drivers): " + (", ".join(f"{c} {n}" for c, n in s["bugchecks_by_drivers"].items()) or "none"))
+    out.append(f"unimplemented exports hit (drivers), top {TOP_UNIMPLEMENTED}:")
+    out.extend(f"  {n:3} {name}" for name, n in s["unimplemented_by_drivers"].items())
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.realworld", description=__doc__.splitlines()[0])
+    ap.add_argument("dir", nargs="?", help="folder of .sys files (python tests/realworld.py --all DIR)")
+    ap.add_argument("--json", action="store_true", help="print the same data as JSON")
+    ap.add_argument("--timeout", type=float, default=30.0, help="emulation budget per driver, seconds (default 30)")
+    ap.add_argument("--jobs", type=int, default=None, help="drivers run at once (default: CPU count)")
+    ap.add_argument("--worker", metavar="SYS", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        _worker(args.worker, args.timeout)
+        return 0
+    if not args.dir or not glob.glob(os.path.join(args.dir, "*.sys")):
+        print(f"benchmarks.realworld: {args.dir or 'DIR'}: no .sys files there; fill it with "
+              "`python tests/realworld.py --all DIR`", file=sys.stderr)
+        return 2
+    result = run_corpus(args.dir, args.timeout, args.jobs)
+    print(json.dumps(result, indent=1) if args.json else render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
