@@ -131,7 +131,8 @@ def write_prototypes(protos: dict[str, dict], names: list[str], declared: dict, 
     routines, types = {}, {}
     for name in names:
         proto = protos[name]
-        params = [[pname, spelling] for spelling, pname in [["PWDF_DRIVER_GLOBALS", "DriverGlobals"]] + proto["params"][1:]]
+        params = [[pname, spelling]
+                  for spelling, pname in [["PWDF_DRIVER_GLOBALS", "DriverGlobals"]] + proto["params"][1:]]
         for spelling in [proto["returns"]] + [t for _, t in params]:
             types[spelling] = list(kind_of(spelling, declared))
         routines[name] = {"returns": proto["returns"], "params": params, "variadic": False, "source": source}

@@ -353,7 +353,8 @@ def send(k, driver_object: int, device_object: int, major: int, code: int = 0, d
     assert stop.kind == "returned", stop
     status, information = k.mem.read_q(irp + ks.offset_of(ks.IRP, "IoStatus")), \
         k.mem.read_q(irp + ks.offset_of(ks.IRP, "IoStatus") + 8)
-    return stop.return_value & 0xFFFFFFFF, status & 0xFFFFFFFF, information, k.mem.read(buffer, max(len(data), out_length))
+    output = k.mem.read(buffer, max(len(data), out_length))
+    return stop.return_value & 0xFFFFFFFF, status & 0xFFFFFFFF, information, output
 
 
 @pytest.fixture()

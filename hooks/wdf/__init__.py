@@ -6,4 +6,5 @@ and their state are in `framework`; the handlers of the table's functions are gr
 `registry`, `sync`, `misc` (collections, strings, timers, work items, DPCs), `property`, and
 `request` (the WDM entry points the framework installs, and WDFREQUEST).
 """
-from hooks.wdf import device, driver, loader, memory, misc, objects, property, queue, registry, request, sync  # noqa: F401
+from hooks.wdf import device, driver, loader, memory, misc, objects, property  # noqa: F401
+from hooks.wdf import queue, registry, request, sync  # noqa: F401

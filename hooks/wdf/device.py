@@ -231,7 +231,8 @@ def WdfDeviceCreateDeviceInterface(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device
 def WdfDeviceSetBusInformationForChildren(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE,
                                           BusInformation: PVOID) -> VOID:
     """What a bus driver's PDOs answer to IRP_MN_QUERY_BUS_INFORMATION (BusTypeGuid, LegacyBusType, BusNumber)."""
-    device_of(k, DriverGlobals, Device).bus_information = k.mem.read(BusInformation, ctypes.sizeof(ks.PNP_BUS_INFORMATION))
+    size = ctypes.sizeof(ks.PNP_BUS_INFORMATION)
+    device_of(k, DriverGlobals, Device).bus_information = k.mem.read(BusInformation, size)
 
 
 @export("WdfControlFinishInitializing", module=FRAMEWORK)

@@ -11,8 +11,9 @@ WdfFunctions pointer is set to the framework's table. The framework is the newes
 
 The table is Wdf01000.sys's: a module built on the first bind whose routines are stubs, one per
 table slot, each bound like an export: the handler if declared, else a stand-in named after the WDF
-function and typed by its prototype (rootfs/prototypes/wdf01000.sys.json, hooks.standins). The first call through each slot is noted (`Framework.calls`), then the slot is
-rebound to the plain routine, so a framework call costs what an export call costs.
+function and typed by its prototype (rootfs/prototypes/wdf01000.sys.json, hooks.standins). The first
+call through each slot is noted (`Framework.calls`), then the slot is rebound to the plain routine,
+so a framework call costs what an export call costs.
 """
 from __future__ import annotations
 

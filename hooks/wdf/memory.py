@@ -40,7 +40,8 @@ class LookasideList:
     memory_attributes: int
 
 
-def new_memory(k, client: Client, pool_type: int, tag: int, size: int, attributes: int, args: tuple) -> WdfObject | None:
+def new_memory(k, client: Client, pool_type: int, tag: int, size: int, attributes: int,
+               args: tuple) -> WdfObject | None:
     """A WDFMEMORY of `size` bytes from `pool_type`, announced as the current call's request."""
     buffer = pool.allocate_typed(k, pool_type, size, tag, args)
     if not buffer:

@@ -49,7 +49,8 @@ def WdfObjectContextGetObject(k, DriverGlobals: PWDF_DRIVER_GLOBALS, ContextPoin
 
 
 @export("WdfObjectCreate", module=FRAMEWORK)
-def WdfObjectCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Attributes: PWDF_OBJECT_ATTRIBUTES, Object: PVOID) -> NTSTATUS:
+def WdfObjectCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Attributes: PWDF_OBJECT_ATTRIBUTES,
+                    Object: PVOID) -> NTSTATUS:
     client = k.wdf.client(k, DriverGlobals)
     obj = new_object(k, client, FX_TYPE_USEROBJECT, Attributes, client.driver)
     k.mem.write_q(Object, obj.handle)

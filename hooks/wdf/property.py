@@ -87,7 +87,8 @@ def WdfDeviceAllocAndQueryPropertyEx(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Devi
 @export("WdfFdoInitAllocAndQueryProperty", module=FRAMEWORK)
 def WdfFdoInitAllocAndQueryProperty(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT,
                                     DeviceProperty: ENUM, PoolType: POOL_TYPE,
-                                    PropertyMemoryAttributes: PWDF_OBJECT_ATTRIBUTES, PropertyMemory: PVOID) -> NTSTATUS:
+                                    PropertyMemoryAttributes: PWDF_OBJECT_ATTRIBUTES,
+                                    PropertyMemory: PVOID) -> NTSTATUS:
     init = device_init(k, DeviceInit)
     return _query(k, init.client, not init.control, DeviceProperty, PoolType, PropertyMemoryAttributes,
                   PropertyMemory, 0,

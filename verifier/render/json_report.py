@@ -7,7 +7,7 @@ from dataclasses import asdict
 from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
 from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, Report,
-                             UnimplementedApi)
+                             UnimplementedApi, WdfDevice, WdfQueue, WdfSummary)
 from verifier.warning import DriverWarning
 
 SCHEMA_VERSION = 1
@@ -67,4 +67,11 @@ def driver_from_json(d: dict) -> DriverReport:
         coverage=d.get("coverage", "full"), coverage_cut=d.get("coverage_cut"),
         unsupported_relocs=d.get("unsupported_relocs"), debug_output=d.get("debug_output", []),
         error_log=[ErrorLogRecord(**e) for e in d.get("error_log", [])],
-        files_written=[WrittenFile(**f) for f in d.get("files_written", [])])
+        files_written=[WrittenFile(**f) for f in d.get("files_written", [])],
+        wdf=wdf_from_json(d["wdf"]) if d.get("wdf") else None)
+
+
+def wdf_from_json(w: dict) -> WdfSummary:
+    devices = [WdfDevice(dev["name"], dev["control"], dev["callbacks"], [WdfQueue(**q) for q in dev["queues"]])
+               for dev in w["devices"]]
+    return WdfSummary(w["version"], w["func_count"], w["driver_callbacks"], devices, w["calls"], w.get("ran", []))
