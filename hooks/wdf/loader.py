@@ -47,6 +47,18 @@ def _noting_first_call(k, name: str, address: int, routine):
     return first_call
 
 
+def _component(k, address: int, limit: int = 32) -> str:
+    """BindInfo.Component (e.g. L"KmdfLibrary"), read a character at a time so a short string at the
+    end of a page does not read past it."""
+    chars = []
+    while address and len(chars) < limit:
+        char = int.from_bytes(k.mem.read(address + 2 * len(chars), 2), "little")
+        if char == 0:
+            break
+        chars.append(chr(char))
+    return "".join(chars)
+
+
 def released_sizes() -> dict[str, int]:
     return table()["table_sizes"]
 
@@ -65,7 +77,7 @@ def WdfVersionBind(k, DriverObject: PDRIVER_OBJECT, RegistryPath: PUNICODE_STRIN
     if not k.wdf.table:
         k.wdf.table = _build_library(k)
     globals_va = k.new_struct(ks.WDF_DRIVER_GLOBALS(), tag=0x72447846)
-    component = k.mem.read(info.Component, 64).decode("utf-16-le", "replace").split("\0")[0] if info.Component else ""
+    component = _component(k, info.Component)
     k.wdf.clients[globals_va] = Client(globals_va, DriverObject, RegistryPath,
                                        (info.Version.Major, info.Version.Minor, info.Version.Build),
                                        info.FuncCount, info.FuncTable, component)
