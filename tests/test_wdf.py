@@ -424,3 +424,45 @@ def test_pnp_add_device_is_the_frameworks_and_calls_evt_driver_device_add():
     assert add_device == k.address_of(FRAMEWORK, "FxDriverAddDevice")
     assert session.call_entry("AddDevice", add_device, [session.driver.driver_object, 0]).status == 0
     assert len(objects_of(k, FX_TYPE_DEVICE)) == 1 and len(objects_of(k, FX_TYPE_QUEUE)) == 1
+
+
+@pytest.mark.realworld
+def test_wetest_usb_filter_adds_a_filter_device_with_no_framework_stand_in():
+    """WeTestUsbFilter (Tencent WeTest, KMDF 1.15): its EvtDriverDeviceAdd makes a filter device
+    (WdfFdoInitSetFilter) with PnP/power callbacks and creates it."""
+    from realworld import fetch
+    path = fetch("WeTestUsbFilter.sys")
+    with open(path, "rb") as fh:
+        session = Session(path, fh.read(), Options(timeout=30))
+    session.run()
+    assert session.report.entry_points[0].status == 0
+    assert device_add(session).status == 0
+    k = session.kernel
+    assert [u.name for u in k.unimplemented.values() if u.module in (FRAMEWORK, "wdfldr.sys")] == []
+    assert k.wdf.calls[:5] == ["WdfDriverCreate", "WdfFdoInitSetFilter", "WdfDeviceInitSetDeviceType",
+                               "WdfDeviceInitSetPnpPowerEventCallbacks", "WdfDeviceCreate"]
+    [device] = objects_of(k, FX_TYPE_DEVICE)
+    assert device.state.filter and not device.state.control
+
+
+@pytest.mark.realworld
+def test_scpvbus_gets_past_binding_to_its_executable_lookaside_list():
+    """ScpVBus (KMDF 1.9, table copied into its array) used to stop at WdfVersionBind; its DriverEntry now
+    reaches ExInitializeNPagedLookasideList with Flags 0, i.e. executable NonPagedPool: 0x2000."""
+    import capstone
+    import pefile
+    from realworld import fetch
+    path = fetch("ScpVBus.sys")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    session = Session(path, data, Options(timeout=30))
+    session.run()
+    [b] = session.report.bugchecks
+    assert (b.code, b.args[0], b.api, b.args[2]) == (0xC4, 0x2000, "ExInitializeNPagedLookasideList", 0)
+    assert (session.report.wdf.version, session.report.wdf.func_count) == ("1.9", 396)
+    # Arg4 is the Tag the driver stores as the call's sixth argument ([rsp+0x28]) just before the call
+    pe = pefile.PE(data=data)
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    stores = [i for i in md.disasm(pe.get_data(b.caller_rva - 32, 32), b.caller_rva - 32)
+              if i.mnemonic == "mov" and i.op_str.startswith("dword ptr [rax - 0x20], ")]
+    assert stores and b.args[3] == int(stores[-1].op_str.split(", ")[1], 16)

@@ -42,6 +42,7 @@ class DeviceInit:
     exclusive: bool = False
     io_type: int = WDF_DEVICE_IO_BUFFERED
     power_policy_owner: bool | None = None       # None: the framework's default for the device's role
+    filter: bool = False                         # WdfFdoInitSetFilter: a filter device object
     callbacks: dict[str, int] = field(default_factory=dict)
 
 
@@ -53,6 +54,7 @@ class DeviceState:
     io_type: int
     callbacks: dict[str, int]
     power_policy_owner: bool | None = None
+    filter: bool = False
     queues: list = field(default_factory=list)                   # WdfObjects of its queues
     interfaces: list[bytes] = field(default_factory=list)        # device interface class GUIDs (16 bytes)
     bus_information: bytes = b""                                 # PNP_BUS_INFORMATION its children report
@@ -166,6 +168,12 @@ def WdfDeviceInitSetPowerPolicyOwnership(k, DriverGlobals: PWDF_DRIVER_GLOBALS, 
     device_init(k, DeviceInit).power_policy_owner = bool(IsPowerPolicyOwner)
 
 
+@export("WdfFdoInitSetFilter", module=FRAMEWORK)
+def WdfFdoInitSetFilter(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT) -> VOID:
+    """The device will be a filter: request types it has no queue for go to the device below it."""
+    device_init(k, DeviceInit).filter = True
+
+
 @export("WdfFdoInitSetDefaultChildListConfig", module=FRAMEWORK)
 def WdfFdoInitSetDefaultChildListConfig(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT,
                                         Config: PVOID, DefaultChildListAttributes: PWDF_OBJECT_ATTRIBUTES) -> VOID:
@@ -194,7 +202,7 @@ def WdfDeviceCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PVOID, De
         flags &= ~DO_DEVICE_INITIALIZING
     k.mem.write_u32(flags_at, flags)
     state = DeviceState(device_object, init.control, init.name, init.io_type, dict(init.callbacks),
-                        init.power_policy_owner)
+                        init.power_policy_owner, init.filter)
     obj = new_object(k, client, FX_TYPE_DEVICE, DeviceAttributes, client.driver, state)
     del k.wdf.device_inits[init.address]
     k.pool.free(init.address)
