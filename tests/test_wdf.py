@@ -333,7 +333,7 @@ STATUS_INVALID_DEVICE_REQUEST, STATUS_PENDING = 0xC0000010, 0x103
 
 
 def send(k, driver_object: int, device_object: int, major: int, code: int = 0, data: bytes = b"",
-         out_length: int = 0) -> tuple[int, int, int, bytes]:
+         out_length: int = 0, minor: int = 0) -> tuple[int, int, int, bytes]:
     """Build a one-location IRP as the I/O manager would for a buffered request and call the driver's
     MajorFunction[major]: (returned status, IoStatus.Status, IoStatus.Information, system buffer)."""
     size = ctypes.sizeof(ks.IRP) + ctypes.sizeof(ks.IO_STACK_LOCATION)
@@ -344,7 +344,7 @@ def send(k, driver_object: int, device_object: int, major: int, code: int = 0, d
     k.mem.write_q(irp + ks.offset_of(ks.IRP, "AssociatedIrp"), buffer)
     k.mem.write_q(irp + ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation"), irp + ctypes.sizeof(ks.IRP))
     stack = ks.IO_STACK_LOCATION()
-    stack.MajorFunction, stack.DeviceObject = major, device_object
+    stack.MajorFunction, stack.MinorFunction, stack.DeviceObject = major, minor, device_object
     control = stack.Parameters.DeviceIoControl
     control.OutputBufferLength, control.InputBufferLength, control.IoControlCode = out_length, len(data), code
     k.write_struct(irp + ctypes.sizeof(ks.IRP), stack)
@@ -466,3 +466,19 @@ def test_scpvbus_gets_past_binding_to_its_executable_lookaside_list():
     stores = [i for i in md.disasm(pe.get_data(b.caller_rva - 32, 32), b.caller_rva - 32)
               if i.mnemonic == "mov" and i.op_str.startswith("dword ptr [rax - 0x20], ")]
     assert stores and b.args[3] == int(stores[-1].op_str.split(", ")[1], 16)
+
+
+def test_pnp_start_and_remove_run_the_device_callbacks_in_order():
+    """kmdf_pnp registers EvtDevicePrepareHardware and EvtDeviceD0Entry (both return STATUS_SUCCESS):
+    START_DEVICE runs them in that order; REMOVE_DEVICE deletes the device and its DEVICE_OBJECT."""
+    session = run("kmdf_pnp")
+    k = session.kernel
+    driver_object = session.driver.driver_object
+    assert device_add(session).status == 0
+    [device] = objects_of(k, FX_TYPE_DEVICE)
+    device_object = device.state.device_object
+    irp_mj_pnp, irp_mn_start, irp_mn_remove = 0x1B, 0x00, 0x02
+    assert send(k, driver_object, device_object, irp_mj_pnp, minor=irp_mn_start)[:2] == (0, 0)
+    assert k.wdf.ran == ["EvtDevicePrepareHardware", "EvtDeviceD0Entry"]
+    assert send(k, driver_object, device_object, irp_mj_pnp, minor=irp_mn_remove)[:2] == (0, 0)
+    assert objects_of(k, FX_TYPE_DEVICE) == [] and device_object not in k.devices

@@ -12,7 +12,9 @@ EvtDriverUnload) and, for a PnP driver, DriverExtension->AddDevice, as FxDriver:
   whose EvtIoRead/EvtIoWrite/EvtIoDeviceControl/EvtIoInternalDeviceControl (or EvtIoDefault) runs
   as a nested call. A request the driver does not complete, or one put on a manual queue, pends
   (STATUS_PENDING, the IRP marked pending); with no queue or no callback it completes with
-  STATUS_INVALID_DEVICE_REQUEST. Other major functions complete with STATUS_INVALID_DEVICE_REQUEST.
+  STATUS_INVALID_DEVICE_REQUEST. IRP_MJ_PNP START_DEVICE / REMOVE_DEVICE of a PnP device run its
+  PnP/power callbacks in the framework's order. Other major functions complete with
+  STATUS_INVALID_DEVICE_REQUEST.
 - `FxDriverUnload` calls EvtDriverUnload, then deletes the WDFDRIVER and its children.
 - `FxDriverAddDevice` hands EvtDriverDeviceAdd a PnP PWDFDEVICE_INIT.
 
@@ -39,7 +41,17 @@ FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE = "FxDeviceDispatch", "FxDriverUnload", "F
 INTERNAL_ROUTINES = (FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE)
 IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_READ, IRP_MJ_WRITE = 0x00, 0x02, 0x03, 0x04
 IRP_MJ_DEVICE_CONTROL, IRP_MJ_INTERNAL_DEVICE_CONTROL, IRP_MJ_CLEANUP = 0x0E, 0x0F, 0x12
-IRP_MJ_MAXIMUM_FUNCTION = 0x1B
+IRP_MJ_PNP = IRP_MJ_MAXIMUM_FUNCTION = 0x1B
+IRP_MN_START_DEVICE, IRP_MN_REMOVE_DEVICE = 0x00, 0x02
+WDF_POWER_DEVICE_D3_FINAL = 5             # WDF_POWER_DEVICE_STATE: the state before start and after removal
+FX_TYPE_CM_RES_LIST = 0x1036
+# The callbacks a PnP start and an orderly removal run, in the framework's order (Microsoft's KMDF
+# "PnP and power management scenarios": starting a device, removing a device), with their extra argument.
+START_SEQUENCE = (("EvtDevicePrepareHardware", "resources"), ("EvtDeviceD0Entry", "D3Final"),
+                  ("EvtDeviceD0EntryPostInterruptsEnabled", "D3Final"), ("EvtDeviceSelfManagedIoInit", None))
+REMOVE_SEQUENCE = (("EvtDeviceSelfManagedIoSuspend", None), ("EvtDeviceD0ExitPreInterruptsDisabled", "D3Final"),
+                   ("EvtDeviceD0Exit", "D3Final"), ("EvtDeviceReleaseHardware", "translated"),
+                   ("EvtDeviceSelfManagedIoCleanup", None))
 QUEUE_CALLBACKS = {IRP_MJ_READ: "EvtIoRead", IRP_MJ_WRITE: "EvtIoWrite", IRP_MJ_DEVICE_CONTROL: "EvtIoDeviceControl",
                    IRP_MJ_INTERNAL_DEVICE_CONTROL: "EvtIoInternalDeviceControl"}
 FILE_CALLBACKS = {IRP_MJ_CLOSE: "EvtFileClose", IRP_MJ_CLEANUP: "EvtFileCleanup"}
@@ -107,6 +119,8 @@ def FxDeviceDispatch(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
         _complete_irp(k, Irp, STATUS_INVALID_DEVICE_REQUEST, 0)
         return STATUS_INVALID_DEVICE_REQUEST
     state: DeviceState = device.state
+    if major == IRP_MJ_PNP and not state.control:
+        return _pnp(k, device, Irp, stack.MinorFunction)
     if major == IRP_MJ_CREATE or major in FILE_CALLBACKS:
         return _file_request(k, device, Irp, stack, major)
     queue = state.dispatching.get(major) or state.default_queue
@@ -153,6 +167,32 @@ def _file_request(k, device: WdfObject, irp: int, stack: ks.IO_STACK_LOCATION, m
         _run(k, FILE_CALLBACKS[major], callbacks[FILE_CALLBACKS[major]], [file_object.handle])
     if major == IRP_MJ_CLOSE:
         delete(k, file_object)
+    _complete_irp(k, irp, STATUS_SUCCESS, 0)
+    return STATUS_SUCCESS
+
+
+def _pnp(k, device: WdfObject, irp: int, minor: int) -> int:
+    """START_DEVICE and REMOVE_DEVICE of a PnP device: its PnP/power callbacks in the framework's order
+    (an empty resource list: the emulated device has no hardware). A failing callback fails the start.
+    Other minor functions complete with the IRP's status as it stands (no device below to pass it to)."""
+    sequence = {IRP_MN_START_DEVICE: START_SEQUENCE, IRP_MN_REMOVE_DEVICE: REMOVE_SEQUENCE}.get(minor)
+    if sequence is None:
+        status = k.mem.read_u32(irp + _IO_STATUS)
+        _complete_irp(k, irp, status, 0)
+        return status
+    lists = [new_object(k, device.client, FX_TYPE_CM_RES_LIST, 0, device).handle for _ in range(2)]
+    extra = {"resources": lists, "translated": lists[1:], "D3Final": [WDF_POWER_DEVICE_D3_FINAL], None: []}
+    for name, argument in sequence:
+        routine = device.state.callbacks.get(name)
+        if routine:
+            status = _run(k, name, routine, [device.handle, *extra[argument]]) & 0xFFFFFFFF
+            if status >= 0x80000000 and name in dict(START_SEQUENCE):
+                _complete_irp(k, irp, status, 0)
+                return status
+    if minor == IRP_MN_REMOVE_DEVICE:
+        device_object = device.state.device_object
+        delete(k, device)
+        EXPORTS["IoDeleteDevice"].handler(k, device_object)
     _complete_irp(k, irp, STATUS_SUCCESS, 0)
     return STATUS_SUCCESS
 
