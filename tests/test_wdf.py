@@ -303,15 +303,11 @@ def test_windivert_builds_its_control_device_and_queue_with_no_stand_in():
     assert k.symlinks["\\??\\windivert"] == "\\Device\\WinDivert"
 
 
-@pytest.mark.realworld
-def test_vigembus_adds_its_bus_device_with_no_framework_stand_in():
-    """ViGEmBus (nefarius/ViGEmBus, from the vgamepad sdist's MSI): a KMDF bus driver. DriverEntry creates
-    a PnP WDFDRIVER; its EvtDriverDeviceAdd builds the bus FDO (power policy owner, a default child list,
-    file object callbacks), a parallel default queue for device control and its device interface."""
-    import realworld
-    if "ViGEmBus.sys" not in realworld.DRIVERS:
-        pytest.skip("tests/realworld.py has no ViGEmBus.sys entry yet")
-    path = realworld.fetch("ViGEmBus.sys")
+def added_real_device(name: str):
+    """A real KMDF PnP driver after DriverEntry and its EvtDriverDeviceAdd, both succeeding, with no
+    stand-in for a WDFLDR.SYS or framework function on the way; returns the kernel."""
+    from realworld import fetch
+    path = fetch(name)
     with open(path, "rb") as fh:
         session = Session(path, fh.read(), Options(timeout=30))
     session.run()
@@ -319,6 +315,15 @@ def test_vigembus_adds_its_bus_device_with_no_framework_stand_in():
     assert device_add(session).status == 0
     k = session.kernel
     assert [u.name for u in k.unimplemented.values() if u.module in (FRAMEWORK, "wdfldr.sys")] == []
+    return k
+
+
+@pytest.mark.realworld
+def test_vigembus_adds_its_bus_device_with_no_framework_stand_in():
+    """ViGEmBus (nefarius/ViGEmBus, from the vgamepad sdist's MSI): a KMDF bus driver. DriverEntry creates
+    a PnP WDFDRIVER; its EvtDriverDeviceAdd builds the bus FDO (power policy owner, a default child list,
+    file object callbacks), a parallel default queue for device control and its device interface."""
+    k = added_real_device("ViGEmBus.sys")
     assert {"WdfDeviceCreate", "WdfIoQueueCreate", "WdfDeviceCreateDeviceInterface"} <= set(k.wdf.calls)
     [device] = objects_of(k, FX_TYPE_DEVICE)
     assert not device.state.control and "EvtChildListCreateDevice" in device.state.callbacks
@@ -430,15 +435,7 @@ def test_pnp_add_device_is_the_frameworks_and_calls_evt_driver_device_add():
 def test_wetest_usb_filter_adds_a_filter_device_with_no_framework_stand_in():
     """WeTestUsbFilter (Tencent WeTest, KMDF 1.15): its EvtDriverDeviceAdd makes a filter device
     (WdfFdoInitSetFilter) with PnP/power callbacks and creates it."""
-    from realworld import fetch
-    path = fetch("WeTestUsbFilter.sys")
-    with open(path, "rb") as fh:
-        session = Session(path, fh.read(), Options(timeout=30))
-    session.run()
-    assert session.report.entry_points[0].status == 0
-    assert device_add(session).status == 0
-    k = session.kernel
-    assert [u.name for u in k.unimplemented.values() if u.module in (FRAMEWORK, "wdfldr.sys")] == []
+    k = added_real_device("WeTestUsbFilter.sys")
     assert k.wdf.calls[:5] == ["WdfDriverCreate", "WdfFdoInitSetFilter", "WdfDeviceInitSetDeviceType",
                                "WdfDeviceInitSetPnpPowerEventCallbacks", "WdfDeviceCreate"]
     [device] = objects_of(k, FX_TYPE_DEVICE)
