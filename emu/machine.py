@@ -253,14 +253,16 @@ class Machine:
         uc.context_restore(saved)
         return result
 
-    def call(self, fn: int, args: list[int], return_to: int, stack_top: int) -> Stop:
-        """Run fn(*args) with the x64 calling convention until it returns to `return_to`.
+    def call(self, fn: int, args: list[int], return_to: int, stack_top: int, irql: int = 0) -> Stop:
+        """Run fn(*args) with the x64 calling convention at `irql` until it returns to `return_to`.
 
         `return_to` must be an address whose execution ends the run (the dispatcher's return trap).
         """
         uc = self.uc
         uc.context_restore(self._clean_context)   # also clears the CPU's pending-exception state
         uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
+        if irql:
+            self._set_irql(irql)
         self._frame(args, return_to, stack_top)
         return self._run(fn, return_to)
 

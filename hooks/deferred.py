@@ -1,9 +1,9 @@
-"""Deferred work a driver handed to the kernel: queued DPCs, armed timers, system threads.
+"""Deferred work a driver handed to the kernel: queued DPCs, armed timers, work items, system threads.
 
-One processor and one thread: nothing here runs now. Each record keeps what a later stage needs
-to run it as Windows would (the routine, its context and arguments, who asked), and the waits
-that nothing in this single thread could have satisfied are kept too, so that stage can tell
-which work was expected to wake them.
+One processor and one thread: nothing here runs when it is asked for. Each record keeps what the
+session's deferred-work stage (verifier/deferred_run.py) needs to run it as Windows would (the
+routine, its context and arguments, who asked), and the waits that nothing in this single thread
+could have satisfied are kept too.
 """
 from __future__ import annotations
 
@@ -48,6 +48,40 @@ class SystemThread:
 
 
 @dataclass
+class QueuedWorkItem:
+    """A work item queued to a system worker thread: Windows calls routine(*args) there.
+    `item` is the IO_WORKITEM or WORK_QUEUE_ITEM the driver queued."""
+
+    item: int
+    routine: int
+    args: tuple[int, ...]
+    api: str
+    caller: int
+
+
+@dataclass
+class ThreadTerminated:
+    """Why the machine stopped: the running thread called PsTerminateSystemThread."""
+
+    exit_status: int
+
+    def __str__(self) -> str:
+        return f"PsTerminateSystemThread(0x{self.exit_status:08X}) ended the running thread"
+
+
+@dataclass
+class ThreadBlocked:
+    """Why the machine stopped: a system thread waits, with no timeout, on objects nothing left in
+    this run can signal. On Windows it would sleep there for good; here its run ends."""
+
+    objects: tuple[int, ...]
+    api: str
+
+    def __str__(self) -> str:
+        return f"{self.api} waits for good on {', '.join(f'0x{o:x}' for o in self.objects)}"
+
+
+@dataclass
 class BlockedWait:
     """A wait with no timeout on objects nothing could signal in this run (one thread)."""
 
@@ -63,6 +97,8 @@ class DeferredWork:
         self.dpcs: dict[int, QueuedDpc] = {}          # KDPC address -> its queue entry
         self.timers: dict[int, ArmedTimer] = {}       # KTIMER address -> when it expires
         self.threads: dict[int, SystemThread] = {}    # thread object -> its start routine
+        self.work_items: list[QueuedWorkItem] = []    # in the order queued
+        self.ran: list[QueuedDpc | QueuedWorkItem | SystemThread] = []   # what the deferred stage ran
         self.blocked_waits: list[BlockedWait] = []
 
     def queue_dpc(self, entry: QueuedDpc) -> bool:

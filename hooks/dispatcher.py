@@ -11,6 +11,8 @@ time. Otherwise a wait with a timeout returns STATUS_TIMEOUT after that time has
 with no timeout on an object nothing could signal would hang Windows' only thread here; it is
 recorded in DeferredWork.blocked_waits (a later stage runs the deferred work that may signal it)
 and returns STATUS_SUCCESS, as the kernel did before waits were modelled, so the driver goes on.
+In a system thread the driver created, such a wait ends that thread's run instead (ThreadBlocked):
+the thread would sleep there on Windows, and the other work goes on.
 DPCs and timer DPCs are queued in DeferredWork, never run here.
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from emu.machine import Halt, Raised
 from emu.memory import poke
 from hooks import kstructs as ks
 from hooks.api import (BOOLEAN, CType, KPROCESSOR_MODE, LONG, LONGLONG, NTSTATUS, PLARGE_INTEGER, PVOID, ULONG, export)
-from hooks.deferred import ArmedTimer, BlockedWait, QueuedDpc
+from hooks.deferred import ArmedTimer, BlockedWait, QueuedDpc, ThreadBlocked
 from hooks.events import Crash
 from hooks.seh import EXCEPTION_NONCONTINUABLE
 
@@ -166,6 +168,8 @@ def wait(k, objects: list[int], wait_type: int, timeout: int) -> int:
     if deadline is not None:
         advance_clock(k, deadline - k.interrupt_time)
         return STATUS_TIMEOUT
+    if k.current_thread in k.deferred.threads:      # a created thread sleeps for good: its run ends
+        raise Halt(ThreadBlocked(tuple(objects), k.current_export.name))
     k.deferred.blocked_waits.append(BlockedWait(tuple(objects), k.current_export.name, k.caller))
     return STATUS_SUCCESS
 

@@ -1,10 +1,8 @@
-"""I/O manager: devices, symbolic links, IRP completion, and the kernel's invalid-request routine."""
+"""I/O manager: devices, device stacks and symbolic links (IRPs themselves: hooks.irp)."""
 import ctypes
-import struct
 
 from hooks import kstructs as ks
-from hooks.api import (BOOLEAN, KIRQL, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, PUNICODE_STRING, PVOID,
-                       ULONG, export)
+from hooks.api import BOOLEAN, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PUNICODE_STRING, PVOID, ULONG, export
 
 STATUS_SUCCESS = 0
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
@@ -88,21 +86,32 @@ def IoIsWdmVersionAvailable(k, MajorVersion: ULONG, MinorVersion: ULONG) -> BOOL
     return int((MajorVersion & 0xFF, MinorVersion & 0xFF) <= (6, 0x00) or MajorVersion & 0xFF < 6)
 
 
-@export("IofCompleteRequest", "IoCompleteRequest")
-def IofCompleteRequest(k, Irp: PIRP, PriorityBoost: KIRQL) -> None:
-    k.completed_irps.append(Irp)
-
-
-@export("IopInvalidDeviceRequest")
-def IopInvalidDeviceRequest(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
-    """What every MajorFunction slot points at until the driver sets its own routine."""
-    status_at = Irp + ks.offset_of(ks.IRP, "IoStatus")
-    k.mem.write(status_at, struct.pack("<QQ", STATUS_INVALID_DEVICE_REQUEST, 0))
-    k.completed_irps.append(Irp)
-    return STATUS_INVALID_DEVICE_REQUEST
-
-
 @export("IoGetDeviceObjectPointer")
 def IoGetDeviceObjectPointer(k, ObjectName: PUNICODE_STRING, DesiredAccess: ULONG, FileObject: PVOID,
                              DeviceObject: PVOID) -> NTSTATUS:
     return STATUS_OBJECT_NAME_NOT_FOUND
+
+
+# ---- device stacks (the stack itself lives in hooks.irp.IoManager) -----------------------------------
+@export("IoAttachDeviceToDeviceStack")
+def IoAttachDeviceToDeviceStack(k, SourceDevice: PDEVICE_OBJECT, TargetDevice: PDEVICE_OBJECT) -> PDEVICE_OBJECT:
+    return k.io.attach(SourceDevice, TargetDevice)
+
+
+@export("IoAttachDeviceToDeviceStackSafe")
+def IoAttachDeviceToDeviceStackSafe(k, SourceDevice: PDEVICE_OBJECT, TargetDevice: PDEVICE_OBJECT,
+                                    AttachedToDeviceObject: PVOID) -> NTSTATUS:
+    # The out-parameter is written before the source becomes visible: that is the "Safe" part.
+    k.mem.write_q(AttachedToDeviceObject, k.io.top_of_stack(TargetDevice))
+    k.io.attach(SourceDevice, TargetDevice)
+    return STATUS_SUCCESS
+
+
+@export("IoGetAttachedDeviceReference", "IoGetAttachedDevice")
+def IoGetAttachedDeviceReference(k, DeviceObject: PDEVICE_OBJECT) -> PDEVICE_OBJECT:
+    return k.io.top_of_stack(DeviceObject)
+
+
+@export("IoDetachDevice")
+def IoDetachDevice(k, TargetDevice: PDEVICE_OBJECT) -> None:
+    k.io.detach(TargetDevice)

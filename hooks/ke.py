@@ -11,6 +11,7 @@ from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, NTSTATUS, PLARGE_INTEGE
                        ULONG_PTR, export)
 from hooks.dispatcher import TIME_INCREMENT, advance_clock
 from hooks.events import Crash
+from hooks.notify import USER_PROCESS_ID
 from hooks.threads import CURRENT_THREAD_ID, SYSTEM_PROCESS_ID
 
 STATUS_SUCCESS = 0
@@ -41,6 +42,9 @@ NATIVE_ROUTINES: dict[str, bytes] = {
     # KLOCK_QUEUE_HANDLE.OldIrql is at +0x10: mov [rdx+10h], al / movzx eax, byte [rcx+10h]
     "KeAcquireInStackQueuedSpinLock": _MOV_RAX_CR8 + bytes.fromhex("884210") + _ECX_DISPATCH + _MOV_CR8_RCX + _RET,
     "KeReleaseInStackQueuedSpinLock": bytes.fromhex("0fb64110") + _MOV_CR8_RAX + _RET,
+    # The cancel spin lock: old IRQL to *Irql (mov [rcx], al), raise to DISPATCH_LEVEL; release lowers to it.
+    "IoAcquireCancelSpinLock": _MOV_RAX_CR8 + bytes.fromhex("8801") + _ECX_DISPATCH + _MOV_CR8_RCX + _RET,
+    "IoReleaseCancelSpinLock": _LOWER_TO_CL,
     # One processor: a spin lock taken at DISPATCH_LEVEL never spins.
     "KeAcquireSpinLockAtDpcLevel": _RET, "KeReleaseSpinLockFromDpcLevel": _RET, "KeInitializeSpinLock": _RET,
     "KefAcquireSpinLockAtDpcLevel": _RET, "KefReleaseSpinLockFromDpcLevel": _RET,
@@ -177,7 +181,7 @@ def ExIsResourceAcquiredExclusiveLite(k, Resource: PVOID) -> BOOLEAN:
 # ---- process, thread, version ------------------------------------------------------------------------
 @export("PsGetCurrentProcess", "IoGetCurrentProcess")
 def PsGetCurrentProcess(k) -> PVOID:
-    return k.system_process
+    return k.mem.read_q(k.current_thread + 0xB8)       # KTHREAD.ApcState.Process: the user's in a user request
 
 
 @export("PsGetCurrentThread", "KeGetCurrentThread")
@@ -197,12 +201,9 @@ def PsGetCurrentThreadId(k) -> HANDLE:
 
 @export("PsGetProcessId")
 def PsGetProcessId(k, Process: PVOID) -> HANDLE:
-    return SYSTEM_PROCESS_ID if Process == k.system_process else 0
-
-
-@export("IoGetRequestorProcess")
-def IoGetRequestorProcess(k, Irp: PVOID) -> PVOID:
-    return k.system_process
+    if Process == k.system_process:
+        return SYSTEM_PROCESS_ID
+    return USER_PROCESS_ID if Process == k.io.process.eprocess else 0
 
 
 @export("PsIsSystemThread")

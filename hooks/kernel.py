@@ -28,6 +28,7 @@ from hooks.errorlog import ErrorLog
 from hooks.etw import Etw
 from hooks.callbacks import Callbacks
 from hooks.guard import GUARD_ROUTINES
+from hooks.irp import IoManager
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.flt.manager import FilterManager
@@ -56,6 +57,9 @@ STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 ON_DEMAND_MODULES = set(rootfs.known_modules()) - {"ntoskrnl.exe", "hal.dll"}
 # Routines implemented in machine code: IRQL, CFG guard stand-ins, the C runtime's callers-back.
 NATIVE_ROUTINES = {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES, **crt.NATIVE_ROUTINES}
+# ntoskrnl routines a driver never imports but is handed pointers to (MajorFunction slots, PDOs, CSQ).
+INTERNAL_ROUTINES = ["KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES, "IopPnPDispatch",
+                     "IopCsqCancelRoutine"]
 
 # Data exports and their sizes (bytes) where larger than a pointer.
 _VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,
@@ -99,7 +103,6 @@ class Kernel:
         self.object_names: dict[str, int] = {}     # \Device\X -> DEVICE_OBJECT
         self.devices: dict[int, str | None] = {}
         self.symlinks: dict[str, str] = {}
-        self.completed_irps: list[int] = []
         self.va_ranges = memory.address_ranges()
         self.user_regions: dict[int, int] = {}     # base -> size: user allocations and views
         self.kernel_regions: dict[int, int] = {}   # base -> size: I/O space and contiguous memory
@@ -112,6 +115,7 @@ class Kernel:
         self.crt = crt.CrtState()
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
+        self.io = IoManager(self)
         self.wdf = Framework()
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
@@ -122,8 +126,7 @@ class Kernel:
         self._next_kdata = KERNEL_DATA
         for module in ("ntoskrnl.exe", "hal.dll"):
             self._add_module(module, *rootfs.exports(module),
-                             internal=["KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES]
-                             if module == "ntoskrnl.exe" else [])
+                             internal=INTERNAL_ROUTINES if module == "ntoskrnl.exe" else [])
         self.return_trap = self.module_exports["ntoskrnl.exe"]["KiReturnTrap"]
         self.machine.irql_probe = self.module_exports["ntoskrnl.exe"]["KeGetCurrentIrql"]    # mov rax, cr8; ret
         self.machine.irql_setter = self.module_exports["ntoskrnl.exe"]["KiSetIrql"]          # mov cr8, rcx; ret
@@ -235,7 +238,7 @@ class Kernel:
     # ---- processor state ----------------------------------------------------------------------------
     def _setup_processor(self) -> None:
         self.system_process = self.alloc_kdata(0x1000)
-        self.current_thread = self.alloc_kdata(0x1000)
+        self.initial_thread = self.current_thread = self.alloc_kdata(0x1000)   # DriverEntry's thread
         poke(self.mem, self.current_thread + ks.KTHREAD_PROCESS_OFFSET, struct.pack("<Q", self.system_process))
         self.kpcr = self.alloc_kdata(ctypes.sizeof(ks.KPCR))
         pcr = ks.KPCR()
@@ -382,10 +385,10 @@ class Kernel:
         return va
 
     # ---- running ------------------------------------------------------------------------------------
-    def call(self, routine: int, args: list[int], stack_top: int | None = None) -> Stop:
-        """Run a driver routine until it returns to the kernel; `stack_top` below the top of the
-        kernel stack for a call made while another run is stopped (exception filters)."""
-        return self.machine.call(routine, args, self.return_trap, stack_top or self.stack_top)
+    def call(self, routine: int, args: list[int], stack_top: int | None = None, irql: int = 0) -> Stop:
+        """Run a driver routine at `irql` until it returns to the kernel; `stack_top` below the top
+        of the kernel stack for a call made while another run is stopped (exception filters)."""
+        return self.machine.call(routine, args, self.return_trap, stack_top or self.stack_top, irql)
 
     def resume(self, regs: dict[int, int], rip: int, irql: int) -> Stop:
         """Go on with a stopped run from a full register context (after a handled exception)."""

@@ -872,6 +872,57 @@ class IO_STACK_LOCATION(LittleEndianStructure):
     ]
 
 
+class IO_SECURITY_CONTEXT(LittleEndianStructure):
+    """IO_STACK_LOCATION.Parameters.Create.SecurityContext points at one of these."""
+    _fields_ = [
+        ("SecurityQos", PVOID),
+        ("AccessState", PVOID),
+        ("DesiredAccess", ACCESS_MASK),
+        ("FullCreateOptions", ULONG),
+    ]
+
+
+class IO_CSQ(LittleEndianStructure):
+    """A cancel-safe queue: the driver's callbacks, called by IoCsq* (wdm.h)."""
+    _fields_ = [
+        ("Type", ULONG),                    # IO_TYPE_CSQ, or IO_TYPE_CSQ_EX for IoCsqInitializeEx
+        ("CsqInsertIrp", PVOID),
+        ("CsqRemoveIrp", PVOID),
+        ("CsqPeekNextIrp", PVOID),
+        ("CsqAcquireLock", PVOID),
+        ("CsqReleaseLock", PVOID),
+        ("CsqCompleteCanceledIrp", PVOID),
+        ("ReservePointer", PVOID),
+    ]
+
+
+class IO_CSQ_IRP_CONTEXT(LittleEndianStructure):
+    _fields_ = [("Type", ULONG), ("Irp", PVOID), ("Csq", PVOID)]
+
+
+# Hardware resources handed over with IRP_MN_START_DEVICE (wdm.h, #include <pshpack4.h>).
+class CM_PARTIAL_RESOURCE_DESCRIPTOR(LittleEndianStructure):
+    """The `u` union (Port, Interrupt, Memory, Dma... at most 16 bytes) is kept as raw ULONGs."""
+    _pack_ = 4
+    _fields_ = [("Type", UCHAR), ("ShareDisposition", UCHAR), ("Flags", USHORT), ("u", ULONG * 4)]
+
+
+class CM_PARTIAL_RESOURCE_LIST(LittleEndianStructure):
+    _pack_ = 4
+    _fields_ = [("Version", USHORT), ("Revision", USHORT), ("Count", ULONG),
+                ("PartialDescriptors", CM_PARTIAL_RESOURCE_DESCRIPTOR * 1)]
+
+
+class CM_FULL_RESOURCE_DESCRIPTOR(LittleEndianStructure):
+    _pack_ = 4
+    _fields_ = [("InterfaceType", ENUM), ("BusNumber", ULONG), ("PartialResourceList", CM_PARTIAL_RESOURCE_LIST)]
+
+
+class CM_RESOURCE_LIST(LittleEndianStructure):
+    _pack_ = 4
+    _fields_ = [("Count", ULONG), ("List", CM_FULL_RESOURCE_DESCRIPTOR * 1)]
+
+
 # --- lookaside lists --------------------------------------------------------------------------
 # wdm.h's GENERAL_LOOKASIDE_LAYOUT macro: the one member list both lookaside headers expand.
 _GENERAL_LOOKASIDE_ANONYMOUS = ("DUMMYUNIONNAME", "DUMMYUNIONNAME2", "DUMMYUNIONNAME3",
@@ -1627,6 +1678,104 @@ class FILE_FS_SIZE_INFORMATION(LittleEndianStructure):
 class FILE_FS_DEVICE_INFORMATION(LittleEndianStructure):
     _fields_ = [("DeviceType", DEVICE_TYPE), ("Characteristics", ULONG)]
 
+
+# --- work items -----------------------------------------------------------------------------------
+class WORK_QUEUE_ITEM(LittleEndianStructure):
+    """wdm.h WORK_QUEUE_ITEM (ExInitializeWorkItem fills it inline; ExQueueWorkItem queues it)."""
+    _fields_ = [
+        ("List", LIST_ENTRY),
+        ("WorkerRoutine", PVOID),           # VOID (*)(PVOID Parameter)
+        ("Parameter", PVOID),
+    ]
+
+
+class IO_WORKITEM(LittleEndianStructure):
+    """The opaque IO_WORKITEM (IoAllocateWorkItem / IoSizeofWorkItem); the layout of the public
+    symbols (`dt nt!_IO_WORKITEM`, Windows 10/11 x64), 0x58 bytes."""
+    _fields_ = [
+        ("WorkItem", WORK_QUEUE_ITEM),      # 0x00
+        ("Routine", PVOID),                 # 0x20
+        ("IoObject", PVOID),                # 0x28
+        ("Context", PVOID),                 # 0x30
+        ("WorkOnBehalfThread", PVOID),      # 0x38
+        ("Type", ULONG),                    # 0x40
+        ("ActivityId", c_uint8 * 16),       # 0x44 GUID
+    ]
+
+
+# --- what notification routines are handed (ntddk.h, wdm.h) -----------------------------------------
+class PS_CREATE_NOTIFY_INFO(LittleEndianStructure):
+    """PsSetCreateProcessNotifyRoutineEx's CreateInfo (ntddk.h); Flags bit 0 FileOpenNameAvailable."""
+    _fields_ = [
+        ("Size", SIZE_T),
+        ("Flags", ULONG),
+        ("ParentProcessId", HANDLE),        # +0x10
+        ("CreatingThreadId", CLIENT_ID),    # +0x18
+        ("FileObject", PVOID),              # +0x28
+        ("ImageFileName", PVOID),           # +0x30 PCUNICODE_STRING
+        ("CommandLine", PVOID),             # +0x38 PCUNICODE_STRING
+        ("CreationStatus", NTSTATUS),       # +0x40
+    ]
+
+
+class IMAGE_INFO(LittleEndianStructure):
+    """PsSetLoadImageNotifyRoutine's ImageInfo (ntddk.h): Properties bits 0-7 ImageAddressingMode,
+    bit 8 SystemModeImage, bit 9 ImageMappedToAllPids, bit 10 ExtendedInfoPresent..."""
+    _fields_ = [
+        ("Properties", ULONG),
+        ("ImageBase", PVOID),               # +0x08
+        ("ImageSelector", ULONG),           # +0x10
+        ("ImageSize", SIZE_T),              # +0x18
+        ("ImageSectionNumber", ULONG),      # +0x20
+    ]
+
+
+class REG_SET_VALUE_KEY_INFORMATION(LittleEndianStructure):
+    """A registry callback's Argument2 for RegNtPreSetValueKey (wdm.h)."""
+    _fields_ = [
+        ("Object", PVOID),
+        ("ValueName", PVOID),               # PUNICODE_STRING
+        ("TitleIndex", ULONG),
+        ("Type", ULONG),
+        ("Data", PVOID),
+        ("DataSize", ULONG),
+        ("CallContext", PVOID),
+        ("ObjectContext", PVOID),
+        ("Reserved", PVOID),
+    ]
+
+
+class OB_PRE_OPERATION_INFORMATION(LittleEndianStructure):
+    """An object callback's PreOperation argument (wdm.h); Flags bit 0 KernelHandle."""
+    _fields_ = [
+        ("Operation", ULONG),               # OB_OPERATION_HANDLE_CREATE 1 / _DUPLICATE 2
+        ("Flags", ULONG),
+        ("Object", PVOID),
+        ("ObjectType", PVOID),
+        ("CallContext", PVOID),
+        ("Parameters", PVOID),              # POB_PRE_OPERATION_PARAMETERS
+    ]
+
+
+class OB_PRE_CREATE_HANDLE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("DesiredAccess", ACCESS_MASK), ("OriginalDesiredAccess", ACCESS_MASK)]
+
+
+class OB_POST_OPERATION_INFORMATION(LittleEndianStructure):
+    """An object callback's PostOperation argument (wdm.h)."""
+    _fields_ = [
+        ("Operation", ULONG),
+        ("Flags", ULONG),
+        ("Object", PVOID),
+        ("ObjectType", PVOID),
+        ("CallContext", PVOID),
+        ("ReturnStatus", NTSTATUS),
+        ("Parameters", PVOID),              # POB_POST_OPERATION_PARAMETERS
+    ]
+
+
+class OB_POST_CREATE_HANDLE_INFORMATION(LittleEndianStructure):
+    _fields_ = [("GrantedAccess", ACCESS_MASK)]
 # --- KMDF (microsoft/Windows-Driver-Frameworks src/publicinc/wdf/kmdf/1.33, and
 #     src/framework/shared/inc/private/common/fxldr.h for the loader's bind info) ------------------
 class WDF_VERSION(LittleEndianStructure):

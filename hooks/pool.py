@@ -28,6 +28,7 @@ class Allocation:
     executable: bool
     paged: bool
     owner: int          # return address of the allocating call (0 for the kernel's own objects)
+    tracked: bool = False   # asked for through ExAllocatePool*: what Driver Verifier's pool tracking counts
 
 
 class _Region:
@@ -142,6 +143,7 @@ def allocate(k, value: int, size: int, tag: int, args: tuple, executable: bool, 
     if size > MAX_ALLOCATION:
         return 0
     va = k.pool.allocate(size, executable=executable, paged=paged, tag=tag, owner=k.caller)
+    k.pool.live[va].tracked = True
     if zero:
         k.mem.write(va, bytes(size))
     return va

@@ -78,7 +78,7 @@ def _modules(k) -> bytes:
 def _processes(k, va: int) -> bytes:
     """The Idle process (ID 0, no name) and the System process (ID 4) with its threads; the image
     name buffer of System follows the list, as Windows places names inside the returned buffer."""
-    threads = [(k.current_thread, 0)] + [(t.thread, t.start_routine) for t in k.deferred.threads.values()]
+    threads = [(k.initial_thread, 0)] + [(t.thread, t.start_routine) for t in k.deferred.threads.values()]
     entry_size = ctypes.sizeof(ks.SYSTEM_PROCESS_INFORMATION)
     thread_size = ctypes.sizeof(ks.SYSTEM_THREAD_INFORMATION)
     idle_size = entry_size + thread_size

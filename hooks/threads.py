@@ -7,29 +7,20 @@ it, so ObReferenceObjectByHandle, KeWaitForSingleObject on the object and ZwClos
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from contextlib import contextmanager
+from typing import Iterator
 
 from emu.machine import Halt
 from emu.memory import PAGE, poke
 from hooks import kstructs as ks
 from hooks.api import ACCESS_MASK, HANDLE, NTSTATUS, PHANDLE, POBJECT_ATTRIBUTES, PVOID, export
-from hooks.deferred import SystemThread
+from hooks.deferred import SystemThread, ThreadTerminated
 
 STATUS_SUCCESS = 0
 STATUS_INVALID_HANDLE = 0xC0000008
 NT_CURRENT_PROCESS = 0xFFFFFFFFFFFFFFFF
 SYSTEM_PROCESS_ID = 4
 CURRENT_THREAD_ID = 8           # the thread DriverEntry runs in (PsGetCurrentThreadId)
-
-
-@dataclass
-class ThreadTerminated:
-    """Why the machine stopped: the running thread called PsTerminateSystemThread."""
-
-    exit_status: int
-
-    def __str__(self) -> str:
-        return f"PsTerminateSystemThread(0x{self.exit_status:08X}) ended the running thread"
 
 
 class ThreadRef:
@@ -41,10 +32,24 @@ class ThreadRef:
 
 def thread_id(k, thread: int) -> int:
     """Thread IDs are multiples of 4 handed out in creation order after the current thread's."""
-    if thread == k.current_thread:
+    if thread == k.initial_thread:
         return CURRENT_THREAD_ID
     order = list(k.deferred.threads).index(thread) if thread in k.deferred.threads else -1
     return CURRENT_THREAD_ID + 4 * (order + 1) if order >= 0 else 0
+
+
+@contextmanager
+def running(k, thread: int) -> Iterator[None]:
+    """Make `thread` the current thread while its code runs: PsGetCurrentThread, KPRCB.CurrentThread
+    (gs:[0x188]) and waits see it; the initial thread is current again afterwards."""
+    slot = k.kpcr + ks.offset_of(ks.KPCR, "Prcb.CurrentThread")
+    k.current_thread = thread
+    k.mem.write_q(slot, thread)
+    try:
+        yield
+    finally:
+        k.current_thread = k.initial_thread
+        k.mem.write_q(slot, k.initial_thread)
 
 
 @export("PsCreateSystemThread")

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import built, driver_path, read
 from hooks import kstructs as ks
+from hooks.deferred import QueuedDpc, SystemThread
 from verifier.session import Options, Session
 
 
@@ -35,39 +36,54 @@ needs = lambda *names: pytest.mark.skipif(built(names) != sorted(names), reason=
 
 
 # ---- dispatcher objects, DPCs, timers, threads ---------------------------------------------------------
+def ran(session: Session, kind: type, **fields) -> list:
+    """Records of the deferred work the session ran, of one kind, matching `fields`."""
+    return [r for r in session.kernel.deferred.ran
+            if isinstance(r, kind) and all(getattr(r, f) == v for f, v in fields.items())]
+
+
+def entry_points(session: Session) -> list[tuple[str, str, int | None]]:
+    return [(e.name, e.outcome, e.status) for e in session.report.entry_points]
+
+
 @needs("dispatcher")
-def test_queued_dpc_is_recorded_with_the_drivers_routine_context_and_arguments():
+def test_queued_dpc_runs_with_the_drivers_routine_context_and_arguments():
     s = run("dispatcher")
-    dpcs = s.kernel.deferred.dpcs
-    queued = dpcs[exported(s, "QueuedDpc")]
+    (queued,) = ran(s, QueuedDpc, dpc=exported(s, "QueuedDpc"))
     assert (queued.routine, queued.context) == (exported(s, "DpcRoutine"), exported(s, "QueuedContext"))
     assert (queued.argument1, queued.argument2, queued.api) == (0x1111, 0x2222, "KeInsertQueueDpc")
     assert s.rva(queued.caller) is not None                   # the call came from the driver's code
+    assert s.kernel.mem.read_u32(exported(s, "QueuedContext")) == 1     # DpcRoutine: (*Context)++
+    assert ("Dpc", "returned", None) in entry_points(s)
 
 
 @needs("dispatcher")
 def test_an_expired_timer_queues_its_dpc_with_the_expiry_time():
     s = run("dispatcher")
-    timer_dpc = s.kernel.deferred.dpcs[exported(s, "TimerDpc")]
+    (timer_dpc,) = ran(s, QueuedDpc, dpc=exported(s, "TimerDpc"))
     assert (timer_dpc.routine, timer_dpc.context) == (exported(s, "TimerDpcRoutine"), exported(s, "TimerContext"))
     assert timer_dpc.api == "KeSetTimer"
     # SystemArgument1/2: the low and high parts of the system time at expiry, 10 ms after the start
     expiry = timer_dpc.argument1 | timer_dpc.argument2 << 32
     assert 0 < expiry <= s.kernel.system_time
     assert s.kernel.deferred.timers == {}                      # a one-shot timer leaves the queue
+    assert s.kernel.mem.read_u32(exported(s, "TimerContext")) == 1      # TimerDpcRoutine: (*Context)++
+    assert ("Timer", "returned", None) in entry_points(s)
 
 
 @needs("dispatcher")
-def test_created_system_thread_is_recorded_not_run():
+def test_created_system_thread_runs_after_driver_entry():
     s = run("dispatcher")
     (thread,) = s.kernel.deferred.threads.values()
     assert (thread.start_routine, thread.context) == (exported(s, "ThreadStart"), exported(s, "StopEvent"))
-    assert thread.process == s.kernel.system_process and thread.exit_status is None
-    assert len(s.kernel.handles) == 0                          # the driver closed its thread handle
-    # DriverEntry waited (no timeout) for the thread to end: only running it could satisfy that
+    assert thread.process == s.kernel.system_process
+    assert ran(s, SystemThread, thread=thread.thread) == [thread]
+    # DriverEntry waited (no timeout) for the thread to end: only running the thread could satisfy that
     (blocked,) = s.kernel.deferred.blocked_waits
     assert (blocked.objects, blocked.api) == ((thread.thread,), "KeWaitForSingleObject")
     assert s.rva(blocked.caller) is not None
+    # DriverEntry set StopEvent before returning: ThreadStart's wait is satisfied and it terminates
+    assert thread.exit_status == 0 and ("SystemThread", "exited", 0) in entry_points(s)
 
 
 # ---- error log, ETW, notifications ----------------------------------------------------------------------
@@ -217,7 +233,8 @@ def test_nested_call_returns_to_the_interrupted_kernel_routine():
 def test_terminating_the_running_thread_ends_driver_entry():
     session = Session(driver_path("dispatcher_terminate"), read("dispatcher_terminate"), Options(timeout=10))
     report = session.run()
-    assert report.entry_points[0].status is None and report.bugchecks == []
-    assert "PsTerminateSystemThread(0x00001234)" in report.incomplete
+    # DriverEntry's thread ended in PsTerminateSystemThread(0x1234): it exited, it did not return
+    assert [(e.name, e.outcome, e.status) for e in report.entry_points] == [("DriverEntry", "exited", 0x1234)]
+    assert report.bugchecks == [] and report.incomplete is None
     header = session.kernel.read_struct(ks.DISPATCHER_HEADER, session.kernel.current_thread)
     assert header.SignalState == 1                             # a terminated thread is signalled

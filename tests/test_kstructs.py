@@ -288,6 +288,14 @@ LAYOUTS: dict[str, tuple[int, dict[str, int]]] = {
     "FILE_NAMES_INFORMATION": (16, {"FileNameLength": 8, "FileName": 12}),
     "FILE_FS_SIZE_INFORMATION": (24, {"SectorsPerAllocationUnit": 16, "BytesPerSector": 20}),
     "FILE_FS_DEVICE_INFORMATION": (8, {"Characteristics": 4}),
+    # I/O manager additions for dispatch routines (same gcc/offsetof method as above)
+    "IO_SECURITY_CONTEXT": (24, {"AccessState": 8, "DesiredAccess": 16, "FullCreateOptions": 20}),
+    "IO_CSQ": (64, {"CsqInsertIrp": 8, "CsqCompleteCanceledIrp": 48, "ReservePointer": 56}),
+    "IO_CSQ_IRP_CONTEXT": (24, {"Irp": 8, "Csq": 16}),
+    "CM_PARTIAL_RESOURCE_DESCRIPTOR": (20, {"u": 4}),
+    "CM_PARTIAL_RESOURCE_LIST": (28, {"Count": 4, "PartialDescriptors": 8}),
+    "CM_FULL_RESOURCE_DESCRIPTOR": (36, {"BusNumber": 4, "PartialResourceList": 8}),
+    "CM_RESOURCE_LIST": (40, {"List": 4}),
 }
 
 

@@ -72,3 +72,19 @@ def test_windivert_cli_no_traceback():
     assert p.returncode == 0, p.stdout
     assert "WinDivert64.sys: 0 bug check(s)" in p.stdout
     assert "DriverEntry: returned" in p.stdout
+
+
+def test_winpmem_dispatch_routines_run_from_harvested_ioctls():
+    """The default scenario on a real driver: DriverEntry, CREATE, the IOCTLs its DEVICE_CONTROL
+    routine compares against, CLOSE and DriverUnload, with no emulator error."""
+    path, data = _load("winpmem_x64.sys")
+    report = run_driver(path, data, Options(timeout=30, keep_going=True))
+    assert report.error is None and report.incomplete is None
+    names = [e.name for e in report.entry_points]
+    assert names[:2] == ["DriverEntry", "IRP_MJ_CREATE"] and names[-2:] == ["IRP_MJ_CLOSE", "DriverUnload"]
+    ioctls = [e for e in report.entry_points if e.name == "IRP_MJ_DEVICE_CONTROL"]
+    assert ioctls and all(e.outcome == "returned" and e.completed for e in ioctls)
+    # winpmem's codes are CTL_CODE(FILE_DEVICE_UNKNOWN (0x22), ..., METHOD_BUFFERED, FILE_READ|WRITE_ACCESS)
+    assert all(e.ioctl >> 16 == 0x22 for e in ioctls)
+    assert all(e.outcome == "returned" for e in report.entry_points)
+    assert report.registered_not_run == []

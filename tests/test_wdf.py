@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import uuid
+from unittest import mock
 
 import pytest
 
@@ -24,6 +25,7 @@ from hooks.wdf.device import pnp_device_init
 from hooks.wdf.framework import FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_QUEUE, table
 from hooks.wdf.request import INTERNAL_ROUTINES
 from verifier.cli import main
+from verifier.scenario_run import ScenarioRun
 from verifier.session import Options, Session
 
 MANIFEST = load_manifest()
@@ -34,8 +36,11 @@ STATUS_NOT_IMPLEMENTED = 0xC0000002
 
 
 def run(name: str) -> Session:
+    """Load the driver and run DriverEntry only: what it built, before the default run's IRPs and
+    DriverUnload (test_default_run_reaches_the_framework_callbacks covers those)."""
     session = Session(driver_path(name), read(name), Options(timeout=10))
-    session.run()
+    with mock.patch.object(ScenarioRun, "run", lambda self, entry: None):
+        session.run()
     return session
 
 
@@ -267,7 +272,8 @@ def test_report_names_version_devices_queues_and_callbacks(control, capsys):
     assert all(0 < rva < image.size for rva in [*device.callbacks.values(), *queue.callbacks.values()])
     assert main(["run", driver_path("kmdf_control")]) == 0
     assert ("  wdf: KMDF 1.15 (444 functions); control device \\Device\\KmdfControl "
-            "[default parallel queue: EvtIoDeviceControl; manual queue: none]") in capsys.readouterr().out.splitlines()
+            "[default parallel queue: EvtIoDeviceControl; manual queue: none]; "
+            "ran EvtDeviceFileCreate, EvtFileClose, EvtDriverUnload") in capsys.readouterr().out.splitlines()
 
 
 def test_wdm_drivers_have_no_wdf_record():
@@ -479,3 +485,13 @@ def test_pnp_start_and_remove_run_the_device_callbacks_in_order():
     assert k.wdf.ran == ["EvtDevicePrepareHardware", "EvtDeviceD0Entry"]
     assert send(k, driver_object, device_object, irp_mj_pnp, minor=irp_mn_remove)[:2] == (0, 0)
     assert objects_of(k, FX_TYPE_DEVICE) == [] and device_object not in k.devices
+
+
+def test_default_run_reaches_the_framework_callbacks():
+    """`verifier run`'s default scenario sends CREATE, READ, WRITE, CLEANUP and CLOSE to the device and
+    unloads: kmdf_control's file callbacks and EvtDriverUnload run through the framework."""
+    session = Session(driver_path("kmdf_control"), read("kmdf_control"), Options(timeout=10))
+    session.run()
+    assert session.report.wdf.ran == ["EvtDeviceFileCreate", "EvtFileClose", "EvtDriverUnload"]
+    assert [d.name for d in session.report.wdf.devices] == ["\\Device\\KmdfControl"]     # reported after unload
+    assert session.kernel.wdf.objects == {}

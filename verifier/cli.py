@@ -60,9 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", choices=rootfs.profiles(), metavar="NAME",
                      help=f"Windows version the emulated kernel reports: {', '.join(rootfs.profiles())} "
                           f"(default {rootfs.DEFAULT_PROFILE})")
+    run.add_argument("--ioctl", dest="ioctls", action="append", type=_ioctl, default=[],
+                     metavar="CODE[:INPUT_HEX[:OUTPUT_LEN]]",
+                     help="an IOCTL for the default scenario (repeatable); without any, the codes the driver's "
+                          "DEVICE_CONTROL routine compares against are used")
+    run.add_argument("--scenario", metavar="FILE", help="the IRPs to send after DriverEntry (JSON, version 1; "
+                                                        "see README)")
     _common(run)
     _batch_parser(sub)
     return parser
+
+
+def _ioctl(text: str):
+    from verifier.scenario import parse_ioctl_option
+    try:
+        return parse_ioctl_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # `verifier batch` defaults: a driver's worker is killed after 5 minutes; Unicorn alone reserves ~2 GB of
@@ -213,9 +227,19 @@ def main(argv: list[str] | None = None) -> int:
             return emit(scan_paths(args.paths), args.format, args.output)
         if args.command == "run":
             from verifier.runner import run_paths
+            from verifier.scenario import ScenarioError, load
             from verifier.session import Options
+            if args.scenario and args.ioctls:
+                parser.error("--ioctl adds IOCTLs to the default scenario; with --scenario, put them in the file")
+            try:
+                scenario = load(args.scenario) if args.scenario else None
+            except ScenarioError as exc:
+                for line in exc.lines:
+                    print(f"verifier: error: {line}", file=sys.stderr)
+                return EXIT_USAGE
             options = Options(flags=args.flags, keep_going=args.keep_going, strict=args.strict,
-                              max_instructions=args.max_instructions, timeout=args.timeout, profile=args.profile)
+                              max_instructions=args.max_instructions, timeout=args.timeout, profile=args.profile,
+                              scenario=scenario, ioctls=args.ioctls)
             report = run_paths(args.paths, options)
             code = emit(report, args.format, args.output)
             if report.interrupted:

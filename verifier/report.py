@@ -20,9 +20,30 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report a process that 
 
 @dataclass
 class EntryPointResult:
+    """One driver routine that ran. For an IRP, `status` is the IRP's final IoStatus.Status once it
+    completed (else what the routine returned, e.g. STATUS_PENDING), `information` its
+    IoStatus.Information and `output` the bytes the caller got back, in hex."""
+
     name: str
     status: int | None = None          # NTSTATUS as an unsigned 32-bit integer; None if it never returned
-    outcome: str = "returned"          # returned | bugcheck | timeout | error | interrupted
+    outcome: str = "returned"          # returned | exited | waiting | bugcheck | timeout | error | interrupted
+    information: int | None = None
+    output: str = ""
+    ioctl: int | None = None           # IRP_MJ_(INTERNAL_)DEVICE_CONTROL: the control code
+    minor: int | None = None           # IRP_MJ_PNP / IRP_MJ_POWER: the minor function
+    pending: bool = False              # the routine returned STATUS_PENDING
+    completed: bool | None = None      # IRPs: whether IoCompleteRequest finished it (None: not an IRP)
+    expected_status: int | None = None  # from the scenario step, when given
+
+
+@dataclass
+class PoolLeak:
+    """An allocation the driver still held after DriverUnload (pool tracking, verifier flag 0x8)."""
+
+    tag: int
+    size: int
+    caller_rva: int | None
+    address: int
 
 
 @dataclass
@@ -93,6 +114,8 @@ class DriverReport:
     coverage: str = "full"
     coverage_cut: str | None = None
     unsupported_relocs: int | None = None
+    registered_not_run: list[str] = field(default_factory=list)   # routines the driver set that never ran
+    pool_leaks: list[PoolLeak] = field(default_factory=list)
     debug_output: list[str] = field(default_factory=list)
     error_log: list[ErrorLogRecord] = field(default_factory=list)
     files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed

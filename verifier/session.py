@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emu.loader import LoadError
 from emu.machine import Halt, Stop
 from emu.pe import ImageError, PeImage
+from hooks.deferred import ThreadBlocked, ThreadTerminated
 from hooks.events import Request
 from hooks.kernel import DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
 from verifier.image_rules import check_image
 from verifier.report import DriverReport, EntryPointResult, ErrorLogRecord, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
+from verifier.scenario import Scenario, Step
+from verifier.scenario_run import POOL_TRACKING_FLAG, ScenarioRun
 from verifier.triage import EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
 from verifier.wdf_summary import wdf_summary
@@ -32,6 +35,8 @@ class Options:
     profile: str | None = None
     seed: int = 0                     # run seed: the /GS security cookie the loader writes derives from it
     init_security_cookie: bool = True  # False only in tests of the /GS failure path (cookie left as linked)
+    scenario: Scenario | None = None  # --scenario: the IRPs after DriverEntry (None: the default run)
+    ioctls: list[Step] = field(default_factory=list)   # --ioctl: the default run's IOCTLs
 
 
 class Session:
@@ -57,6 +62,10 @@ class Session:
     def warn(self, warning: DriverWarning) -> None:
         if warning not in self.report.warnings:
             self.report.warnings.append(warning)
+
+    def record(self, bugcheck: BugCheck) -> None:
+        """A bug check found outside a running routine (e.g. pool tracking at unload)."""
+        self._record(bugcheck)
 
     def _record(self, bugcheck: BugCheck) -> None:
         seen = self._seen.get(bugcheck.key())
@@ -86,10 +95,11 @@ class Session:
         k.machine.instructions_budget = self.options.max_instructions
         if self.options.flags & CODE_INTEGRITY_FLAG:
             CodeIntegrityRules(self)
-        other = self.options.flags & ~CODE_INTEGRITY_FLAG
+        other = self.options.flags & ~(CODE_INTEGRITY_FLAG | POOL_TRACKING_FLAG)
         if other:
             self.warn(DriverWarning("verifier-flags", f"Driver Verifier flags 0x{other:x} are accepted but not "
-                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) is"))
+                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) and pool "
+                                    f"tracking (0x{POOL_TRACKING_FLAG:x}) are"))
         try:
             # --continue lets a load-time violation proceed as if allowed: writable code stays writable.
             self.driver = k.load_driver(image, os.path.splitext(name)[0], allow_wx=self.options.keep_going,
@@ -103,8 +113,9 @@ class Session:
             return self._finish()
         if self.options.strict:
             k.on_unimplemented = self._stop_at_unimplemented
-        self.call_entry("DriverEntry", self.driver.image.entry,
-                        [self.driver.driver_object, self.driver.registry_path])
+        entry = self.call_entry("DriverEntry", self.driver.image.entry,
+                                [self.driver.driver_object, self.driver.registry_path])
+        ScenarioRun(self, self.options.scenario, self.options.ioctls).run(entry)
         return self._finish()
 
     @staticmethod
@@ -124,15 +135,15 @@ class Session:
         return not fatal or self.options.keep_going
 
     def call_entry(self, name: str, routine: int, args: list[int],
-                   kind: EntryKind = EntryKind.SYSTEM_THREAD) -> EntryPointResult:
-        """Run one entry point; `kind` is the context Windows runs it in (DriverEntry and DriverUnload:
-        a system thread), which decides the bug check of an exception nobody handles."""
+                   kind: EntryKind = EntryKind.SYSTEM_THREAD, irql: int = 0) -> EntryPointResult:
+        """Run one entry point at `irql`; `kind` is the context Windows runs it in (DriverEntry and
+        DriverUnload: a system thread), which decides the bug check of an exception nobody handles."""
         self.triage.entry_point = name
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
         self.kernel.standins.cut = None
         try:
-            stop = self.kernel.call(routine, args)
+            stop = self.kernel.call(routine, args, irql=irql)
             verdict = None
             for _ in range(MAX_HANDLED_EXCEPTIONS):
                 if stop.kind in ("returned", "budget"):
@@ -152,6 +163,10 @@ class Session:
             limit = (f"{self.options.timeout:g} s" if stop.detail == "time"
                      else f"{self.options.max_instructions} instructions")
             self.report.incomplete = f"{name} did not return within the budget ({limit}); stopped at {self.kernel.symbol(stop.rip)}"
+        elif stop.kind == "halted" and isinstance(stop.detail, ThreadTerminated):
+            result.outcome, result.status = "exited", stop.detail.exit_status & 0xFFFFFFFF
+        elif stop.kind == "halted" and isinstance(stop.detail, ThreadBlocked):
+            result.outcome = "waiting"
         elif isinstance(verdict, BugCheck):
             result.outcome = "bugcheck"
             self._record(verdict)

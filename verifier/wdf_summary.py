@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from hooks.wdf.framework import FX_TYPE_DEVICE
 from verifier.report import WdfDevice, WdfQueue, WdfSummary
 
 
@@ -14,11 +13,10 @@ def wdf_summary(k, rva: Callable[[int], int | None]) -> WdfSummary | None:
         return None
     routines = lambda callbacks: {name: rva(address) for name, address in callbacks.items()}   # noqa: E731
     devices = []
-    for obj in k.wdf.objects.values():
-        if obj.type == FX_TYPE_DEVICE:
-            device = obj.state
-            queues = [WdfQueue(q.state.dispatch, q.state.default, routines(q.state.callbacks)) for q in device.queues]
-            devices.append(WdfDevice(device.name, device.control, routines(device.callbacks), queues))
+    for obj in k.wdf.devices:                     # also those deleted since (the driver unloaded)
+        device = obj.state
+        queues = [WdfQueue(q.state.dispatch, q.state.default, routines(q.state.callbacks)) for q in device.queues]
+        devices.append(WdfDevice(device.name, device.control, routines(device.callbacks), queues))
     major, minor, _ = client.version
     callbacks = {n: a for n, a in client.config.items() if n.startswith("Evt") and a}
     return WdfSummary(f"{major}.{minor}", client.func_count, routines(callbacks), devices, list(k.wdf.calls),

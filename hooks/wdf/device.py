@@ -204,6 +204,7 @@ def WdfDeviceCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PVOID, De
     state = DeviceState(device_object, init.control, init.name, init.io_type, dict(init.callbacks),
                         init.power_policy_owner, init.filter)
     obj = new_object(k, client, FX_TYPE_DEVICE, DeviceAttributes, client.driver, state)
+    k.wdf.devices.append(obj)
     del k.wdf.device_inits[init.address]
     k.pool.free(init.address)
     k.mem.write_q(DeviceInit, 0)

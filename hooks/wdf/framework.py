@@ -115,6 +115,7 @@ class Framework:
     clients: dict[int, Client] = field(default_factory=dict)         # globals address -> client
     objects: dict[int, WdfObject] = field(default_factory=dict)      # handle -> object
     device_inits: dict[int, object] = field(default_factory=dict)    # PWDFDEVICE_INIT -> device.DeviceInit
+    devices: list[WdfObject] = field(default_factory=list)           # every device created (also deleted ones)
     calls: list[str] = field(default_factory=list)                   # framework functions a driver called
     ran: list[str] = field(default_factory=list)                     # driver callbacks the framework ran
     deleted: list[tuple[str, int, int]] = field(default_factory=list)  # (callback kind, routine, handle)

@@ -340,7 +340,32 @@ gccdrv regquery_fault regquery.c -DCASE_FAULT
 clangdrv notify_signed notify.c -DSIGNED -- /integritycheck /implib:"$OBJ/notify_signed.lib"  # exports: keep the .lib out of bin/
 
 # ---------------------------------------------------------------------------
-# L. KMDF drivers: entry point FxDriverEntry (wdf_compat.h), WDFLDR.SYS imports through
+# L. Dispatch routines, AddDevice, DriverUnload (src/dispatch.c)
+# ---------------------------------------------------------------------------
+gccdrv pending_irp  dispatch.c -DCASE_PENDING
+gccdrv pnp_wdm      dispatch.c -DCASE_PNP
+gccdrv filter_fwd   dispatch.c -DCASE_FILTER
+gccdrv leak_unload  dispatch.c -DCASE_LEAK
+gccdrv hidden_ioctl dispatch.c -DCASE_HIDDEN
+gccdrv probe_user   dispatch.c -DCASE_PROBE
+gccdrv csq_queue    dispatch.c -DCASE_CSQ
+clangdrv probe_seh_clang dispatch.c -DCASE_PROBE_SEH -fms-extensions
+
+# ---------------------------------------------------------------------------
+# M. Deferred work that runs after DriverEntry (verifier/deferred_run.py)
+# ---------------------------------------------------------------------------
+gccdrv   deferred          deferred.c
+gccdrv   deferred_exec     deferred.c -DCASE_EXEC
+
+# ---------------------------------------------------------------------------
+# N. Notification routines run by the default scenario's system events (hooks/notify.py);
+#    /INTEGRITYCHECK, which process-Ex and object callbacks need
+# ---------------------------------------------------------------------------
+clangdrv notify_run      notify_run.c -- /integritycheck
+clangdrv notify_run_exec notify_run.c -DCASE_EXEC -- /integritycheck
+
+# ---------------------------------------------------------------------------
+# O. KMDF drivers: entry point FxDriverEntry (wdf_compat.h), WDFLDR.SYS imports through
 #    obj/libwdfldr.a (src/wdfldr.def)
 # ---------------------------------------------------------------------------
 (cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix wdf -d ../src/wdfldr.def -l libwdfldr.a)

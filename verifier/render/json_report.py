@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
-from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, Report,
+from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, PoolLeak, Report,
                              UnimplementedApi, WdfDevice, WdfQueue, WdfSummary)
 from verifier.warning import DriverWarning
 
@@ -32,6 +32,8 @@ def driver_json(d: DriverReport) -> dict:
         "unimplemented_apis": [asdict(u) for u in d.unimplemented_apis],
         "coverage": d.coverage, "coverage_cut": d.coverage_cut,
         "unsupported_relocs": d.unsupported_relocs,
+        "registered_not_run": d.registered_not_run,
+        "pool_leaks": [asdict(p) for p in d.pool_leaks],
         "debug_output": d.debug_output,
         "error_log": [asdict(e) for e in d.error_log],
         "files_written": [asdict(f) for f in d.files_written],
@@ -66,6 +68,8 @@ def driver_from_json(d: dict) -> DriverReport:
         unimplemented_apis=[UnimplementedApi(**u) for u in d.get("unimplemented_apis", [])],
         coverage=d.get("coverage", "full"), coverage_cut=d.get("coverage_cut"),
         unsupported_relocs=d.get("unsupported_relocs"), debug_output=d.get("debug_output", []),
+        registered_not_run=d.get("registered_not_run", []),
+        pool_leaks=[PoolLeak(**p) for p in d.get("pool_leaks", [])],
         error_log=[ErrorLogRecord(**e) for e in d.get("error_log", [])],
         files_written=[WrittenFile(**f) for f in d.get("files_written", [])],
         wdf=wdf_from_json(d["wdf"]) if d.get("wdf") else None)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from hooks.api import TAG
 from verifier.bugcheck import BugCheck
 from verifier.report import DriverReport, Report, WdfSummary
 
@@ -56,6 +57,11 @@ def bugcheck_block(b: BugCheck, image_name: str) -> str:
     return "\n".join(lines)
 
 
+def _short_hex(text: str, shown: int = 32) -> str:
+    """Output bytes (hex) for a line of text: the first `shown` bytes, then how many there are."""
+    return text if len(text) <= 2 * shown else f"{text[:2 * shown]}... ({len(text) // 2} bytes)"
+
+
 def wdf_line(summary: WdfSummary) -> str:
     """One line of the text report: version, then each device with its queues' dispatch and callbacks."""
     parts = [f"KMDF {summary.version} ({summary.func_count} functions)"]
@@ -79,8 +85,20 @@ def driver_block(d: DriverReport) -> str:
         head += f", run incomplete: {d.incomplete}"
     out.append(head)
     for e in d.entry_points:
-        status = "did not return" if e.status is None else f"returned 0x{e.status:08x}"
-        out.append(f"  {e.name}: {status} ({e.outcome})")
+        status = f"returned 0x{e.status:08x}" if e.status is not None else \
+            "returned" if e.outcome == "returned" else "did not return"      # VOID routines have no status
+        if e.completed:
+            status = f"status 0x{e.status:08x}, information {e.information}" + (f", output {_short_hex(e.output)}"
+                                                                           if e.output else "")
+        elif e.completed is False:
+            status += ", IRP never completed"
+        code = f" 0x{e.ioctl:x}" if e.ioctl is not None else ""
+        out.append(f"  {e.name}{code}: {status} ({e.outcome})")
+    if d.registered_not_run:
+        out.append(f"  registered but not run: {', '.join(d.registered_not_run)}")
+    for p in d.pool_leaks:
+        where = f"{name}+0x{p.caller_rva:x}" if p.caller_rva is not None else "unknown caller"
+        out.append(f"  leaked pool: tag {TAG.show(p.tag)}, {p.size} bytes, allocated at {where}")
     for line in d.debug_output:
         out.append(f"  [DbgPrint] {line}")
     for e in d.error_log:

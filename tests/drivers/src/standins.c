@@ -7,7 +7,7 @@
  *   0xE0000001  PoRegisterSystemState (returns PVOID) did not return NULL
  *   0xE0000002  IoVerifyPartitionTable (returns NTSTATUS) did not return STATUS_NOT_IMPLEMENTED
  *   0xE0000003  PoQueryWatchdogTime (returns BOOLEAN) did not return FALSE
- *   0xE0000004  IoSizeofWorkItem (returns ULONG) did not return 0
+ *   0xE0000004  KeGetRecommendedSharedDataAlignment (returns ULONG) did not return 0
  *   0xE0000005  IoReleaseVpbSpinLock (returns VOID) changed RAX
  *   0xE0000006  IoReportResourceForDetection (seven parameters, returns NTSTATUS) did not return
  *               STATUS_NOT_IMPLEMENTED
@@ -51,7 +51,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
         return HV_FAIL(2);
     if (PoQueryWatchdogTime(FAKE_DEVICE, &seconds) != FALSE)
         return HV_FAIL(3);
-    if (IoSizeofWorkItem() != 0)
+    if (KeGetRecommendedSharedDataAlignment() != 0)
         return HV_FAIL(4);
     if (RaxAfterVoidCall() != 0x1122334455667788ull)
         return HV_FAIL(5);

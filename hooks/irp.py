@@ -1,0 +1,501 @@
+"""The I/O manager's side of a request: IRPs built as Windows builds them, sent down a device stack,
+completed with their completion routines, and the user process that asked.
+
+A user request (CreateFile, DeviceIoControl, ReadFile...) becomes an IRP whose stack has one
+location per device in the target's stack (DEVICE_OBJECT.StackSize), CurrentLocation one past the
+last, and the next location filled in: the driver's inline IoGetCurrentIrpStackLocation,
+IoSkipCurrentIrpStackLocation and IoCopyCurrentIrpStackLocationToNext then work on the real layout.
+Buffers follow the transfer method: METHOD_BUFFERED / DO_BUFFERED_IO get a NonPagedPoolNx system
+buffer copied back on completion up to Information, the DIRECT methods an MDL over a buffer in the
+calling process's user range, METHOD_NEITHER raw user addresses. What the I/O manager reports back
+(final status, Information, output bytes) is kept per IRP in an `IrpRecord`, updated whenever the
+IRP completes: at once, or later for a pending IRP.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import struct
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from emu.machine import Halt, Raised
+from emu.memory import PAGE, PROT_RW, PTE_P, PTE_U, PTE_W, page_ceil
+from hooks import kstructs as ks
+from hooks.api import BOOLEAN, KIRQL, NTSTATUS, PDEVICE_OBJECT, PIRP, PVOID, SIZE_T, ULONG, export
+from hooks.events import Crash
+from hooks.io import STATUS_INVALID_DEVICE_REQUEST
+from hooks.seh import EXCEPTION_NONCONTINUABLE, STATUS_ACCESS_VIOLATION, STATUS_DATATYPE_MISALIGNMENT
+from hooks.objects import HandleTable
+
+# wdm.h names of the major functions, by code.
+MAJOR_NAMES = ("CREATE", "CREATE_NAMED_PIPE", "CLOSE", "READ", "WRITE", "QUERY_INFORMATION", "SET_INFORMATION",
+               "QUERY_EA", "SET_EA", "FLUSH_BUFFERS", "QUERY_VOLUME_INFORMATION", "SET_VOLUME_INFORMATION",
+               "DIRECTORY_CONTROL", "FILE_SYSTEM_CONTROL", "DEVICE_CONTROL", "INTERNAL_DEVICE_CONTROL", "SHUTDOWN",
+               "LOCK_CONTROL", "CLEANUP", "CREATE_MAILSLOT", "QUERY_SECURITY", "SET_SECURITY", "POWER",
+               "SYSTEM_CONTROL", "DEVICE_CHANGE", "QUERY_QUOTA", "SET_QUOTA", "PNP")
+
+METHOD_BUFFERED, METHOD_IN_DIRECT, METHOD_OUT_DIRECT, METHOD_NEITHER = 0, 1, 2, 3
+METHOD_NAMES = ("METHOD_BUFFERED", "METHOD_IN_DIRECT", "METHOD_OUT_DIRECT", "METHOD_NEITHER")
+DO_BUFFERED_IO, DO_DIRECT_IO = 0x4, 0x10
+IRP_BUFFERED_IO, IRP_DEALLOCATE_BUFFER, IRP_INPUT_OPERATION = 0x10, 0x20, 0x40
+SL_PENDING_RETURNED, SL_INVOKE_ON_CANCEL, SL_INVOKE_ON_SUCCESS, SL_INVOKE_ON_ERROR = 0x01, 0x20, 0x40, 0x80
+KernelMode, UserMode = 0, 1
+STATUS_SUCCESS = 0
+STATUS_PENDING = 0x103
+STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
+STATUS_NOT_SUPPORTED = 0xC00000BB
+NO_MORE_IRP_STACK_LOCATIONS = 0x35
+FILE_DEVICE_UNKNOWN = 0x22
+IRP_MN_START_DEVICE, IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER = 0x00, 0x02, 0x02
+MM_USER_PROBE_ADDRESS = 0x7FFFFFFF0000          # the value of the MmUserProbeAddress export
+KTHREAD_PROCESS = 0xB8                          # KTHREAD.ApcState.Process on x64 Windows 10/11
+TAG_IRP, TAG_FILE, TAG_SYSBUF = 0x20707249, 0x656C6946, 0x66756249   # 'Irp ', 'File', 'Ibuf'
+GENERIC_READ_WRITE_FILE = 0x12019F              # FILE_GENERIC_READ | FILE_GENERIC_WRITE
+ACCESS_STATE_SIZE = 0xA0                        # sizeof(ACCESS_STATE) on x64: zeroed, never NULL
+CREATE_OPTIONS = 0x01000060                     # FILE_OPEN << 24 | SYNCHRONOUS_IO_NONALERT | NON_DIRECTORY_FILE
+IRP_SIZE = ctypes.sizeof(ks.IRP)
+STACK_SIZE = ctypes.sizeof(ks.IO_STACK_LOCATION)
+_CURRENT = ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation")
+_LOCATION = ks.offset_of(ks.IRP, "CurrentLocation")
+_STATUS = ks.offset_of(ks.IRP, "IoStatus")
+_PENDING_RETURNED = ks.offset_of(ks.IRP, "PendingReturned")
+_SL_CONTROL = ks.offset_of(ks.IO_STACK_LOCATION, "Control")
+
+
+def major_name(major: int) -> str:
+    return f"IRP_MJ_{MAJOR_NAMES[major]}" if major < len(MAJOR_NAMES) else f"IRP_MJ_0x{major:02X}"
+
+
+def ioctl_method(code: int) -> int:
+    return code & 3
+
+
+def nt_error(status: int) -> bool:
+    """NT_ERROR: severity error (a warning is not an error, but not a success either)."""
+    return status >= 0xC0000000
+
+
+def nt_success(status: int) -> bool:
+    """NT_SUCCESS: success or informational severity."""
+    return status < 0x80000000
+
+
+@dataclass
+class UserProcess:
+    """The process a user request comes from: an EPROCESS-like object, one thread, its handles."""
+
+    eprocess: int
+    thread: int
+    handles: HandleTable
+
+
+@dataclass
+class IrpRequest:
+    """What a caller asks the I/O manager for (one scenario step)."""
+
+    major: int
+    minor: int = 0
+    ioctl: int | None = None
+    input: bytes = b""
+    output_length: int = 0
+    method: int | None = None          # overrides the IOCTL code's low bits
+    user: bool = True                  # RequestorMode UserMode, sent from the user process's thread
+
+
+@dataclass
+class IrpRecord:
+    """One IRP the I/O manager sent, and what came back when it completed."""
+
+    irp: int
+    request: IrpRequest
+    system_buffer: int = 0
+    user_output: int = 0               # where the caller's output buffer is
+    copy_back: bool = False            # system buffer -> user output on completion (buffered transfers)
+    completed: bool = False
+    status: int | None = None
+    information: int = 0
+    output: bytes = b""
+    on_complete: Callable[["IrpRecord"], None] | None = None
+
+
+class IoManager:
+    """IRPs in flight, device stacks (who is attached to whom), the calling user process."""
+
+    def __init__(self, k):
+        self.k = k
+        self.records: dict[int, IrpRecord] = {}
+        self.attached_to: dict[int, int] = {}         # device -> the device it is attached on top of
+        self._process: UserProcess | None = None
+        self._scratch = 0
+
+    # ---- the calling process -------------------------------------------------------------------
+    @property
+    def process(self) -> UserProcess:
+        if self._process is None:
+            k = self.k
+            eprocess, thread = k.alloc_kdata(PAGE), k.alloc_kdata(PAGE)
+            k.mem.write_q(thread + KTHREAD_PROCESS, eprocess)
+            self._process = UserProcess(eprocess, thread, HandleTable())
+        return self._process
+
+    def user_buffer(self, data: bytes, size: int) -> int:
+        """`size` bytes (at least len(data)) of the calling process's memory, `data` at the start."""
+        size = max(size, len(data))
+        if not size:
+            return 0
+        va = self.k.va_ranges["user"].take(size)
+        self.k.mem.map_new(va, page_ceil(size), PROT_RW | PTE_U)
+        self.k.user_regions[va] = page_ceil(size)
+        self.k.mem.write(va, data)
+        return va
+
+    @contextlib.contextmanager
+    def requestor(self, user: bool) -> Iterator[None]:
+        """Run in the user process's thread (a user request) or the system thread, then switch back."""
+        k = self.k
+        if not user:
+            yield
+            return
+        prcb_thread = k.kpcr + ks.offset_of(ks.KPCR, "Prcb.CurrentThread")
+        system_thread = k.current_thread
+        k.current_thread = self.process.thread
+        k.mem.write_q(prcb_thread, k.current_thread)
+        try:
+            yield
+        finally:
+            k.current_thread = system_thread
+            k.mem.write_q(prcb_thread, system_thread)
+
+    # ---- device stacks -------------------------------------------------------------------------
+    def top_of_stack(self, device: int) -> int:
+        attached = ks.offset_of(ks.DEVICE_OBJECT, "AttachedDevice")
+        while (above := self.k.mem.read_q(device + attached)) != 0:
+            device = above
+        return device
+
+    def attach(self, source: int, target: int) -> int:
+        """Put `source` on top of `target`'s stack; returns the device it now sits on."""
+        k = self.k
+        top = self.top_of_stack(target)
+        k.mem.write_q(top + ks.offset_of(ks.DEVICE_OBJECT, "AttachedDevice"), source)
+        size = k.mem.read(top + ks.offset_of(ks.DEVICE_OBJECT, "StackSize"), 1)[0]
+        k.mem.write(source + ks.offset_of(ks.DEVICE_OBJECT, "StackSize"), bytes([min(size + 1, 127)]))
+        self.attached_to[source] = top
+        return top
+
+    def detach(self, target: int) -> None:
+        k = self.k
+        slot = target + ks.offset_of(ks.DEVICE_OBJECT, "AttachedDevice")
+        self.attached_to.pop(k.mem.read_q(slot), None)
+        k.mem.write_q(slot, 0)
+
+    def create_pdo(self) -> int:
+        """A root-enumerated physical device object, as the PnP manager hands one to AddDevice."""
+        k = self.k
+        driver = ks.DRIVER_OBJECT(Type=ks.IO_TYPE_DRIVER, Size=ctypes.sizeof(ks.DRIVER_OBJECT))
+        driver.DriverName = k.read_struct(ks.UNICODE_STRING, k.unicode_string("\\Driver\\PnpManager"))
+        invalid = k.module_exports["ntoskrnl.exe"]["IopInvalidDeviceRequest"]
+        pnp = k.module_exports["ntoskrnl.exe"]["IopPnPDispatch"]
+        for i in range(len(driver.MajorFunction)):
+            driver.MajorFunction[i] = pnp if i in (ks.IRP_MJ_PNP, ks.IRP_MJ_POWER) else invalid
+        driver_va = k.new_struct(driver, tag=0x76697244)
+        pdo = ks.DEVICE_OBJECT(Type=ks.IO_TYPE_DEVICE, Size=ctypes.sizeof(ks.DEVICE_OBJECT), ReferenceCount=1,
+                               DriverObject=driver_va, DeviceType=FILE_DEVICE_UNKNOWN, StackSize=1)
+        pdo_va = k.new_struct(pdo, tag=0x69766544)
+        k.mem.write_q(driver_va + ks.offset_of(ks.DRIVER_OBJECT, "DeviceObject"), pdo_va)
+        return pdo_va
+
+    # ---- building an IRP -----------------------------------------------------------------------
+    def new_file_object(self, device: int) -> int:
+        fo = ks.FILE_OBJECT()
+        fo.Type = ks.IO_TYPE_FILE
+        fo.Size = ctypes.sizeof(ks.FILE_OBJECT)
+        fo.DeviceObject = device
+        fo.ReadAccess = fo.WriteAccess = 1
+        fo.SharedRead = fo.SharedWrite = 1
+        return self.k.new_struct(fo, tag=TAG_FILE)
+
+    def build(self, device: int, request: IrpRequest, file_object: int = 0) -> IrpRecord:
+        """An IRP for the top of `device`'s stack with its next stack location filled in."""
+        k = self.k
+        top = self.top_of_stack(device)
+        count = max(k.mem.read(top + ks.offset_of(ks.DEVICE_OBJECT, "StackSize"), 1)[0], 1)
+        va = k.pool.allocate(IRP_SIZE + count * STACK_SIZE, executable=False, paged=False, tag=TAG_IRP, owner=0)
+        k.mem.write(va, bytes(IRP_SIZE + count * STACK_SIZE))
+        irp = ks.IRP()
+        irp.Type = ks.IO_TYPE_IRP
+        irp.Size = IRP_SIZE + count * STACK_SIZE
+        irp.StackCount = count
+        irp.CurrentLocation = count + 1
+        irp.Tail.Overlay.CurrentStackLocation = va + IRP_SIZE + count * STACK_SIZE
+        irp.Tail.Overlay.OriginalFileObject = file_object
+        irp.RequestorMode = UserMode if request.user else KernelMode
+        irp.Tail.Overlay.Thread = self.process.thread if request.user else k.current_thread
+        if request.major == ks.IRP_MJ_PNP:
+            irp.IoStatus.Status = STATUS_NOT_SUPPORTED     # what the PnP manager starts every PnP IRP with
+        sl = ks.IO_STACK_LOCATION()
+        sl.MajorFunction, sl.MinorFunction = request.major, request.minor
+        sl.FileObject = file_object
+        record = IrpRecord(va, request)
+        self._buffers(record, irp, sl, top)
+        k.write_struct(va, irp)
+        k.write_struct(va + IRP_SIZE + (count - 1) * STACK_SIZE, sl)
+        self.records[va] = record
+        return record
+
+    def _buffers(self, record: IrpRecord, irp: ks.IRP, sl: ks.IO_STACK_LOCATION, device: int) -> None:
+        k, req = self.k, record.request
+        params = sl.Parameters
+        if req.major in (ks.IRP_MJ_DEVICE_CONTROL, ks.IRP_MJ_INTERNAL_DEVICE_CONTROL):
+            code = req.ioctl or 0
+            method = ioctl_method(code) if req.method is None else req.method
+            params.DeviceIoControl.IoControlCode = code
+            params.DeviceIoControl.InputBufferLength = len(req.input)
+            params.DeviceIoControl.OutputBufferLength = req.output_length
+            record.user_output = self.user_buffer(b"", req.output_length)
+            if method == METHOD_BUFFERED:
+                record.system_buffer = self._system_buffer(req.input, max(len(req.input), req.output_length))
+                record.copy_back = True
+                irp.Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | (IRP_INPUT_OPERATION if req.output_length else 0)
+                irp.UserBuffer = record.user_output
+            elif method == METHOD_NEITHER:
+                params.DeviceIoControl.Type3InputBuffer = self.user_buffer(req.input, len(req.input))
+                irp.UserBuffer = record.user_output
+            else:
+                record.system_buffer = self._system_buffer(req.input, len(req.input))
+                if record.user_output:
+                    irp.MdlAddress = self.lock_user_pages(record.user_output, req.output_length)
+                if record.system_buffer:
+                    irp.Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER
+            irp.AssociatedIrp.SystemBuffer = record.system_buffer
+        elif req.major in (ks.IRP_MJ_READ, ks.IRP_MJ_WRITE):
+            writing = req.major == ks.IRP_MJ_WRITE
+            length = len(req.input) if writing else req.output_length
+            (params.Write if writing else params.Read).Length = length
+            user = self.user_buffer(req.input if writing else b"", length)
+            record.user_output = 0 if writing else user
+            flags = k.mem.read_u32(device + ks.offset_of(ks.DEVICE_OBJECT, "Flags"))
+            if flags & DO_BUFFERED_IO:
+                record.system_buffer = self._system_buffer(req.input if writing else b"", length)
+                record.copy_back = not writing
+                irp.AssociatedIrp.SystemBuffer = record.system_buffer
+                irp.Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | (0 if writing else IRP_INPUT_OPERATION)
+            elif flags & DO_DIRECT_IO:
+                irp.MdlAddress = self.lock_user_pages(user, length) if length else 0
+            else:
+                irp.UserBuffer = user
+        elif req.major == ks.IRP_MJ_CREATE:
+            access_state = k.pool.allocate(ACCESS_STATE_SIZE, executable=False, paged=False, tag=TAG_FILE, owner=0)
+            k.mem.write(access_state, bytes(ACCESS_STATE_SIZE))
+            context = k.new_struct(ks.IO_SECURITY_CONTEXT(AccessState=access_state,
+                                                          DesiredAccess=GENERIC_READ_WRITE_FILE))
+            params.Create.SecurityContext = context
+            params.Create.Options = CREATE_OPTIONS
+            params.Create.FileAttributes = 0x80                # FILE_ATTRIBUTE_NORMAL
+            params.Create.ShareAccess = 3                      # FILE_SHARE_READ | FILE_SHARE_WRITE
+        elif req.major in (ks.IRP_MJ_QUERY_INFORMATION, ks.IRP_MJ_SET_INFORMATION):
+            record.system_buffer = self._system_buffer(req.input, max(len(req.input), req.output_length))
+            record.user_output = self.user_buffer(b"", req.output_length)
+            record.copy_back = req.major == ks.IRP_MJ_QUERY_INFORMATION
+            irp.AssociatedIrp.SystemBuffer = record.system_buffer
+            info = params.QueryFile if req.major == ks.IRP_MJ_QUERY_INFORMATION else params.SetFile
+            info.Length = max(len(req.input), req.output_length)
+            info.FileInformationClass = req.minor or 4         # FileBasicInformation
+            sl.MinorFunction = 0
+        elif req.major == ks.IRP_MJ_PNP and req.minor == IRP_MN_START_DEVICE:
+            params.StartDevice.AllocatedResources = self._empty_resources()
+            params.StartDevice.AllocatedResourcesTranslated = self._empty_resources()
+        elif req.major == ks.IRP_MJ_POWER:
+            params.Power.Type = 1                              # DevicePowerState
+            params.Power.State = 1                             # PowerDeviceD0
+
+    def _system_buffer(self, data: bytes, size: int) -> int:
+        if not size:
+            return 0
+        va = self.k.pool.allocate(size, executable=False, paged=False, tag=TAG_SYSBUF, owner=0)
+        self.k.mem.write(va, data.ljust(size, b"\0"))
+        return va
+
+    def _empty_resources(self) -> int:
+        """A CM_RESOURCE_LIST with one full descriptor and no partial descriptors: valid and empty."""
+        cm = ks.CM_RESOURCE_LIST()
+        cm.Count = 1
+        cm.List[0].PartialResourceList.Version = cm.List[0].PartialResourceList.Revision = 1
+        return self.k.new_struct(cm)
+
+    def lock_user_pages(self, va: int, length: int) -> int:
+        """An MDL over user memory, probed and locked as MmProbeAndLockPages leaves it."""
+        k = self.k
+        offset = va & (PAGE - 1)
+        pages = page_ceil(offset + length) // PAGE
+        size = ctypes.sizeof(ks.MDL) + 8 * pages
+        mdl_va = k.pool.allocate(size, executable=False, paged=False, tag=0x206C644D, owner=0)
+        mdl = ks.MDL(Size=size, MdlFlags=ks.MDL_PAGES_LOCKED | ks.MDL_WRITE_OPERATION, Process=self.process.eprocess,
+                     StartVa=va - offset, ByteOffset=offset, ByteCount=length)
+        frames = [k.mem.translate(va - offset + i * PAGE) >> 12 for i in range(pages)]
+        k.mem.write(mdl_va, bytes(mdl) + struct.pack(f"<{pages}Q", *frames))
+        return mdl_va
+
+    # ---- sending and completing ----------------------------------------------------------------
+    def next_location(self, irp: int, device: int) -> tuple[int, list[int]]:
+        """IofCallDriver up to the call: step to the next stack location and pick the dispatch routine."""
+        k = self.k
+        location = ctypes.c_int8(k.mem.read(irp + _LOCATION, 1)[0]).value - 1
+        if location <= 0:
+            raise Halt(Crash(NO_MORE_IRP_STACK_LOCATIONS, (irp, 0, 0, 0), k.caller, "IofCallDriver",
+                             "the IRP has no stack location left for this device"))
+        k.mem.write(irp + _LOCATION, bytes([location & 0xFF]))
+        sl = k.mem.read_q(irp + _CURRENT) - STACK_SIZE
+        k.mem.write_q(irp + _CURRENT, sl)
+        k.mem.write_q(sl + ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject"), device)
+        major = k.mem.read(sl, 1)[0]
+        driver = k.mem.read_q(device + ks.offset_of(ks.DEVICE_OBJECT, "DriverObject"))
+        routine = k.mem.read_q(driver + ks.offset_of(ks.DRIVER_OBJECT, f"MajorFunction[{min(major, 0x1B)}]"))
+        return routine, [device, irp]
+
+    def complete(self, irp: int) -> None:
+        """IofCompleteRequest: completion routines from the current location up, then the caller's copy."""
+        k = self.k
+        irp_s = k.read_struct(ks.IRP, irp)
+        count = irp_s.StackCount
+        location = irp_s.CurrentLocation
+        sl = irp_s.Tail.Overlay.CurrentStackLocation
+        while location <= count:
+            location += 1
+            control = k.mem.read(sl + _SL_CONTROL, 1)[0]
+            entry = k.read_struct(ks.IO_STACK_LOCATION, sl)
+            k.mem.write(irp + _LOCATION, bytes([location & 0xFF]))
+            k.mem.write_q(irp + _CURRENT, sl + STACK_SIZE)
+            k.mem.write(irp + _PENDING_RETURNED, bytes([control & SL_PENDING_RETURNED]))
+            status = k.mem.read_u32(irp + _STATUS)
+            cancel = k.mem.read(irp + ks.offset_of(ks.IRP, "Cancel"), 1)[0]
+            wanted = (control & SL_INVOKE_ON_SUCCESS if nt_success(status) else control & SL_INVOKE_ON_ERROR) or \
+                (cancel and control & SL_INVOKE_ON_CANCEL)
+            k.mem.write(sl, bytes(STACK_SIZE))                # ZeroIrpStackLocation... as Windows does
+            if wanted and entry.CompletionRoutine:
+                device = 0 if location > count else k.mem.read_q(
+                    sl + STACK_SIZE + ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject"))
+                result = k.call_nested(entry.CompletionRoutine, [device, irp, entry.Context]) & 0xFFFFFFFF
+                if result == STATUS_MORE_PROCESSING_REQUIRED:
+                    return
+            elif control & SL_PENDING_RETURNED and location <= count:
+                above = sl + STACK_SIZE + _SL_CONTROL         # IoMarkIrpPending for the caller above
+                k.mem.write(above, bytes([k.mem.read(above, 1)[0] | SL_PENDING_RETURNED]))
+            sl += STACK_SIZE
+        self._finish(irp)
+
+    def _finish(self, irp: int) -> None:
+        k = self.k
+        record = self.records.get(irp)
+        if record is None:
+            return
+        status, information = struct.unpack("<IQ", k.mem.read(irp + _STATUS, 4) + k.mem.read(irp + _STATUS + 8, 8))
+        record.completed, record.status, record.information = True, status, information
+        n = min(information, record.request.output_length)
+        if record.user_output and n and not nt_error(status):
+            if record.copy_back and record.system_buffer:
+                k.mem.write(record.user_output, k.mem.read(record.system_buffer, n))
+            record.output = k.mem.read(record.user_output, n)
+        if record.on_complete:
+            record.on_complete(record)
+
+    def scratch_irql(self) -> int:
+        """A KIRQL in kernel memory, for the kernel's side of callbacks that take a PKIRQL."""
+        if not self._scratch:
+            self._scratch = self.k.pool.allocate(16, executable=False, paged=False, tag=TAG_IRP, owner=0)
+        return self._scratch
+
+    def start_cancel(self, irp: int) -> tuple[int, list[int]] | None:
+        """IoCancelIrp up to the call: set Cancel, take the cancel routine; None when there is none.
+
+        Windows calls it at DISPATCH_LEVEL holding the cancel spin lock; here at the caller's
+        IRQL, with CancelIrql recording it, so the routine's IoReleaseCancelSpinLock(CancelIrql)
+        leaves the IRQL where it was."""
+        k = self.k
+        k.mem.write(irp + ks.offset_of(ks.IRP, "Cancel"), b"\x01")
+        slot = irp + ks.offset_of(ks.IRP, "CancelRoutine")
+        routine = k.mem.read_q(slot)
+        if not routine:
+            return None
+        k.mem.write_q(slot, 0)
+        sl = k.mem.read_q(irp + _CURRENT)
+        return routine, [k.mem.read_q(sl + ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject")), irp]
+
+def mark_pending(k, irp: int) -> None:
+    """IoMarkIrpPending (an inline macro in wdm.h): SL_PENDING_RETURNED in the current location."""
+    sl = k.mem.read_q(irp + _CURRENT)
+    k.mem.write(sl + _SL_CONTROL, bytes([k.mem.read(sl + _SL_CONTROL, 1)[0] | SL_PENDING_RETURNED]))
+
+
+# ---- handlers -------------------------------------------------------------------------------------
+@export("IofCompleteRequest", "IoCompleteRequest")
+def IofCompleteRequest(k, Irp: PIRP, PriorityBoost: KIRQL) -> None:
+    k.io.complete(Irp)
+
+
+@export("IopInvalidDeviceRequest")
+def IopInvalidDeviceRequest(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
+    """What every MajorFunction slot points at until the driver sets its own routine."""
+    k.mem.write(Irp + _STATUS, struct.pack("<QQ", STATUS_INVALID_DEVICE_REQUEST, 0))
+    k.io.complete(Irp)
+    return STATUS_INVALID_DEVICE_REQUEST
+
+
+@export("IopPnPDispatch")
+def IopPnPDispatch(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
+    """The root bus driver under every PDO: PnP and power IRPs succeed (start, remove, D0)."""
+    k.mem.write(Irp + _STATUS, struct.pack("<I", STATUS_SUCCESS))
+    k.io.complete(Irp)
+    return STATUS_SUCCESS
+
+
+@export("IofCallDriver", "IoCallDriver", "PoCallDriver")
+def IofCallDriver(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
+    """Since Windows Vista PoCallDriver is IoCallDriver for power IRPs."""
+    routine, args = k.io.next_location(Irp, DeviceObject)
+    return k.call_nested(routine, args)
+
+
+@export("PoStartNextPowerIrp")
+def PoStartNextPowerIrp(k, Irp: PIRP) -> None:
+    """Power IRPs are not serialized per device since Windows Vista: nothing to start."""
+
+
+@export("IoGetRequestorProcess")
+def IoGetRequestorProcess(k, Irp: PIRP) -> PVOID:
+    thread = k.mem.read_q(Irp + ks.offset_of(ks.IRP, "Tail.Overlay.Thread"))
+    return k.mem.read_q(thread + KTHREAD_PROCESS) if thread else 0
+
+
+def _probe(k, address: int, length: int, alignment: int, write: bool) -> None:
+    """What ProbeForRead/ProbeForWrite check; a failure raises the exception Windows raises in the caller."""
+    if not length:
+        return
+    if alignment and address & (alignment - 1):
+        raise Raised(STATUS_DATATYPE_MISALIGNMENT, flags=EXCEPTION_NONCONTINUABLE)
+    end = address + length
+    if end > MM_USER_PROBE_ADDRESS or end < address:
+        raise Raised(STATUS_ACCESS_VIOLATION, flags=EXCEPTION_NONCONTINUABLE)
+    if write:
+        for page in range(address & ~(PAGE - 1), end, PAGE):
+            if k.mem.pte(page) & (PTE_P | PTE_W | PTE_U) != PTE_P | PTE_W | PTE_U:
+                raise Raised(STATUS_ACCESS_VIOLATION, flags=EXCEPTION_NONCONTINUABLE)
+
+
+@export("ProbeForRead")
+def ProbeForRead(k, Address: PVOID, Length: SIZE_T, Alignment: ULONG) -> None:
+    _probe(k, Address, Length, Alignment, write=False)
+
+
+@export("ProbeForWrite")
+def ProbeForWrite(k, Address: PVOID, Length: SIZE_T, Alignment: ULONG) -> None:
+    _probe(k, Address, Length, Alignment, write=True)
+
+
+@export("IoCancelIrp")
+def IoCancelIrp(k, Irp: PIRP) -> BOOLEAN:
+    call = k.io.start_cancel(Irp)
+    if call is not None:
+        k.call_nested(*call)
+    return int(call is not None)

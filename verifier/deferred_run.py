@@ -1,0 +1,71 @@
+"""The deferred-work stage: what a driver queued runs once its requests are done, as Windows would run it.
+
+Windows runs deferred work concurrently with the driver's other code; here, with one processor and
+one thread, it runs in a fixed order after the requests (and before REMOVE and DriverUnload), until
+nothing new is queued: queued DPCs at DISPATCH_LEVEL (`Dpc`, or `Timer` for a timer's DPC), work
+items in a system worker thread at PASSIVE_LEVEL (`WorkItem`), then the system threads the driver
+created (`SystemThread`), each until it returns, calls PsTerminateSystemThread or waits for good on
+something nothing left can signal. When nothing else is pending, the clock moves to the earliest
+armed timer, which expires and queues its DPC. A periodic timer or work that requeues itself runs
+at most MAX_RUNS times in all.
+
+Each run is an entry point in the report. An unhandled exception in a DPC is 0x1E
+(KMODE_EXCEPTION_NOT_HANDLED: it runs in an arbitrary thread), in a work item or system thread 0x7E.
+"""
+from __future__ import annotations
+
+from hooks.dispatcher import advance_clock
+from hooks.threads import running
+from verifier.report import EntryPointResult
+from verifier.triage import EntryKind
+
+DISPATCH_LEVEL = 2
+MAX_RUNS = 64
+ROUTINES = ("Dpc", "Timer", "WorkItem", "SystemThread")     # entry-point names; all return VOID
+
+
+class DeferredWork:
+    """Runs one scenario's queued work; `run` is False when a bug check ended the session."""
+
+    def __init__(self, runner):
+        self.runner = runner                    # the ScenarioRun: which routines ran is recorded there
+        self.session = runner.session
+        self.k = runner.session.kernel
+        self.runs = 0
+
+    def run(self) -> bool:
+        work, started = self.k.deferred, set()
+        while self.runs < MAX_RUNS:
+            if work.dpcs:
+                dpc = work.dpcs.pop(next(iter(work.dpcs)))       # dequeued first: it may queue itself again
+                work.ran.append(dpc)
+                name = "Timer" if dpc.api.startswith("KeSetTimer") else "Dpc"
+                result = self._run(name, dpc.routine, [dpc.dpc, dpc.context, dpc.argument1, dpc.argument2],
+                                   EntryKind.ARBITRARY_THREAD, DISPATCH_LEVEL)
+            elif work.work_items:
+                item = work.work_items.pop(0)
+                work.ran.append(item)
+                result = self._run("WorkItem", item.routine, list(item.args), EntryKind.SYSTEM_THREAD)
+            elif thread := next((t for t in work.threads.values() if t.thread not in started), None):
+                started.add(thread.thread)
+                work.ran.append(thread)
+                with running(self.k, thread.thread):
+                    result = self._run("SystemThread", thread.start_routine, [thread.context],
+                                       EntryKind.SYSTEM_THREAD)
+            elif work.timers:
+                self.runs += 1                   # a periodic timer without a DPC would expire forever
+                advance_clock(self.k, min(t.due for t in work.timers.values()) - self.k.interrupt_time)
+                continue
+            else:
+                return True
+            if result.outcome == "bugcheck" and not self.session.options.keep_going:
+                return False
+        return True
+
+    def _run(self, name: str, routine: int, args: list[int], kind: EntryKind, irql: int = 0) -> EntryPointResult:
+        self.runs += 1
+        self.runner.ran.add(name)
+        result = self.session.call_entry(name, routine, args, kind, irql)
+        if result.outcome == "returned":
+            result.status = None                # DPC, work-item and thread routines return VOID
+        return result

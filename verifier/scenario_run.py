@@ -1,0 +1,245 @@
+"""After DriverEntry: the driver's other routines, called as Windows would call them.
+
+Order: (PnP drivers) AddDevice with a PDO, IRP_MN_START_DEVICE, IRP_MJ_POWER D0; then the
+scenario's IRPs to the top of the driver's device stack (the default: CREATE, the IOCTLs, a small
+READ and WRITE when the driver handles them, CLEANUP, CLOSE); (PnP) IRP_MN_REMOVE_DEVICE; then
+DriverUnload, and with pool tracking (verifier flag 0x8) the allocations the driver still holds.
+Every routine that ran gets an `EntryPointResult`; routines the driver set that never ran are
+listed. A bug check stops the sequence, as it stops Windows.
+"""
+from __future__ import annotations
+
+from emu.memory import MemoryFault
+from hooks import kstructs as ks
+from hooks.notify import KINDS as NOTIFY_KINDS, RETURNS_STATUS as NOTIFY_RETURNS_STATUS, notifications
+from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, STATUS_PENDING, IrpRecord,
+                       IrpRequest, major_name, nt_success)
+from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, PAGE_FAULT_IN_NONPAGED_AREA, BugCheck
+from verifier.deferred_run import ROUTINES as DEFERRED_ROUTINES, DeferredWork
+from verifier.harvest import harvest
+from verifier.report import EntryPointResult, PoolLeak
+from verifier.triage import EntryKind
+from verifier.warning import DriverWarning
+from verifier.scenario import DEFAULT_INPUT, DEFAULT_OUTPUT, SMALL_TRANSFER, Scenario, Step, ioctl_step
+
+POOL_TRACKING_FLAG = 0x8
+POOL_LEAK_AT_UNLOAD = 0x62        # 0xC4 Arg1: a driver unloads without freeing its pool allocations
+VOID_ROUTINES = ("DriverUnload", "CancelRoutine", *DEFERRED_ROUTINES)
+_MAJOR = ks.offset_of(ks.DRIVER_OBJECT, "MajorFunction")
+_DEVICE_TYPE = ks.offset_of(ks.DEVICE_OBJECT, "DeviceType")
+
+
+class ScenarioRun:
+    def __init__(self, session, scenario: Scenario | None, ioctls: list[Step]):
+        self.session, self.scenario, self.ioctls = session, scenario, ioctls
+        self.k = session.kernel
+        self.driver = session.driver
+        self.invalid = self.k.module_exports["ntoskrnl.exe"]["IopInvalidDeviceRequest"]
+        self.ran: set[str] = {"DriverEntry"}
+        self.step_number = 0
+
+    # ---- reading the driver's registrations ------------------------------------------------------
+    def major_routine(self, major: int) -> int:
+        return self.k.mem.read_q(self.driver.driver_object + _MAJOR + 8 * major)
+
+    def handles(self, major: int) -> bool:
+        return self.major_routine(major) != self.invalid
+
+    def _extension(self, field: str) -> int:
+        ext = self.k.mem.read_q(self.driver.driver_object + ks.offset_of(ks.DRIVER_OBJECT, "DriverExtension"))
+        return self.k.mem.read_q(ext + ks.offset_of(ks.DRIVER_EXTENSION, field))
+
+    def devices(self) -> list[int]:
+        """The driver's devices in creation order, from the kernel's device table (as the object
+        manager finds them), not from the DRIVER_OBJECT list the driver can overwrite."""
+        owner = ks.offset_of(ks.DEVICE_OBJECT, "DriverObject")
+        return [d for d in self.k.devices if self.k.mem.read_q(d + owner) == self.driver.driver_object]
+
+    def target(self) -> int | None:
+        """The device a user opens: one a symbolic link names, else a named one, else the first."""
+        k = self.k
+        devices = self.devices()
+        linked = {name.lower() for name in k.symlinks.values()}
+        for wanted in (lambda d: (k.devices.get(d) or "").lower() in linked, lambda d: k.devices.get(d), bool):
+            for dev in devices:
+                if wanted(dev):
+                    return dev
+        return None
+
+    # ---- the sequence ------------------------------------------------------------------------------
+    def run(self, driver_entry: EntryPointResult) -> None:
+        # Windows unloads a driver whose DriverEntry failed without calling anything else.
+        try:
+            if driver_entry.outcome == "returned" and nt_success(driver_entry.status or 0):
+                self._sequence()
+            self._not_run()
+        except MemoryFault as fault:
+            self._kernel_fault(fault)
+
+    def _kernel_fault(self, fault: MemoryFault) -> None:
+        """The I/O manager followed a pointer the driver left in its objects: Windows faults there too."""
+        b = BugCheck(PAGE_FAULT_IN_NONPAGED_AREA, (fault.address, 2 if fault.access == "write" else 0, 0, 0),
+                     entry_point=self.session.triage.entry_point)
+        b.notes.append(f"the I/O manager could not {fault.access} 0x{fault.address:x}, a pointer the driver left "
+                       "in its DRIVER_OBJECT or DEVICE_OBJECT")
+        self.session.record(b)
+
+    def _sequence(self) -> None:
+        add_device = self._extension("AddDevice")
+        if add_device:
+            pdo = self.k.io.create_pdo()
+            if not self._call("AddDevice", add_device, [self.driver.driver_object, pdo]):
+                return
+            device = pdo
+            for major, minor in ((ks.IRP_MJ_PNP, IRP_MN_START_DEVICE), (ks.IRP_MJ_POWER, IRP_MN_SET_POWER)):
+                if not self._irp(pdo, Step(IrpRequest(major, minor, user=False))):
+                    return
+        else:
+            device = self.target()
+        if device is not None and not self._requests(device):
+            return
+        if self.scenario is None and not self._events():
+            return
+        if not DeferredWork(self).run():
+            return
+        if add_device and not self._irp(device, Step(IrpRequest(ks.IRP_MJ_PNP, IRP_MN_REMOVE_DEVICE, user=False))):
+            return
+        unload = self.k.mem.read_q(self.driver.driver_object + ks.offset_of(ks.DRIVER_OBJECT, "DriverUnload"))
+        if unload:
+            if self._call("DriverUnload", unload, [self.driver.driver_object]) and \
+                    self.session.options.flags & POOL_TRACKING_FLAG:
+                self._leaks()
+
+    def _requests(self, device: int) -> bool:
+        """The user's requests on one open handle; False when a bug check ended the run."""
+        k = self.k
+        file_object = k.io.new_file_object(device)
+        k.io.process.handles.open(file_object)
+        sent: dict[int, IrpRecord] = {}
+        for self.step_number, step in enumerate(self._steps(device), 1):
+            if step.notify is not None:
+                if not self._notify(step.notify):
+                    return False
+                continue
+            if step.cancel is not None:
+                if not self._cancel(sent.get(step.cancel), step.cancel):
+                    return False
+                continue
+            record = self._irp(device, step, file_object)
+            if record is None:
+                return False
+            sent[self.step_number] = record
+        return True
+
+    def _events(self) -> bool:
+        """The default scenario's system events: each registered notification routine gets its kind's
+        event, and devices registered for shutdown notification get IRP_MJ_SHUTDOWN."""
+        for kind in NOTIFY_KINDS:
+            if not self._notify(kind):
+                return False
+        callbacks = self.k.callbacks
+        for cb in callbacks.active("shutdown") + callbacks.active("last-chance-shutdown"):
+            if not self._irp(cb.cookie, Step(IrpRequest(ks.IRP_MJ_SHUTDOWN, user=False))):
+                return False
+        return True
+
+    def _notify(self, kind: str) -> bool:
+        """One event of `kind` to every routine registered for it, in the user process that caused
+        it (a system service: an unhandled exception there is 0x3B); False when a bug check ended the run."""
+        for n in notifications(self.k, kind):
+            name = n.callback.api
+            self.ran.add(name)
+            with self.k.io.requestor(True):
+                result = self.session.call_entry(name, n.callback.routine, n.args, EntryKind.SYSTEM_SERVICE)
+            if kind not in NOTIFY_RETURNS_STATUS and result.outcome == "returned":
+                result.status = None                 # the routine returns VOID
+            if result.outcome == "bugcheck" and not self.session.options.keep_going:
+                return False
+        return True
+
+    def _cancel(self, record: IrpRecord | None, number: int) -> bool:
+        if record is None or record.completed:
+            self.session.warn(DriverWarning("nothing-to-cancel", f"step {self.step_number} cancels step {number}, "
+                                            "whose IRP is not outstanding: nothing to cancel"))
+            return True
+        call = self.k.io.start_cancel(record.irp)
+        if call is None:
+            return True                                  # IoCancelIrp returns FALSE: no cancel routine set
+        with self.k.io.requestor(record.request.user):
+            return self._call("CancelRoutine", *call, EntryKind.ARBITRARY_THREAD)
+
+    def _steps(self, device: int) -> list[Step]:
+        if self.scenario is not None:
+            return self.scenario.steps
+        ioctls = self.ioctls or [ioctl_step(code, DEFAULT_INPUT, DEFAULT_OUTPUT) for code in self.harvested()]
+        steps = [Step(IrpRequest(ks.IRP_MJ_CREATE))] + ioctls + [
+            Step(IrpRequest(ks.IRP_MJ_READ, output_length=SMALL_TRANSFER)),
+            Step(IrpRequest(ks.IRP_MJ_WRITE, input=bytes(range(0x41, 0x41 + SMALL_TRANSFER)))),
+            Step(IrpRequest(ks.IRP_MJ_CLEANUP)), Step(IrpRequest(ks.IRP_MJ_CLOSE))]
+        return [s for s in steps if self.handles(s.request.major)]
+
+    def harvested(self) -> list[int]:
+        routine = self.major_routine(ks.IRP_MJ_DEVICE_CONTROL)
+        image = self.driver.image
+        if not image.contains(routine):
+            return []
+        types = {self.k.mem.read_u32(d + _DEVICE_TYPE) for d in self.devices()}
+        return harvest(self.k.mem.read, routine, image.base, image.size, types)
+
+    def _call(self, name: str, routine: int, args: list[int], kind: EntryKind = EntryKind.SYSTEM_THREAD) -> bool:
+        """Run a routine; True when it returned. DriverUnload and cancel routines return VOID: no status."""
+        self.ran.add(name)
+        result = self.session.call_entry(name, routine, args, kind)
+        if name in VOID_ROUTINES:
+            result.status = None
+        return result.outcome == "returned"
+
+    def _irp(self, device: int, step: Step, file_object: int = 0) -> IrpRecord | None:
+        """Send one IRP; its record, or None when a bug check ended the run."""
+        io, request = self.k.io, step.request
+        record = io.build(device, request, file_object)
+        routine, args = io.next_location(record.irp, io.top_of_stack(device))
+        name = major_name(request.major)
+        self.ran.add(name)
+        with io.requestor(request.user):         # a user request runs in a system service; PnP in a system thread
+            result = self.session.call_entry(name, routine, args,
+                                             EntryKind.SYSTEM_SERVICE if request.user else EntryKind.SYSTEM_THREAD)
+        result.ioctl = request.ioctl
+        result.minor = request.minor if request.major in (ks.IRP_MJ_PNP, ks.IRP_MJ_POWER) else None
+        result.expected_status = step.expect_status
+        result.pending = result.status == STATUS_PENDING
+        _update(result, record)
+        record.on_complete = lambda r: _update(result, r)    # a pending IRP completed later
+        if result.outcome == "returned" and step.expect_status is not None and result.status != step.expect_status:
+            self.session.warn(DriverWarning("unexpected-status", f"{name} step {self.step_number} ended with "
+                                            f"0x{result.status:08X}, the scenario expects 0x{step.expect_status:08X}"))
+        return record if result.outcome == "returned" else None
+
+    def _not_run(self) -> None:
+        names = []
+        if self._extension("AddDevice"):
+            names.append("AddDevice")
+        names += [major_name(m) for m in range(ks.IRP_MJ_MAXIMUM_FUNCTION + 1) if self.handles(m)]
+        if self.k.mem.read_q(self.driver.driver_object + ks.offset_of(ks.DRIVER_OBJECT, "DriverUnload")):
+            names.append("DriverUnload")
+        self.session.report.registered_not_run = [n for n in names if n not in self.ran]
+
+    def _leaks(self) -> None:
+        """Pool tracking at unload: what the driver allocated and never freed -> 0xC4 / 0x62."""
+        image = self.driver.image
+        leaks = [a for a in self.k.pool.live.values() if a.tracked and image.contains(a.owner)]
+        if not leaks:
+            return
+        report = self.session.report
+        report.pool_leaks = [PoolLeak(a.tag, a.size, image.rva(a.owner), a.address) for a in leaks]
+        b = BugCheck(DRIVER_VERIFIER_DETECTED_VIOLATION, (POOL_LEAK_AT_UNLOAD, image.name, 0, len(leaks)),
+                     entry_point="DriverUnload")
+        b.notes.append(f"{len(leaks)} allocation(s), {sum(a.size for a in leaks)} bytes, not freed at unload "
+                       "(pool_leaks lists tag, size and allocating call site)")
+        self.session.record(b)
+
+
+def _update(result: EntryPointResult, record: IrpRecord) -> None:
+    result.completed = record.completed
+    if record.completed:
+        result.status, result.information, result.output = record.status, record.information, record.output.hex()
