@@ -35,10 +35,13 @@ DO_BUFFERED_IO, DO_DIRECT_IO, DO_DEVICE_INITIALIZING = 0x4, 0x10, 0x80
 STATUS_NOT_IMPLEMENTED = 0xC0000002
 
 
-def run(name: str) -> Session:
-    """Load the driver and run DriverEntry only: what it built, before the default run's IRPs and
-    DriverUnload (test_default_run_reaches_the_framework_callbacks covers those)."""
-    session = Session(driver_path(name), read(name), Options(timeout=10))
+def run(name: str, path: str | None = None) -> Session:
+    """Load the driver (a corpus driver, or the file at `path`) and run DriverEntry only: what it built,
+    before the default run's IRPs and DriverUnload (test_default_run_reaches_the_framework_callbacks
+    covers those)."""
+    path = path or driver_path(name)
+    with open(path, "rb") as fh:
+        session = Session(path, fh.read(), Options(timeout=30))
     with mock.patch.object(ScenarioRun, "run", lambda self, entry: None):
         session.run()
     return session
@@ -313,10 +316,7 @@ def added_real_device(name: str):
     """A real KMDF PnP driver after DriverEntry and its EvtDriverDeviceAdd, both succeeding, with no
     stand-in for a WDFLDR.SYS or framework function on the way; returns the kernel."""
     from realworld import fetch
-    path = fetch(name)
-    with open(path, "rb") as fh:
-        session = Session(path, fh.read(), Options(timeout=30))
-    session.run()
+    session = run(name, fetch(name))
     assert session.report.entry_points[0].status == 0
     assert device_add(session).status == 0
     k = session.kernel

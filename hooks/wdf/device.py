@@ -43,6 +43,7 @@ class DeviceInit:
     io_type: int = WDF_DEVICE_IO_BUFFERED
     power_policy_owner: bool | None = None       # None: the framework's default for the device's role
     filter: bool = False                         # WdfFdoInitSetFilter: a filter device object
+    pdo: int = 0                                 # the physical device object AddDevice was given
     callbacks: dict[str, int] = field(default_factory=dict)
 
 
@@ -71,9 +72,12 @@ def _new_init(k, client: Client, control: bool) -> DeviceInit:
     return init
 
 
-def pnp_device_init(k, client: Client) -> int:
-    """The PWDFDEVICE_INIT the framework passes to EvtDriverDeviceAdd."""
-    return _new_init(k, client, control=False).address
+def pnp_device_init(k, client: Client, pdo: int = 0) -> int:
+    """The PWDFDEVICE_INIT the framework passes to EvtDriverDeviceAdd; the device it creates is
+    attached on top of `pdo` (if given)."""
+    init = _new_init(k, client, control=False)
+    init.pdo = pdo
+    return init.address
 
 
 def device_init(k, address: int) -> DeviceInit:
@@ -201,6 +205,8 @@ def WdfDeviceCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PVOID, De
     if not init.control:
         flags &= ~DO_DEVICE_INITIALIZING
     k.mem.write_u32(flags_at, flags)
+    if init.pdo:
+        io.IoAttachDeviceToDeviceStack(k, device_object, init.pdo)     # the FDO (or filter) above its PDO
     state = DeviceState(device_object, init.control, init.name, init.io_type, dict(init.callbacks),
                         init.power_policy_owner, init.filter)
     obj = new_object(k, client, FX_TYPE_DEVICE, DeviceAttributes, client.driver, state)

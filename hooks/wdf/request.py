@@ -211,7 +211,7 @@ def FxDriverUnload(k, DriverObject: PDRIVER_OBJECT) -> VOID:
 def FxDriverAddDevice(k, DriverObject: PDRIVER_OBJECT, PhysicalDeviceObject: PDEVICE_OBJECT) -> NTSTATUS:
     client = next(c for c in k.wdf.clients.values() if c.driver_object == DriverObject and c.driver)
     return _run(k, "EvtDriverDeviceAdd", client.config["EvtDriverDeviceAdd"],
-                [client.driver.handle, pnp_device_init(k, client)]) & 0xFFFFFFFF
+                [client.driver.handle, pnp_device_init(k, client, PhysicalDeviceObject)]) & 0xFFFFFFFF
 
 
 # ---- WDFREQUEST ---------------------------------------------------------------------------------------
