@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     results["null_api_calls_per_s"] = figures.export_rate(CORPUS, "api_loop.sys", "ApiLoop", n(200_000))
     results["api_calls_per_s"] = figures.session_rate(CORPUS, "lookaside_loop.sys", "LookasideLoop", n(20_000),
                                                       per_round=2)
+    # A cheap framework call through KMDF's function table (kmdf_loop.sys binds in its entry point):
+    # compare with null_api_calls_per_s, measured the same way on the cheapest export.
+    results["wdf_calls_per_s"] = figures.export_rate(CORPUS, "kmdf_loop.sys", "WdfLoop", n(50_000), started=True)
     allocs = figures.session_rate(CORPUS, "alloc_loop.sys", "AllocLoop", n(50_000))
     results["checked_allocs_per_s"] = allocs
     peer_allocs = figures.speakeasy_rate(CORPUS, "alloc_loop.sys", "AllocLoop", n(200))

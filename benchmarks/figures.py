@@ -88,13 +88,17 @@ def _identity_page_tables(uc: Uc, at: int, pages: dict[int, int]) -> None:
     uc.reg_write(x.UC_X86_REG_CR0, CR0_PE | CR0_WP | CR0_PG | 0x22)
 
 
-def our_call(path: str, export: str, arg: int, clock=time.perf_counter) -> tuple[float, int]:
-    """(seconds, RAX) in our kernel alone (no rules): load the driver (not timed), then time
-    export(arg) until it returns."""
+def our_call(path: str, export: str, arg: int, clock=time.perf_counter, started: bool = False) -> tuple[float, int]:
+    """(seconds, RAX) in our kernel alone (no rules): load the driver (not timed), with `started` also
+    run its entry point (a KMDF driver binds to the framework there), then time export(arg) until it
+    returns."""
     from hooks.kernel import Kernel
     image = PeImage.parse(open(path, "rb").read(), os.path.basename(path))
     k = Kernel()
-    base = k.load_driver(image, os.path.basename(path)[:-4]).image.base
+    driver = k.load_driver(image, os.path.basename(path)[:-4])
+    base = driver.image.base
+    if started and k.call(driver.image.entry, [driver.driver_object, driver.registry_path]).return_value:
+        raise RuntimeError(f"{path}: its entry point failed")
     gc.collect()                  # earlier measurements' engines are cycles: free them first
     start = clock()
     stop = k.call(base + image.exports()[export], [arg])
@@ -104,8 +108,8 @@ def our_call(path: str, export: str, arg: int, clock=time.perf_counter) -> tuple
     return elapsed, stop.return_value
 
 
-def our_seconds(path: str, export: str, arg: int) -> float:
-    return our_call(path, export, arg)[0]
+def our_seconds(path: str, export: str, arg: int, started: bool = False) -> float:
+    return our_call(path, export, arg, started=started)[0]
 
 
 def session_seconds(path: str, export: str, arg: int, repeat: int = REPEAT) -> float:
@@ -196,9 +200,9 @@ def jit_loops(corpus: str, iterations: int) -> dict[str, float | None]:
     return figures
 
 
-def export_rate(corpus: str, name: str, export: str, count: int) -> float:
+def export_rate(corpus: str, name: str, export: str, count: int, started: bool = False) -> float:
     """count / seconds for a corpus driver's exported loop export(count), in our kernel without rules."""
-    return round(count / best(our_seconds, os.path.join(corpus, name), export, count), 1)
+    return round(count / best(our_seconds, os.path.join(corpus, name), export, count, started), 1)
 
 
 def session_rate(corpus: str, name: str, export: str, count: int, per_round: int = 1) -> float:

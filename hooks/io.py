@@ -27,7 +27,7 @@ def IoCreateDevice(k, DriverObject: PDRIVER_OBJECT, DeviceExtensionSize: ULONG, 
     dev.ReferenceCount = 1
     dev.DriverObject = DriverObject
     dev.NextDevice = k.mem.read_q(DriverObject + ks.offset_of(ks.DRIVER_OBJECT, "DeviceObject"))
-    dev.Flags = DO_DEVICE_INITIALIZING | (0x40 if Exclusive else 0)   # DO_EXCLUSIVE
+    dev.Flags = DO_DEVICE_INITIALIZING | (0x8 if Exclusive else 0)    # DO_EXCLUSIVE (wdm.h)
     dev.Characteristics = DeviceCharacteristics
     dev.DeviceType = DeviceType
     dev.StackSize = 1

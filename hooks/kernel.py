@@ -33,6 +33,7 @@ from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.flt.manager import FilterManager
 from hooks.volume import FileSystem
+from hooks.wdf.framework import Framework
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
 from hooks.objects import HandleTable
@@ -131,6 +132,7 @@ class Kernel:
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
         self.io = IoManager(self)
+        self.wdf = Framework()
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
         # (module, names): imports answered by stand-ins; names empty when the whole module is unknown
         self.unresolved_imports: list[tuple[str, list[str]]] = []
@@ -207,6 +209,10 @@ class Kernel:
         if self.loaded_module_list and not extends:
             self._link_module(loaded, name)
         return loaded
+
+    def add_library(self, name: str, routines: list[str]) -> LoadedImage:
+        """A kernel module whose routines are reached through a table, not exports (KMDF's)."""
+        return self._add_module(name, [], [], internal=routines)
 
     def resolve_import(self, imp: Import) -> int:
         return self.module_exports[imp.dll.lower()][_import_key(imp)]

@@ -1799,3 +1799,125 @@ class CONFIGURATION_INFORMATION(LittleEndianStructure):
         ("Version", ULONG),
         ("MediumChangerCount", ULONG),
     ]
+
+# --- KMDF (microsoft/Windows-Driver-Frameworks src/publicinc/wdf/kmdf/1.33, and
+#     src/framework/shared/inc/private/common/fxldr.h for the loader's bind info) ------------------
+class WDF_VERSION(LittleEndianStructure):
+    _fields_ = [("Major", ULONG), ("Minor", ULONG), ("Build", ULONG)]
+
+
+class WDF_BIND_INFO(LittleEndianStructure):
+    _fields_ = [
+        ("Size", ULONG),
+        ("Component", PVOID),               # PWCHAR, e.g. L"KmdfLibrary"
+        ("Version", WDF_VERSION),
+        ("FuncCount", ULONG),
+        ("FuncTable", PVOID),               # &WdfFunctions (1.15+) or the table itself (up to 1.13)
+        ("Module", PVOID),
+    ]
+
+
+class WDF_DRIVER_GLOBALS(LittleEndianStructure):
+    _fields_ = [
+        ("Driver", PVOID),                  # WDFDRIVER, set by WdfDriverCreate
+        ("DriverFlags", ULONG),
+        ("DriverTag", ULONG),
+        ("DriverName", CHAR * 32),          # WDF_DRIVER_GLOBALS_NAME_LEN
+        ("DisplaceDriverUnload", BOOLEAN),
+    ]
+
+
+class WDF_OBJECT_ATTRIBUTES(LittleEndianStructure):
+    _fields_ = [
+        ("Size", ULONG),
+        ("EvtCleanupCallback", PVOID),
+        ("EvtDestroyCallback", PVOID),
+        ("ExecutionLevel", ENUM),
+        ("SynchronizationScope", ENUM),
+        ("ParentObject", PVOID),
+        ("ContextSizeOverride", SIZE_T),
+        ("ContextTypeInfo", PVOID),         # PCWDF_OBJECT_CONTEXT_TYPE_INFO
+    ]
+
+
+class WDF_OBJECT_CONTEXT_TYPE_INFO(LittleEndianStructure):
+    _fields_ = [
+        ("Size", ULONG),
+        ("ContextName", PVOID),
+        ("ContextSize", SIZE_T),
+        ("UniqueType", PVOID),
+        ("EvtDriverGetUniqueContextType", PVOID),
+    ]
+
+
+class WDF_DRIVER_CONFIG(LittleEndianStructure):
+    _fields_ = [
+        ("Size", ULONG),
+        ("EvtDriverDeviceAdd", PVOID),
+        ("EvtDriverUnload", PVOID),
+        ("DriverInitFlags", ULONG),
+        ("DriverPoolTag", ULONG),
+    ]
+
+
+class WDF_IO_QUEUE_CONFIG(LittleEndianStructure):
+    _fields_ = [
+        ("Size", ULONG),
+        ("DispatchType", ENUM),
+        ("PowerManaged", ENUM),             # WDF_TRI_STATE
+        ("AllowZeroLengthRequests", BOOLEAN),
+        ("DefaultQueue", BOOLEAN),
+        ("EvtIoDefault", PVOID),
+        ("EvtIoRead", PVOID),
+        ("EvtIoWrite", PVOID),
+        ("EvtIoDeviceControl", PVOID),
+        ("EvtIoInternalDeviceControl", PVOID),
+        ("EvtIoStop", PVOID),
+        ("EvtIoResume", PVOID),
+        ("EvtIoCanceledOnQueue", PVOID),
+        ("NumberOfPresentedRequests", ULONG),   # Settings.Parallel
+        ("Driver", PVOID),
+    ]
+
+
+class WDF_FILEOBJECT_CONFIG(LittleEndianStructure):
+    _fields_ = [
+        ("Size", ULONG),
+        ("EvtDeviceFileCreate", PVOID),
+        ("EvtFileClose", PVOID),
+        ("EvtFileCleanup", PVOID),
+        ("AutoForwardCleanupClose", ENUM),
+        ("FileObjectClass", ENUM),
+    ]
+
+
+class WDF_PNPPOWER_EVENT_CALLBACKS(LittleEndianStructure):
+    _fields_ = [("Size", ULONG)] + [(name, PVOID) for name in (
+        "EvtDeviceD0Entry", "EvtDeviceD0EntryPostInterruptsEnabled", "EvtDeviceD0Exit",
+        "EvtDeviceD0ExitPreInterruptsDisabled", "EvtDevicePrepareHardware", "EvtDeviceReleaseHardware",
+        "EvtDeviceSelfManagedIoCleanup", "EvtDeviceSelfManagedIoFlush", "EvtDeviceSelfManagedIoInit",
+        "EvtDeviceSelfManagedIoSuspend", "EvtDeviceSelfManagedIoRestart", "EvtDeviceSurpriseRemoval",
+        "EvtDeviceQueryRemove", "EvtDeviceQueryStop", "EvtDeviceUsageNotification", "EvtDeviceRelationsQuery",
+        "EvtDeviceUsageNotificationEx")]
+
+
+class WDF_CALLBACK_CONFIG(LittleEndianStructure):
+    """The common head of WDF_TIMER_CONFIG, WDF_WORKITEM_CONFIG and WDF_DPC_CONFIG: Size, the callback."""
+
+    _fields_ = [("Size", ULONG), ("Callback", PVOID)]
+
+
+class WDF_CHILD_LIST_CONFIG(LittleEndianStructure):
+    """KMDF 1.33 wdfchildlist.h: a bus driver's description of its children."""
+
+    _fields_ = [("Size", ULONG), ("IdentificationDescriptionSize", ULONG), ("AddressDescriptionSize", ULONG)] + [
+        (name, PVOID) for name in (
+            "EvtChildListCreateDevice", "EvtChildListScanForChildren", "EvtChildListIdentificationDescriptionCopy",
+            "EvtChildListIdentificationDescriptionDuplicate", "EvtChildListIdentificationDescriptionCleanup",
+            "EvtChildListIdentificationDescriptionCompare", "EvtChildListAddressDescriptionCopy",
+            "EvtChildListAddressDescriptionDuplicate", "EvtChildListAddressDescriptionCleanup",
+            "EvtChildListDeviceReenumerated")]
+
+
+class PNP_BUS_INFORMATION(LittleEndianStructure):
+    _fields_ = [("BusTypeGuid", UCHAR * 16), ("LegacyBusType", ENUM), ("BusNumber", ULONG)]   # GUID, INTERFACE_TYPE

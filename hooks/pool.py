@@ -144,12 +144,19 @@ def pool_flags_class(flags: int) -> tuple[bool, bool] | None:
     return kinds[0] == POOL_FLAG_NON_PAGED_EXECUTE, kinds[0] == POOL_FLAG_PAGED
 
 
+def announce(k, value: int, size: int, tag: int, args: tuple, executable: bool, caller: int | None = None) -> None:
+    """Tell the rules what pool the current call asks for (also for set-ups that allocate later);
+    `caller` when the routine has already read it."""
+    if k.events.wanted(PoolRequest):
+        k.events.emit(PoolRequest(k.current_export, args, k.caller if caller is None else caller, value, tag,
+                                  executable, size))
+
+
 def allocate(k, value: int, size: int, tag: int, args: tuple, executable: bool, paged: bool,
              zero: bool = False) -> int:
     """Announce the request, then allocate. Shared by every ExAllocatePool* routine."""
     caller = k.caller
-    if k.events.wanted(PoolRequest):
-        k.events.emit(PoolRequest(k.current_export, args, caller, value, tag, executable, size))
+    announce(k, value, size, tag, args, executable, caller)
     if size > MAX_ALLOCATION:
         return 0
     va = k.pool.allocate(size, executable=executable, paged=paged, tag=tag, owner=caller)

@@ -3,7 +3,7 @@ rootfs/exports/extra-*.txt for exports the source lacks (from Microsoft's DDI do
 
 - ntoskrnl.exe, hal.dll: mingw-w64's import libraries. A symbol with an import thunk (`T name`) is a
   routine; one with only `__imp_name` is data.
-- fltmgr.sys: the export table of wine's PE build of fltmgr.sys (Debian package libwine, pulled in
+- fltmgr.sys, wdfldr.sys: the export table of wine's PE build of the module (Debian package libwine, pulled in
   by wine64: `apt-get download libwine && dpkg-deb -x libwine_*.deb DIR`, then pass WINE_ROOT=DIR).
   All its exports are routines.
 Usage: python rootfs/make_exports.py  (needs binutils-mingw-w64-x86-64, mingw-w64-x86-64-dev, pefile)
@@ -15,7 +15,8 @@ import pefile
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exports")
 LIBS = {"ntoskrnl.exe": "libntoskrnl.a", "hal.dll": "libhal.a"}
-WINE_PE = {"fltmgr.sys": "usr/lib/x86_64-linux-gnu/wine/x86_64-windows/fltmgr.sys"}
+WINE_PE = {"fltmgr.sys": "usr/lib/x86_64-linux-gnu/wine/x86_64-windows/fltmgr.sys",
+           "wdfldr.sys": "usr/lib/x86_64-linux-gnu/wine/x86_64-windows/wdfldr.sys"}
 
 
 def symbols(lib: str) -> tuple[set[str], set[str]]:

@@ -192,17 +192,15 @@ def test_a_module_without_a_table_borrows_prototypes_by_name(tmp_path):
 
 
 @pytest.mark.realworld
-def test_a_kmdf_driver_stopped_at_wdf_version_bind_is_partly_checked():
+def test_a_kmdf_driver_gets_past_wdf_version_bind_to_modules_without_handlers():
     from realworld import fetch                 # WinDivert is KMDF: its DriverEntry starts with WdfVersionBind
     path = fetch("WinDivert64.sys")
     with open(path, "rb") as fh:
         report = run_driver(path, fh.read(), Options(timeout=30))
     assert report.bugchecks == [] and report.exit_code == 0
-    assert report.entry_points[0].status == STATUS_NOT_IMPLEMENTED
-    assert (report.coverage, report.coverage_cut) == ("partial", "WDFLDR.SYS!WdfVersionBind")
-    (bind,) = [u for u in report.unimplemented_apis if u.name == "WdfVersionBind"]
-    # WdfVersionBind(DriverObject, RegistryPath, BindInfo, ComponentGlobals), as wdfldr.h declares it
-    assert re.fullmatch(r"WdfVersionBind\((0x[0-9a-f]{16}, ){3}0x[0-9a-f]{16}\)", bind.call)
+    # WDFLDR.SYS and the framework have handlers now (hooks.wdf); WFP and NDIS (no prototype table) answer 0
+    assert [u.module for u in report.unimplemented_apis] == ["fwpkclnt.sys", "NDIS.SYS"]
+    assert report.unimplemented_apis[0].call == "FwpsInjectionHandleCreate0(...)"
 
 
 # ---- the generator ------------------------------------------------------------------------------------

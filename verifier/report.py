@@ -72,6 +72,33 @@ class ErrorLogRecord:
 
 
 @dataclass
+class WdfQueue:
+    dispatch: str                      # sequential | parallel | manual
+    default: bool
+    callbacks: dict[str, int | None]   # EvtIoDeviceControl... -> RVA in the driver (None outside it)
+
+
+@dataclass
+class WdfDevice:
+    name: str | None
+    control: bool                      # a control device (non-PnP) rather than a PnP device
+    callbacks: dict[str, int | None]   # file-object and PnP/power callbacks -> RVA
+    queues: list[WdfQueue] = field(default_factory=list)
+
+
+@dataclass
+class WdfSummary:
+    """What a KMDF driver bound to and registered with the framework."""
+
+    version: str                       # e.g. "1.15", from its WDF_BIND_INFO
+    func_count: int
+    driver_callbacks: dict[str, int | None]   # EvtDriverDeviceAdd / EvtDriverUnload -> RVA
+    devices: list[WdfDevice] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)   # framework functions it called, first call order
+    ran: list[str] = field(default_factory=list)     # its callbacks the framework ran, first run order
+
+
+@dataclass
 class DriverReport:
     path: str
     sha256: str | None = None
@@ -92,6 +119,7 @@ class DriverReport:
     debug_output: list[str] = field(default_factory=list)
     error_log: list[ErrorLogRecord] = field(default_factory=list)
     files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed
+    wdf: WdfSummary | None = None      # KMDF drivers only
 
     @staticmethod
     def digest(data: bytes) -> str:

@@ -18,6 +18,7 @@ from verifier.scenario import Scenario, Step
 from verifier.scenario_run import POOL_TRACKING_FLAG, ScenarioRun
 from verifier.triage import EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
+from verifier.wdf_summary import wdf_summary
 
 NT_FAILURE_BIT = 0x80000000           # NT_SUCCESS(status) is status >= 0
 
@@ -218,6 +219,7 @@ class Session:
             self.report.unimplemented_apis = [
                 UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count, u.call)
                 for u in k.unimplemented.values()]
+            self.report.wdf = wdf_summary(k, self.rva)
             for module, names in k.unresolved_imports:
                 if names:
                     self.warn(DriverWarning("unknown-exports", f"imports {', '.join(names)} from {module}, which "

@@ -382,6 +382,26 @@ gccdrv create_fails create_fails.c
 # ---------------------------------------------------------------------------
 gccdrv kmisc kmisc.c
 
+# R. KMDF drivers: entry point FxDriverEntry (wdf_compat.h), WDFLDR.SYS imports through
+#    obj/libwdfldr.a (src/wdfldr.def)
+# ---------------------------------------------------------------------------
+(cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix wdf -d ../src/wdfldr.def -l libwdfldr.a)
+KMDF_LD=(-- "${GCC_ALIGN[@]}" -Wl,--entry,FxDriverEntry -L"$OBJ" -lwdfldr)
+KMDF_LLD=(-- /entry:FxDriverEntry "$OBJ/libwdfldr.a")
+gccdrv kmdf_control        kmdf.c -DCASE_CONTROL "${KMDF_LD[@]}"
+gccdrv kmdf_bad_handle     kmdf.c -DCASE_BAD_HANDLE "${KMDF_LD[@]}"
+gccdrv kmdf_bind_v9        kmdf.c -DCASE_V9 "${KMDF_LD[@]}"
+gccdrv kmdf_bad_count      kmdf.c -DCASE_BAD_COUNT "${KMDF_LD[@]}"
+gccdrv kmdf_pnp            kmdf.c -DCASE_PNP "${KMDF_LD[@]}"
+clangdrv kmdf_control_clang kmdf.c -DCASE_CONTROL "${KMDF_LLD[@]}"
+for case in memory lookaside registry property property_ex fdo fdo_ex target; do
+    define=-DCASE_${case^^}
+    gccdrv "kmdf_${case}_exec" kmdf.c "$define" "${KMDF_LD[@]}"
+    gccdrv "kmdf_${case}_nx"   kmdf.c "$define" -DNX "${KMDF_LD[@]}"
+done
+clangdrv kmdf_memory_exec_clang kmdf.c -DCASE_MEMORY "${KMDF_LLD[@]}"
+gccdrv kmdf_loop           kmdf.c -DCASE_WDF_LOOP "${KMDF_LD[@]}"
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi

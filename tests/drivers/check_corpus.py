@@ -3,13 +3,17 @@
 
 For every manifest entry this verifies, with pefile and capstone only:
   * x64 image, native subsystem, DYNAMIC_BASE and NX_COMPAT, not a DLL,
-    a .reloc section, imports only from ntoskrnl.exe / hal.dll / fltmgr.sys;
+    a .reloc section, imports only from ntoskrnl.exe / hal.dll / fltmgr.sys /
+    wdfldr.sys;
   * SectionAlignment 0x1000 (except the unaligned_* drivers);
   * the static findings: writable+executable sections (0x2003), sections that
     are not page aligned (0x2004), the IAT in an executable section (0x2005),
     and DIR64 relocations straddling a page (unsupported_relocs);
-  * for each expected 0xC4 finding (DriverEntry or an IOCTL), that the API is
-    called from exactly one site, a `call qword ptr [rip+IAT slot]`;
+  * for each expected 0xC4 finding (DriverEntry, an IOCTL or a KMDF driver's
+    EvtDriverDeviceAdd), that the API is called from exactly one site, a
+    `call qword ptr [rip+IAT slot]`, or for a KMDF framework function a
+    `call qword ptr [reg+8*index]` through WdfFunctions (index from
+    rootfs/wdf/kmdf.json);
   * no tail `jmp` to any import anywhere; declared exports exist.
 
 Usage: check_corpus.py [--sites] [NAME...]   (--sites lists every call site)
@@ -24,6 +28,7 @@ import pefile
 from capstone import x86
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+KMDF_TABLE = os.path.join(HERE, "..", "..", "rootfs", "wdf", "kmdf.json")
 SCN_EXECUTE, SCN_WRITE = 0x20000000, 0x80000000
 
 
@@ -53,6 +58,8 @@ def call_sites(pe):
             return ins.address + ins.size + op.mem.disp
         return None
 
+    with open(KMDF_TABLE, encoding="utf-8") as fh:
+        framework = [f["name"] for f in json.load(fh)["functions"]]
     thunks = {i.address: slots[rip_target(i)] for i in insns
               if i.mnemonic == "jmp" and rip_target(i) in slots}
     sites = {}
@@ -63,6 +70,9 @@ def call_sites(pe):
                 sites.setdefault(slots[t], []).append(("iat", i.address + i.size - base))
             elif i.operands[0].type == x86.X86_OP_IMM and i.operands[0].imm in thunks:
                 sites.setdefault(thunks[i.operands[0].imm], []).append(("thunk", i.address + i.size - base))
+            elif (op := i.operands[0]).type == x86.X86_OP_MEM and op.mem.base not in (0, x86.X86_REG_RIP) \
+                    and op.mem.index == 0 and op.mem.disp % 8 == 0 and 0 <= op.mem.disp // 8 < len(framework):
+                sites.setdefault(framework[op.mem.disp // 8], []).append(("wdf", i.address + i.size - base))
         elif i.mnemonic == "jmp" and i.address not in thunks:
             t = rip_target(i)
             if t in slots:
@@ -109,7 +119,7 @@ def check(entry, show_sites=False):
     if not oh.DATA_DIRECTORY[5].VirtualAddress or not any(section_name(s) == ".reloc" for s in pe.sections):
         problems.append("no .reloc")
     dlls = {d.dll.decode().lower() for d in getattr(pe, "DIRECTORY_ENTRY_IMPORT", [])}
-    if not dlls <= {"ntoskrnl.exe", "hal.dll", "fltmgr.sys"}:    # none at all is fine: seh_unhandled_fault
+    if not dlls <= {"ntoskrnl.exe", "hal.dll", "fltmgr.sys", "wdfldr.sys"}:    # none at all is fine: seh_unhandled_fault
         problems.append(f"imports from {sorted(dlls)}")
     if (oh.SectionAlignment != 0x1000) != name.startswith("unaligned"):
         problems.append(f"SectionAlignment {oh.SectionAlignment:#x}")
@@ -127,12 +137,12 @@ def check(entry, show_sites=False):
             if kind == "tailjmp":
                 problems.append(f"tail jump to {api} at {rva:#x}")
     expected = [r for r in entry["runtime"] if r.get("code") == "0xC4"]
-    for io in entry.get("ioctls", []):
+    for io in entry.get("ioctls", []) + [entry.get("device_add", {"runtime": []})]:
         expected += [r for r in io["runtime"] if r.get("code") == "0xC4"]
     for r in expected:
         lst = sites.get(r["api"], [])
-        if len(lst) != 1 or lst[0][0] != "iat":
-            problems.append(f"{r['api']}: call sites {lst}, expected one call [rip+IAT]")
+        if len(lst) != 1 or lst[0][0] not in ("iat", "wdf"):
+            problems.append(f"{r['api']}: call sites {lst}, expected one call [rip+IAT] or through WdfFunctions")
     exports = {s.name.decode() for s in pe.DIRECTORY_ENTRY_EXPORT.symbols} if hasattr(pe, "DIRECTORY_ENTRY_EXPORT") else set()
     wanted = [e["name"] for e in entry.get("exports", [])] + [r["arg1_export"] for r in entry["runtime"] if "arg1_export" in r]
     for w in wanted:

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
 from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, PoolLeak, Report,
-                             UnimplementedApi)
+                             UnimplementedApi, WdfDevice, WdfQueue, WdfSummary)
 from verifier.warning import DriverWarning
 
 SCHEMA_VERSION = 1
@@ -37,6 +37,7 @@ def driver_json(d: DriverReport) -> dict:
         "debug_output": d.debug_output,
         "error_log": [asdict(e) for e in d.error_log],
         "files_written": [asdict(f) for f in d.files_written],
+        "wdf": asdict(d.wdf) if d.wdf else None,
     }
 
 
@@ -70,4 +71,11 @@ def driver_from_json(d: dict) -> DriverReport:
         registered_not_run=d.get("registered_not_run", []),
         pool_leaks=[PoolLeak(**p) for p in d.get("pool_leaks", [])],
         error_log=[ErrorLogRecord(**e) for e in d.get("error_log", [])],
-        files_written=[WrittenFile(**f) for f in d.get("files_written", [])])
+        files_written=[WrittenFile(**f) for f in d.get("files_written", [])],
+        wdf=wdf_from_json(d["wdf"]) if d.get("wdf") else None)
+
+
+def wdf_from_json(w: dict) -> WdfSummary:
+    devices = [WdfDevice(dev["name"], dev["control"], dev["callbacks"], [WdfQueue(**q) for q in dev["queues"]])
+               for dev in w["devices"]]
+    return WdfSummary(w["version"], w["func_count"], w["driver_callbacks"], devices, w["calls"], w.get("ran", []))

@@ -5,7 +5,7 @@ import os
 
 from hooks.api import TAG
 from verifier.bugcheck import BugCheck
-from verifier.report import DriverReport, Report
+from verifier.report import DriverReport, Report, WdfSummary
 
 _BANNER = "\n".join([
     "*" * 79,
@@ -62,6 +62,19 @@ def _short_hex(text: str, shown: int = 32) -> str:
     return text if len(text) <= 2 * shown else f"{text[:2 * shown]}... ({len(text) // 2} bytes)"
 
 
+def wdf_line(summary: WdfSummary) -> str:
+    """One line of the text report: version, then each device with its queues' dispatch and callbacks."""
+    parts = [f"KMDF {summary.version} ({summary.func_count} functions)"]
+    for device in summary.devices:
+        queues = "; ".join(f"{'default ' if q.default else ''}{q.dispatch} queue: {', '.join(q.callbacks) or 'none'}"
+                           for q in device.queues)
+        parts.append(f"{'control' if device.control else 'PnP'} device {device.name or '(unnamed)'}"
+                     + (f" [{queues}]" if queues else ""))
+    if summary.ran:
+        parts.append(f"ran {', '.join(summary.ran)}")
+    return "; ".join(parts)
+
+
 def driver_block(d: DriverReport) -> str:
     name = os.path.basename(d.path)
     out: list[str] = []
@@ -100,6 +113,8 @@ def driver_block(d: DriverReport) -> str:
         state = " (deleted)" if f.deleted else ""
         out.append(f"  wrote file: {f.path}{state}, {f.size} bytes, sha256 {f.sha256}, "
                    f"starts {f.first_bytes or '(empty)'}")
+    if d.wdf:
+        out.append(f"  wdf: {wdf_line(d.wdf)}")
     for u in d.unimplemented_apis:
         where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
         out.append(f"  unimplemented: {u.module}!{u.call or u.name}{where} (x{u.count})")

@@ -1,0 +1,309 @@
+"""The framework's side of the WDM entry points: IRPs become WDFREQUESTs delivered to queue callbacks.
+
+WdfDriverCreate points every DriverObject->MajorFunction at the framework's dispatcher (unless
+WdfDriverInitNoDispatchOverride), sets DriverUnload (a PnP driver, or a non-PnP one with an
+EvtDriverUnload) and, for a PnP driver, DriverExtension->AddDevice, as FxDriver::Initialize does
+(src/framework/shared/core/fxdriver.cpp). Those three are routines of Wdf01000.sys here too:
+
+- `FxDeviceDispatch` takes an IRP for one of the driver's devices. IRP_MJ_CREATE / CLOSE / CLEANUP
+  go to the file-object callbacks (completed with STATUS_SUCCESS when there is none, or after close
+  and cleanup); READ, WRITE, DEVICE_CONTROL and INTERNAL_DEVICE_CONTROL go to the queue configured
+  for that request type (WDF_REQUEST_TYPE equals the major function code), else the default queue,
+  whose EvtIoRead/EvtIoWrite/EvtIoDeviceControl/EvtIoInternalDeviceControl (or EvtIoDefault) runs
+  as a nested call. A request the driver does not complete, or one put on a manual queue, pends
+  (STATUS_PENDING, the IRP marked pending); with no queue or no callback it completes with
+  STATUS_INVALID_DEVICE_REQUEST. IRP_MJ_PNP START_DEVICE / REMOVE_DEVICE of a PnP device run its
+  PnP/power callbacks in the framework's order. Other major functions complete with
+  STATUS_INVALID_DEVICE_REQUEST.
+- `FxDriverUnload` calls EvtDriverUnload, then deletes the WDFDRIVER and its children.
+- `FxDriverAddDevice` hands EvtDriverDeviceAdd a PnP PWDFDEVICE_INIT.
+
+WdfRequestComplete(WithInformation) completes the IRP through the I/O manager's IofCompleteRequest.
+WdfRequestRetrieveInputBuffer/OutputBuffer return what the transfer method gives: the system buffer
+(METHOD_BUFFERED, and the input of the direct methods, and buffered reads/writes), the MDL's system
+mapping (the direct methods' output, direct reads/writes); METHOD_NEITHER requests have no buffer
+to retrieve (STATUS_INVALID_DEVICE_REQUEST; such drivers use EvtIoInCallerContext).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hooks import kstructs as ks
+from hooks import mdl as mdls
+from hooks.api import EXPORTS, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, PVOID, SIZE_T, ULONG_PTR, VOID, export
+from hooks.wdf.device import DO_BUFFERED_IO, DO_DIRECT_IO, DeviceState, pnp_device_init
+from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_FILEOBJECT, FX_TYPE_REQUEST,
+                                 STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS, Client,
+                                 WdfObject, delete, lookup, new_object)
+from hooks.wdf.types import PWDF_DRIVER_GLOBALS, WDFREQUEST
+
+FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE = "FxDeviceDispatch", "FxDriverUnload", "FxDriverAddDevice"
+INTERNAL_ROUTINES = (FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE)
+IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_READ, IRP_MJ_WRITE = 0x00, 0x02, 0x03, 0x04
+IRP_MJ_DEVICE_CONTROL, IRP_MJ_INTERNAL_DEVICE_CONTROL, IRP_MJ_CLEANUP = 0x0E, 0x0F, 0x12
+IRP_MJ_PNP = IRP_MJ_MAXIMUM_FUNCTION = 0x1B
+IRP_MN_START_DEVICE, IRP_MN_REMOVE_DEVICE = 0x00, 0x02
+WDF_POWER_DEVICE_D3_FINAL = 5             # WDF_POWER_DEVICE_STATE: the state before start and after removal
+FX_TYPE_CM_RES_LIST = 0x1036
+# The callbacks a PnP start and an orderly removal run, in the framework's order (Microsoft's KMDF
+# "PnP and power management scenarios": starting a device, removing a device), with their extra argument.
+START_SEQUENCE = (("EvtDevicePrepareHardware", "resources"), ("EvtDeviceD0Entry", "D3Final"),
+                  ("EvtDeviceD0EntryPostInterruptsEnabled", "D3Final"), ("EvtDeviceSelfManagedIoInit", None))
+REMOVE_SEQUENCE = (("EvtDeviceSelfManagedIoSuspend", None), ("EvtDeviceD0ExitPreInterruptsDisabled", "D3Final"),
+                   ("EvtDeviceD0Exit", "D3Final"), ("EvtDeviceReleaseHardware", "translated"),
+                   ("EvtDeviceSelfManagedIoCleanup", None))
+QUEUE_CALLBACKS = {IRP_MJ_READ: "EvtIoRead", IRP_MJ_WRITE: "EvtIoWrite", IRP_MJ_DEVICE_CONTROL: "EvtIoDeviceControl",
+                   IRP_MJ_INTERNAL_DEVICE_CONTROL: "EvtIoInternalDeviceControl"}
+FILE_CALLBACKS = {IRP_MJ_CLOSE: "EvtFileClose", IRP_MJ_CLEANUP: "EvtFileCleanup"}
+METHOD_BUFFERED, METHOD_NEITHER = 0, 3
+STATUS_PENDING = 0x103
+SL_PENDING_RETURNED = 0x01
+KERNEL_MODE = 0
+NORMAL_PAGE_PRIORITY_NX = 16 | 0x40000000       # NormalPagePriority | MdlMappingNoExecute
+_STACK = ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation")
+_IO_STATUS = ks.offset_of(ks.IRP, "IoStatus")
+_CONTROL = ks.offset_of(ks.IO_STACK_LOCATION, "Control")
+
+
+@dataclass
+class Request:
+    irp: int
+    major: int
+    stack: ks.IO_STACK_LOCATION
+    device: DeviceState
+    information: int = 0
+    status: int | None = None             # set when completed
+
+
+def wire_driver_object(k, client: Client, non_pnp: bool) -> None:
+    """Point the DRIVER_OBJECT's entry points at the framework, as FxDriver::Initialize does."""
+    driver = k.read_struct(ks.DRIVER_OBJECT, client.driver_object)
+    driver.DriverUnload = k.address_of(FRAMEWORK, FX_UNLOAD) if not non_pnp or client.config["EvtDriverUnload"] else 0
+    for major in range(IRP_MJ_MAXIMUM_FUNCTION + 1):
+        driver.MajorFunction[major] = k.address_of(FRAMEWORK, FX_DISPATCH)
+    k.write_struct(client.driver_object, driver)
+    if driver.DriverExtension:
+        k.mem.write_q(driver.DriverExtension + ks.offset_of(ks.DRIVER_EXTENSION, "AddDevice"),
+                      0 if non_pnp else k.address_of(FRAMEWORK, FX_ADD_DEVICE))
+
+
+def _run(k, name: str, routine: int, args: list[int]) -> int:
+    """Call a driver callback from the framework, noting which ran (for the report)."""
+    if name not in k.wdf.ran:
+        k.wdf.ran.append(name)
+    return k.call_nested(routine, args)
+
+
+def _device(k, device_object: int) -> WdfObject | None:
+    return next((o for o in k.wdf.objects.values()
+                 if o.type == FX_TYPE_DEVICE and o.state.device_object == device_object), None)
+
+
+def _complete_irp(k, irp: int, status: int, information: int) -> None:
+    k.mem.write(irp + _IO_STATUS, (status & 0xFFFFFFFF).to_bytes(8, "little") + information.to_bytes(8, "little"))
+    EXPORTS["IofCompleteRequest"].handler(k, irp, 0)
+
+
+def _file_object(k, device: WdfObject, file_object: int) -> WdfObject:
+    found = next((o for o in k.wdf.objects.values() if o.type == FX_TYPE_FILEOBJECT and o.state == file_object), None)
+    return found or new_object(k, device.client, FX_TYPE_FILEOBJECT, 0, device, file_object)
+
+
+@export(FX_DISPATCH, module=FRAMEWORK)
+def FxDeviceDispatch(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
+    device = _device(k, DeviceObject)
+    stack_at = k.mem.read_q(Irp + _STACK)
+    stack = k.read_struct(ks.IO_STACK_LOCATION, stack_at)
+    major = stack.MajorFunction
+    if device is None:
+        _complete_irp(k, Irp, STATUS_INVALID_DEVICE_REQUEST, 0)
+        return STATUS_INVALID_DEVICE_REQUEST
+    state: DeviceState = device.state
+    if major == IRP_MJ_PNP and not state.control:
+        return _pnp(k, device, Irp, stack.MinorFunction)
+    if major == IRP_MJ_CREATE or major in FILE_CALLBACKS:
+        return _file_request(k, device, Irp, stack, major)
+    queue = state.dispatching.get(major) or state.default_queue
+    callbacks = queue.state.callbacks if queue is not None else {}
+    routine = callbacks.get(QUEUE_CALLBACKS.get(major, ""), callbacks.get("EvtIoDefault"))
+    if major not in QUEUE_CALLBACKS or queue is None or (routine is None and queue.state.dispatch != "manual"):
+        _complete_irp(k, Irp, STATUS_INVALID_DEVICE_REQUEST, 0)
+        return STATUS_INVALID_DEVICE_REQUEST
+    request = new_object(k, device.client, FX_TYPE_REQUEST, 0, queue, Request(Irp, major, stack, state))
+    if queue.state.dispatch != "manual":
+        name = next(n for n, a in callbacks.items() if a == routine)
+        _run(k, name, routine, [queue.handle, request.handle, *_queue_arguments(stack, major, routine, callbacks)])
+    return _returned(k, request, stack_at)
+
+
+def _queue_arguments(stack: ks.IO_STACK_LOCATION, major: int, routine: int, callbacks: dict) -> list[int]:
+    """After (Queue, Request): EvtIoRead/EvtIoWrite take the length, EvtIo(Internal)DeviceControl the
+    output and input lengths and the control code; EvtIoDefault nothing more."""
+    if routine == callbacks.get("EvtIoDefault") and QUEUE_CALLBACKS[major] not in callbacks:
+        return []
+    if major in (IRP_MJ_READ, IRP_MJ_WRITE):
+        return [stack.Parameters.Read.Length]
+    control = stack.Parameters.DeviceIoControl
+    return [control.OutputBufferLength, control.InputBufferLength, control.IoControlCode]
+
+
+def _returned(k, request: WdfObject, stack_at: int) -> int:
+    """What the dispatch routine returns: the completion status, or STATUS_PENDING (IRP marked pending)."""
+    if request.state.status is not None:
+        return request.state.status
+    k.mem.write(stack_at + _CONTROL, bytes([k.mem.read(stack_at + _CONTROL, 1)[0] | SL_PENDING_RETURNED]))
+    return STATUS_PENDING
+
+
+def _file_request(k, device: WdfObject, irp: int, stack: ks.IO_STACK_LOCATION, major: int) -> int:
+    callbacks = device.state.callbacks
+    file_object = _file_object(k, device, stack.FileObject)
+    if major == IRP_MJ_CREATE and "EvtDeviceFileCreate" in callbacks:
+        request = new_object(k, device.client, FX_TYPE_REQUEST, 0, device, Request(irp, major, stack, device.state))
+        _run(k, "EvtDeviceFileCreate", callbacks["EvtDeviceFileCreate"],
+             [device.handle, request.handle, file_object.handle])
+        return _returned(k, request, k.mem.read_q(irp + _STACK))
+    if major in FILE_CALLBACKS and FILE_CALLBACKS[major] in callbacks:
+        _run(k, FILE_CALLBACKS[major], callbacks[FILE_CALLBACKS[major]], [file_object.handle])
+    if major == IRP_MJ_CLOSE:
+        delete(k, file_object)
+    _complete_irp(k, irp, STATUS_SUCCESS, 0)
+    return STATUS_SUCCESS
+
+
+def _pnp(k, device: WdfObject, irp: int, minor: int) -> int:
+    """START_DEVICE and REMOVE_DEVICE of a PnP device: its PnP/power callbacks in the framework's order
+    (an empty resource list: the emulated device has no hardware). A failing callback fails the start.
+    Other minor functions complete with the IRP's status as it stands (no device below to pass it to)."""
+    sequence = {IRP_MN_START_DEVICE: START_SEQUENCE, IRP_MN_REMOVE_DEVICE: REMOVE_SEQUENCE}.get(minor)
+    if sequence is None:
+        status = k.mem.read_u32(irp + _IO_STATUS)
+        _complete_irp(k, irp, status, 0)
+        return status
+    lists = [new_object(k, device.client, FX_TYPE_CM_RES_LIST, 0, device).handle for _ in range(2)]
+    extra = {"resources": lists, "translated": lists[1:], "D3Final": [WDF_POWER_DEVICE_D3_FINAL], None: []}
+    for name, argument in sequence:
+        routine = device.state.callbacks.get(name)
+        if routine:
+            status = _run(k, name, routine, [device.handle, *extra[argument]]) & 0xFFFFFFFF
+            if status >= 0x80000000 and name in dict(START_SEQUENCE):
+                _complete_irp(k, irp, status, 0)
+                return status
+    if minor == IRP_MN_REMOVE_DEVICE:
+        device_object = device.state.device_object
+        delete(k, device)
+        EXPORTS["IoDeleteDevice"].handler(k, device_object)
+    _complete_irp(k, irp, STATUS_SUCCESS, 0)
+    return STATUS_SUCCESS
+
+
+@export(FX_UNLOAD, module=FRAMEWORK)
+def FxDriverUnload(k, DriverObject: PDRIVER_OBJECT) -> VOID:
+    client = next((c for c in k.wdf.clients.values() if c.driver_object == DriverObject and c.driver), None)
+    if client is None:
+        return
+    if client.config["EvtDriverUnload"]:
+        _run(k, "EvtDriverUnload", client.config["EvtDriverUnload"], [client.driver.handle])
+    delete(k, client.driver)
+
+
+@export(FX_ADD_DEVICE, module=FRAMEWORK)
+def FxDriverAddDevice(k, DriverObject: PDRIVER_OBJECT, PhysicalDeviceObject: PDEVICE_OBJECT) -> NTSTATUS:
+    client = next(c for c in k.wdf.clients.values() if c.driver_object == DriverObject and c.driver)
+    return _run(k, "EvtDriverDeviceAdd", client.config["EvtDriverDeviceAdd"],
+                [client.driver.handle, pnp_device_init(k, client, PhysicalDeviceObject)]) & 0xFFFFFFFF
+
+
+# ---- WDFREQUEST ---------------------------------------------------------------------------------------
+def _request(k, globals_address: int, handle: int) -> Request:
+    return lookup(k, globals_address, handle, FX_TYPE_REQUEST).state
+
+
+def complete(k, obj: WdfObject, status: int, information: int) -> None:
+    request: Request = obj.state
+    request.status, request.information = status & 0xFFFFFFFF, information
+    _complete_irp(k, request.irp, status, information)
+    delete(k, obj)
+
+
+@export("WdfRequestComplete", module=FRAMEWORK)
+def WdfRequestComplete(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Status: NTSTATUS) -> VOID:
+    obj = lookup(k, DriverGlobals, Request, FX_TYPE_REQUEST)
+    complete(k, obj, Status, obj.state.information)
+
+
+@export("WdfRequestCompleteWithInformation", module=FRAMEWORK)
+def WdfRequestCompleteWithInformation(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Status: NTSTATUS,
+                                      Information: ULONG_PTR) -> VOID:
+    complete(k, lookup(k, DriverGlobals, Request, FX_TYPE_REQUEST), Status, Information)
+
+
+@export("WdfRequestSetInformation", module=FRAMEWORK)
+def WdfRequestSetInformation(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST,
+                             Information: ULONG_PTR) -> VOID:
+    _request(k, DriverGlobals, Request).information = Information
+
+
+@export("WdfRequestGetInformation", module=FRAMEWORK)
+def WdfRequestGetInformation(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> ULONG_PTR:
+    return _request(k, DriverGlobals, Request).information
+
+
+def _buffer(k, request: Request, output: bool) -> tuple[int, int] | None:
+    """(address, length) of the request's input or output buffer; None for METHOD_NEITHER."""
+    irp = k.read_struct(ks.IRP, request.irp)
+    if request.major in (IRP_MJ_DEVICE_CONTROL, IRP_MJ_INTERNAL_DEVICE_CONTROL):
+        control = request.stack.Parameters.DeviceIoControl
+        method = control.IoControlCode & 3
+        if method == METHOD_NEITHER:
+            return None
+        length = control.OutputBufferLength if output else control.InputBufferLength
+        if output and method != METHOD_BUFFERED:
+            return _mdl_buffer(k, irp.MdlAddress), length
+        return irp.AssociatedIrp.SystemBuffer, length
+    if (request.major == IRP_MJ_READ) != output:
+        return 0, 0                                   # a read has no input, a write no output
+    length = request.stack.Parameters.Read.Length
+    flags = k.mem.read_u32(request.device.device_object + ks.offset_of(ks.DEVICE_OBJECT, "Flags"))
+    if flags & DO_DIRECT_IO:
+        return _mdl_buffer(k, irp.MdlAddress), length
+    if flags & DO_BUFFERED_IO:
+        return irp.AssociatedIrp.SystemBuffer, length
+    return None
+
+
+def _mdl_buffer(k, mdl: int) -> int:
+    """The MDL's system address, mapping it (no-execute) as MmGetSystemAddressForMdlSafe would."""
+    if not mdl:
+        return 0
+    m = k.read_struct(ks.MDL, mdl)
+    if m.MdlFlags & ks.MDL_MAPPED_TO_SYSTEM_VA:
+        return m.MappedSystemVa
+    return mdls.map_locked_pages(k, mdl, KERNEL_MODE, NORMAL_PAGE_PRIORITY_NX, False, (mdl,))
+
+
+def _retrieve(k, globals_address: int, handle: int, minimum: int, buffer_out: int, length_out: int,
+              output: bool) -> int:
+    found = _buffer(k, _request(k, globals_address, handle), output)
+    if found is None:
+        return STATUS_INVALID_DEVICE_REQUEST
+    address, length = found
+    if length == 0 or not address or length < minimum:
+        return STATUS_BUFFER_TOO_SMALL
+    k.mem.write_q(buffer_out, address)
+    if length_out:
+        k.mem.write_q(length_out, length)
+    return STATUS_SUCCESS
+
+
+@export("WdfRequestRetrieveInputBuffer", module=FRAMEWORK)
+def WdfRequestRetrieveInputBuffer(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST,
+                                  MinimumRequiredLength: SIZE_T, Buffer: PVOID, Length: PVOID) -> NTSTATUS:
+    return _retrieve(k, DriverGlobals, Request, MinimumRequiredLength, Buffer, Length, output=False)
+
+
+@export("WdfRequestRetrieveOutputBuffer", module=FRAMEWORK)
+def WdfRequestRetrieveOutputBuffer(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST,
+                                   MinimumRequiredSize: SIZE_T, Buffer: PVOID, Length: PVOID) -> NTSTATUS:
+    return _retrieve(k, DriverGlobals, Request, MinimumRequiredSize, Buffer, Length, output=True)
+
