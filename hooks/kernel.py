@@ -32,6 +32,9 @@ from hooks.irp import IoManager
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.flt.manager import FilterManager
+from hooks.fsrtl import FileSystemRegistrations
+from hooks.ndis.state import Ndis
+from hooks.cng import SystemRandom
 from hooks.volume import FileSystem
 from hooks.pool import PoolAllocator
 from hooks.registry import Registry
@@ -114,6 +117,9 @@ class Kernel:
         self.crt = crt.CrtState()
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
+        self.file_systems = FileSystemRegistrations()
+        self.ndis = Ndis()
+        self.system_random = SystemRandom()
         self.io = IoManager(self)
         self.stubs = StubArea(self.machine, MODULES_BASE, MODULES_SPAN)
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist

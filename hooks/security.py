@@ -7,13 +7,15 @@ manager. The layouts are the documented x64 ones; access checks themselves are n
 import struct
 
 from hooks.api import (ACCESS_MASK, BOOLEAN, HANDLE, KPROCESSOR_MODE, NTSTATUS, PHANDLE, POOL_TYPE, PULONG, PVOID,
-                       ULONG, export)
+                       UCHAR, ULONG, export)
 
 STATUS_SUCCESS = 0
 STATUS_BUFFER_TOO_SMALL = 0xC0000023
 STATUS_INVALID_SID = 0xC0000078
 STATUS_INVALID_ACL = 0xC0000077
 STATUS_ALLOTTED_SPACE_EXCEEDED = 0xC0000099
+STATUS_INVALID_PARAMETER = 0xC000000D
+SID_REVISION, SID_MAX_SUB_AUTHORITIES = 1, 15
 SE_OWNER_DEFAULTED, SE_GROUP_DEFAULTED, SE_DACL_PRESENT, SE_DACL_DEFAULTED = 0x1, 0x2, 0x4, 0x8
 SE_SACL_PRESENT, SE_SACL_DEFAULTED, SE_SELF_RELATIVE = 0x10, 0x20, 0x8000
 ABSOLUTE_SIZE, RELATIVE_SIZE = 40, 20
@@ -93,6 +95,44 @@ def RtlLengthSid(k, Sid: PVOID) -> ULONG:
 def RtlValidSid(k, Sid: PVOID) -> BOOLEAN:
     revision, count = k.mem.read(Sid, 2)
     return int(revision == 1 and count <= 15)
+
+
+@export("RtlLengthRequiredSid")
+def RtlLengthRequiredSid(k, SubAuthorityCount: ULONG) -> ULONG:
+    return 8 + 4 * SubAuthorityCount
+
+
+@export("RtlInitializeSid")
+def RtlInitializeSid(k, Sid: PVOID, IdentifierAuthority: PVOID, SubAuthorityCount: UCHAR) -> NTSTATUS:
+    """Revision, count and the 6-byte authority; the sub-authorities are the caller's to fill."""
+    if SubAuthorityCount > SID_MAX_SUB_AUTHORITIES:
+        return STATUS_INVALID_PARAMETER
+    k.mem.write(Sid, bytes([SID_REVISION, SubAuthorityCount]) + k.mem.read(IdentifierAuthority, 6))
+    return STATUS_SUCCESS
+
+
+@export("RtlSubAuthoritySid")
+def RtlSubAuthoritySid(k, Sid: PVOID, SubAuthority: ULONG) -> PVOID:
+    return Sid + 8 + 4 * SubAuthority
+
+
+@export("RtlSubAuthorityCountSid")
+def RtlSubAuthorityCountSid(k, Sid: PVOID) -> PVOID:
+    return Sid + 1
+
+
+@export("RtlEqualSid")
+def RtlEqualSid(k, Sid1: PVOID, Sid2: PVOID) -> BOOLEAN:
+    return int(k.mem.read(Sid1, sid_length(k, Sid1)) == k.mem.read(Sid2, sid_length(k, Sid2)))
+
+
+@export("RtlCopySid")
+def RtlCopySid(k, DestinationSidLength: ULONG, DestinationSid: PVOID, SourceSid: PVOID) -> NTSTATUS:
+    length = sid_length(k, SourceSid)
+    if DestinationSidLength < length:
+        return STATUS_BUFFER_TOO_SMALL
+    k.mem.write(DestinationSid, k.mem.read(SourceSid, length))
+    return STATUS_SUCCESS
 
 
 @export("RtlCreateAcl")

@@ -207,6 +207,8 @@ class ScenarioRun:
 
 
 def _update(result: EntryPointResult, record: IrpRecord) -> None:
+    """A routine that completed its IRP and then crashed or ran out of budget has no status: it never
+    returned one."""
     result.completed = record.completed
-    if record.completed:
+    if record.completed and result.outcome == "returned":
         result.status, result.information, result.output = record.status, record.information, record.output.hex()

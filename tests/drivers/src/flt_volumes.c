@@ -1,0 +1,78 @@
+/*
+ * flt_volumes.c - a minifilter that enumerates the volumes (FltEnumerateVolumes, as Process
+ * Monitor's driver does in DriverEntry) and asks a volume's name.  Statuses as Microsoft's
+ * fltkernel.h reference documents them.
+ *
+ * DriverEntry returns (first failure wins):
+ *   0xE0000001  FltRegisterFilter failed
+ *   0xE0000002  FltEnumerateVolumes with no room did not give STATUS_BUFFER_TOO_SMALL and a count
+ *               of at least 1
+ *   0xE0000003  FltEnumerateVolumes with room for that count failed or returned another count
+ *   0xE0000004  FltGetVolumeName of the first volume: the size probe (NULL name) did not give
+ *               STATUS_BUFFER_TOO_SMALL with a size, or the name is not \Device\HarddiskVolumeN
+ *   0xE0000005  FltObjectDereference'd volumes: FltObjectReference on one failed
+ * Exported: Volume (the first volume), VolumeCount.
+ */
+#include "flt_compat.h"
+
+IMPORT NTSTATUS NTAPI FltEnumerateVolumes(PFLT_FILTER Filter, PFLT_VOLUME *VolumeList, ULONG VolumeListSize,
+                                          PULONG NumberVolumesReturned);
+IMPORT NTSTATUS NTAPI FltGetVolumeName(PFLT_VOLUME Volume, PUNICODE_STRING VolumeName, PULONG BufferSizeNeeded);
+
+__declspec(dllexport) PFLT_VOLUME Volume;
+__declspec(dllexport) ULONG VolumeCount;
+static PFLT_FILTER Filter;
+
+static NTSTATUS NTAPI FilterUnload(FLT_FILTER_UNLOAD_FLAGS Flags)
+{
+    FltUnregisterFilter(Filter);
+    return STATUS_SUCCESS;
+}
+
+static const FLT_REGISTRATION Registration = {
+    sizeof(FLT_REGISTRATION), FLT_REGISTRATION_VERSION, 0, NULL, NULL, FilterUnload,
+};
+
+static NTSTATUS Volumes(void)
+{
+    static const WCHAR prefix[] = L"\\Device\\HarddiskVolume";
+    PFLT_VOLUME volumes[8];
+    WCHAR text[64];
+    UNICODE_STRING name = {0, sizeof(text), text};
+    ULONG count = 0, again = 0, needed = 0, i;
+    NTSTATUS st;
+
+    if (FltEnumerateVolumes(Filter, volumes, 0, &count) != STATUS_BUFFER_TOO_SMALL || count < 1 || count > 8)
+        return HV_FAIL(2);
+    if (FltEnumerateVolumes(Filter, volumes, count, &again) != STATUS_SUCCESS || again != count)
+        return HV_FAIL(3);
+    Volume = volumes[0];
+    VolumeCount = count;
+    st = FltGetVolumeName(volumes[0], NULL, &needed);
+    if (st != STATUS_BUFFER_TOO_SMALL || needed == 0 || needed > sizeof(text))
+        st = HV_FAIL(4);
+    else if (FltGetVolumeName(volumes[0], &name, &needed) != STATUS_SUCCESS || name.Length != needed ||
+             name.Length <= sizeof(prefix) - 2 || RtlCompareMemory(text, prefix, sizeof(prefix) - 2) != sizeof(prefix) - 2)
+        st = HV_FAIL(4);
+    else if (FltObjectReference(volumes[0]) != STATUS_SUCCESS)
+        st = HV_FAIL(5);
+    else {
+        FltObjectDereference(volumes[0]);
+        st = STATUS_SUCCESS;
+    }
+    for (i = 0; i < count; i++)
+        FltObjectDereference(volumes[i]);
+    return st;
+}
+
+NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    NTSTATUS st;
+
+    if (!NT_SUCCESS(FltRegisterFilter(DriverObject, &Registration, &Filter)))
+        return HV_FAIL(1);
+    st = Volumes();
+    if (!NT_SUCCESS(st))
+        FltUnregisterFilter(Filter);
+    return st;
+}
