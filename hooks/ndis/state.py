@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 
 NDIS = "ndis.sys"
 NDIS_STATUS_SUCCESS = 0
-NDIS_STATUS_FAILURE = 0xC0000001
-NDIS_STATUS_RESOURCES = 0xC000009A
 NDIS_STATUS_BAD_VERSION = 0xC0010004
 NDIS_STATUS_BAD_CHARACTERISTICS = 0xC0010005
 HANDLE_SIZE = 0x100                     # opaque objects: big enough for any driver peeking
