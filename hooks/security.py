@@ -143,19 +143,31 @@ def RtlCreateAcl(k, Acl: PVOID, AclLength: ULONG, AclRevision: ULONG) -> NTSTATU
     return STATUS_SUCCESS
 
 
-@export("RtlAddAccessAllowedAce")
-def RtlAddAccessAllowedAce(k, Acl: PVOID, AceRevision: ULONG, AccessMask: ACCESS_MASK, Sid: PVOID) -> NTSTATUS:
-    _, _, size, count, _ = struct.unpack("<BBHHH", k.mem.read(Acl, 8))
-    end = Acl + 8
+def _add_allowed_ace(k, acl: int, flags: int, access_mask: int, sid_address: int) -> int:
+    """Append an ACCESS_ALLOWED_ACE (type 0, the given AceFlags) after the ACL's last ACE."""
+    _, _, size, count, _ = struct.unpack("<BBHHH", k.mem.read(acl, 8))
+    end = acl + 8
     for _ in range(count):
         end += k.mem.read_u16(end + 2)
-    sid = k.mem.read(Sid, sid_length(k, Sid))
-    ace = struct.pack("<BBHI", 0, 0, 8 + len(sid), AccessMask) + sid
-    if end + len(ace) > Acl + size:
+    sid = k.mem.read(sid_address, sid_length(k, sid_address))
+    ace = struct.pack("<BBHI", 0, flags, 8 + len(sid), access_mask) + sid
+    if end + len(ace) > acl + size:
         return STATUS_ALLOTTED_SPACE_EXCEEDED
     k.mem.write(end, ace)
-    k.mem.write_u16(Acl + 4, count + 1)
+    k.mem.write_u16(acl + 4, count + 1)
     return STATUS_SUCCESS
+
+
+@export("RtlAddAccessAllowedAce")
+def RtlAddAccessAllowedAce(k, Acl: PVOID, AceRevision: ULONG, AccessMask: ACCESS_MASK, Sid: PVOID) -> NTSTATUS:
+    return _add_allowed_ace(k, Acl, 0, AccessMask, Sid)
+
+
+@export("RtlAddAccessAllowedAceEx")
+def RtlAddAccessAllowedAceEx(k, Acl: PVOID, AceRevision: ULONG, AceFlags: ULONG, AccessMask: ACCESS_MASK,
+                             Sid: PVOID) -> NTSTATUS:
+    """AceFlags (OBJECT_INHERIT_ACE, CONTAINER_INHERIT_ACE...) go into the ACE header's flags byte."""
+    return _add_allowed_ace(k, Acl, AceFlags & 0xFF, AccessMask, Sid)
 
 
 def _set_component(k, sd: int, index: int, value: int, flag: int, present: bool, defaulted: int) -> None:

@@ -71,3 +71,6 @@ def test_filter_enumerates_the_system_volume():
     assert k.mem.read_u32(exported(s, "VolumeCount")) == 1
     assert k.filter_manager.volumes[volume].name == SYSTEM_VOLUME
     assert k.filter_manager.volumes[volume].references == 0    # every reference handed out was dropped
+    disk = k.filter_manager.volumes[volume].disk_device          # FltGetDiskDeviceObject's device
+    assert k.devices[disk] == SYSTEM_VOLUME
+    assert k.object_types.of(k, disk) == k.object_types.address["Device"]

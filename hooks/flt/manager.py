@@ -106,6 +106,7 @@ class Volume:
     address: int
     name: str
     references: int = 0
+    disk_device: int = 0                        # its DEVICE_OBJECT, made on first FltGetDiskDeviceObject
 
 
 @dataclass

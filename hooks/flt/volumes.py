@@ -1,8 +1,13 @@
-"""The volumes a minifilter can enumerate: the one disk volume hooks.volume serves (C:)."""
+"""The volumes a minifilter can enumerate: the one disk volume hooks.volume serves (C:), and its disk
+device object (a FILE_DEVICE_DISK DEVICE_OBJECT of no driver: no disk driver is loaded)."""
 from __future__ import annotations
+
+import ctypes
 
 from hooks import kstructs as ks
 from hooks.api import NTSTATUS, PULONG, PUNICODE_STRING, PVOID, ULONG, export
+
+FILE_DEVICE_DISK = 0x7
 from hooks.flt.filters import hand_out
 from hooks.flt.manager import FLTMGR, STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, Volume, \
     new_object
@@ -41,4 +46,19 @@ def FltGetVolumeName(k, Volume: PVOID, VolumeName: PUNICODE_STRING, BufferSizeNe
         return STATUS_BUFFER_TOO_SMALL
     k.mem.write(target.Buffer, data)
     k.mem.write_u16(VolumeName, len(data))
+    return STATUS_SUCCESS
+
+
+@export("FltGetDiskDeviceObject", module=FLTMGR)
+def FltGetDiskDeviceObject(k, Volume: PVOID, DiskDeviceObject: PVOID) -> NTSTATUS:
+    """A referenced pointer (the caller dereferences it) to the volume's disk device."""
+    volume = k.filter_manager.volumes.get(Volume)
+    if volume is None:
+        return STATUS_INVALID_PARAMETER
+    if not volume.disk_device:
+        device = ks.DEVICE_OBJECT(Type=ks.IO_TYPE_DEVICE, Size=ctypes.sizeof(ks.DEVICE_OBJECT), ReferenceCount=1,
+                                  DeviceType=FILE_DEVICE_DISK)
+        volume.disk_device = k.new_struct(device, tag=0x6B736944)                       # 'Disk'
+        k.devices[volume.disk_device] = volume.name
+    k.mem.write_q(DiskDeviceObject, volume.disk_device)
     return STATUS_SUCCESS

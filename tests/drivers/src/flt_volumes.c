@@ -10,7 +10,8 @@
  *   0xE0000003  FltEnumerateVolumes with room for that count failed or returned another count
  *   0xE0000004  FltGetVolumeName of the first volume: the size probe (NULL name) did not give
  *               STATUS_BUFFER_TOO_SMALL with a size, or the name is not \Device\HarddiskVolumeN
- *   0xE0000005  FltObjectDereference'd volumes: FltObjectReference on one failed
+ *   0xE0000005  FltObjectReference on the first volume failed
+ *   0xE0000006  FltGetDiskDeviceObject of the first volume failed, or gave no FILE_DEVICE_DISK device
  * Exported: Volume (the first volume), VolumeCount.
  */
 #include "flt_compat.h"
@@ -18,6 +19,7 @@
 IMPORT NTSTATUS NTAPI FltEnumerateVolumes(PFLT_FILTER Filter, PFLT_VOLUME *VolumeList, ULONG VolumeListSize,
                                           PULONG NumberVolumesReturned);
 IMPORT NTSTATUS NTAPI FltGetVolumeName(PFLT_VOLUME Volume, PUNICODE_STRING VolumeName, PULONG BufferSizeNeeded);
+IMPORT NTSTATUS NTAPI FltGetDiskDeviceObject(PFLT_VOLUME Volume, PDEVICE_OBJECT *DiskDeviceObject);
 
 __declspec(dllexport) PFLT_VOLUME Volume;
 __declspec(dllexport) ULONG VolumeCount;
@@ -37,6 +39,7 @@ static NTSTATUS Volumes(void)
 {
     static const WCHAR prefix[] = L"\\Device\\HarddiskVolume";
     PFLT_VOLUME volumes[8];
+    PDEVICE_OBJECT disk = NULL;
     WCHAR text[64];
     UNICODE_STRING name = {0, sizeof(text), text};
     ULONG count = 0, again = 0, needed = 0, i;
@@ -58,7 +61,11 @@ static NTSTATUS Volumes(void)
         st = HV_FAIL(5);
     else {
         FltObjectDereference(volumes[0]);
-        st = STATUS_SUCCESS;
+        st = FltGetDiskDeviceObject(volumes[0], &disk);
+        if (st != STATUS_SUCCESS || disk == NULL || disk->DeviceType != FILE_DEVICE_DISK)
+            st = HV_FAIL(6);
+        if (disk != NULL)
+            ObDereferenceObject(disk);
     }
     for (i = 0; i < count; i++)
         FltObjectDereference(volumes[i]);

@@ -12,6 +12,8 @@
  *   0xE0000003  RtlInitializeSid with 16 sub-authorities (max 15) did not fail
  *   0xE0000004  RtlCopySid: a too-small buffer did not give STATUS_BUFFER_TOO_SMALL, or the copy is
  *               not RtlEqualSid to the source, or a changed copy still is
+ *   0xE0000018  RtlAddAccessAllowedAceEx did not append one ACCESS_ALLOWED_ACE with the given AceFlags,
+ *               mask and SID (AceSize 8 + the SID's 16 bytes)
  *   0xE0000005  RtlInsertUnicodePrefix: a new prefix was refused, or a duplicate (other case) accepted
  *   0xE0000006  RtlFindUnicodePrefix: "\a\b\x" not found under "\a\b", "\a\bx" not under "\a"
  *               (prefixes end on a component), or "\A\B\X" (case-insensitive from 0) not under "\a\b"
@@ -65,6 +67,23 @@ static BOOLEAN Same(const void *a, const void *b, SIZE_T n)
     return RtlCompareMemory(a, b, n) == n;
 }
 
+static NTSTATUS AllowedAce(PSID sid)
+{
+    ULONG64 storage[8];
+    PACL acl = (PACL)storage;
+    PACCESS_ALLOWED_ACE ace = (PACCESS_ALLOWED_ACE)(acl + 1);
+
+    if (RtlCreateAcl(acl, sizeof(storage), ACL_REVISION) != STATUS_SUCCESS ||
+        RtlAddAccessAllowedAceEx(acl, ACL_REVISION, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE, GENERIC_READ, sid) !=
+            STATUS_SUCCESS)
+        return HV_FAIL(0x18);
+    if (acl->AceCount != 1 || ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE ||
+        ace->Header.AceFlags != (OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE) || ace->Header.AceSize != 8 + 16 ||
+        ace->Mask != GENERIC_READ || !Same(&ace->SidStart, sid, 16))
+        return HV_FAIL(0x18);
+    return STATUS_SUCCESS;
+}
+
 static NTSTATUS Sids(void)
 {
     static const UCHAR admins[16] = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0};   /* S-1-5-32-544 */
@@ -88,7 +107,7 @@ static NTSTATUS Sids(void)
     copy[3] = DOMAIN_ALIAS_RID_USERS;
     if (RtlEqualSid(copy, sid))
         return HV_FAIL(4);
-    return STATUS_SUCCESS;
+    return AllowedAce(sid);
 }
 
 static NTSTATUS Prefixes(void)
