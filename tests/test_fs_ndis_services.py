@@ -74,3 +74,4 @@ def test_filter_enumerates_the_system_volume():
     disk = k.filter_manager.volumes[volume].disk_device          # FltGetDiskDeviceObject's device
     assert k.devices[disk] == SYSTEM_VOLUME
     assert k.object_types.of(k, disk) == k.object_types.address["Device"]
+    assert s.report.unimplemented_apis == []                   # push locks included

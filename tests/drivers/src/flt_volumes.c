@@ -12,6 +12,8 @@
  *               STATUS_BUFFER_TOO_SMALL with a size, or the name is not \Device\HarddiskVolumeN
  *   0xE0000005  FltObjectReference on the first volume failed
  *   0xE0000006  FltGetDiskDeviceObject of the first volume failed, or gave no FILE_DEVICE_DISK device
+ *   0xE0000007  FltInitializePushLock did not leave the lock 0 (unowned), or it is not 0 after an
+ *               exclusive and a shared acquire, each released
  * Exported: Volume (the first volume), VolumeCount.
  */
 #include "flt_compat.h"
@@ -20,6 +22,11 @@ IMPORT NTSTATUS NTAPI FltEnumerateVolumes(PFLT_FILTER Filter, PFLT_VOLUME *Volum
                                           PULONG NumberVolumesReturned);
 IMPORT NTSTATUS NTAPI FltGetVolumeName(PFLT_VOLUME Volume, PUNICODE_STRING VolumeName, PULONG BufferSizeNeeded);
 IMPORT NTSTATUS NTAPI FltGetDiskDeviceObject(PFLT_VOLUME Volume, PDEVICE_OBJECT *DiskDeviceObject);
+IMPORT VOID NTAPI FltInitializePushLock(PULONG_PTR PushLock);
+IMPORT VOID NTAPI FltAcquirePushLockExclusive(PULONG_PTR PushLock);
+IMPORT VOID NTAPI FltAcquirePushLockShared(PULONG_PTR PushLock);
+IMPORT VOID NTAPI FltReleasePushLock(PULONG_PTR PushLock);
+IMPORT VOID NTAPI FltDeletePushLock(PULONG_PTR PushLock);
 
 __declspec(dllexport) PFLT_VOLUME Volume;
 __declspec(dllexport) ULONG VolumeCount;
@@ -72,6 +79,21 @@ static NTSTATUS Volumes(void)
     return st;
 }
 
+static NTSTATUS PushLock(void)
+{
+    ULONG_PTR lock = (ULONG_PTR)-1;                 /* EX_PUSH_LOCK: pointer-sized */
+
+    FltInitializePushLock(&lock);
+    if (lock != 0)
+        return HV_FAIL(7);
+    FltAcquirePushLockExclusive(&lock);
+    FltReleasePushLock(&lock);
+    FltAcquirePushLockShared(&lock);
+    FltReleasePushLock(&lock);
+    FltDeletePushLock(&lock);
+    return lock == 0 ? STATUS_SUCCESS : HV_FAIL(7);
+}
+
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     NTSTATUS st;
@@ -79,6 +101,8 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     if (!NT_SUCCESS(FltRegisterFilter(DriverObject, &Registration, &Filter)))
         return HV_FAIL(1);
     st = Volumes();
+    if (NT_SUCCESS(st))
+        st = PushLock();
     if (!NT_SUCCESS(st))
         FltUnregisterFilter(Filter);
     return st;
