@@ -1,8 +1,9 @@
 """I/O manager: devices, device stacks and symbolic links (IRPs themselves: hooks.irp)."""
 import ctypes
 
-from hooks import kstructs as ks
-from hooks.api import BOOLEAN, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PUNICODE_STRING, PVOID, ULONG, export
+from hooks import dispatcher, kstructs as ks
+from hooks.api import BOOLEAN, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PHANDLE, PUNICODE_STRING, PVOID, ULONG, export
+from hooks.security import ObjectRef
 
 STATUS_SUCCESS = 0
 STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
@@ -120,3 +121,29 @@ def IoDetachDevice(k, TargetDevice: PDEVICE_OBJECT) -> None:
 @export("IoGetConfigurationInformation")
 def IoGetConfigurationInformation(k) -> PVOID:
     return k.io.configuration
+
+
+# ---- named events ------------------------------------------------------------------------------------
+def _named_event(k, name_string: int, handle_out: int, event_type: int) -> int:
+    """Open the event of that name, or create it Signaled (both routines' documented initial state);
+    either way a new kernel handle to it. The name is kept in the object namespace."""
+    name = k.read_unicode_string(name_string)
+    if not name:
+        return 0
+    event = k.object_names.get(name.lower())
+    if event is None:
+        event = k.new_struct(ks.KEVENT(), tag=0x6E657645)
+        dispatcher.KeInitializeEvent(k, event, event_type, 1)
+        k.object_names[name.lower()] = event
+    k.mem.write_q(handle_out, k.handles.open(ObjectRef(event)))
+    return event
+
+
+@export("IoCreateNotificationEvent")
+def IoCreateNotificationEvent(k, EventName: PUNICODE_STRING, EventHandle: PHANDLE) -> PVOID:
+    return _named_event(k, EventName, EventHandle, ks.EventNotificationObject)
+
+
+@export("IoCreateSynchronizationEvent")
+def IoCreateSynchronizationEvent(k, EventName: PUNICODE_STRING, EventHandle: PHANDLE) -> PVOID:
+    return _named_event(k, EventName, EventHandle, ks.EventSynchronizationObject)

@@ -160,6 +160,10 @@ class IoManager:
         self.k.mem.write(va, data)
         return va
 
+    def in_user_request(self) -> bool:
+        """Whether the current thread is the user process's: a user request's dispatch routine."""
+        return self._process is not None and self.k.current_thread == self._process.thread
+
     @contextlib.contextmanager
     def requestor(self, user: bool) -> Iterator[None]:
         """Run in the user process's thread (a user request) or the system thread, then switch back."""

@@ -32,6 +32,9 @@ from hooks.irp import IoManager
 from hooks.api import EXPORTS, Export, make_routine
 from hooks.events import Events
 from hooks.flt.manager import FilterManager
+from hooks.fsrtl import FileSystemRegistrations
+from hooks.ndis.state import Ndis
+from hooks.cng import SystemRandom
 from hooks.volume import FileSystem
 from hooks.wdf.framework import Framework
 from hooks.pool import PoolAllocator
@@ -131,6 +134,9 @@ class Kernel:
         self.crt = crt.CrtState()
         self.pool = PoolAllocator(self.mem)
         self.filter_manager = FilterManager()
+        self.file_systems = FileSystemRegistrations()
+        self.ndis = Ndis()
+        self.system_random = SystemRandom()
         self.io = IoManager(self)
         self.wdf = Framework()
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist

@@ -1921,3 +1921,77 @@ class WDF_CHILD_LIST_CONFIG(LittleEndianStructure):
 
 class PNP_BUS_INFORMATION(LittleEndianStructure):
     _fields_ = [("BusTypeGuid", UCHAR * 16), ("LegacyBusType", ENUM), ("BusNumber", ULONG)]   # GUID, INTERFACE_TYPE
+
+
+# --- security subjects, prefix tables, file-system filter callbacks --------------------------------
+class SECURITY_SUBJECT_CONTEXT(LittleEndianStructure):
+    """wdm.h SECURITY_SUBJECT_CONTEXT (SeCaptureSubjectContext fills it)."""
+    _fields_ = [("ClientToken", PVOID), ("ImpersonationLevel", ENUM), ("PrimaryToken", PVOID),
+                ("ProcessAuditId", PVOID)]
+
+
+class UNICODE_PREFIX_TABLE_ENTRY(LittleEndianStructure):
+    """ntifs.h UNICODE_PREFIX_TABLE_ENTRY: the caller's storage for one prefix."""
+    _fields_ = [("NodeTypeCode", CSHORT), ("NameLength", CSHORT), ("NextPrefixTree", PVOID), ("CaseMatch", PVOID),
+                ("Links", PVOID * 3),                # RTL_SPLAY_LINKS: Parent, LeftChild, RightChild
+                ("Prefix", PVOID)]                   # PUNICODE_STRING
+
+
+class UNICODE_PREFIX_TABLE(LittleEndianStructure):
+    """ntifs.h UNICODE_PREFIX_TABLE: the table's header, in the caller's storage."""
+    _fields_ = [("NodeTypeCode", CSHORT), ("NameLength", CSHORT), ("NextPrefixTree", PVOID),
+                ("LastNextEntry", PVOID)]
+
+
+class FS_FILTER_CALLBACKS(LittleEndianStructure):
+    """ntifs.h FS_FILTER_CALLBACKS (FsRtlRegisterFileSystemFilterCallbacks)."""
+    _fields_ = [("SizeOfFsFilterCallbacks", ULONG), ("Reserved", ULONG),
+                ("PreAcquireForSectionSynchronization", PVOID), ("PostAcquireForSectionSynchronization", PVOID),
+                ("PreReleaseForSectionSynchronization", PVOID), ("PostReleaseForSectionSynchronization", PVOID),
+                ("PreAcquireForCcFlush", PVOID), ("PostAcquireForCcFlush", PVOID),
+                ("PreReleaseForCcFlush", PVOID), ("PostReleaseForCcFlush", PVOID),
+                ("PreAcquireForModifiedPageWriter", PVOID), ("PostAcquireForModifiedPageWriter", PVOID),
+                ("PreReleaseForModifiedPageWriter", PVOID), ("PostReleaseForModifiedPageWriter", PVOID),
+                ("PreQueryOpen", PVOID), ("PostQueryOpen", PVOID)]
+
+
+# --- NDIS 6 (ndis.h, objectheader.h) -----------------------------------------------------------------
+class NDIS_OBJECT_HEADER(LittleEndianStructure):
+    _fields_ = [("Type", UCHAR), ("Revision", UCHAR), ("Size", USHORT)]
+
+
+class NDIS_MINIPORT_DRIVER_CHARACTERISTICS(LittleEndianStructure):
+    """Revision 3 (NDIS 6.80); revision 1 ends after CancelOidRequestHandler, revision 2 after
+    CancelDirectOidRequestHandler."""
+    _fields_ = [("Header", NDIS_OBJECT_HEADER), ("MajorNdisVersion", UCHAR), ("MinorNdisVersion", UCHAR),
+                ("MajorDriverVersion", UCHAR), ("MinorDriverVersion", UCHAR), ("Flags", ULONG),
+                ("SetOptionsHandler", PVOID), ("InitializeHandlerEx", PVOID), ("HaltHandlerEx", PVOID),
+                ("UnloadHandler", PVOID), ("PauseHandler", PVOID), ("RestartHandler", PVOID),
+                ("OidRequestHandler", PVOID), ("SendNetBufferListsHandler", PVOID),
+                ("ReturnNetBufferListsHandler", PVOID), ("CancelSendHandler", PVOID),
+                ("CheckForHangHandlerEx", PVOID), ("ResetHandlerEx", PVOID), ("DevicePnPEventNotifyHandler", PVOID),
+                ("ShutdownHandlerEx", PVOID), ("CancelOidRequestHandler", PVOID),
+                ("DirectOidRequestHandler", PVOID), ("CancelDirectOidRequestHandler", PVOID),
+                ("SynchronousOidRequestHandler", PVOID)]
+
+
+class NET_BUFFER_LIST_POOL_PARAMETERS(LittleEndianStructure):
+    _fields_ = [("Header", NDIS_OBJECT_HEADER), ("ProtocolId", UCHAR), ("fAllocateNetBuffer", BOOLEAN),
+                ("ContextSize", USHORT), ("PoolTag", ULONG), ("DataSize", ULONG)]
+
+
+class NET_BUFFER_POOL_PARAMETERS(LittleEndianStructure):
+    _fields_ = [("Header", NDIS_OBJECT_HEADER), ("PoolTag", ULONG), ("DataSize", ULONG)]
+
+
+class NDIS_GENERIC_OBJECT(LittleEndianStructure):
+    _fields_ = [("Header", NDIS_OBJECT_HEADER), ("Caller", PVOID), ("CallersCaller", PVOID),
+                ("DriverObject", PVOID)]
+
+
+# Where an EPROCESS keeps its primary token (an EX_FAST_REF: the low 4 bits count references) and where
+# a TOKEN keeps its SEP_TOKEN_PRIVILEGES (Present, Enabled, EnabledByDefault: ULONGLONG masks, bit n =
+# the privilege whose LUID is n): x64 Windows 10 2004 to Windows 11 23H2, public symbols
+# (`dt nt!_EPROCESS Token`, `dt nt!_TOKEN Privileges`).
+EPROCESS_TOKEN_OFFSET = 0x4B8
+TOKEN_PRIVILEGES_OFFSET = 0x40

@@ -7,13 +7,15 @@ manager. The layouts are the documented x64 ones; access checks themselves are n
 import struct
 
 from hooks.api import (ACCESS_MASK, BOOLEAN, HANDLE, KPROCESSOR_MODE, NTSTATUS, PHANDLE, POOL_TYPE, PULONG, PVOID,
-                       ULONG, export)
+                       UCHAR, ULONG, export)
 
 STATUS_SUCCESS = 0
 STATUS_BUFFER_TOO_SMALL = 0xC0000023
 STATUS_INVALID_SID = 0xC0000078
 STATUS_INVALID_ACL = 0xC0000077
 STATUS_ALLOTTED_SPACE_EXCEEDED = 0xC0000099
+STATUS_INVALID_PARAMETER = 0xC000000D
+SID_REVISION, SID_MAX_SUB_AUTHORITIES = 1, 15
 SE_OWNER_DEFAULTED, SE_GROUP_DEFAULTED, SE_DACL_PRESENT, SE_DACL_DEFAULTED = 0x1, 0x2, 0x4, 0x8
 SE_SACL_PRESENT, SE_SACL_DEFAULTED, SE_SELF_RELATIVE = 0x10, 0x20, 0x8000
 ABSOLUTE_SIZE, RELATIVE_SIZE = 40, 20
@@ -95,6 +97,44 @@ def RtlValidSid(k, Sid: PVOID) -> BOOLEAN:
     return int(revision == 1 and count <= 15)
 
 
+@export("RtlLengthRequiredSid")
+def RtlLengthRequiredSid(k, SubAuthorityCount: ULONG) -> ULONG:
+    return 8 + 4 * SubAuthorityCount
+
+
+@export("RtlInitializeSid")
+def RtlInitializeSid(k, Sid: PVOID, IdentifierAuthority: PVOID, SubAuthorityCount: UCHAR) -> NTSTATUS:
+    """Revision, count and the 6-byte authority; the sub-authorities are the caller's to fill."""
+    if SubAuthorityCount > SID_MAX_SUB_AUTHORITIES:
+        return STATUS_INVALID_PARAMETER
+    k.mem.write(Sid, bytes([SID_REVISION, SubAuthorityCount]) + k.mem.read(IdentifierAuthority, 6))
+    return STATUS_SUCCESS
+
+
+@export("RtlSubAuthoritySid")
+def RtlSubAuthoritySid(k, Sid: PVOID, SubAuthority: ULONG) -> PVOID:
+    return Sid + 8 + 4 * SubAuthority
+
+
+@export("RtlSubAuthorityCountSid")
+def RtlSubAuthorityCountSid(k, Sid: PVOID) -> PVOID:
+    return Sid + 1
+
+
+@export("RtlEqualSid")
+def RtlEqualSid(k, Sid1: PVOID, Sid2: PVOID) -> BOOLEAN:
+    return int(k.mem.read(Sid1, sid_length(k, Sid1)) == k.mem.read(Sid2, sid_length(k, Sid2)))
+
+
+@export("RtlCopySid")
+def RtlCopySid(k, DestinationSidLength: ULONG, DestinationSid: PVOID, SourceSid: PVOID) -> NTSTATUS:
+    length = sid_length(k, SourceSid)
+    if DestinationSidLength < length:
+        return STATUS_BUFFER_TOO_SMALL
+    k.mem.write(DestinationSid, k.mem.read(SourceSid, length))
+    return STATUS_SUCCESS
+
+
 @export("RtlCreateAcl")
 def RtlCreateAcl(k, Acl: PVOID, AclLength: ULONG, AclRevision: ULONG) -> NTSTATUS:
     if AclLength < 8:
@@ -103,19 +143,31 @@ def RtlCreateAcl(k, Acl: PVOID, AclLength: ULONG, AclRevision: ULONG) -> NTSTATU
     return STATUS_SUCCESS
 
 
-@export("RtlAddAccessAllowedAce")
-def RtlAddAccessAllowedAce(k, Acl: PVOID, AceRevision: ULONG, AccessMask: ACCESS_MASK, Sid: PVOID) -> NTSTATUS:
-    _, _, size, count, _ = struct.unpack("<BBHHH", k.mem.read(Acl, 8))
-    end = Acl + 8
+def _add_allowed_ace(k, acl: int, flags: int, access_mask: int, sid_address: int) -> int:
+    """Append an ACCESS_ALLOWED_ACE (type 0, the given AceFlags) after the ACL's last ACE."""
+    _, _, size, count, _ = struct.unpack("<BBHHH", k.mem.read(acl, 8))
+    end = acl + 8
     for _ in range(count):
         end += k.mem.read_u16(end + 2)
-    sid = k.mem.read(Sid, sid_length(k, Sid))
-    ace = struct.pack("<BBHI", 0, 0, 8 + len(sid), AccessMask) + sid
-    if end + len(ace) > Acl + size:
+    sid = k.mem.read(sid_address, sid_length(k, sid_address))
+    ace = struct.pack("<BBHI", 0, flags, 8 + len(sid), access_mask) + sid
+    if end + len(ace) > acl + size:
         return STATUS_ALLOTTED_SPACE_EXCEEDED
     k.mem.write(end, ace)
-    k.mem.write_u16(Acl + 4, count + 1)
+    k.mem.write_u16(acl + 4, count + 1)
     return STATUS_SUCCESS
+
+
+@export("RtlAddAccessAllowedAce")
+def RtlAddAccessAllowedAce(k, Acl: PVOID, AceRevision: ULONG, AccessMask: ACCESS_MASK, Sid: PVOID) -> NTSTATUS:
+    return _add_allowed_ace(k, Acl, 0, AccessMask, Sid)
+
+
+@export("RtlAddAccessAllowedAceEx")
+def RtlAddAccessAllowedAceEx(k, Acl: PVOID, AceRevision: ULONG, AceFlags: ULONG, AccessMask: ACCESS_MASK,
+                             Sid: PVOID) -> NTSTATUS:
+    """AceFlags (OBJECT_INHERIT_ACE, CONTAINER_INHERIT_ACE...) go into the ACE header's flags byte."""
+    return _add_allowed_ace(k, Acl, AceFlags & 0xFF, AccessMask, Sid)
 
 
 def _set_component(k, sd: int, index: int, value: int, flag: int, present: bool, defaulted: int) -> None:

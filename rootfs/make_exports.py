@@ -1,7 +1,8 @@
 """Regenerate rootfs/exports/*.txt from public facts about what each kernel module exports, plus
 rootfs/exports/extra-*.txt for exports the source lacks (from Microsoft's DDI docs).
 
-- ntoskrnl.exe, hal.dll: mingw-w64's import libraries. A symbol with an import thunk (`T name`) is a
+- ntoskrnl.exe, hal.dll, ndis.sys: mingw-w64's import libraries (libndis.a names NDIS 5 and NDIS 6
+  routines; Microsoft's ndis.h reference lists them as exported by Ndis.sys). A symbol with an import thunk (`T name`) is a
   routine; one with only `__imp_name` is data.
 - fltmgr.sys, wdfldr.sys: the export table of wine's PE build of the module (Debian package libwine, pulled in
   by wine64: `apt-get download libwine && dpkg-deb -x libwine_*.deb DIR`, then pass WINE_ROOT=DIR).
@@ -14,7 +15,7 @@ import subprocess
 import pefile
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exports")
-LIBS = {"ntoskrnl.exe": "libntoskrnl.a", "hal.dll": "libhal.a"}
+LIBS = {"ntoskrnl.exe": "libntoskrnl.a", "hal.dll": "libhal.a", "ndis.sys": "libndis.a"}
 WINE_PE = {"fltmgr.sys": "usr/lib/x86_64-linux-gnu/wine/x86_64-windows/fltmgr.sys",
            "wdfldr.sys": "usr/lib/x86_64-linux-gnu/wine/x86_64-windows/wdfldr.sys"}
 

@@ -65,6 +65,7 @@ MODULES: dict[str, tuple[HeaderSet, ...]] = {
     "hal.dll": (MINGW_DDK, WINE_DDK, MINGW_DDK_LEGACY),
     "fltmgr.sys": (WINE_FLTKERNEL,),
     "wdfldr.sys": (MINGW_DDK,),
+    "ndis.sys": (MINGW_DDK,),           # with rootfs/prototypes/ndis.sys.h: MinGW's ddk/ndis.h does not compile here
 }
 DEFAULT_HEADERS = (MINGW_DDK, WINE_DDK)     # modules not named above
 

@@ -295,17 +295,25 @@ def test_windivert_builds_its_control_device_and_queue_with_no_stand_in():
         session = Session(path, fh.read(), Options(timeout=30))
     session.run()
     report, k = session.report, session.kernel
-    assert k.wdf.calls == ["WdfDriverCreate", "WdfControlDeviceInitAllocate", "WdfDeviceInitSetDeviceType",
-                           "WdfDeviceInitSetIoType", "WdfDeviceInitAssignName", "WdfDeviceInitSetFileObjectConfig",
-                           "WdfDeviceInitSetIoInCallerContextCallback", "WdfDeviceCreate", "WdfIoQueueCreate",
-                           "WdfDeviceCreateSymbolicLink", "WdfControlFinishInitializing"]
-    assert [u.module for u in report.unimplemented_apis if u.module in (FRAMEWORK, "wdfldr.sys")] == []
+    # DriverEntry's framework calls, in order (the default run's CREATE, CLOSE and unload come after)
+    assert k.wdf.calls[:11] == ["WdfDriverCreate", "WdfControlDeviceInitAllocate", "WdfDeviceInitSetDeviceType",
+                                "WdfDeviceInitSetIoType", "WdfDeviceInitAssignName",
+                                "WdfDeviceInitSetFileObjectConfig", "WdfDeviceInitSetIoInCallerContextCallback",
+                                "WdfDeviceCreate", "WdfIoQueueCreate", "WdfDeviceCreateSymbolicLink",
+                                "WdfControlFinishInitializing"]
+    assert report.entry_points[0].status == 0                              # WFP's stand-ins answer 0
+    # no framework stand-in until DriverUnload, which purges its queue and flushes a work item
+    standins = [u for u in report.unimplemented_apis if u.module in (FRAMEWORK, "wdfldr.sys")]
+    assert {u.name for u in standins} == {"WdfIoQueuePurge", "WdfWorkItemFlush"}
     assert report.unimplemented_apis[0].name.startswith("Fwps")          # the first stand-in is WFP's
+    # EvtDeviceFileCreate reads the file object's context (WdfDeviceInitSetFileObjectConfig's attributes)
+    # and the request's IRP: CREATE succeeds
+    assert ("IRP_MJ_CREATE", 0) in [(e.name, e.status) for e in report.entry_points]
     assert (report.wdf.version, report.wdf.func_count) == ("1.9", 396)
     [device] = report.wdf.devices
     assert (device.name, device.control) == ("\\Device\\WinDivert", True)
     assert set(device.callbacks) == {"EvtDeviceFileCreate", "EvtFileClose", "EvtFileCleanup", "EvtIoInCallerContext"}
-    [queue] = device.queues
+    queue = device.queues[0]
     assert (queue.dispatch, queue.default, list(queue.callbacks)) == ("parallel", True, ["EvtIoDeviceControl"])
     flags = k.read_struct(ks.DEVICE_OBJECT, k.object_names["\\device\\windivert"])
     assert flags.DeviceType == 0x12 and flags.Flags & DO_DIRECT_IO                # FILE_DEVICE_NETWORK

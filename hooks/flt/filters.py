@@ -110,7 +110,7 @@ def FltGetFilterFromName(k, FilterName: PUNICODE_STRING, RetFilter: PVOID) -> NT
     return STATUS_SUCCESS
 
 
-def _hand_out(k, objects: list, out: int, capacity: int, returned: int) -> int:
+def hand_out(k, objects: list, out: int, capacity: int, returned: int) -> int:
     """Write referenced pointers to `objects` into an array, as the Flt*Enumerate* routines do."""
     k.mem.write_u32(returned, len(objects))
     if capacity < len(objects):
@@ -123,7 +123,7 @@ def _hand_out(k, objects: list, out: int, capacity: int, returned: int) -> int:
 
 @export("FltEnumerateFilters", module=FLTMGR)
 def FltEnumerateFilters(k, FilterList: PVOID, FilterListSize: ULONG, NumberFiltersReturned: PULONG) -> NTSTATUS:
-    return _hand_out(k, list(k.filter_manager.filters.values()), FilterList, FilterListSize, NumberFiltersReturned)
+    return hand_out(k, list(k.filter_manager.filters.values()), FilterList, FilterListSize, NumberFiltersReturned)
 
 
 @export("FltEnumerateInstances", module=FLTMGR)
@@ -132,7 +132,7 @@ def FltEnumerateInstances(k, Volume: PVOID, Filter: PVOID, InstanceList: PVOID, 
     """No volume objects are handed out, so a non-NULL Volume matches no instance."""
     found = [i for i in k.filter_manager.instances.values()
              if not Volume and (not Filter or i.filter.address == Filter)]
-    return _hand_out(k, found, InstanceList, InstanceListSize, NumberInstancesReturned)
+    return hand_out(k, found, InstanceList, InstanceListSize, NumberInstancesReturned)
 
 
 @export("FltObjectReference", module=FLTMGR)

@@ -100,16 +100,27 @@ class Context:
 
 
 @dataclass
+class Volume:
+    """A volume the filter manager knows (PFLT_VOLUME): the system volume, made when first handed out."""
+
+    address: int
+    name: str
+    references: int = 0
+    disk_device: int = 0                        # its DEVICE_OBJECT, made on first FltGetDiskDeviceObject
+
+
+@dataclass
 class FilterManager:
     filters: dict[int, Filter] = field(default_factory=dict)
+    volumes: dict[int, Volume] = field(default_factory=dict)
     instances: dict[int, Instance] = field(default_factory=dict)
     ports: dict[int, Port] = field(default_factory=dict)
     contexts: dict[int, Context] = field(default_factory=dict)
     names: dict[int, int] = field(default_factory=dict)     # FLT_FILE_NAME_INFORMATION -> references
 
-    def object(self, address: int) -> Filter | Instance | None:
-        """A filter or instance, the objects FltObjectReference/Dereference take."""
-        return self.filters.get(address) or self.instances.get(address)
+    def object(self, address: int) -> Filter | Instance | Volume | None:
+        """A filter, instance or volume, the objects FltObjectReference/Dereference take."""
+        return self.filters.get(address) or self.instances.get(address) or self.volumes.get(address)
 
     def filter_of_driver(self, driver_object: int) -> Filter | None:
         return next((f for f in self.filters.values() if f.driver_object == driver_object), None)

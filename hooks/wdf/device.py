@@ -45,6 +45,7 @@ class DeviceInit:
     filter: bool = False                         # WdfFdoInitSetFilter: a filter device object
     pdo: int = 0                                 # the physical device object AddDevice was given
     callbacks: dict[str, int] = field(default_factory=dict)
+    file_attributes: int = 0                     # a kernel copy of WdfDeviceInitSetFileObjectConfig's attributes
 
 
 @dataclass
@@ -57,6 +58,7 @@ class DeviceState:
     power_policy_owner: bool | None = None
     filter: bool = False
     queues: list = field(default_factory=list)                   # WdfObjects of its queues
+    file_attributes: int = 0                                     # what each WDFFILEOBJECT is created with
     interfaces: list[bytes] = field(default_factory=list)        # device interface class GUIDs (16 bytes)
     bus_information: bytes = b""                                 # PNP_BUS_INFORMATION its children report
     default_queue: object = None
@@ -151,7 +153,10 @@ def _record(k, init: DeviceInit, cls, address: int) -> None:
 @export("WdfDeviceInitSetFileObjectConfig", module=FRAMEWORK)
 def WdfDeviceInitSetFileObjectConfig(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT,
                                      FileObjectConfig: PVOID, FileObjectAttributes: PWDF_OBJECT_ATTRIBUTES) -> VOID:
-    _record(k, device_init(k, DeviceInit), ks.WDF_FILEOBJECT_CONFIG, FileObjectConfig)
+    init = device_init(k, DeviceInit)
+    _record(k, init, ks.WDF_FILEOBJECT_CONFIG, FileObjectConfig)
+    if FileObjectAttributes:           # the driver's copy is usually on its stack: keep one
+        init.file_attributes = k.new_struct(k.read_struct(ks.WDF_OBJECT_ATTRIBUTES, FileObjectAttributes))
 
 
 @export("WdfDeviceInitSetPnpPowerEventCallbacks", module=FRAMEWORK)
@@ -208,7 +213,7 @@ def WdfDeviceCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PVOID, De
     if init.pdo:
         io.IoAttachDeviceToDeviceStack(k, device_object, init.pdo)     # the FDO (or filter) above its PDO
     state = DeviceState(device_object, init.control, init.name, init.io_type, dict(init.callbacks),
-                        init.power_policy_owner, init.filter)
+                        init.power_policy_owner, init.filter, file_attributes=init.file_attributes)
     obj = new_object(k, client, FX_TYPE_DEVICE, DeviceAttributes, client.driver, state)
     k.wdf.devices.append(obj)
     del k.wdf.device_inits[init.address]

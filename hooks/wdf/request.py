@@ -106,7 +106,7 @@ def _complete_irp(k, irp: int, status: int, information: int) -> None:
 
 def _file_object(k, device: WdfObject, file_object: int) -> WdfObject:
     found = next((o for o in k.wdf.objects.values() if o.type == FX_TYPE_FILEOBJECT and o.state == file_object), None)
-    return found or new_object(k, device.client, FX_TYPE_FILEOBJECT, 0, device, file_object)
+    return found or new_object(k, device.client, FX_TYPE_FILEOBJECT, device.state.file_attributes, device, file_object)
 
 
 @export(FX_DISPATCH, module=FRAMEWORK)
@@ -307,3 +307,9 @@ def WdfRequestRetrieveOutputBuffer(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Reques
                                    MinimumRequiredSize: SIZE_T, Buffer: PVOID, Length: PVOID) -> NTSTATUS:
     return _retrieve(k, DriverGlobals, Request, MinimumRequiredSize, Buffer, Length, output=True)
 
+
+
+@export("WdfRequestWdmGetIrp", module=FRAMEWORK)
+def WdfRequestWdmGetIrp(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> PIRP:
+    """The IRP the framework made the request from (WinDivert reads its requestor process there)."""
+    return _request(k, DriverGlobals, Request).irp

@@ -402,6 +402,17 @@ done
 clangdrv kmdf_memory_exec_clang kmdf.c -DCASE_MEMORY "${KMDF_LLD[@]}"
 gccdrv kmdf_loop           kmdf.c -DCASE_WDF_LOOP "${KMDF_LD[@]}"
 
+
+# S. What file systems, redirectors, tools and NDIS drivers call first
+#    (kernel_more.c; ndis_miniport.c imports NDIS.SYS through obj/libndis.a;
+#    flt_volumes.c adds obj/libfltmgr_volumes.a for the fltmgr exports fltmgr.def lacks)
+# ---------------------------------------------------------------------------
+gccdrv   kernel_more       kernel_more.c
+cp "$MINGW_ROOT/lib/libndis.a" "$OBJ/"
+gccdrv   ndis_miniport     ndis_miniport.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lndis
+(cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix fltvol -d ../src/fltmgr_volumes.def -l libfltmgr_volumes.a)
+gccdrv   flt_volumes       flt_volumes.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lfltmgr_volumes -lfltmgr
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
