@@ -58,9 +58,11 @@ def run_one(path: str, timeout: float) -> dict:
     report = run_driver(path, data, Options(keep_going=True, timeout=timeout))
     entry = report.entry_points[0] if report.entry_points else None
     status = entry.status if entry else None
+    # The outcome is DriverEntry's; what ran after it is counted apart (`entry_points`, `later`).
+    later = next((f"{e.name} {e.outcome}" for e in report.entry_points[1:] if e.outcome in ("error", "timeout")), None)
     if refusal is not None and report.error == refusal and entry is None:
         outcome = REFUSED                          # the run refused it with the loader's one-line reason
-    elif report.error or report.incomplete or entry is None or entry.outcome in ("error", "timeout"):
+    elif report.error or entry is None or entry.outcome in ("error", "timeout") or (report.incomplete and not later):
         outcome = "error"
     elif entry.outcome == "bugcheck":
         outcome = "bugcheck"
@@ -70,6 +72,8 @@ def run_one(path: str, timeout: float) -> dict:
     return {"name": name, "kmdf": kmdf, "ms_linker": linker is not None and linker > GNU_LD_MAJOR, "outcome": outcome,
             "status": None if status is None else f"0x{status:08X}",
             "bugchecks": codes, "stand_ins": sorted(f"{u.module}!{u.name}" for u in report.unimplemented_apis),
+            "entry_points": [e.name for e in report.entry_points], "later": later,
+            "wdf_ran": list(report.wdf.ran) if getattr(report, "wdf", None) else [],
             "note": report.error or report.incomplete}
 
 
@@ -78,8 +82,8 @@ def _worker(path: str, timeout: float) -> None:
         row = run_one(path, timeout)
     except Exception as exc:                      # an escaped Python exception is a finding of its own
         row = {"name": os.path.basename(path), "kmdf": False, "ms_linker": False, "outcome": "error", "status": None,
-               "bugchecks": [], "stand_ins": [], "note": f"Python exception escaped: {type(exc).__name__}: {exc}",
-               "exception": True}
+               "bugchecks": [], "stand_ins": [], "entry_points": [], "later": None, "wdf_ran": [],
+               "note": f"Python exception escaped: {type(exc).__name__}: {exc}", "exception": True}
     print(json.dumps(row))
 
 
@@ -89,7 +93,7 @@ def measure(path: str, timeout: float) -> dict:
     name = os.path.basename(path)
     cmd = [sys.executable, "-m", "benchmarks.realworld", "--worker", path, "--timeout", str(timeout)]
     died = {"name": name, "kmdf": False, "ms_linker": False, "outcome": "error", "status": None, "bugchecks": [],
-            "stand_ins": [], "worker_died": True}
+            "stand_ins": [], "entry_points": [], "later": None, "wdf_ran": [], "worker_died": True}
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=2 * timeout + 60)
     except subprocess.TimeoutExpired:
@@ -115,7 +119,12 @@ def summarize(rows: list[dict]) -> dict:
         stand_ins.update(r["stand_ins"])
     plain = totals["non-kmdf"]
     goal = {"drivers": sum(plain.values()), "finished": plain["success"] + plain["failure"] + plain["bugcheck"]}
-    return {"drivers": len(rows), "totals": totals, "refused": refused, "goal_non_kmdf": goal,
+    loadable = [r for r in rows if r["outcome"] != REFUSED]
+    reached = {"past_driver_entry": sum(len(r["entry_points"]) > 1 for r in loadable),
+               "later_errors": sum(bool(r["later"]) for r in loadable),
+               "kmdf_queue_callbacks": sum(any(n.startswith("EvtIo") for n in r["wdf_ran"]) for r in loadable if r["kmdf"]),
+               "kmdf": sum(r["kmdf"] for r in loadable)}
+    return {"drivers": len(rows), "totals": totals, "refused": refused, "goal_non_kmdf": goal, "reached": reached,
             "bugchecks_by_drivers": dict(bugchecks.most_common()),
             "unimplemented_by_drivers": dict(stand_ins.most_common(TOP_UNIMPLEMENTED)),
             "worker_died": sum(bool(r.get("worker_died")) for r in rows),
@@ -130,13 +139,14 @@ def run_corpus(directory: str, timeout: float = 30.0, jobs: int | None = None) -
 
 
 def render(result: dict) -> str:
-    out = [f"{'driver':34} {'KMDF':4} {'outcome':8} {'status':10} {'bug checks':22} stand-in exports hit"]
+    out = [f"{'driver':34} {'KMDF':4} {'outcome':8} {'status':10} {'entry points':12} {'bug checks':22} "
+           "stand-in exports hit"]
     for r in result["rows"]:
         hits = r["stand_ins"]
         shown = ", ".join(h.split("!")[-1] for h in hits[:3]) + (f", +{len(hits) - 3}" if len(hits) > 3 else "")
         out.append(f"{r['name'][:34]:34} {'yes' if r['kmdf'] else '':4} {r['outcome']:8} {r['status'] or '-':10} "
-                   f"{' '.join(r['bugchecks']) or '-':22} {len(hits):2} {shown}")
-        if r["outcome"] in ("error", REFUSED) and r.get("note"):
+                   f"{_reached(r):12} {' '.join(r['bugchecks']) or '-':22} {len(hits):2} {shown}")
+        if (r["outcome"] in ("error", REFUSED) or r["later"]) and r.get("note"):
             out.append(f"{'':34}   {r['note'][:150]}")
     s = result["summary"]
     out.append("")
@@ -147,6 +157,10 @@ def render(result: dict) -> str:
         out.append(f"  {g:19} {sum(t.values()):3}: DriverEntry success {t['success']}, failure {t['failure']}, "
                    f"bug check {t['bugcheck']}, emulator error {t['error']}")
     out.append(f"  {'refused':19} {len(s['refused']):3}: not loadable on Windows, refused before DriverEntry")
+    reached = s["reached"]
+    out.append(f"entry points: {reached['past_driver_entry']} loadable drivers ran more than DriverEntry; "
+               f"{reached['later_errors']} ended a later entry point in an emulator error or budget; "
+               f"KMDF drivers reaching a queue callback (EvtIo*): {reached['kmdf_queue_callbacks']} of {reached['kmdf']}")
     g = s["goal_non_kmdf"]
     share = f"{100 * g['finished'] / g['drivers']:.0f}%" if g["drivers"] else "-"
     out.append(f"goal line (loadable non-KMDF): DriverEntry carried to an end (return or bug check) in "
@@ -155,6 +169,13 @@ def render(result: dict) -> str:
     out.append(f"unimplemented exports hit (drivers), top {TOP_UNIMPLEMENTED}:")
     out.extend(f"  {n:3} {name}" for name, n in s["unimplemented_by_drivers"].items())
     return "\n".join(out)
+
+
+def _reached(row: dict) -> str:
+    """How many entry points ran, and whether a KMDF queue callback was among what the framework ran."""
+    n = len(row["entry_points"])
+    queue = any(name.startswith("EvtIo") for name in row["wdf_ran"])
+    return f"{n}{' +EvtIo' if queue else ''}" if n else "-"
 
 
 def main(argv: list[str] | None = None) -> int:

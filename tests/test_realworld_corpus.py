@@ -156,6 +156,10 @@ def test_benchmark_counts_refused_images_on_their_own_row(tmp_path):
     assert s["refused"] == ["wine_like.sys"]
     assert s["totals"]["non-kmdf"] == {"success": 1, "failure": 0, "bugcheck": 0, "error": 0}
     assert s["goal_non_kmdf"] == {"drivers": 1, "finished": 1}
+    # static.c's clean driver: DriverEntry, then CREATE and CLOSE on its device, then DriverUnload
+    assert rows["clean_gcc.sys"]["entry_points"] == ["DriverEntry", "IRP_MJ_CREATE", "IRP_MJ_CLOSE", "DriverUnload"]
+    assert rows["wine_like.sys"]["entry_points"] == [] and rows["clean_gcc.sys"]["later"] is None
+    assert s["reached"] == {"past_driver_entry": 1, "later_errors": 0, "kmdf_queue_callbacks": 0, "kmdf": 0}
     text = render(result)
     assert "  refused               1: not loadable on Windows" in text
     assert "goal line (loadable non-KMDF): DriverEntry carried to an end (return or bug check) in 1 of 1 (100%)" in text

@@ -26,7 +26,7 @@ from hooks.wdf.framework import FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_QUEUE, table
 from hooks.wdf.request import INTERNAL_ROUTINES
 from verifier.cli import main
 from verifier.scenario_run import ScenarioRun
-from verifier.session import Options, Session
+from verifier.session import Options, Session, run_driver
 
 MANIFEST = load_manifest()
 FUNCTIONS = table()["functions"]
@@ -503,3 +503,16 @@ def test_default_run_reaches_the_framework_callbacks():
     assert session.report.wdf.ran == ["EvtDeviceFileCreate", "EvtFileClose", "EvtDriverUnload"]
     assert [d.name for d in session.report.wdf.devices] == ["\\Device\\KmdfControl"]     # reported after unload
     assert session.kernel.wdf.objects == {}
+
+
+@pytest.mark.realworld
+def test_vigembus_default_run_opens_its_bus_with_no_framework_bug_check():
+    """The default run reaches ViGEmBus's EvtDeviceFileCreate, which asks WdfFileObjectGetDevice for the
+    file object's device: without it the stand-in's NULL handle was KMDF's wrong-handle bug check 0x10D."""
+    from realworld import fetch
+    path = fetch("ViGEmBus.sys")
+    with open(path, "rb") as fh:
+        report = run_driver(path, fh.read(), Options(timeout=30))
+    assert report.bugchecks == [] and report.incomplete is None
+    assert ("IRP_MJ_CREATE", 0) in [(e.name, e.status) for e in report.entry_points]
+    assert "WdfFileObjectGetDevice" in report.wdf.calls and "EvtDeviceFileCreate" in report.wdf.ran

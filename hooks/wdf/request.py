@@ -35,7 +35,7 @@ from hooks.wdf.device import DO_BUFFERED_IO, DO_DIRECT_IO, DeviceState, pnp_devi
 from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_FILEOBJECT, FX_TYPE_REQUEST,
                                  STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS, Client,
                                  WdfObject, delete, lookup, new_object)
-from hooks.wdf.types import PWDF_DRIVER_GLOBALS, WDFREQUEST
+from hooks.wdf.types import PWDF_DRIVER_GLOBALS, WDFDEVICE, WDFFILEOBJECT, WDFREQUEST
 
 FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE = "FxDeviceDispatch", "FxDriverUnload", "FxDriverAddDevice"
 INTERNAL_ROUTINES = (FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE)
@@ -313,3 +313,9 @@ def WdfRequestRetrieveOutputBuffer(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Reques
 def WdfRequestWdmGetIrp(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> PIRP:
     """The IRP the framework made the request from (WinDivert reads its requestor process there)."""
     return _request(k, DriverGlobals, Request).irp
+
+
+@export("WdfFileObjectGetDevice", module=FRAMEWORK)
+def WdfFileObjectGetDevice(k, DriverGlobals: PWDF_DRIVER_GLOBALS, FileObject: WDFFILEOBJECT) -> WDFDEVICE:
+    """The device the file object was opened on (its parent)."""
+    return lookup(k, DriverGlobals, FileObject, FX_TYPE_FILEOBJECT).parent.handle
