@@ -27,6 +27,7 @@ from hooks.events import Crash
 from hooks.io import STATUS_INVALID_DEVICE_REQUEST
 from hooks.seh import EXCEPTION_NONCONTINUABLE, STATUS_ACCESS_VIOLATION, STATUS_DATATYPE_MISALIGNMENT
 from hooks.objects import HandleTable
+from hooks.threads import running
 
 # wdm.h names of the major functions, by code.
 MAJOR_NAMES = ("CREATE", "CREATE_NAMED_PIPE", "CLOSE", "READ", "WRITE", "QUERY_INFORMATION", "SET_INFORMATION",
@@ -167,19 +168,11 @@ class IoManager:
     @contextlib.contextmanager
     def requestor(self, user: bool) -> Iterator[None]:
         """Run in the user process's thread (a user request) or the system thread, then switch back."""
-        k = self.k
         if not user:
             yield
             return
-        prcb_thread = k.kpcr + ks.offset_of(ks.KPCR, "Prcb.CurrentThread")
-        system_thread = k.current_thread
-        k.current_thread = self.process.thread
-        k.mem.write_q(prcb_thread, k.current_thread)
-        try:
+        with running(self.k, self.process.thread):
             yield
-        finally:
-            k.current_thread = system_thread
-            k.mem.write_q(prcb_thread, system_thread)
 
     # ---- device stacks -------------------------------------------------------------------------
     def top_of_stack(self, device: int) -> int:

@@ -41,15 +41,16 @@ def thread_id(k, thread: int) -> int:
 @contextmanager
 def running(k, thread: int) -> Iterator[None]:
     """Make `thread` the current thread while its code runs: PsGetCurrentThread, KPRCB.CurrentThread
-    (gs:[0x188]) and waits see it; the initial thread is current again afterwards."""
+    (gs:[0x188]) and waits see it; the thread that was current is current again afterwards."""
     slot = k.kpcr + ks.offset_of(ks.KPCR, "Prcb.CurrentThread")
+    previous = k.current_thread
     k.current_thread = thread
     k.mem.write_q(slot, thread)
     try:
         yield
     finally:
-        k.current_thread = k.initial_thread
-        k.mem.write_q(slot, k.initial_thread)
+        k.current_thread = previous
+        k.mem.write_q(slot, previous)
 
 
 @export("PsCreateSystemThread")
