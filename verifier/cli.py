@@ -69,7 +69,42 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     _batch_parser(sub)
     _repro_parser(sub)
+    _fuzz_parser(sub)
     return parser
+
+
+DEFAULT_FUZZ_TIME = 60.0
+DEFAULT_INPUT_TIMEOUT = 2.0
+
+
+def _fuzz_parser(sub) -> None:
+    fuzz = sub.add_parser("fuzz", help="throw IRP sequences at a driver's entry points from a snapshot, coverage-"
+                                       "guided; each unique bug check is minimised and saved as a scenario")
+    fuzz.add_argument("driver", metavar="DRIVER", help="the driver file")
+    budget = fuzz.add_mutually_exclusive_group()
+    budget.add_argument("--time", type=_search_time, default=DEFAULT_FUZZ_TIME, metavar="SECONDS",
+                        help=f"how long to fuzz (default {DEFAULT_FUZZ_TIME:g})")
+    budget.add_argument("--runs", type=_positive_int, metavar="N", help="run N inputs instead (deterministic with --jobs 1)")
+    fuzz.add_argument("--seed", type=lambda t: _number(t, "--seed"), default=0, metavar="N",
+                      help="random seed (default 0)")
+    fuzz.add_argument("--corpus", metavar="DIR", help="inputs to start from and to keep (scenario files); "
+                                                      "shared by the --jobs workers")
+    fuzz.add_argument("--out", metavar="DIR", help="where each finding's minimised scenario and report are written")
+    fuzz.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="worker processes (default 1)")
+    fuzz.add_argument("--flags", type=_flags, default=0x02000000, metavar="FLAGS",
+                      help="Driver Verifier flags (default 0x02000000; add 0x4, low resources simulation, to "
+                           "let the fuzzer fail pool allocations)")
+    fuzz.add_argument("--ioctl", dest="ioctls", action="append", type=_ioctl, default=[],
+                      metavar="CODE[:INPUT_HEX[:OUTPUT_LEN]]",
+                      help="IOCTLs to fuzz (repeatable; default: the codes harvested from the driver's code)")
+    fuzz.add_argument("--scenario", metavar="FILE", help="the prefix: steps run once before the snapshot "
+                                                         "(default: IRP_MJ_CREATE)")
+    fuzz.add_argument("--timeout", type=_seconds, default=DEFAULT_INPUT_TIMEOUT, metavar="SECONDS",
+                      help=f"time budget of one input (default {DEFAULT_INPUT_TIMEOUT:g})")
+    _common(fuzz)
+
+
+
 
 
 DEFAULT_REPRO_TIME = 120.0          # `verifier repro`: the whole search, every run together
@@ -295,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "batch":
             from verifier.batch import main as batch_main
             return batch_main(args)
+        if args.command == "fuzz":
+            from verifier.fuzz.command import main as fuzz_main
+            return fuzz_main(args)
         if args.command == "repro":
             from verifier.repro import main as repro_main
             text, code = repro_main(args)

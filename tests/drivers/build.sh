@@ -413,6 +413,10 @@ gccdrv   ndis_miniport     ndis_miniport.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lndis
 (cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix fltvol -d ../src/fltmgr_volumes.def -l libfltmgr_volumes.a)
 gccdrv   flt_volumes       flt_volumes.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lfltmgr_volumes -lfltmgr
 
+# T. Violations only fuzzing reaches: a 4-byte magic in an IOCTL's input, a failed allocation
+# ---------------------------------------------------------------------------
+gccdrv   fuzz_target       fuzz_target.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
-from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, PoolLeak, Report,
+from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, FuzzSummary, PoolLeak, Report,
                              UnimplementedApi, WdfDevice, WdfQueue, WdfSummary)
 from verifier.warning import DriverWarning
 
@@ -38,7 +38,16 @@ def driver_json(d: DriverReport) -> dict:
         "error_log": [asdict(e) for e in d.error_log],
         "files_written": [asdict(f) for f in d.files_written],
         "wdf": asdict(d.wdf) if d.wdf else None,
+        **({"fuzz": fuzz_json(d.fuzz)} if d.fuzz else {}),
     }
+
+
+def fuzz_json(f: FuzzSummary) -> dict:
+    record = {name: getattr(f, name) for name in ("execs", "execs_per_s", "edges", "corpus", "seconds", "seed",
+                                                  "jobs", "hangs", "errors")}
+    record["findings"] = [{**bugcheck_json(x.bugcheck), "scenario": x.scenario, "reproduced": x.reproduced,
+                           "first_exec": x.execs} for x in f.findings]
+    return record
 
 
 def report_json(report: Report) -> dict:
