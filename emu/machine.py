@@ -92,12 +92,18 @@ class Machine:
     """CPU + memory. `call(fn, args, return_to)` runs guest code until it returns to `return_to`."""
 
     RAM_SIZE = 1 << 30
+    # Unicorn reserves 1 GiB for translated code by default: with the guest RAM, two machines did not
+    # fit a batch worker's 4 GiB address-space limit (a fuzzed driver replays findings in a second
+    # one). A driver's translated code is tens of MiB at most; when the buffer fills, Unicorn
+    # flushes it and translates again.
+    TB_BUFFER = 256 << 20
     last_started: ClassVar[weakref.ref[Machine] | None] = None     # what Ctrl-C stops, see stop_on_interrupt
 
     def __init__(self, ram_size: int | None = None):
         self.phys = PhysicalMemory(ram_size or self.RAM_SIZE)
         self.mem = AddressSpace(self.phys)
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self.uc.ctl_set_tcg_buffer_size(self.TB_BUFFER)
         self.uc.mem_map_ptr(0, self.phys.size, UC_PROT_ALL, self.phys.host_address)
         # Page-table edits from Python bypass the CPU: drop its cached translations, as the kernel
         # would with INVLPG; writes into code pages from Python drop translated blocks there.
