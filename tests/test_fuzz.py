@@ -160,3 +160,21 @@ def test_bad_input_is_one_line_and_exit_2(capsys, name, args, message):
     code = main(["fuzz", path, "--runs", "10", *args])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_repro_fuzzes_when_the_bounded_search_cannot_reach_the_call(tmp_path, capsys):
+    """A customer's 0xC4 at the magic-guarded call (reported at another load base): the default
+    scenario and the bounded search send no magic, so the fuzzing stage finds the input."""
+    base = 0xFFFFF808_32100000
+    rva = next(r for r, t in allocation_sites("fuzz_target").items() if t == tag("gaMF"))
+    text = f"BugCheck C4, {{2000, {base + rva:x}, 0, {tag('gaMF'):x}}}\n"
+    (tmp_path / "b.txt").write_text(text)
+    scenario = tmp_path / "repro.json"
+    code = main(["repro", driver_path("fuzz_target"), "--bugcheck", str(tmp_path / "b.txt"), "--load-base",
+                 f"{base:x}", "--time", "60", "--format", "json", "--scenario-out", str(scenario)])
+    repro = json.loads(capsys.readouterr().out)["drivers"][0]["repro"]
+    assert code == 0 and repro["reproduced"] and repro["found_by"].startswith("fuzzing")
+    steps = json.loads(scenario.read_text())["steps"]
+    ioctl = next(s for s in steps if s.get("ioctl"))
+    data = bytes.fromhex(ioctl["input_hex"])
+    assert int(ioctl["ioctl"], 16) == MAGIC_IOCTL and int.from_bytes(data[4:8], "little") == MAGIC

@@ -7,3 +7,6 @@ minimize.py  shrinking a finding's input while the same bug check happens
 campaign.py  the loop: corpus, findings, hangs
 command.py   the command: options, worker processes, status line, report
 """
+
+DEFAULT_TIME = 60.0               # seconds of fuzzing when neither --time nor --runs is given
+DEFAULT_INPUT_TIMEOUT = 2.0       # the time budget of one input

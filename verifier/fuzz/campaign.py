@@ -90,6 +90,8 @@ class Campaign:
         self.found: dict[tuple, Finding] = {}
         self.stats = Stats()
         self._last_sync = 0.0
+        self.until: Callable[[BugCheck], bool] | None = None
+        self.hit: list[Step] | None = None     # the first input whose bug check `until` accepted
 
     # ---- the corpus ------------------------------------------------------------------------------
     def seeds(self) -> list[list[Step]]:
@@ -142,14 +144,18 @@ class Campaign:
                 self._execute(steps)
 
     # ---- the loop -----------------------------------------------------------------------------------
-    def run(self, seconds: float | None, runs: int | None, status: Callable[[Stats], None] | None = None) -> Stats:
+    def run(self, seconds: float | None, runs: int | None, status: Callable[[Stats], None] | None = None,
+            until: Callable[[BugCheck], bool] | None = None) -> Stats:
+        """Fuzz for `seconds` or `runs` inputs, or until an input raises a bug check `until` accepts
+        (then `hit` is that input, not minimised)."""
         started = time.perf_counter()
+        self.until = until
         stats = self.stats
         self.sync()
         for steps in self.seeds():
             self._execute(steps, keep_anyway=True)
         next_status = started
-        while (runs is None or stats.execs < runs) and \
+        while self.hit is None and (runs is None or stats.execs < runs) and \
                 (seconds is None or time.perf_counter() - started < seconds):
             parent = self.rng.choice(self.corpus)
             other = self.rng.choice(self.corpus) if len(self.corpus) > 1 else None
@@ -176,7 +182,10 @@ class Campaign:
             stats.corpus = len(self.corpus)
         if result.bugcheck is not None:
             key = finding_key(result.bugcheck)
-            if key not in self.found:
+            if self.until is not None:
+                if self.hit is None and self.until(result.bugcheck):
+                    self.hit = steps
+            elif key not in self.found:
                 self._finding(key, steps)
         elif result.incomplete:
             kind = "hangs" if "budget" in result.incomplete else "errors"

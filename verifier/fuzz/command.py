@@ -18,25 +18,19 @@ from verifier.fuzz.campaign import Campaign, Finding, Stats, finding_key
 from verifier.fuzz.target import FuzzTarget, NotFuzzable
 from verifier.inputs import read_driver
 from verifier.report import EXIT_USAGE, DriverReport, FuzzFinding, FuzzSummary, Report
-from verifier.scenario import Scenario, ScenarioError, load
+from verifier.fuzz import DEFAULT_INPUT_TIMEOUT
+from verifier.scenario import Scenario, Step
 from verifier.scenario_run import LOW_RESOURCES_FLAG
 from verifier.session import Options, run_driver
 
-DEFAULT_TIME = 60.0
-STATUS_EVERY_S = 0.5
 
 
-def main(args) -> int:
+def main(args, scenario: Scenario | None) -> int:
+    """The `fuzz` subcommand (args from verifier.cli, which read the --scenario prefix)."""
     from verifier.cli import emit
     data, failed = read_driver(args.driver)
     if failed is not None:
         print(f"verifier: error: {args.driver}: {failed.error}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        scenario = load(args.scenario) if args.scenario else None
-    except ScenarioError as exc:
-        for line in exc.lines:
-            print(f"verifier: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     for folder in (args.corpus, args.out):
         if folder:
@@ -62,14 +56,22 @@ def main(args) -> int:
     return emit(Report("fuzz", [report]), args.format, args.output)
 
 
-def _campaign(args, data: bytes, options: Options, index: int, corpus: str | None) -> tuple[Campaign, DriverReport]:
-    target = FuzzTarget(args.driver, data, options, args.timeout)
+def campaign_for(path: str, data: bytes, options: Options, seed: int = 0,
+                 input_timeout: float = DEFAULT_INPUT_TIMEOUT, ioctl_steps: list[Step] = (),
+                 corpus: str | None = None, out: str | None = None) -> tuple[Campaign, DriverReport]:
+    """A campaign on `path`, its driver started up to the snapshot point, and the report of that
+    start. NotFuzzable says why no input can reach the driver."""
+    target = FuzzTarget(path, data, options, input_timeout)
     report = target.prepare()
-    ioctls = sorted({s.request.ioctl for s in args.ioctls}) if args.ioctls else target.run.harvested()
-    replay = lambda steps: run_driver(args.driver, data, replace(options, scenario=Scenario(steps)))  # noqa: E731
-    campaign = Campaign(target, args.seed + index, bool(args.flags & LOW_RESOURCES_FLAG), ioctls, corpus, args.out,
-                        replay, given=[[s] for s in args.ioctls])
+    ioctls = sorted({s.request.ioctl for s in ioctl_steps}) if ioctl_steps else target.run.harvested()
+    replay = lambda steps: run_driver(path, data, replace(options, scenario=Scenario(steps)))  # noqa: E731
+    campaign = Campaign(target, seed, bool(options.flags & LOW_RESOURCES_FLAG), ioctls, corpus, out, replay,
+                        given=[[s] for s in ioctl_steps])
     return campaign, report
+
+
+def _campaign(args, data: bytes, options: Options, index: int, corpus: str | None) -> tuple[Campaign, DriverReport]:
+    return campaign_for(args.driver, data, options, args.seed + index, args.timeout, args.ioctls, corpus, args.out)
 
 
 def _one(args, data: bytes, options: Options, seconds: float | None) -> DriverReport:
@@ -80,7 +82,7 @@ def _one(args, data: bytes, options: Options, seconds: float | None) -> DriverRe
         except KeyboardInterrupt:
             stats = campaign.stats
             report.incomplete = "interrupted by the user (Ctrl-C): the findings so far are listed"
-    return _report(report, stats, args, 1)
+    return summarize(report, stats, args.seed, 1)
 
 
 def _worker(args, data: bytes, options: Options, seconds: float | None, runs: int | None, index: int,
@@ -133,14 +135,15 @@ def _many(args, data: bytes, options: Options, seconds: float | None, corpus: st
         for finding in done[index][1].findings:
             unique.setdefault(finding_key(finding.bugcheck), finding)
     stats.findings = list(unique.values())
-    return _report(report, stats, args, jobs)
+    return summarize(report, stats, args.seed, jobs)
 
 
-def _report(report: DriverReport, stats: Stats, args, jobs: int) -> DriverReport:
+def summarize(report: DriverReport, stats: Stats, seed: int, jobs: int) -> DriverReport:
+    """`report` (the driver's start) with the campaign's findings as its bug checks and its summary."""
     findings = [FuzzFinding(f.bugcheck, f.scenario, f.reproduced, f.execs) for f in stats.findings]
     report.bugchecks = [f.bugcheck for f in findings]
     report.fuzz = FuzzSummary(stats.execs, round(stats.execs_per_s, 1), stats.edges, stats.corpus,
-                              round(stats.seconds, 3), args.seed, jobs, stats.hangs, stats.errors, findings)
+                              round(stats.seconds, 3), seed, jobs, stats.hangs, stats.errors, findings)
     return report
 
 
