@@ -413,6 +413,12 @@ gccdrv   ndis_miniport     ndis_miniport.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lndis
 (cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix fltvol -d ../src/fltmgr_volumes.def -l libfltmgr_volumes.a)
 gccdrv   flt_volumes       flt_volumes.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lfltmgr_volumes -lfltmgr
 
+# ---------------------------------------------------------------------------
+# T. The benchmarks' fuzz target: one METHOD_BUFFERED IOCTL whose parser is exported
+#    (ParseRequest), so emulators without IRPs run the same code (benchmarks/peers)
+# ---------------------------------------------------------------------------
+gccdrv   fuzz_bench        fuzz_bench.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
