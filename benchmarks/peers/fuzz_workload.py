@@ -8,6 +8,7 @@ run under the peers' own interpreters (their directory is on sys.path).
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from typing import Iterable
 
@@ -54,3 +55,13 @@ def digest(results: Iterable[tuple[int, bytes]]) -> str:
     for information, output in results:
         h.update(information.to_bytes(4, "little") + bytes([len(output)]) + output)
     return h.hexdigest()
+
+
+def report(inputs: list[bytes], results: list[tuple[int, bytes]], seconds: float, cpu_seconds: float,
+           what: str) -> str:
+    """The JSON line a fuzz loop prints: its rate, what it ran, and an error when any answer differs
+    from fuzz_bench.c's (the benchmark then gives the peer null)."""
+    wrong = digest(results) != digest(map(expected, inputs))
+    return json.dumps({"execs": len(inputs), "seconds": seconds, "cpu_seconds": cpu_seconds,
+                       "execs_per_s": len(inputs) / seconds, "what": what,
+                       "error": "answers differ from fuzz_bench.c's" if wrong else None})

@@ -11,7 +11,6 @@ the driver's code section runs in Qiling's Windows shellcode mode, entered at th
 ParseRequest, the function the driver's DEVICE_CONTROL routine calls on the SystemBuffer. That mode
 keeps Qiling's Windows API hook, a Python callback on every instruction.
 """
-import json
 import os
 import sys
 import time
@@ -50,10 +49,8 @@ for data in inputs:
     results.append((information, bytes(ql.mem.read(BUFFERS + 0x800, information))))
 seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
 
-wrong = workload.digest(results) != workload.digest(map(workload.expected, inputs))
-print(json.dumps({
-    "execs": count, "seconds": seconds, "cpu_seconds": cpu_seconds, "execs_per_s": count / seconds,
-    "what": "Qiling 1.4.6, Windows shellcode mode (it cannot load the driver without a real ntoskrnl.exe): "
-            "ql.save() once, then per input ql.restore() + the input written + ParseRequest(in, len, out, 16) "
-            "run from the driver's code section (what its DEVICE_CONTROL routine calls; no IRP)",
-    "error": "answers differ from fuzz_bench.c's" if wrong else None}))
+print(workload.report(inputs, results, seconds, cpu_seconds,
+                      "Qiling 1.4.6, Windows shellcode mode (it cannot load the driver without a real "
+                      "ntoskrnl.exe): ql.save() once, then per input ql.restore() + the input written + "
+                      "ParseRequest(in, len, out, 16) run from the driver's code section (what its "
+                      "DEVICE_CONTROL routine calls; no IRP)"))

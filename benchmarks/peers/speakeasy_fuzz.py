@@ -7,16 +7,19 @@ routine the driver registered, in one loaded emulator; prints {"execs", "seconds
 Runs under a Python that has speakeasy-emulator 2 installed (see benchmarks/setup_peers.sh).
 What Speakeasy offers (read in speakeasy/windows/kernel.py, 2.0.0b9): `run_module` runs DriverEntry
 with its own IoCreateDevice, and with `all_entrypoints` sends each registered IRP_MJ_* routine one
-IRP of its own making, once; its DEVICE_CONTROL IRP has the fixed code 0x5D5D5D5D, no buffers, and
-its IO_STACK_LOCATION is not where the IRP's CurrentStackLocation points, nor laid out as x64 Windows
-lays it out (Parameters at +0x10, not +8), so a driver never sees a chosen IOCTL. It has no
-snapshots. Its best loop is therefore: DriverEntry once, then per input `se.emu.call(dispatch,
-[device, irp])` (what `se.call` does, without logging the whole configuration first) on one IRP made by Speakeasy (`emu.new_irp`), whose current stack location and SystemBuffer
-this script fills with Windows' x64 offsets (wdm.h); the answer is read from IoStatus and the
-SystemBuffer, as the I/O manager would copy it back. The handler keeps no state between inputs,
-so reusing the emulator without a restore gives the same answers a restored one would.
+IRP of its own making, once. Its DEVICE_CONTROL IRP has the fixed code 0x5D5D5D5D and no buffers,
+written into an IO_STACK_LOCATION that is neither where the IRP's CurrentStackLocation points nor
+laid out as x64 Windows lays it out (Parameters at +0x10, not +8): a driver never sees a chosen
+IOCTL. It saves and restores no machine state. Its best loop is therefore: DriverEntry once, then
+per input `se.emu.call(dispatch, [device, irp])` (what `se.call` does, without logging the whole
+configuration first) on one IRP made by Speakeasy (`emu.new_irp`), whose current stack location
+and SystemBuffer this script fills at Windows' x64 offsets (wdm.h); the answer is read from
+IoStatus and the SystemBuffer, as the I/O manager copies it back. The handler keeps no state
+between inputs, so reusing the emulator without a restore gives the answers a restored one would.
+String analysis is off (on, it scans emulated memory after every run: ~0.1 s per input), and so is
+the time limit (like ours here: Unicorn's timeout starts a timer thread per emu_start, which
+costs more wall time than this handler takes).
 """
-import json
 import os
 import struct
 import sys
@@ -35,7 +38,8 @@ SL_OUTPUT_LENGTH, SL_DEVICE_OBJECT = 0x08, 0x28                                 
 path, count = sys.argv[1], int(sys.argv[2])
 inputs = workload.inputs(count)
 config = get_default_config_dict()
-config["analysis"]["strings"] = False     # on, it scans emulated memory for strings after every run: ~0.1 s per input
+config["analysis"]["strings"] = False
+config["timeout"] = 0
 se = speakeasy.Speakeasy(config=config)
 module = se.load_module(path)
 se.run_module(module)                                  # DriverEntry only
@@ -62,11 +66,8 @@ for data in inputs:
     results.append((information, bytes(emu.mem_read(buffer, min(information, workload.OUTPUT_LENGTH)))))
 seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
 
-wrong = workload.digest(results) != workload.digest(map(workload.expected, inputs))
-print(json.dumps({
-    "execs": count, "seconds": seconds, "cpu_seconds": cpu_seconds, "execs_per_s": count / seconds,
-    "what": "Speakeasy 2: DriverEntry once, then per input emu.call(IRP_MJ_DEVICE_CONTROL routine, [device, irp]) "
-            "in the same emulator (no snapshots: the handler is stateless), one Speakeasy-made IRP whose "
-            "stack location and SystemBuffer the script fills (Speakeasy's own DEVICE_CONTROL IRP carries "
-            "no chosen IOCTL or input)",
-    "error": "answers differ from fuzz_bench.c's" if wrong else None}))
+print(workload.report(inputs, results, seconds, cpu_seconds,
+                      "Speakeasy 2: DriverEntry once, then per input emu.call(IRP_MJ_DEVICE_CONTROL routine, "
+                      "[device, irp]) in the same emulator (it has no snapshots; the handler is stateless), on "
+                      "one Speakeasy-made IRP whose stack location and SystemBuffer the script fills "
+                      "(Speakeasy's own DEVICE_CONTROL IRP carries no chosen IOCTL or input)"))
