@@ -252,18 +252,19 @@ def _our_fuzz_execs_per_s(driver: str, ioctl: int, scale: float) -> float:
     sent by the I/O manager as a scenario step is (hooks.irp.IoManager), from the user process.
     No rules subscribed, no coverage. Execs per second of wall time, the best of REPEAT passes; every
     answer is checked against fuzz_bench.c's."""
-    from hooks.irp import IrpRequest
+    from hooks.irp import IrpRecord, IrpRequest
     from hooks.kernel import Kernel
     name = os.path.basename(driver)
     k = Kernel()
     loaded = k.load_driver(PeImage.parse(open(driver, "rb").read(), name), name[:-4])
     if k.call(loaded.image.entry, [loaded.driver_object, loaded.registry_path]).return_value:
         raise RuntimeError(f"{driver}: DriverEntry failed")
-    device = next(iter(k.devices))
+    owner = ks.offset_of(ks.DEVICE_OBJECT, "DriverObject")
+    device = next(d for d in k.devices if k.mem.read_q(d + owner) == loaded.driver_object)
     file_object = k.io.new_file_object(device)
     k.io.process.handles.open(file_object)
 
-    def send(request: IrpRequest):
+    def send(request: IrpRequest) -> IrpRecord:
         record = k.io.build(device, request, file_object)
         with k.io.requestor(True):
             stop = k.call(*k.io.next_location(record.irp, k.io.top_of_stack(device)))
