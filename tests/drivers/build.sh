@@ -417,6 +417,12 @@ gccdrv   flt_volumes       flt_volumes.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lfltmgr_
 # ---------------------------------------------------------------------------
 gccdrv   fuzz_target       fuzz_target.c
 
+# ---------------------------------------------------------------------------
+# U. The benchmarks' fuzz target: one METHOD_BUFFERED IOCTL whose parser is exported
+#    (ParseRequest), so emulators without IRPs run the same code (benchmarks/peers)
+# ---------------------------------------------------------------------------
+gccdrv   fuzz_bench        fuzz_bench.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
