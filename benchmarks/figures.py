@@ -21,7 +21,6 @@ from emu.machine import (CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4
 from emu.memory import FRAME_MASK, PAGE, PROT_RW, PROT_RX, PTE_P, PTE_W, page_ceil
 from emu.pe import PeImage
 from benchmarks.peers import fuzz_workload as workload
-from hooks import kstructs as ks
 from verifier.scan import scan_bytes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -226,67 +225,52 @@ def qiling_restores_per_s(corpus: str, runs: int) -> float | None:
 FUZZ_INPUTS = 5_000            # our inputs at --scale 1; a peer runs the first 1/10 (Speakeasy) or 1/25 (Qiling)
 
 
-def fuzz_vs_peers(corpus: str, scale: float, ours: float | None = None) -> dict[str, float | None]:
+def fuzz_vs_peers(corpus: str, scale: float, ours: float) -> dict[str, float | None]:
     """Each peer's best fuzz loop on fuzz_bench.sys (benchmarks/peers/*_fuzz.py, the same seeded
-    inputs and the same ParseRequest machine code) in execs per second of wall time, and our rate
-    over theirs. `ours` is this run's `fuzz_execs_per_s` when it has one, else measured by
-    `_our_fuzz_execs_per_s`. A peer that is missing, fails or computes other answers gives null."""
+    inputs and the same ParseRequest machine code) in execs per second of wall time, and `ours`
+    (this run's `fuzz_execs_per_s`) over theirs. A peer that is missing, fails or computes other
+    answers gives null."""
     driver = os.path.join(corpus, workload.DRIVER)
     figures: dict[str, float | None] = {}
     for peer, share in (("speakeasy", 10), ("qiling", 25)):
         count = max(1, int(FUZZ_INPUTS * scale) // share)
         seconds = peer_seconds(peer, f"{peer}_fuzz.py", driver, count)
         figures[f"{peer}_fuzz_execs_per_s"] = None if seconds is None else round(count / seconds, 1)
-    if any(figures.values()) and ours is None:
-        ours = _our_fuzz_execs_per_s(driver, workload.IOCTL, scale)
     for peer in ("speakeasy", "qiling"):
         theirs = figures[f"{peer}_fuzz_execs_per_s"]
         figures[f"fuzz_vs_{peer}"] = round(ours / theirs, 1) if theirs and ours else None
     return figures
 
 
-def _our_fuzz_execs_per_s(driver: str, ioctl: int, scale: float) -> float:
-    """Our side of fuzz_vs_* until `verifier fuzz` measures itself: the closest loop the kernel has.
-    DriverEntry and an IRP_MJ_CREATE run once, then `Kernel.snapshot()`; per input `Kernel.restore()`
-    and one IRP_MJ_DEVICE_CONTROL (`ioctl`, the workload's input, a 16-byte output buffer) built and
-    sent by the I/O manager as a scenario step is (hooks.irp.IoManager), from the user process.
-    No rules subscribed, no coverage. Execs per second of wall time, the best of REPEAT passes; every
-    answer is checked against fuzz_bench.c's."""
-    from hooks.irp import IrpRecord, IrpRequest
-    from hooks.kernel import Kernel
-    name = os.path.basename(driver)
-    k = Kernel()
-    loaded = k.load_driver(PeImage.parse(open(driver, "rb").read(), name), name[:-4])
-    if k.call(loaded.image.entry, [loaded.driver_object, loaded.registry_path]).return_value:
-        raise RuntimeError(f"{driver}: DriverEntry failed")
-    owner = ks.offset_of(ks.DEVICE_OBJECT, "DriverObject")
-    device = next(d for d in k.devices if k.mem.read_q(d + owner) == loaded.driver_object)
-    file_object = k.io.new_file_object(device)
-    k.io.process.handles.open(file_object)
-
-    def send(request: IrpRequest) -> IrpRecord:
-        record = k.io.build(device, request, file_object)
-        with k.io.requestor(True):
-            stop = k.call(*k.io.next_location(record.irp, k.io.top_of_stack(device)))
-        if stop.kind != "returned" or not record.completed:
-            raise RuntimeError(f"{driver}: {request} did not complete: {stop}")
-        return record
-
-    send(IrpRequest(ks.IRP_MJ_CREATE))
-    snap = k.snapshot()
+def fuzz_execs_per_s(corpus: str, scale: float) -> float:
+    """`verifier fuzz`'s executor on fuzz_bench.sys, as a fuzz campaign runs each input: restore the
+    snapshot taken after DriverEntry + IRP_MJ_CREATE, send the input as a scenario step
+    (IRP_MJ_DEVICE_CONTROL, the workload's bytes, a 16-byte output buffer), run the deferred work,
+    with the code integrity rules subscribed, edge coverage on and a 2 s per-input time budget
+    (verifier/fuzz/target.py). The peers' seeded inputs, so both sides do the same work; every
+    answer (Information, output) is checked against fuzz_bench.c's. Inputs per second of wall
+    time, the best of REPEAT passes. Mutation and corpus bookkeeping, which a campaign adds, are
+    not in it."""
+    from verifier.fuzz import DEFAULT_INPUT_TIMEOUT
+    from verifier.fuzz.target import FuzzTarget
+    from verifier.scenario import ioctl_step
+    from verifier.session import Options
+    driver = os.path.join(corpus, workload.DRIVER)
+    target = FuzzTarget(driver, open(driver, "rb").read(), Options(), DEFAULT_INPUT_TIMEOUT)
+    target.prepare()
     inputs = workload.inputs(max(1, int(FUZZ_INPUTS * scale)))
+    steps = [[ioctl_step(workload.IOCTL, data, workload.OUTPUT_LENGTH)] for data in inputs]
     runs = []
     for _ in range(REPEAT):
         gc.collect()
-        results = []
+        answers = []
         start = time.perf_counter()
-        for data in inputs:
-            k.restore(snap)
-            record = send(IrpRequest(ks.IRP_MJ_DEVICE_CONTROL, ioctl=ioctl, input=data,
-                                     output_length=workload.OUTPUT_LENGTH))
-            results.append((record.information, record.output))
+        for input_steps in steps:
+            target.execute(input_steps)
+            answer = target.session.report.entry_points[-1]
+            answers.append((answer.information, bytes.fromhex(answer.output)))
         runs.append(time.perf_counter() - start)
-        if workload.digest(results) != workload.digest(map(workload.expected, inputs)):
+        if workload.digest(answers) != workload.digest(map(workload.expected, inputs)):
             raise RuntimeError(f"{driver}: ParseRequest's answers differ from fuzz_bench.c's")
     return round(len(inputs) / min(runs), 1)
 
