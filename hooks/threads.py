@@ -1,8 +1,9 @@
-"""System threads (Ps*SystemThread): created and recorded in DeferredWork, not run.
+"""System threads (Ps*SystemThread): created and recorded in DeferredWork, scheduled by hooks/scheduler.py.
 
 A created thread gets a KTHREAD-like object (a DISPATCHER_HEADER of type ThreadObject, unsignalled
-until it terminates, and the owning process at KTHREAD.ApcState.Process) and a kernel handle to
-it, so ObReferenceObjectByHandle, KeWaitForSingleObject on the object and ZwClose behave.
+until it terminates, and the owning process at KTHREAD.ApcState.Process), a kernel stack of its own
+and a kernel handle to it, so ObReferenceObjectByHandle, KeWaitForSingleObject on the object and
+ZwClose behave. It first runs when another thread gives the processor up or at the deferred-work stage.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from emu.memory import PAGE, poke
 from hooks import kstructs as ks
 from hooks.api import ACCESS_MASK, HANDLE, LONG, NTSTATUS, PHANDLE, POBJECT_ATTRIBUTES, PVOID, export
 from hooks.deferred import SystemThread, ThreadTerminated
+from hooks.scheduler import switch_to
 
 STATUS_SUCCESS = 0
 STATUS_INVALID_HANDLE = 0xC0000008
@@ -42,15 +44,12 @@ def thread_id(k, thread: int) -> int:
 def running(k, thread: int) -> Iterator[None]:
     """Make `thread` the current thread while its code runs: PsGetCurrentThread, KPRCB.CurrentThread
     (gs:[0x188]) and waits see it; the thread that was current is current again afterwards."""
-    slot = k.kpcr + ks.offset_of(ks.KPCR, "Prcb.CurrentThread")
     previous = k.current_thread
-    k.current_thread = thread
-    k.mem.write_q(slot, thread)
+    switch_to(k, thread)
     try:
         yield
     finally:
-        k.current_thread = previous
-        k.mem.write_q(slot, previous)
+        switch_to(k, previous)
 
 
 @export("PsCreateSystemThread")
@@ -69,6 +68,7 @@ def PsCreateSystemThread(k, ThreadHandle: PHANDLE, DesiredAccess: ACCESS_MASK, O
     k.write_struct(thread, header)
     poke(k.mem, thread + ks.KTHREAD_PROCESS_OFFSET, struct.pack("<Q", k.system_process))
     k.deferred.threads[thread] = SystemThread(thread, StartRoutine, StartContext, k.system_process, k.caller)
+    k.scheduler.stacks[thread] = k.thread_stack(len(k.scheduler.stacks) + 1)
     k.mem.write_q(ThreadHandle, k.handles.open(ThreadRef(thread)))
     if ClientId:
         k.write_struct(ClientId, ks.CLIENT_ID(SYSTEM_PROCESS_ID, thread_id(k, thread)))

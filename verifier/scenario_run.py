@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from emu.memory import MemoryFault
 from hooks import kstructs as ks
+from hooks.io import ready_device_objects
 from hooks.notify import KINDS as NOTIFY_KINDS, VOID_ROUTINES as VOID_NOTIFY_ROUTINES, notifications
 from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, STATUS_PENDING, IrpRecord,
                        IrpRequest, major_name, nt_success)
@@ -86,6 +87,7 @@ class ScenarioRun:
         self.session.record(b)
 
     def _sequence(self) -> None:
+        ready_device_objects(self.k, self.devices())
         add_device = self._extension("AddDevice")
         if add_device:
             pdo = self.k.io.create_pdo()
@@ -118,6 +120,7 @@ class ScenarioRun:
         k.io.process.handles.open(file_object)
         sent: dict[int, IrpRecord] = {}
         refused: list[int] = []          # steps not sent: the handle they need was never opened
+        opened = 0                       # handles the CREATEs opened and no CLOSE closed yet
         self.planned = self._steps(device)
         for self.step_number, step in enumerate(self.planned, 1):
             creating = step.request is not None and step.request.major == ks.IRP_MJ_CREATE
@@ -140,6 +143,11 @@ class ScenarioRun:
             if creating:
                 # Windows opens no handle when CREATE fails, so nothing else is ever sent on it
                 refused = [self.step_number] if record.completed and not nt_success(record.status or 0) else []
+                opened += 0 if refused else 1
+                k.io.count_handle(device, 0 if refused else 1)
+            elif step.request is not None and step.request.major == ks.IRP_MJ_CLOSE and opened:
+                opened -= 1
+                k.io.count_handle(device, -1)
         if len(refused) > 1:
             self.session.warn(DriverWarning("create-failed", f"IRP_MJ_CREATE (step {refused[0]}) failed: Windows opens "
                                             "no handle then, so steps " + ", ".join(map(str, refused[1:])) +
