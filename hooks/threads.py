@@ -14,7 +14,9 @@ from typing import Iterator
 from emu.machine import Halt
 from emu.memory import PAGE, poke
 from hooks import kstructs as ks
-from hooks.api import ACCESS_MASK, HANDLE, LONG, NTSTATUS, PHANDLE, POBJECT_ATTRIBUTES, PVOID, export
+from hooks.api import (ACCESS_MASK, BOOLEAN, HANDLE, LONG, NTSTATUS, PHANDLE, PLARGE_INTEGER, POBJECT_ATTRIBUTES, PVOID,
+                       export)
+from hooks.dispatcher import WAIT_ANY, deadline, wait
 from hooks.deferred import SystemThread, ThreadTerminated
 from hooks.scheduler import switch_to
 
@@ -83,6 +85,16 @@ def PsTerminateSystemThread(k, ExitStatus: NTSTATUS) -> NTSTATUS:
         running.exit_status = ExitStatus
     k.mem.write(k.current_thread + ks.offset_of(ks.DISPATCHER_HEADER, "SignalState"), struct.pack("<i", 1))
     raise Halt(ThreadTerminated(ExitStatus))
+
+
+@export("ZwWaitForSingleObject")
+def ZwWaitForSingleObject(k, Handle: HANDLE, Alertable: BOOLEAN, Timeout: PLARGE_INTEGER) -> NTSTATUS:
+    """A wait on the thread a handle names (other threads may run meanwhile, hooks/scheduler.py), as
+    KeWaitForSingleObject on its object; a handle to no thread is STATUS_INVALID_HANDLE."""
+    target = k.handles.get(Handle, ThreadRef)
+    if target is None:
+        return STATUS_INVALID_HANDLE
+    return wait(k, (target.address,), WAIT_ANY, deadline(k, Timeout))
 
 
 @export("PsGetThreadId")

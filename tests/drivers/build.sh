@@ -413,6 +413,14 @@ gccdrv   ndis_miniport     ndis_miniport.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lndis
 (cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix fltvol -d ../src/fltmgr_volumes.def -l libfltmgr_volumes.a)
 gccdrv   flt_volumes       flt_volumes.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lfltmgr_volumes -lfltmgr
 
+
+# T. System threads that wait for work, scheduled cooperatively (threads.c;
+#    hooks/scheduler.py, verifier/threads.py)
+# ---------------------------------------------------------------------------
+gccdrv   threads_worker      threads.c
+gccdrv   threads_worker_exec threads.c -DCASE_EXEC
+gccdrv   threads_poll        threads.c -DCASE_POLL
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
