@@ -1,9 +1,10 @@
 """Deferred work a driver handed to the kernel: queued DPCs, armed timers, work items, system threads.
 
-One processor and one thread: nothing here runs when it is asked for. Each record keeps what the
-session's deferred-work stage (verifier/deferred_run.py) needs to run it as Windows would (the
-routine, its context and arguments, who asked), and the waits that nothing in this single thread
-could have satisfied are kept too.
+One processor: nothing here runs when it is asked for. Each record keeps what the session's
+deferred-work stage (verifier/deferred_run.py) needs to run it as Windows would (the routine, its
+context and arguments, who asked); system threads also run earlier, when another thread waits
+(hooks/scheduler.py). The waits nothing could satisfy, no other thread being able to run, are kept
+too.
 """
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ class Blocked:
 
 @dataclass
 class BlockedWait:
-    """A wait with no timeout on objects nothing could signal in this run (one thread)."""
+    """A wait with no timeout, outside a system thread, on objects nothing could signal (no other
+    thread could run): it returned STATUS_SUCCESS."""
 
     objects: tuple[int, ...]
     api: str

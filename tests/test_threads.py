@@ -72,9 +72,10 @@ def test_a_violation_in_the_resumed_worker_is_found_at_its_call_site():
     assert (b.code, b.args[0], b.args[2], b.args[3]) == (0xC4, 0x2000, 0, int.from_bytes(b"krhT", "big"))
     assert (b.entry_point, b.api) == ("SystemThread", "ExAllocatePoolWithTag")
     assert b.args[1] == report.image_base + b.caller_rva
-    # job 1 is first done once the worker resumes in the IOCTL: the machine stops there, under it
+    # job 1 is first done once the worker resumes in the IOCTL: the machine stops there, under the
+    # IOCTL, which was waiting for DoneEvent
     assert _records(report) == [("DriverEntry", "returned", 0), ("SystemThread", "bugcheck", None),
-                                ("IRP_MJ_CREATE", "returned", 0), ("IRP_MJ_DEVICE_CONTROL", "bugcheck", None)]
+                                ("IRP_MJ_CREATE", "returned", 0), ("IRP_MJ_DEVICE_CONTROL", "waiting", None)]
     assert report.debug_output == _lines("threads_worker")[:2]
 
 

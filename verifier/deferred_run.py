@@ -57,7 +57,7 @@ class DeferredWork:
                 continue
             else:
                 return True
-            if result.outcome == "bugcheck" and not self.session.options.keep_going:
+            if self.session.bugchecked(result):
                 return False
         return True
 

@@ -177,7 +177,7 @@ class ScenarioRun:
                 result = self.session.call_entry(n.name, n.callback.routine, n.args, EntryKind.SYSTEM_SERVICE)
             if n.name in VOID_ROUTINES and result.outcome == "returned":
                 result.status = None                 # the routine returns VOID
-            if result.outcome == "bugcheck" and not self.session.options.keep_going:
+            if self.session.bugchecked(result):
                 return False
         return True
 

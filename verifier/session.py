@@ -159,6 +159,11 @@ class Session:
             k.scheduler.dispatch_level = False
         return result
 
+    def bugchecked(self, result: EntryPointResult) -> bool:
+        """Whether a bug check ended the run during this entry point (in it, or in a thread that ran
+        while it waited) and Windows would stop there (no --continue)."""
+        return (result.outcome == "bugcheck" or self.threads.crashed) and not self.options.keep_going
+
     def settle(self, stop: Stop, kind: EntryKind) -> tuple[Stop, BugCheck | Resume | None]:
         """Dispatch the exceptions of a stopped run to the driver's own handlers, resuming it as long
         as they handle them: the stop that ends the run (or parks its thread) and its verdict."""

@@ -13,7 +13,8 @@ returns STATUS_SUCCESS). A system thread run by the deferred stage stays parked 
 Records: a system thread has one `SystemThread` record, appended when it starts (during whichever
 entry point let it run); every later resume continues that record, whose outcome is the thread's
 last (`waiting` while parked, then `exited`, `returned`, `bugcheck`...). A bug check in another thread
-ends the entry point that was waiting with outcome `bugcheck` too (the machine stopped under it).
+ends the run: the entry point that was waiting keeps the outcome `waiting` (the machine stopped under
+it; the bug check names the thread's record) and `Session.bugchecked` says the run is over.
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ class Threads:
         self.session = session
         self.kernel = session.kernel
         self.records: dict[int, Running] = {}       # system thread -> its SystemThread record
+        self.crashed = False                         # a bug check in another thread stopped the machine
 
     def run(self, own: Running, stop: Stop) -> None:
         """Drive the entry point's thread `own` from its first `stop` to its end, letting the other
@@ -71,7 +73,7 @@ class Threads:
                     if current is own:
                         return
                     if current.result.outcome == "bugcheck" and not session.options.keep_going:
-                        own.result.outcome = "bugcheck"
+                        self.crashed = True            # `own` stays `waiting`: the machine stopped under it
                         return
                 if ends is not None and time.perf_counter() >= ends:
                     k.scheduler.switches = scheduler.MAX_SWITCHES     # out of time: nothing else runs
