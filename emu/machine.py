@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Iterator
 
 from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc, UcError
+from unicorn.unicorn_py3.unicorn import UcContext
 from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x
 
@@ -284,6 +285,25 @@ class Machine:
             self._set_irql(irql)
         uc.reg_write_batch([(GPR_IDS[i], value & 0xFFFFFFFFFFFFFFFF) for i, value in regs.items()])
         return self._run(rip, return_to)
+
+    def park_cpu(self) -> bytes:
+        """The CPU of a run stopped at a kernel routine's stub, as bytes (kept in kernel state, which
+        snapshots copy): `resume_from_stub` goes on with it later, after other code ran."""
+        return bytes(self.uc.context_save())
+
+    def resume_from_stub(self, parked: bytes, value: int, return_to: int) -> Stop:
+        """Go on with a run `park_cpu` saved at a routine's stub as if the routine returned `value`:
+        the whole CPU back (registers, flags, vector state, IRQL), RAX = value, and the stub's `ret`
+        done here (resuming at the stub would call the routine again)."""
+        uc = self.uc
+        ctx = UcContext.__new__(UcContext)
+        ctx.__setstate__((parked, len(parked), UC_ARCH_X86, UC_MODE_64))
+        uc.context_restore(ctx)
+        uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
+        rsp = uc.reg_read(x.UC_X86_REG_RSP)
+        uc.reg_write(x.UC_X86_REG_RAX, value & 0xFFFFFFFFFFFFFFFF)
+        uc.reg_write(x.UC_X86_REG_RSP, rsp + 8)
+        return self._run(self.mem.read_q(rsp), return_to)
 
     def save_cpu(self) -> object:
         """The CPU's state, to put back with `restore_cpu` after running other guest code."""

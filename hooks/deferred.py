@@ -1,9 +1,10 @@
 """Deferred work a driver handed to the kernel: queued DPCs, armed timers, work items, system threads.
 
-One processor and one thread: nothing here runs when it is asked for. Each record keeps what the
-session's deferred-work stage (verifier/deferred_run.py) needs to run it as Windows would (the
-routine, its context and arguments, who asked), and the waits that nothing in this single thread
-could have satisfied are kept too.
+One processor: nothing here runs when it is asked for. Each record keeps what the session's
+deferred-work stage (verifier/deferred_run.py) needs to run it as Windows would (the routine, its
+context and arguments, who asked); system threads also run earlier, when another thread waits
+(hooks/scheduler.py). The waits nothing could satisfy, no other thread being able to run, are kept
+too.
 """
 from __future__ import annotations
 
@@ -69,21 +70,37 @@ class ThreadTerminated:
         return f"PsTerminateSystemThread(0x{self.exit_status:08X}) ended the running thread"
 
 
-@dataclass
-class ThreadBlocked:
-    """Why the machine stopped: a system thread waits, with no timeout, on objects nothing left in
-    this run can signal. On Windows it would sleep there for good; here its run ends."""
+@dataclass(frozen=True)
+class Wait:
+    """What a thread waits for: any or all of `objects` (WAIT_ANY 1 / WAIT_ALL 0), or until
+    `deadline` (interrupt time; None: no timeout), when the wait returns `timeout_status`
+    (STATUS_TIMEOUT; STATUS_SUCCESS for KeDelayExecutionThread, a wait on nothing)."""
 
     objects: tuple[int, ...]
+    wait_type: int
+    deadline: int | None
     api: str
+    timeout_status: int
+    caller: int                # the driver's return address
+
+
+@dataclass
+class Blocked:
+    """Why the machine stopped: the running thread cannot go on until its wait is satisfied, so it
+    gives the processor up at the wait (hooks/scheduler.py parks it; another thread runs)."""
+
+    wait: Wait
 
     def __str__(self) -> str:
-        return f"{self.api} waits for good on {', '.join(f'0x{o:x}' for o in self.objects)}"
+        objects = ", ".join(f"0x{o:x}" for o in self.wait.objects) or "nothing"
+        until = "for good" if self.wait.deadline is None else "with a timeout"
+        return f"{self.wait.api} waits {until} on {objects}"
 
 
 @dataclass
 class BlockedWait:
-    """A wait with no timeout on objects nothing could signal in this run (one thread)."""
+    """A wait with no timeout, outside a system thread, on objects nothing could signal (no other
+    thread could run): it returned STATUS_SUCCESS."""
 
     objects: tuple[int, ...]
     api: str

@@ -4,15 +4,17 @@ Objects live in the driver's memory with the layouts of wdm.h (hooks.kstructs), 
 Windows initialises them, so a driver that reads a field inline (KeReadStateSemaphore is
 sometimes inlined) sees what it would on Windows.
 
-One processor, one thread, deterministic time. A wait is satisfied when its object is signalled
-(consuming the signal as Windows does: a synchronization event resets, a semaphore decrements, a
-mutex becomes owned). An armed timer among the objects expires by moving the clock to its due
-time. Otherwise a wait with a timeout returns STATUS_TIMEOUT after that time has passed. A wait
-with no timeout on an object nothing could signal would hang Windows' only thread here; it is
-recorded in DeferredWork.blocked_waits (a later stage runs the deferred work that may signal it)
-and returns STATUS_SUCCESS, as the kernel did before waits were modelled, so the driver goes on.
-In a system thread the driver created, such a wait ends that thread's run instead (ThreadBlocked):
-the thread would sleep there on Windows, and the other work goes on.
+One processor, deterministic time. A wait is satisfied when its object is signalled (consuming
+the signal as Windows does: a synchronization event resets, a semaphore decrements, a mutex becomes
+owned). When it cannot be satisfied at once, the thread gives the processor up if another could run
+meanwhile (a system thread always does; an entry point's thread when a created thread never ran or a
+parked one could wake before this wait ends): the machine stops with `Blocked` and hooks/scheduler.py
+parks the thread until its objects are signalled or its deadline passes. Otherwise the wait is
+resolved in place: an armed timer among the objects expires by moving the clock to its due time; a
+wait with a timeout returns STATUS_TIMEOUT after that time has passed; a wait with no timeout on an
+object nothing could signal would hang the thread for good: it is recorded in
+DeferredWork.blocked_waits and returns STATUS_SUCCESS, as the kernel did before waits were modelled,
+so the driver goes on. Driver code the kernel calls back (a nested call) and DPCs never switch.
 DPCs and timer DPCs are queued in DeferredWork, never run here.
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ from emu.machine import Halt, Raised
 from emu.memory import poke
 from hooks import kstructs as ks
 from hooks.api import (BOOLEAN, CType, KPROCESSOR_MODE, LONG, LONGLONG, NTSTATUS, PLARGE_INTEGER, PVOID, ULONG, export)
-from hooks.deferred import ArmedTimer, BlockedWait, QueuedDpc, ThreadBlocked
+from hooks.deferred import ArmedTimer, Blocked, BlockedWait, QueuedDpc, Wait
 from hooks.events import Crash
 from hooks.seh import EXCEPTION_NONCONTINUABLE
 
@@ -120,14 +122,14 @@ def _due(k, value: int) -> int:
 
 
 # ---- waits -----------------------------------------------------------------------------------------
-def _signalled(k, obj: int) -> bool:
+def _signalled(k, obj: int, thread: int) -> bool:
     kind, state = _state(k, obj)
     if kind == ks.MutantObject:              # owned by this thread: acquired again (mutexes are recursive)
-        return state > 0 or k.mem.read_q(obj + _MUTANT_OWNER) == k.current_thread
+        return state > 0 or k.mem.read_q(obj + _MUTANT_OWNER) == thread
     return state > 0
 
 
-def _consume(k, obj: int) -> None:
+def _consume(k, obj: int, thread: int) -> None:
     """What satisfying a wait does to the object."""
     kind, state = _state(k, obj)
     if kind in _AUTO_RESET:
@@ -136,48 +138,94 @@ def _consume(k, obj: int) -> None:
         _set_state(k, obj, state - 1)
     elif kind == ks.MutantObject:
         _set_state(k, obj, state - 1)
-        k.mem.write_q(obj + _MUTANT_OWNER, k.current_thread)
+        k.mem.write_q(obj + _MUTANT_OWNER, thread)
 
 
-def _satisfy(k, objects: list[int], wait_type: int) -> int | None:
+def _satisfiable(k, objects: tuple[int, ...], wait_type: int, thread: int) -> bool:
+    if not objects:
+        return False
+    test = all if wait_type == WAIT_ALL else any
+    return test(_signalled(k, o, thread) for o in objects)
+
+
+def _satisfy(k, objects: tuple[int, ...], wait_type: int, thread: int) -> int | None:
     """The wait status if the wait can be satisfied now (consuming the signals), else None."""
+    if not _satisfiable(k, objects, wait_type, thread):
+        return None
     if wait_type == WAIT_ALL:
-        if not all(_signalled(k, o) for o in objects):
-            return None
         for o in objects:
-            _consume(k, o)
+            _consume(k, o, thread)
         return STATUS_SUCCESS
-    for i, o in enumerate(objects):
-        if _signalled(k, o):
-            _consume(k, o)
-            return STATUS_SUCCESS + i           # STATUS_WAIT_0 + index
-    return None
+    i = next(i for i, o in enumerate(objects) if _signalled(k, o, thread))
+    _consume(k, objects[i], thread)
+    return STATUS_SUCCESS + i                   # STATUS_WAIT_0 + index
 
 
-def wait(k, objects: list[int], wait_type: int, timeout: int) -> int:
-    """Wait as Windows would on one processor with one thread; see the module docstring."""
-    deadline = _due(k, k.mem.read_q(timeout)) if timeout else None
+def satisfy(k, wait: Wait, thread: int) -> int | None:
+    """What `thread`'s parked wait returns now (its signals consumed), or None while it must go on
+    waiting: the objects' status first, else the timeout status once the clock reached the deadline."""
+    status = _satisfy(k, wait.objects, wait.wait_type, thread)
+    if status is None and wait.deadline is not None and wait.deadline <= k.interrupt_time:
+        return wait.timeout_status
+    return status
+
+
+def _could_wake(k, wait: Wait, thread: int, by: int | None) -> bool:
+    """Whether a parked wait is satisfied now or ends by the clock before `by` (None: ever)."""
+    if _satisfiable(k, wait.objects, wait.wait_type, thread):
+        return True
+    times = [wait.deadline] if wait.deadline is not None else []
+    times += [k.deferred.timers[o].due for o in wait.objects if o in k.deferred.timers]
+    return bool(times) and (by is None or min(times) <= by)
+
+
+def _yields(k, deadline: int | None) -> bool:
+    """Whether the current thread gives the processor up at this wait (see the module docstring)."""
+    s = k.scheduler
+    if not s.can_switch():
+        return False
+    if k.current_thread in k.deferred.threads:
+        return True
+    return any(t not in s.started or t in s.parked and _could_wake(k, s.parked[t].wait, t, deadline)
+               for t in k.deferred.threads if t != k.current_thread)
+
+
+def deadline(k, timeout: int) -> int | None:
+    """The interrupt time a wait's PLARGE_INTEGER timeout ends it at; None for no timeout (NULL)."""
+    return _due(k, k.mem.read_q(timeout)) if timeout else None
+
+
+def wait(k, objects: tuple[int, ...], wait_type: int, until: int | None, timeout_status: int = STATUS_TIMEOUT) -> int:
+    """Wait as Windows would on one processor; see the module docstring."""
+    thread = k.current_thread
+    status = _satisfy(k, objects, wait_type, thread)
+    if status is not None:
+        return status
+    if until is not None and until <= k.interrupt_time:       # a zero timeout polls
+        return timeout_status
+    if _yields(k, until):
+        raise Halt(Blocked(Wait(objects, wait_type, until, k.current_export.name, timeout_status, k.caller)))
     for _ in range(_MAX_TIMER_STEPS):
-        status = _satisfy(k, objects, wait_type)
-        if status is not None:
-            return status
-        armed = k.deferred.next_timer(objects)
-        if armed is None or (deadline is not None and armed.due > deadline):
+        armed = k.deferred.next_timer(list(objects))
+        if armed is None or (until is not None and armed.due > until):
             break
         advance_clock(k, armed.due - k.interrupt_time)
-    if deadline is not None:
-        advance_clock(k, deadline - k.interrupt_time)
-        return STATUS_TIMEOUT
-    if k.current_thread in k.deferred.threads:      # a created thread sleeps for good: its run ends
-        raise Halt(ThreadBlocked(tuple(objects), k.current_export.name))
-    k.deferred.blocked_waits.append(BlockedWait(tuple(objects), k.current_export.name, k.caller))
+        status = _satisfy(k, objects, wait_type, thread)
+        if status is not None:
+            return status
+    if until is not None:
+        advance_clock(k, until - k.interrupt_time)
+        return timeout_status
+    if thread in k.deferred.threads:      # a created thread sleeps for good where it cannot be parked
+        raise Halt(Blocked(Wait(objects, wait_type, None, k.current_export.name, timeout_status, k.caller)))
+    k.deferred.blocked_waits.append(BlockedWait(objects, k.current_export.name, k.caller))
     return STATUS_SUCCESS
 
 
 @export("KeWaitForSingleObject", "KeWaitForMutexObject")
 def KeWaitForSingleObject(k, Object: PVOID, WaitReason: ULONG, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN,
                           Timeout: PLARGE_INTEGER) -> NTSTATUS:
-    return wait(k, [Object], WAIT_ANY, Timeout)
+    return wait(k, (Object,), WAIT_ANY, deadline(k, Timeout))
 
 
 @export("KeWaitForMultipleObjects")
@@ -187,8 +235,8 @@ def KeWaitForMultipleObjects(k, Count: ULONG, Object: PVOID, WaitType: ULONG, Wa
     if Count > MAXIMUM_WAIT_OBJECTS or (Count > THREAD_WAIT_OBJECTS and not WaitBlockArray):
         raise Halt(Crash(MAXIMUM_WAIT_OBJECTS_EXCEEDED, (0, 0, 0, 0), k.caller, "KeWaitForMultipleObjects",
                          note=f"{Count} objects with {'a' if WaitBlockArray else 'no'} WaitBlockArray"))
-    objects = list(struct.unpack(f"<{Count}Q", k.mem.read(Object, 8 * Count)))
-    return wait(k, objects, WaitType, Timeout)
+    objects = struct.unpack(f"<{Count}Q", k.mem.read(Object, 8 * Count))
+    return wait(k, objects, WaitType, deadline(k, Timeout))
 
 
 # ---- events --------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def IoCreateDevice(k, DriverObject: PDRIVER_OBJECT, DeviceExtensionSize: ULONG, 
     dev = ks.DEVICE_OBJECT()
     dev.Type = ks.IO_TYPE_DEVICE
     dev.Size = ctypes.sizeof(ks.DEVICE_OBJECT) + DeviceExtensionSize
-    dev.ReferenceCount = 1
+    dev.ReferenceCount = 0               # open handles, counted by the I/O manager (IoManager.count_handle)
     dev.DriverObject = DriverObject
     dev.NextDevice = k.mem.read_q(DriverObject + ks.offset_of(ks.DRIVER_OBJECT, "DeviceObject"))
     dev.Flags = DO_DEVICE_INITIALIZING | (0x8 if Exclusive else 0)    # DO_EXCLUSIVE (wdm.h)
@@ -44,6 +44,15 @@ def IoCreateDevice(k, DriverObject: PDRIVER_OBJECT, DeviceExtensionSize: ULONG, 
     k.devices[va] = name
     k.mem.write_q(DeviceObject, va)
     return STATUS_SUCCESS
+
+
+def ready_device_objects(k, devices: list[int]) -> None:
+    """After a DriverEntry that succeeded, the I/O manager clears DO_DEVICE_INITIALIZING on the device
+    objects it created (Microsoft's "Initializing a Device Object": devices created elsewhere, in
+    AddDevice, the driver clears itself), so requests and drivers waiting on the flag go on."""
+    at = ks.offset_of(ks.DEVICE_OBJECT, "Flags")
+    for device in devices:
+        k.mem.write_u32(device + at, k.mem.read_u32(device + at) & ~DO_DEVICE_INITIALIZING)
 
 
 @export("IoDeleteDevice")

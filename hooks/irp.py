@@ -229,6 +229,12 @@ class IoManager:
         k.mem.write_q(driver_va + ks.offset_of(ks.DRIVER_OBJECT, "DeviceObject"), pdo_va)
         return pdo_va
 
+    def count_handle(self, device: int, delta: int) -> None:
+        """A handle to `device` was opened (+1, CREATE succeeded) or closed (-1, CLOSE sent): the I/O
+        manager counts them in DEVICE_OBJECT.ReferenceCount (drivers' unload routines wait for 0)."""
+        at = device + ks.offset_of(ks.DEVICE_OBJECT, "ReferenceCount")
+        self.k.mem.write_u32(at, max(0, self.k.mem.read_u32(at) + delta))
+
     # ---- building an IRP -----------------------------------------------------------------------
     def new_file_object(self, device: int) -> int:
         fo = ks.FILE_OBJECT()

@@ -9,7 +9,7 @@ import struct
 from emu.machine import MOV_CR8_RCX, MOV_RAX_CR8, Halt
 from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, NTSTATUS, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64,
                        ULONG_PTR, export)
-from hooks.dispatcher import TIME_INCREMENT, advance_clock
+from hooks.dispatcher import TIME_INCREMENT, WAIT_ANY, advance_clock, deadline, wait
 from hooks.events import Crash
 from hooks.notify import USER_PROCESS_ID
 from hooks.threads import CURRENT_THREAD_ID, SYSTEM_PROCESS_ID
@@ -134,9 +134,9 @@ def KeBugCheck(k, BugCheckCode: ULONG) -> None:
 
 @export("KeDelayExecutionThread")
 def KeDelayExecutionThread(k, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS:
-    delay = k.mem.read_q(Interval) if Interval else 0
-    advance_clock(k, -(delay - (1 << 64)) if delay >> 63 else 0)
-    return STATUS_SUCCESS
+    """A wait on nothing until the interval has passed (other threads may run meanwhile); a NULL
+    Interval is no delay."""
+    return wait(k, (), WAIT_ANY, deadline(k, Interval) if Interval else k.interrupt_time, STATUS_SUCCESS)
 
 
 @export("KeStallExecutionProcessor", module="hal.dll")

@@ -24,6 +24,7 @@ from hooks import kstructs as ks
 from hooks import catalog, crt, dispatcher, ke, memory, security  # noqa: F401  (catalog registers every handler)
 from hooks.dbg import DebugLog
 from hooks.deferred import DeferredWork
+from hooks.scheduler import Scheduler
 from hooks.errorlog import ErrorLog
 from hooks.etw import Etw
 from hooks.callbacks import Callbacks
@@ -51,8 +52,9 @@ MODULES_BASE = 0xFFFFF8034A600000      # ntoskrnl.exe, hal.dll, then stub module
 MODULES_SPAN = 0x04000000
 DRIVERS_BASE = 0xFFFFF8035C000000      # loaded drivers, 16 MiB apart
 KERNEL_DATA = 0xFFFFF80350000000       # KPCR, threads, processes, object types
-STACK_BASE = 0xFFFFE58000000000        # guard page, then the kernel stack
+STACK_BASE = 0xFFFFE58000000000        # guard page, then the kernel stack; each system thread's follow
 KERNEL_STACK_SIZE = 0x6000
+STACK_STRIDE = 0x10000                 # one guard page and kernel stack per thread, thread n at n * STRIDE
 KUSER_SHARED_DATA = 0xFFFFF78000000000
 KUSER_SHARED_DATA_USER = 0x7FFE0000
 KERNEL_HANDLE_BIT = 0xFFFFFFFF80000000
@@ -96,6 +98,12 @@ def _built(spec: ModuleSpec) -> tuple[BuiltModule, PeImage]:
     return _BUILT[key]
 
 
+def stack_guard(address: int) -> int:
+    """The guard page of the kernel stack `address` lies in (or in whose guard page it lies); the
+    first stack's for an address below them all."""
+    return STACK_BASE + max(0, address - STACK_BASE) // STACK_STRIDE * STACK_STRIDE
+
+
 def _import_key(imp: Import) -> str:
     """An import's name in the export tables; by-ordinal imports get '#n'."""
     return imp.name if imp.name is not None else f"#{imp.ordinal}"
@@ -128,6 +136,7 @@ class Kernel:
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)
         self.deferred = DeferredWork()
+        self.scheduler = Scheduler()
         self.error_log = ErrorLog()
         self.etw = Etw()
         self.callbacks = Callbacks()
@@ -287,8 +296,13 @@ class Kernel:
         pcr.Prcb.IdleThread = self.current_thread
         self.write_struct(self.kpcr, pcr)
         self.machine.set_gs_base(self.kpcr)
-        self.mem.map_new(STACK_BASE + PAGE, KERNEL_STACK_SIZE, PROT_RW)   # STACK_BASE itself: guard page
-        self.stack_top = STACK_BASE + PAGE + KERNEL_STACK_SIZE - 0x100
+        self.stack_top = self.thread_stack(0)
+
+    def thread_stack(self, index: int) -> int:
+        """Map kernel stack number `index` (0 is DriverEntry's thread's) below its guard page; its top."""
+        base = STACK_BASE + index * STACK_STRIDE
+        self.mem.map_new(base + PAGE, KERNEL_STACK_SIZE, PROT_RW)
+        return base + PAGE + KERNEL_STACK_SIZE - 0x100
 
     def _setup_shared_data(self) -> None:
         p = self.profile
@@ -448,6 +462,10 @@ class Kernel:
         """Call driver code from inside a kernel routine; returns RAX (see `Machine.nested_call`).
         The routine's own view of its call (argument registers, caller) survives the driver's calls."""
         regs, export = self.regs, self.current_export
-        result = self.machine.nested_call(routine, args, self.return_trap)
+        self.scheduler.nested += 1              # a thread cannot be parked inside a kernel routine's call
+        try:
+            result = self.machine.nested_call(routine, args, self.return_trap)
+        finally:
+            self.scheduler.nested -= 1
         self.regs, self.current_export = regs, export
         return result

@@ -1,8 +1,9 @@
-"""System threads (Ps*SystemThread): created and recorded in DeferredWork, not run.
+"""System threads (Ps*SystemThread): created and recorded in DeferredWork, scheduled by hooks/scheduler.py.
 
 A created thread gets a KTHREAD-like object (a DISPATCHER_HEADER of type ThreadObject, unsignalled
-until it terminates, and the owning process at KTHREAD.ApcState.Process) and a kernel handle to
-it, so ObReferenceObjectByHandle, KeWaitForSingleObject on the object and ZwClose behave.
+until it terminates, and the owning process at KTHREAD.ApcState.Process), a kernel stack of its own
+and a kernel handle to it, so ObReferenceObjectByHandle, KeWaitForSingleObject on the object and
+ZwClose behave. It first runs when another thread gives the processor up or at the deferred-work stage.
 """
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from typing import Iterator
 from emu.machine import Halt
 from emu.memory import PAGE, poke
 from hooks import kstructs as ks
-from hooks.api import ACCESS_MASK, HANDLE, LONG, NTSTATUS, PHANDLE, POBJECT_ATTRIBUTES, PVOID, export
+from hooks.api import (ACCESS_MASK, BOOLEAN, HANDLE, LONG, NTSTATUS, PHANDLE, PLARGE_INTEGER, POBJECT_ATTRIBUTES, PVOID,
+                       export)
+from hooks.dispatcher import WAIT_ANY, deadline, wait
 from hooks.deferred import SystemThread, ThreadTerminated
+from hooks.scheduler import switch_to
 
 STATUS_SUCCESS = 0
 STATUS_INVALID_HANDLE = 0xC0000008
@@ -42,15 +46,12 @@ def thread_id(k, thread: int) -> int:
 def running(k, thread: int) -> Iterator[None]:
     """Make `thread` the current thread while its code runs: PsGetCurrentThread, KPRCB.CurrentThread
     (gs:[0x188]) and waits see it; the thread that was current is current again afterwards."""
-    slot = k.kpcr + ks.offset_of(ks.KPCR, "Prcb.CurrentThread")
     previous = k.current_thread
-    k.current_thread = thread
-    k.mem.write_q(slot, thread)
+    switch_to(k, thread)
     try:
         yield
     finally:
-        k.current_thread = previous
-        k.mem.write_q(slot, previous)
+        switch_to(k, previous)
 
 
 @export("PsCreateSystemThread")
@@ -69,6 +70,7 @@ def PsCreateSystemThread(k, ThreadHandle: PHANDLE, DesiredAccess: ACCESS_MASK, O
     k.write_struct(thread, header)
     poke(k.mem, thread + ks.KTHREAD_PROCESS_OFFSET, struct.pack("<Q", k.system_process))
     k.deferred.threads[thread] = SystemThread(thread, StartRoutine, StartContext, k.system_process, k.caller)
+    k.scheduler.stacks[thread] = k.thread_stack(len(k.scheduler.stacks) + 1)
     k.mem.write_q(ThreadHandle, k.handles.open(ThreadRef(thread)))
     if ClientId:
         k.write_struct(ClientId, ks.CLIENT_ID(SYSTEM_PROCESS_ID, thread_id(k, thread)))
@@ -83,6 +85,16 @@ def PsTerminateSystemThread(k, ExitStatus: NTSTATUS) -> NTSTATUS:
         running.exit_status = ExitStatus
     k.mem.write(k.current_thread + ks.offset_of(ks.DISPATCHER_HEADER, "SignalState"), struct.pack("<i", 1))
     raise Halt(ThreadTerminated(ExitStatus))
+
+
+@export("ZwWaitForSingleObject")
+def ZwWaitForSingleObject(k, Handle: HANDLE, Alertable: BOOLEAN, Timeout: PLARGE_INTEGER) -> NTSTATUS:
+    """A wait on the thread a handle names (other threads may run meanwhile, hooks/scheduler.py), as
+    KeWaitForSingleObject on its object; a handle to no thread is STATUS_INVALID_HANDLE."""
+    target = k.handles.get(Handle, ThreadRef)
+    if target is None:
+        return STATUS_INVALID_HANDLE
+    return wait(k, (target.address,), WAIT_ANY, deadline(k, Timeout))
 
 
 @export("PsGetThreadId")

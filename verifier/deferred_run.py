@@ -4,18 +4,19 @@ Windows runs deferred work concurrently with the driver's other code; here, with
 one thread, it runs in a fixed order after the requests (and before REMOVE and DriverUnload), until
 nothing new is queued: queued DPCs at DISPATCH_LEVEL (`Dpc`, or `Timer` for a timer's DPC), work
 items in a system worker thread at PASSIVE_LEVEL (`WorkItem`), then the system threads the driver
-created (`SystemThread`), each until it returns, calls PsTerminateSystemThread or waits for good on
-something nothing left can signal. When nothing else is pending, the clock moves to the earliest
-armed timer, which expires and queues its DPC. A periodic timer or work that requeues itself runs
-at most MAX_RUNS times in all.
+created that never ran and the parked ones whose wait is now satisfied, in creation order
+(`SystemThread`, verifier/threads.py), each until it returns, calls PsTerminateSystemThread or waits
+again. When nothing else is pending, the clock moves to the earliest armed timer (which expires and
+queues its DPC) or parked thread's deadline. A periodic timer, a thread that polls with a timeout or
+work that requeues itself runs at most MAX_RUNS times in all.
 
 Each run is an entry point in the report. An unhandled exception in a DPC is 0x1E
 (KMODE_EXCEPTION_NOT_HANDLED: it runs in an arbitrary thread), in a work item or system thread 0x7E.
 """
 from __future__ import annotations
 
+from hooks import scheduler
 from hooks.dispatcher import advance_clock
-from hooks.threads import running
 from verifier.report import EntryPointResult
 from verifier.triage import EntryKind
 
@@ -34,7 +35,7 @@ class DeferredWork:
         self.runs = 0
 
     def run(self) -> bool:
-        work, started = self.k.deferred, set()
+        work = self.k.deferred
         while self.runs < MAX_RUNS:
             if work.dpcs:
                 dpc = work.dpcs.pop(next(iter(work.dpcs)))       # dequeued first: it may queue itself again
@@ -46,21 +47,25 @@ class DeferredWork:
                 item = work.work_items.pop(0)
                 work.ran.append(item)
                 result = self._run("WorkItem", item.routine, list(item.args), EntryKind.SYSTEM_THREAD)
-            elif thread := next((t for t in work.threads.values() if t.thread not in started), None):
-                started.add(thread.thread)
-                work.ran.append(thread)
-                with running(self.k, thread.thread):
-                    result = self._run("SystemThread", thread.start_routine, [thread.context],
-                                       EntryKind.SYSTEM_THREAD)
-            elif work.timers:
+            elif ready := scheduler.next_ready(self.k):
+                self.runs += 1
+                self.runner.ran.add("SystemThread")
+                result = self.session.threads.run_thread(*ready)
+            elif wake := self._next_wake():
                 self.runs += 1                   # a periodic timer without a DPC would expire forever
-                advance_clock(self.k, min(t.due for t in work.timers.values()) - self.k.interrupt_time)
+                advance_clock(self.k, wake - self.k.interrupt_time)
                 continue
             else:
                 return True
-            if result.outcome == "bugcheck" and not self.session.options.keep_going:
+            if self.session.bugchecked(result):
                 return False
         return True
+
+    def _next_wake(self) -> int | None:
+        """When the clock moves next: the first armed timer, or the first parked thread's deadline."""
+        times = [t.due for t in self.k.deferred.timers.values()]
+        wake = scheduler.earliest_wake(self.k)
+        return min(times + ([wake] if wake is not None else []), default=None)
 
     def _run(self, name: str, routine: int, args: list[int], kind: EntryKind, irql: int = 0) -> EntryPointResult:
         self.runs += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from emu.memory import MemoryFault
 from hooks import kstructs as ks
+from hooks.io import ready_device_objects
 from hooks.notify import KINDS as NOTIFY_KINDS, VOID_ROUTINES as VOID_NOTIFY_ROUTINES, notifications
 from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, STATUS_PENDING, IrpRecord,
                        IrpRequest, major_name, nt_success)
@@ -42,6 +43,7 @@ class ScenarioRun:
         self.pnp = False                    # the driver has an AddDevice routine
         self.device: int | None = None      # where the user's requests go (`start`)
         self.file_object = 0                # the handle they are sent on
+        self.opened = 0                     # handles the CREATEs opened and no CLOSE closed yet
 
     # ---- reading the driver's registrations ------------------------------------------------------
     def major_routine(self, major: int) -> int:
@@ -115,6 +117,7 @@ class ScenarioRun:
     def start(self) -> bool:
         """PnP drivers: AddDevice with a PDO, IRP_MN_START_DEVICE, IRP_MJ_POWER D0. Sets `device`, where
         the user's requests go, and opens a handle to it; False when a bug check ended the run."""
+        ready_device_objects(self.k, self.devices())
         add_device = self._extension("AddDevice")
         self.pnp = bool(add_device)
         if add_device:
@@ -159,6 +162,11 @@ class ScenarioRun:
             if creating:
                 # Windows opens no handle when CREATE fails, so nothing else is ever sent on it
                 refused = [self.step_number] if record.completed and not nt_success(record.status or 0) else []
+                self.opened += 0 if refused else 1
+                self.k.io.count_handle(device, 0 if refused else 1)
+            elif step.request is not None and step.request.major == ks.IRP_MJ_CLOSE and self.opened:
+                self.opened -= 1
+                self.k.io.count_handle(device, -1)
         if len(refused) > 1:
             self.session.warn(DriverWarning("create-failed", f"IRP_MJ_CREATE (step {refused[0]}) failed: Windows opens "
                                             "no handle then, so steps " + ", ".join(map(str, refused[1:])) +
@@ -188,7 +196,7 @@ class ScenarioRun:
                 result = self.session.call_entry(n.name, n.callback.routine, n.args, EntryKind.SYSTEM_SERVICE)
             if n.name in VOID_ROUTINES and result.outcome == "returned":
                 result.status = None                 # the routine returns VOID
-            if result.outcome == "bugcheck" and not self.session.options.keep_going:
+            if self.session.bugchecked(result):
                 return False
         return True
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from emu.loader import LoadError
 from emu.machine import Halt, Stop
 from emu.pe import ImageError, PeImage
-from hooks.deferred import ThreadBlocked, ThreadTerminated
+from hooks.deferred import ThreadTerminated
 from hooks.events import Request
 from hooks.kernel import DriverContext, Kernel, Unimplemented
 from verifier.bugcheck import BugCheck
@@ -16,7 +16,8 @@ from verifier.report import DriverReport, EntryPointResult, ErrorLogRecord, Unim
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
 from verifier.scenario import Scenario, Step
 from verifier.scenario_run import LOW_RESOURCES_FLAG, POOL_TRACKING_FLAG, ScenarioRun
-from verifier.triage import EntryKind, Resume, Triage
+from verifier.threads import Running, Threads, blocked
+from verifier.triage import DISPATCH_LEVEL, EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
 from verifier.wdf_summary import wdf_summary
 
@@ -46,6 +47,7 @@ class Session:
         self.kernel: Kernel | None = None
         self.driver: DriverContext | None = None
         self.triage: Triage | None = None
+        self.threads: Threads | None = None
         self.scenario_run: ScenarioRun | None = None
         self._seen: dict[tuple, BugCheck] = {}
 
@@ -105,6 +107,7 @@ class Session:
             return None
         k = self.kernel
         self.triage = Triage(k)
+        self.threads = Threads(self)
         k.machine.time_budget_s = self.options.timeout
         k.machine.instructions_budget = self.options.max_instructions
         if self.options.flags & CODE_INTEGRITY_FLAG:
@@ -151,26 +154,46 @@ class Session:
     def call_entry(self, name: str, routine: int, args: list[int],
                    kind: EntryKind = EntryKind.SYSTEM_THREAD, irql: int = 0) -> EntryPointResult:
         """Run one entry point at `irql`; `kind` is the context Windows runs it in (DriverEntry and
-        DriverUnload: a system thread), which decides the bug check of an exception nobody handles."""
+        DriverUnload: a system thread), which decides the bug check of an exception nobody handles.
+        While it waits, the driver's system threads may run (verifier/threads.py)."""
+        k = self.kernel
         self.triage.entry_point = name
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
-        self.kernel.standins.cut = None
+        k.standins.cut = None
+        k.scheduler.switches, k.scheduler.dispatch_level = 0, irql >= DISPATCH_LEVEL
         try:
-            stop = self.kernel.call(routine, args, irql=irql)
-            verdict = None
-            for _ in range(MAX_HANDLED_EXCEPTIONS):
-                if stop.kind in ("returned", "budget"):
-                    break
-                verdict = self._verdict(stop, kind)
-                if not isinstance(verdict, Resume):
-                    break
-                stop = self.kernel.resume(verdict.regs, verdict.rip, verdict.irql)    # the driver handled it
+            self.threads.run(Running(k.current_thread, result, kind), k.call(routine, args, irql=irql))
         except KeyboardInterrupt:
             result.outcome = "interrupted"
             raise
+        finally:
+            k.scheduler.dispatch_level = False
+        return result
+
+    def bugchecked(self, result: EntryPointResult) -> bool:
+        """Whether a bug check ended the run during this entry point (in it, or in a thread that ran
+        while it waited) and Windows would stop there (no --continue)."""
+        return (result.outcome == "bugcheck" or self.threads.crashed) and not self.options.keep_going
+
+    def settle(self, stop: Stop, kind: EntryKind) -> tuple[Stop, BugCheck | Resume | None]:
+        """Dispatch the exceptions of a stopped run to the driver's own handlers, resuming it as long
+        as they handle them: the stop that ends the run (or parks its thread) and its verdict."""
+        verdict = None
+        for _ in range(MAX_HANDLED_EXCEPTIONS):
+            if stop.kind in ("returned", "budget") or blocked(stop):
+                break
+            verdict = self._verdict(stop, kind)
+            if not isinstance(verdict, Resume):
+                break
+            stop = self.kernel.resume(verdict.regs, verdict.rip, verdict.irql)    # the driver handled it
+        return stop, verdict
+
+    def conclude(self, result: EntryPointResult, stop: Stop, verdict: BugCheck | Resume | None) -> None:
+        """A routine's record from the stop that ended it."""
+        name = result.name
         if stop.kind == "returned":
-            result.status = stop.return_value & 0xFFFFFFFF
+            result.outcome, result.status = "returned", stop.return_value & 0xFFFFFFFF
             self._note_coverage(result)
         elif stop.kind == "budget":
             result.outcome = "timeout"
@@ -179,8 +202,6 @@ class Session:
             self.report.incomplete = f"{name} did not return within the budget ({limit}); stopped at {self.kernel.symbol(stop.rip)}"
         elif stop.kind == "halted" and isinstance(stop.detail, ThreadTerminated):
             result.outcome, result.status = "exited", stop.detail.exit_status & 0xFFFFFFFF
-        elif stop.kind == "halted" and isinstance(stop.detail, ThreadBlocked):
-            result.outcome = "waiting"
         elif isinstance(verdict, BugCheck):
             result.outcome = "bugcheck"
             self._record(verdict)
@@ -189,7 +210,6 @@ class Session:
             self.report.incomplete = self.report.incomplete or (
                 f"{name} raised more than {MAX_HANDLED_EXCEPTIONS} exceptions that its own handlers took"
                 if isinstance(verdict, Resume) else self._engine_failure(name, stop))
-        return result
 
     def _engine_failure(self, entry: str, stop: Stop) -> str:
         detail = stop.detail

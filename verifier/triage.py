@@ -45,7 +45,7 @@ from emu.machine import (EXC_BREAKPOINT, EXC_DEBUG, EXC_DIVIDE, EXC_DOUBLE_FAULT
 from emu.memory import PAGE, PTE_P, PTE_W, MemoryFault
 from hooks import seh
 from hooks.events import Crash, Request
-from hooks.kernel import KERNEL_STACK_SIZE, STACK_BASE, Kernel
+from hooks.kernel import KERNEL_STACK_SIZE, STACK_BASE, STACK_STRIDE, Kernel, stack_guard
 from hooks.trap import ExceptionRecord, write_trap_frames
 from verifier.bugcheck import (ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY, ATTEMPTED_WRITE_TO_READONLY_MEMORY,
                                DRIVER_IRQL_NOT_LESS_OR_EQUAL, IRQL_NOT_LESS_OR_EQUAL, KERNEL_SECURITY_CHECK_FAILURE,
@@ -78,6 +78,11 @@ FAST_FAIL_CODES = {2: "FAST_FAIL_STACK_COOKIE_CHECK_FAILURE", 3: "FAST_FAIL_CORR
 _CPU_EXCEPTIONS = {EXC_DIVIDE: STATUS_INTEGER_DIVIDE_BY_ZERO, EXC_BREAKPOINT: STATUS_BREAKPOINT,
                    EXC_INVALID_OPCODE: STATUS_ILLEGAL_INSTRUCTION, EXC_DEBUG: STATUS_SINGLE_STEP,
                    EXC_GP: STATUS_ACCESS_VIOLATION, INT_ASSERTION: STATUS_ASSERTION_FAILURE}
+
+
+def _stack_limit(k: Kernel) -> int:
+    """The lowest usable address of the running thread's kernel stack."""
+    return stack_guard(k.machine.reg_rsp()) + PAGE
 
 
 class EntryKind(Enum):
@@ -176,7 +181,7 @@ class Triage:
             regs[4] += 8
         saved, irql = k.machine.save_cpu(), k.machine.irql()
         outcome = seh.dispatch(k, record, regs, record.address if caller is None else caller,
-                               fault=caller is None, stack_limit=STACK_BASE + PAGE)
+                               fault=caller is None, stack_limit=_stack_limit(k))
         if isinstance(outcome, seh.Handled):
             return Resume(outcome.regs, outcome.rip, irql)
         k.machine.restore_cpu(saved)                  # filters ran: the stack shown is the fault's
@@ -187,7 +192,7 @@ class Triage:
 
     def _unhandled(self, record: ExceptionRecord, kind: EntryKind, caller: int | None) -> BugCheck:
         k = self.kernel
-        frames = write_trap_frames(k, record, k.machine.registers(), STACK_BASE + PAGE)
+        frames = write_trap_frames(k, record, k.machine.registers(), _stack_limit(k))
         code = UNHANDLED_EXCEPTION[kind]
         params = (record.information + (0, 0))[:2]
         args = {SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: (frames.exception_record, frames.context),
@@ -220,7 +225,7 @@ class Triage:
         regs = k.machine.registers()
         code = regs[1] & 0xFFFFFFFF
         frames = write_trap_frames(k, ExceptionRecord(STATUS_STACK_BUFFER_OVERRUN, at, (code,)), regs,
-                                   STACK_BASE + PAGE)
+                                   _stack_limit(k))
         b = BugCheck(KERNEL_SECURITY_CHECK_FAILURE, (code, frames.trap_frame, frames.exception_record, 0))
         b.notes.append(f"__fastfail({FAST_FAIL_CODES.get(code, code)})")
         if code == FAST_FAIL_GS_COOKIE_INIT:
@@ -232,7 +237,8 @@ class Triage:
     def _page_fault(self, stop: Stop, kind: EntryKind) -> BugCheck | Resume:
         k, rip, cr2 = self.kernel, stop.rip, stop.cr2
         pte = k.mem.pte(cr2)
-        if STACK_BASE <= cr2 < STACK_BASE + PAGE:     # the guard page below the kernel stack
+        stacks = STACK_BASE + STACK_STRIDE * (len(k.scheduler.stacks) + 1)
+        if STACK_BASE <= cr2 < stacks and cr2 < stack_guard(cr2) + PAGE:     # a guard page below a kernel stack
             b = BugCheck(UNEXPECTED_KERNEL_MODE_TRAP, (EXCEPTION_DOUBLE_FAULT, 0, 0, 0),
                          notes=[f"kernel stack overflow: 0x{cr2:x} is the stack's guard page "
                                 f"(the stack is 0x{KERNEL_STACK_SIZE:x} bytes, as on Windows)"])

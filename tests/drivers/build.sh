@@ -423,6 +423,14 @@ gccdrv   fuzz_target       fuzz_target.c
 # ---------------------------------------------------------------------------
 gccdrv   fuzz_bench        fuzz_bench.c
 
+
+# V. System threads that wait for work, scheduled cooperatively (threads.c;
+#    hooks/scheduler.py, verifier/threads.py)
+# ---------------------------------------------------------------------------
+gccdrv   threads_worker      threads.c
+gccdrv   threads_worker_exec threads.c -DCASE_EXEC
+gccdrv   threads_poll        threads.c -DCASE_POLL
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi

@@ -7,7 +7,7 @@
  * 0x1111/0x2222; the timer DPC TimerDpc (TimerDpcRoutine, &TimerContext)
  * queued by the expiry of a timer set 10 ms ahead; one system thread to start
  * at ThreadStart with context &StopEvent, and the wait for that thread to end,
- * which only running the thread could satisfy (recorded as a blocked wait).
+ * which only running the thread can satisfy (it runs while DriverEntry waits).
  *
  * Return values (first failure wins):
  *   0xE0000001  KeInitializeDpc: Type != DpcObject (19), Importance !=
