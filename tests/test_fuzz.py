@@ -178,3 +178,24 @@ def test_repro_fuzzes_when_the_bounded_search_cannot_reach_the_call(tmp_path, ca
     ioctl = next(s for s in steps if s.get("ioctl"))
     data = bytes.fromhex(ioctl["input_hex"])
     assert int(ioctl["ioctl"], 16) == MAGIC_IOCTL and int.from_bytes(data[4:8], "little") == MAGIC
+
+
+def test_a_driver_that_bug_checks_before_any_input_is_fuzzed_as_with_continue(capsys, tmp_path):
+    """The prefix itself violates (IOCTL 0x222404 with its first allocation failed: 0x2000 'None'),
+    as drivers that ask for executable pool in DriverEntry do: Windows would stop there, the fuzzer
+    records it and goes on, and the magic finding replays with `run --continue --scenario`."""
+    prefix = tmp_path / "prefix.json"
+    prefix.write_text(json.dumps({"version": 1, "steps": [
+        {"irp": "IRP_MJ_CREATE"},
+        {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": f"0x{LOWRES_IOCTL:X}", "fail_allocation": 1}]}))
+    code, d = fuzz(capsys, tmp_path, "--runs", 20000, "--scenario", prefix, "--out", tmp_path / "out")
+    assert code == 1 and [w["kind"] for w in d["warnings"]] == ["fuzzed-with-continue"]
+    assert [b["args"][3] for b in d["bugchecks"]] == [tag("enoN"), tag("gaMF")]   # the prefix's first
+    f = by_tag(d["fuzz"]["findings"])[tag("gaMF")]
+    assert f["reproduced"] is True
+    out = tmp_path / "replay.json"
+    assert main(["run", driver_path("fuzz_target"), "--continue", "--scenario", f["scenario"], "--format", "json",
+                 "-o", str(out)]) == 1
+    capsys.readouterr()
+    replayed = json.loads(out.read_text())["drivers"][0]["bugchecks"]
+    assert [b["args"][3] for b in replayed] == [tag("enoN"), tag("gaMF")]

@@ -180,14 +180,14 @@ class Campaign:
             stats.edges = len(self.target.coverage.edges)
             self._keep(steps)
             stats.corpus = len(self.corpus)
-        if result.bugcheck is not None:
-            key = finding_key(result.bugcheck)
+        for bugcheck in result.bugchecks:
+            key = finding_key(bugcheck)
             if self.until is not None:
-                if self.hit is None and self.until(result.bugcheck):
+                if self.hit is None and self.until(bugcheck):
                     self.hit = steps
             elif key not in self.found:
                 self._finding(key, steps)
-        elif result.incomplete:
+        if not result.bugchecks and result.incomplete:
             kind = "hangs" if "budget" in result.incomplete else "errors"
             count = stats.hangs if kind == "hangs" else stats.errors
             if self.out_dir and count < MAX_KEPT:
@@ -200,12 +200,11 @@ class Campaign:
                 stats.errors += 1
 
     def _finding(self, key: tuple, steps: list[Step]) -> None:
-        def same(candidate: list[Step]) -> bool:
-            b = self.target.execute(candidate).bugcheck
-            return b is not None and finding_key(b) == key
+        def raised(candidate: list[Step]) -> BugCheck | None:
+            return next((b for b in self.target.execute(candidate).bugchecks if finding_key(b) == key), None)
 
-        small = minimize(steps, same)
-        bugcheck = self.target.execute(small).bugcheck
+        small = minimize(steps, lambda candidate: raised(candidate) is not None)
+        bugcheck = raised(small)
         finding = Finding(bugcheck, small, execs=self.stats.execs)
         self.found[key] = finding
         self.stats.findings.append(finding)

@@ -15,13 +15,14 @@ from dataclasses import replace
 
 from emu.machine import stop_on_interrupt
 from verifier.fuzz.campaign import Campaign, Finding, Stats, finding_key
-from verifier.fuzz.target import FuzzTarget, NotFuzzable
+from verifier.fuzz.target import FuzzTarget, NotFuzzable, StoppedBeforeInputs
 from verifier.inputs import read_driver
 from verifier.report import EXIT_USAGE, DriverReport, FuzzFinding, FuzzSummary, Report
 from verifier.fuzz import DEFAULT_INPUT_TIMEOUT
 from verifier.scenario import Scenario, Step
 from verifier.scenario_run import LOW_RESOURCES_FLAG
 from verifier.session import Options, run_driver
+from verifier.warning import DriverWarning
 
 
 
@@ -60,9 +61,22 @@ def campaign_for(path: str, data: bytes, options: Options, seed: int = 0,
                  input_timeout: float = DEFAULT_INPUT_TIMEOUT, ioctl_steps: list[Step] = (),
                  corpus: str | None = None, out: str | None = None) -> tuple[Campaign, DriverReport]:
     """A campaign on `path`, its driver started up to the snapshot point, and the report of that
-    start. NotFuzzable says why no input can reach the driver."""
-    target = FuzzTarget(path, data, options, input_timeout)
-    report = target.prepare()
+    start. NotFuzzable says why no input can reach the driver.
+
+    A driver whose start already violates a rule (executable pool in DriverEntry, a writable code
+    section) would stop there on Windows, and no input would ever run: it is fuzzed as with
+    `--continue` instead (the start's bug checks are listed first, and its findings replay with
+    `verifier run --continue --scenario FILE`)."""
+    try:
+        target = FuzzTarget(path, data, options, input_timeout)
+        report = target.prepare()
+    except StoppedBeforeInputs as exc:
+        options = replace(options, keep_going=True)
+        target = FuzzTarget(path, data, options, input_timeout)
+        report = target.prepare()
+        report.warnings.append(DriverWarning("fuzzed-with-continue", f"{exc}: fuzzed as with --continue (those "
+                                             "bug checks recorded, the run going on); replay the findings with "
+                                             "`verifier run --continue --scenario FILE`"))
     ioctls = sorted({s.request.ioctl for s in ioctl_steps}) if ioctl_steps else target.run.harvested()
     replay = lambda steps: run_driver(path, data, replace(options, scenario=Scenario(steps)))  # noqa: E731
     campaign = Campaign(target, seed, bool(options.flags & LOW_RESOURCES_FLAG), ioctls, corpus, out, replay,
@@ -141,7 +155,8 @@ def _many(args, data: bytes, options: Options, seconds: float | None, corpus: st
 def summarize(report: DriverReport, stats: Stats, seed: int, jobs: int) -> DriverReport:
     """`report` (the driver's start) with the campaign's findings as its bug checks and its summary."""
     findings = [FuzzFinding(f.bugcheck, f.scenario, f.reproduced, f.execs) for f in stats.findings]
-    report.bugchecks = [f.bugcheck for f in findings]
+    known = {finding_key(b) for b in report.bugchecks}          # the start's own (fuzzed as with --continue)
+    report.bugchecks += [f.bugcheck for f in findings if finding_key(f.bugcheck) not in known]
     report.fuzz = FuzzSummary(stats.execs, round(stats.execs_per_s, 1), stats.edges, stats.corpus,
                               round(stats.seconds, 3), seed, jobs, stats.hangs, stats.errors, findings)
     return report

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from hooks import kstructs as ks
 from hooks.irp import IrpRequest, nt_success
-from verifier.bugcheck import BugCheck
+from verifier.bugcheck import DRIVER_VERIFIER_DETECTED_VIOLATION, BugCheck
 from verifier.deferred_run import DeferredWork
 from verifier.fuzz.coverage import EdgeCoverage
 from verifier.report import DriverReport
@@ -26,11 +26,16 @@ class NotFuzzable(Exception):
     """Why no input can reach the driver (one line, naming the driver)."""
 
 
+class StoppedBeforeInputs(NotFuzzable):
+    """A violation the rules raise (at load, in DriverEntry or the prefix) stopped the start; with
+    `--continue` semantics (Options.keep_going) it would be recorded and the start would go on."""
+
+
 @dataclass
 class Execution:
     """What one input did."""
 
-    bugcheck: BugCheck | None
+    bugchecks: list[BugCheck]         # one, or with --continue semantics each violation it raised
     fresh_edges: int
     allocations: int                  # the driver's pool requests (low resources simulation picks among them)
     incomplete: str | None            # a routine did not finish: the time budget, or an emulator failure
@@ -52,16 +57,17 @@ class FuzzTarget:
         s, name = self.session, self.path
         entry = s.start()
         if entry is None:
-            raise NotFuzzable(f"{name}: {s.report.error}" if s.report.error else
-                              f"{name}: bug check 0x{s.report.bugchecks[0].code:X} at load: `verifier run` reports it")
+            if s.report.error:
+                raise NotFuzzable(f"{name}: {s.report.error}")
+            raise StoppedBeforeInputs(f"{name}: bug check 0x{s.report.bugchecks[0].code:X} at load")
         k = s.kernel
         image = s.driver.image
         self.coverage = EdgeCoverage(k.machine.uc, image.base, image.base + image.size)
         if entry.outcome != "returned" or not nt_success(entry.status or 0):
-            raise NotFuzzable(self._stopped("DriverEntry", entry.outcome, entry.status))
+            raise self._stopped("DriverEntry", entry.outcome, entry.status)
         self.run = run = ScenarioRun(s, s.options.scenario, [])
         if not run.start():
-            raise NotFuzzable(self._stopped("PnP start", "bugcheck", None))
+            raise self._stopped("PnP start", "bugcheck", None)
         if run.device is None:
             raise NotFuzzable(f"{name}: the driver created no device, so no request can reach it")
         if s.options.scenario is not None:
@@ -69,7 +75,7 @@ class FuzzTarget:
         elif run.handles(ks.IRP_MJ_CREATE):
             self.prefix = [Step(IrpRequest(ks.IRP_MJ_CREATE))]
         if not run.requests(self.prefix):
-            raise NotFuzzable(self._stopped("the prefix", "bugcheck", None))
+            raise self._stopped("the prefix", "bugcheck", None)
         created = [e for e in s.report.entry_points if e.name == "IRP_MJ_CREATE"]
         if created and created[-1].status is not None and not nt_success(created[-1].status):
             raise NotFuzzable(f"{name}: IRP_MJ_CREATE fails with 0x{created[-1].status:08X}, so Windows opens no "
@@ -79,14 +85,18 @@ class FuzzTarget:
         self.snap = k.snapshot()
         return s.finish()
 
-    def _stopped(self, what: str, outcome: str, status: int | None) -> str:
+    def _stopped(self, what: str, outcome: str, status: int | None) -> NotFuzzable:
         report = self.session.report
         if report.bugchecks:
             b = report.bugchecks[0]
-            return f"{self.path}: {what} bug checks (0x{b.code:X}) before any input: `verifier run` reports it"
+            stopped = f"{self.path}: {what} bug checks (0x{b.code:X}) before any input"
+            if outcome == "bugcheck" and b.code == DRIVER_VERIFIER_DETECTED_VIOLATION and \
+                    not self.session.options.keep_going:
+                return StoppedBeforeInputs(stopped)
+            return NotFuzzable(f"{stopped}: `verifier run` reports it")
         if outcome == "returned":
-            return f"{self.path}: {what} fails with 0x{status or 0:08X}, so Windows unloads the driver"
-        return f"{self.path}: {what} did not finish ({outcome}): {report.incomplete or 'see verifier run'}"
+            return NotFuzzable(f"{self.path}: {what} fails with 0x{status or 0:08X}, so Windows unloads the driver")
+        return NotFuzzable(f"{self.path}: {what} did not finish ({outcome}): {report.incomplete or 'see verifier run'}")
 
     def queue_callbacks(self) -> list[int]:
         """KMDF: the EvtIo* callbacks of the driver's queues (where its requests are handled)."""
@@ -105,5 +115,5 @@ class FuzzTarget:
         if run.requests(steps):
             DeferredWork(run).run()
         report = s.report
-        return Execution(report.bugchecks[0] if report.bugchecks else None, self.coverage.take_fresh(),
+        return Execution(report.bugchecks, self.coverage.take_fresh(),
                          k.pool.requests - before, report.incomplete)
