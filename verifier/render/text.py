@@ -87,7 +87,7 @@ def driver_block(d: DriverReport) -> str:
     for e in d.entry_points:
         status = f"returned 0x{e.status:08x}" if e.status is not None else \
             "returned" if e.outcome == "returned" else "did not return"      # VOID routines have no status
-        if e.completed:
+        if e.completed and e.status is not None:
             status = f"status 0x{e.status:08x}, information {e.information}" + (f", output {_short_hex(e.output)}"
                                                                            if e.output else "")
         elif e.completed is False:
