@@ -199,3 +199,12 @@ def test_a_driver_that_bug_checks_before_any_input_is_fuzzed_as_with_continue(ca
     capsys.readouterr()
     replayed = json.loads(out.read_text())["drivers"][0]["bugchecks"]
     assert [b["args"][3] for b in replayed] == [tag("enoN"), tag("gaMF")]
+
+
+def test_an_irp_completed_before_its_routine_bug_checked_renders_without_a_status():
+    """Found by fuzzing WinIo64.sys: the routine completed the IRP, then faulted (no status)."""
+    from verifier.render.text import driver_block
+    from verifier.report import DriverReport, EntryPointResult
+    report = DriverReport("x.sys", entry_points=[EntryPointResult("IRP_MJ_DEVICE_CONTROL", outcome="bugcheck",
+                                                                  ioctl=0x80102040, completed=True)])
+    assert "  IRP_MJ_DEVICE_CONTROL 0x80102040: did not return (bugcheck)" in driver_block(report).splitlines()
