@@ -208,6 +208,6 @@ def _summary_table(report: DriverReport) -> None:
         b = f.bugcheck
         arg1 = f"0x{b.args[0]:X}" if isinstance(b.args[0], int) else str(b.args[0])
         caller = f"{name}+0x{b.caller_rva:x}" if b.caller_rva is not None else "-"
-        table.add_row(f"0x{b.code:X} {b.name}", arg1, caller, b.entry_point or "-", "yes" if f.reproduced else "NO",
+        table.add_row(f"0x{b.code:X}", arg1, caller, b.entry_point or "-", "yes" if f.reproduced else "NO",
                       f.scenario or "-")
     Console(stderr=True).print(table)
