@@ -151,6 +151,11 @@ class AddressSpace:
             table = entry & FRAME_MASK
         return table + 8 * ((va >> PAGE_SHIFT) & 0x1FF)
 
+    def prepare_tables(self, va: int) -> None:
+        """Create the page tables on the way to `va` without mapping a page there: memory allocated
+        near `va` later needs no new table (a snapshot taken now then covers them)."""
+        self._pte_slot(va)
+
     def map(self, va: int, pa: int, size: int, flags: int) -> None:
         """Map [va, va+size) onto physically contiguous frames starting at pa."""
         remapped = False

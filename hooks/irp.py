@@ -164,6 +164,9 @@ class IoManager:
             eprocess, thread = k.alloc_kdata(PAGE), k.alloc_kdata(PAGE)
             k.mem.write_q(thread + KTHREAD_PROCESS, eprocess)
             self._process = UserProcess(eprocess, thread, HandleTable())
+            # A process has its page tables: the user buffers of its requests need none of their own
+            # (a fuzzer's snapshot after the first request then restores no table per input).
+            k.mem.prepare_tables(k.va_ranges["user"].next)
         return self._process
 
     def user_buffer(self, data: bytes, size: int) -> int:
