@@ -38,7 +38,8 @@ def main(args, scenario: Scenario | None) -> int:
             try:
                 os.makedirs(folder, exist_ok=True)
             except OSError as exc:
-                print(f"verifier: error: cannot use folder {folder}: {exc.strerror or exc}", file=sys.stderr)
+                print(f"verifier: error: cannot use folder {folder}: {exc.strerror or exc} (give a folder; a missing "
+                      "one is created)", file=sys.stderr)
                 return EXIT_USAGE
     options = Options(flags=args.flags, seed=args.seed, scenario=scenario)
     seconds = None if args.runs else args.time
