@@ -29,6 +29,9 @@ from verifier.scenario_run import ScenarioRun
 from verifier.session import Options, Session, run_driver
 
 MANIFEST = load_manifest()
+# kmdf.c's DriverEntry deletes a parent object with one child: the child's cleanup and destroy callbacks
+# (then the parent's cleanup) run first, as WdfObjectDelete runs them
+DRIVER_ENTRY_DELETES = ["EvtCleanupCallback", "EvtDestroyCallback"]
 FUNCTIONS = table()["functions"]
 INDEX = {f["name"]: i for i, f in enumerate(FUNCTIONS)}
 DO_BUFFERED_IO, DO_DIRECT_IO, DO_DEVICE_INITIALIZING = 0x4, 0x10, 0x80
@@ -276,7 +279,20 @@ def test_report_names_version_devices_queues_and_callbacks(control, capsys):
     assert main(["run", driver_path("kmdf_control")]) == 0
     assert ("  wdf: KMDF 1.15 (444 functions); control device \\Device\\KmdfControl "
             "[default parallel queue: EvtIoDeviceControl; manual queue: none]; "
-            "ran EvtDeviceFileCreate, EvtFileClose, EvtDriverUnload") in capsys.readouterr().out.splitlines()
+            "ran EvtCleanupCallback, EvtDestroyCallback, EvtDeviceFileCreate, EvtIoDeviceControl, EvtFileClose, "
+            "EvtDriverUnload; never ran EvtTimerFunc, EvtDpcFunc") in capsys.readouterr().out.splitlines()
+
+
+def test_default_run_harvests_the_ioctls_of_the_queue_callback():
+    """A KMDF driver's DEVICE_CONTROL routine is the framework's: the codes come from its queue's
+    EvtIoDeviceControl, which kmdf.c writes as a compare against IOCTL_KMDF_XOR (0x222000). Sent with the
+    default 256 zero bytes and a 256-byte output buffer, the callback XORs each byte with 0x5A and
+    completes with Information = the input length."""
+    report = run_driver(driver_path("kmdf_control"), read("kmdf_control"), Options(timeout=30))
+    [ioctl] = [e for e in report.entry_points if e.name == "IRP_MJ_DEVICE_CONTROL"]
+    assert (ioctl.ioctl, ioctl.status, ioctl.information) == (0x222000, 0, 256)
+    assert bytes.fromhex(ioctl.output) == b"\x5a" * 256
+    assert "EvtIoDeviceControl" in report.wdf.ran and "EvtIoDeviceControl" not in report.wdf.not_run
 
 
 def test_wdm_drivers_have_no_wdf_record():
@@ -302,9 +318,8 @@ def test_windivert_builds_its_control_device_and_queue_with_no_stand_in():
                                 "WdfDeviceCreate", "WdfIoQueueCreate", "WdfDeviceCreateSymbolicLink",
                                 "WdfControlFinishInitializing"]
     assert report.entry_points[0].status == 0                              # WFP's stand-ins answer 0
-    # no framework stand-in until DriverUnload, which purges its queue and flushes a work item
-    standins = [u for u in report.unimplemented_apis if u.module in (FRAMEWORK, "wdfldr.sys")]
-    assert {u.name for u in standins} == {"WdfIoQueuePurge", "WdfWorkItemFlush"}
+    # no framework stand-in anywhere (cleanup purges its queue and flushes a work item: both handled)
+    assert [u for u in report.unimplemented_apis if u.module in (FRAMEWORK, "wdfldr.sys")] == []
     assert report.unimplemented_apis[0].name.startswith("Fwps")          # the first stand-in is WFP's
     # EvtDeviceFileCreate reads the file object's context (WdfDeviceInitSetFileObjectConfig's attributes)
     # and the request's IRP: CREATE succeeds
@@ -404,7 +419,7 @@ def test_ioctl_reaches_evt_io_device_control_and_completes(control_device):
     assert send(k, driver_object, device_object, IRP_MJ_DEVICE_CONTROL, 0x222004, data, 16)[:2] == \
         (STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_REQUEST)
     assert [o for o in k.wdf.objects.values() if o.type == 0x1008] == []       # completed requests are gone
-    assert k.wdf.ran == ["EvtIoDeviceControl"]
+    assert k.wdf.ran == [*DRIVER_ENTRY_DELETES, "EvtIoDeviceControl"]
 
 
 def test_create_and_close_reach_the_file_callbacks(control_device):
@@ -432,7 +447,7 @@ def test_driver_unload_runs_evt_driver_unload_and_deletes_the_driver(control_dev
     unload = k.read_struct(ks.DRIVER_OBJECT, driver_object).DriverUnload
     assert session.call_entry("DriverUnload", unload, [driver_object]).outcome == "returned"
     assert k.wdf.objects == {}
-    assert k.wdf.ran == ["EvtDriverUnload"]
+    assert k.wdf.ran == [*DRIVER_ENTRY_DELETES, "EvtDriverUnload"]
 
 
 def test_pnp_add_device_is_the_frameworks_and_calls_evt_driver_device_add():
@@ -496,11 +511,14 @@ def test_pnp_start_and_remove_run_the_device_callbacks_in_order():
 
 
 def test_default_run_reaches_the_framework_callbacks():
-    """`verifier run`'s default scenario sends CREATE, READ, WRITE, CLEANUP and CLOSE to the device and
-    unloads: kmdf_control's file callbacks and EvtDriverUnload run through the framework."""
+    """`verifier run`'s default scenario sends CREATE, the harvested IOCTL, READ, WRITE, CLEANUP and CLOSE to
+    the device and unloads: kmdf_control's file and queue callbacks and EvtDriverUnload run through the
+    framework."""
     session = Session(driver_path("kmdf_control"), read("kmdf_control"), Options(timeout=10))
     session.run()
-    assert session.report.wdf.ran == ["EvtDeviceFileCreate", "EvtFileClose", "EvtDriverUnload"]
+    assert session.report.wdf.ran == [*DRIVER_ENTRY_DELETES, "EvtDeviceFileCreate", "EvtIoDeviceControl", "EvtFileClose",
+                                      "EvtDriverUnload"]
+    assert session.report.wdf.not_run == ["EvtTimerFunc", "EvtDpcFunc"]       # created, never started
     assert [d.name for d in session.report.wdf.devices] == ["\\Device\\KmdfControl"]     # reported after unload
     assert session.kernel.wdf.objects == {}
 

@@ -7,7 +7,9 @@ items in a system worker thread at PASSIVE_LEVEL (`WorkItem`), then the system t
 created (`SystemThread`), each until it returns, calls PsTerminateSystemThread or waits for good on
 something nothing left can signal. When nothing else is pending, the clock moves to the earliest
 armed timer, which expires and queues its DPC. A periodic timer or work that requeues itself runs
-at most MAX_RUNS times in all.
+at most MAX_RUNS times in all. KMDF timers, work items and DPCs the driver queued (WdfTimerStart,
+WdfWorkItemEnqueue, WdfDpcEnqueue) run after the kernel's work items, each an entry point named
+after its callback's kind (`EvtTimerFunc`, `EvtWorkItemFunc`, `EvtDpcFunc`).
 
 Each run is an entry point in the report. An unhandled exception in a DPC is 0x1E
 (KMODE_EXCEPTION_NOT_HANDLED: it runs in an arbitrary thread), in a work item or system thread 0x7E.
@@ -21,7 +23,8 @@ from verifier.triage import EntryKind
 
 DISPATCH_LEVEL = 2
 MAX_RUNS = 64
-ROUTINES = ("Dpc", "Timer", "WorkItem", "SystemThread")     # entry-point names; all return VOID
+# entry-point names; all return VOID (KMDF's are named after the callback's kind)
+ROUTINES = ("Dpc", "Timer", "WorkItem", "SystemThread", "EvtTimerFunc", "EvtWorkItemFunc", "EvtDpcFunc")
 
 
 class DeferredWork:
@@ -46,6 +49,8 @@ class DeferredWork:
                 item = work.work_items.pop(0)
                 work.ran.append(item)
                 result = self._run("WorkItem", item.routine, list(item.args), EntryKind.SYSTEM_THREAD)
+            elif self.k.wdf.queued:
+                result = self._framework_callback(self.k.wdf.objects[self.k.wdf.queued.pop(0)])
             elif thread := next((t for t in work.threads.values() if t.thread not in started), None):
                 started.add(thread.thread)
                 work.ran.append(thread)
@@ -61,6 +66,22 @@ class DeferredWork:
             if result.outcome == "bugcheck" and not self.session.options.keep_going:
                 return False
         return True
+
+    def _framework_callback(self, obj) -> EntryPointResult:
+        """A KMDF timer, work item or DPC the driver queued: its callback(handle), a timer's and a DPC's at
+        DISPATCH_LEVEL in an arbitrary thread, a work item's in a system worker thread; a periodic
+        timer is armed again."""
+        deferred = obj.state
+        if deferred.kind not in self.k.wdf.ran:
+            self.k.wdf.ran.append(deferred.kind)
+        if deferred.kind == "EvtWorkItemFunc":
+            result = self._run(deferred.kind, deferred.routine, [obj.handle], EntryKind.SYSTEM_THREAD)
+        else:
+            result = self._run(deferred.kind, deferred.routine, [obj.handle], EntryKind.ARBITRARY_THREAD,
+                               DISPATCH_LEVEL)
+        if deferred.period_ms and obj.handle in self.k.wdf.objects and obj.handle not in self.k.wdf.queued:
+            self.k.wdf.queued.append(obj.handle)
+        return result
 
     def _run(self, name: str, routine: int, args: list[int], kind: EntryKind, irql: int = 0) -> EntryPointResult:
         self.runs += 1

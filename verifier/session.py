@@ -144,6 +144,7 @@ class Session:
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
         self.kernel.standins.cut = None
+        self.kernel.standins.entry = name
         try:
             stop = self.kernel.call(routine, args, irql=irql)
             verdict = None
@@ -217,7 +218,7 @@ class Session:
                                      for e in k.error_log.written]
             self.report.files_written = k.files.written()
             self.report.unimplemented_apis = [
-                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count, u.call)
+                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count, u.call, list(u.entry_points))
                 for u in k.unimplemented.values()]
             self.report.wdf = wdf_summary(k, self.rva)
             for module, names in k.unresolved_imports:

@@ -26,6 +26,7 @@ to retrieve (STATUS_INVALID_DEVICE_REQUEST; such drivers use EvtIoInCallerContex
 """
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 from hooks import kstructs as ks
@@ -34,7 +35,7 @@ from hooks.api import EXPORTS, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, P
 from hooks.wdf.device import DO_BUFFERED_IO, DO_DIRECT_IO, DeviceState, pnp_device_init
 from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_FILEOBJECT, FX_TYPE_REQUEST,
                                  STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS, Client,
-                                 WdfObject, delete, lookup, new_object)
+                                 WdfObject, delete, lookup, new_object, run_callback)
 from hooks.wdf.types import PWDF_DRIVER_GLOBALS, WDFDEVICE, WDFFILEOBJECT, WDFREQUEST
 
 FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE = "FxDeviceDispatch", "FxDriverUnload", "FxDriverAddDevice"
@@ -63,6 +64,7 @@ NORMAL_PAGE_PRIORITY_NX = 16 | 0x40000000       # NormalPagePriority | MdlMappin
 _STACK = ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation")
 _IO_STATUS = ks.offset_of(ks.IRP, "IoStatus")
 _CONTROL = ks.offset_of(ks.IO_STACK_LOCATION, "Control")
+_PARAMETERS = ks.offset_of(ks.IO_STACK_LOCATION, "Parameters")
 
 
 @dataclass
@@ -85,13 +87,6 @@ def wire_driver_object(k, client: Client, non_pnp: bool) -> None:
     if driver.DriverExtension:
         k.mem.write_q(driver.DriverExtension + ks.offset_of(ks.DRIVER_EXTENSION, "AddDevice"),
                       0 if non_pnp else k.address_of(FRAMEWORK, FX_ADD_DEVICE))
-
-
-def _run(k, name: str, routine: int, args: list[int]) -> int:
-    """Call a driver callback from the framework, noting which ran (for the report)."""
-    if name not in k.wdf.ran:
-        k.wdf.ran.append(name)
-    return k.call_nested(routine, args)
 
 
 def _device(k, device_object: int) -> WdfObject | None:
@@ -123,17 +118,53 @@ def FxDeviceDispatch(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
         return _pnp(k, device, Irp, stack.MinorFunction)
     if major == IRP_MJ_CREATE or major in FILE_CALLBACKS:
         return _file_request(k, device, Irp, stack, major)
-    queue = state.dispatching.get(major) or state.default_queue
-    callbacks = queue.state.callbacks if queue is not None else {}
-    routine = callbacks.get(QUEUE_CALLBACKS.get(major, ""), callbacks.get("EvtIoDefault"))
-    if major not in QUEUE_CALLBACKS or queue is None or (routine is None and queue.state.dispatch != "manual"):
+    if major not in QUEUE_CALLBACKS:
         _complete_irp(k, Irp, STATUS_INVALID_DEVICE_REQUEST, 0)
         return STATUS_INVALID_DEVICE_REQUEST
-    request = new_object(k, device.client, FX_TYPE_REQUEST, 0, queue, Request(Irp, major, stack, state))
-    if queue.state.dispatch != "manual":
-        name = next(n for n, a in callbacks.items() if a == routine)
-        _run(k, name, routine, [queue.handle, request.handle, *_queue_arguments(stack, major, routine, callbacks)])
+    request = new_object(k, device.client, FX_TYPE_REQUEST, 0, device, Request(Irp, major, stack, state))
+    in_caller_context = state.callbacks.get("EvtIoInCallerContext")
+    if in_caller_context:                  # the driver enqueues it (WdfDeviceEnqueueRequest) or completes it
+        run_callback(k, "EvtIoInCallerContext", in_caller_context, [device.handle, request.handle])
+    else:
+        status = enqueue(k, device, request)
+        if status != STATUS_SUCCESS:
+            complete(k, request, status, 0)
     return _returned(k, request, stack_at)
+
+
+def enqueue(k, device: WdfObject, request: WdfObject) -> int:
+    """Put a request on the queue its type is configured to, else the default queue (see `enqueue_on`);
+    STATUS_INVALID_DEVICE_REQUEST when there is none (the caller completes the request then)."""
+    state: DeviceState = device.state
+    queue = state.dispatching.get(request.state.major) or state.default_queue
+    if queue is None:
+        return STATUS_INVALID_DEVICE_REQUEST
+    return enqueue_on(k, queue, request)
+
+
+def enqueue_on(k, queue: WdfObject, request: WdfObject) -> int:
+    """Present a request on `queue`: its callback for the request type (or EvtIoDefault) runs, or a manual
+    queue keeps it; STATUS_INVALID_DEVICE_REQUEST when the queue has no callback for it."""
+    major = request.state.major
+    callbacks = queue.state.callbacks
+    routine = callbacks.get(QUEUE_CALLBACKS[major], callbacks.get("EvtIoDefault"))
+    if routine is None and queue.state.dispatch != "manual":
+        return STATUS_INVALID_DEVICE_REQUEST
+    _reparent(request, queue)
+    if queue.state.dispatch == "manual":
+        queue.state.pending.append(request)
+    else:
+        name = next(n for n, a in callbacks.items() if a == routine)
+        run_callback(k, name, routine, [queue.handle, request.handle,
+                                        *_queue_arguments(request.state.stack, major, routine, callbacks)])
+    return STATUS_SUCCESS
+
+
+def _reparent(obj: WdfObject, parent: WdfObject) -> None:
+    if obj.parent is not None:
+        obj.parent.children.remove(obj)
+    obj.parent = parent
+    parent.children.append(obj)
 
 
 def _queue_arguments(stack: ks.IO_STACK_LOCATION, major: int, routine: int, callbacks: dict) -> list[int]:
@@ -160,11 +191,11 @@ def _file_request(k, device: WdfObject, irp: int, stack: ks.IO_STACK_LOCATION, m
     file_object = _file_object(k, device, stack.FileObject)
     if major == IRP_MJ_CREATE and "EvtDeviceFileCreate" in callbacks:
         request = new_object(k, device.client, FX_TYPE_REQUEST, 0, device, Request(irp, major, stack, device.state))
-        _run(k, "EvtDeviceFileCreate", callbacks["EvtDeviceFileCreate"],
+        run_callback(k, "EvtDeviceFileCreate", callbacks["EvtDeviceFileCreate"],
              [device.handle, request.handle, file_object.handle])
         return _returned(k, request, k.mem.read_q(irp + _STACK))
     if major in FILE_CALLBACKS and FILE_CALLBACKS[major] in callbacks:
-        _run(k, FILE_CALLBACKS[major], callbacks[FILE_CALLBACKS[major]], [file_object.handle])
+        run_callback(k, FILE_CALLBACKS[major], callbacks[FILE_CALLBACKS[major]], [file_object.handle])
     if major == IRP_MJ_CLOSE:
         delete(k, file_object)
     _complete_irp(k, irp, STATUS_SUCCESS, 0)
@@ -185,7 +216,7 @@ def _pnp(k, device: WdfObject, irp: int, minor: int) -> int:
     for name, argument in sequence:
         routine = device.state.callbacks.get(name)
         if routine:
-            status = _run(k, name, routine, [device.handle, *extra[argument]]) & 0xFFFFFFFF
+            status = run_callback(k, name, routine, [device.handle, *extra[argument]]) & 0xFFFFFFFF
             if status >= 0x80000000 and name in dict(START_SEQUENCE):
                 _complete_irp(k, irp, status, 0)
                 return status
@@ -203,14 +234,14 @@ def FxDriverUnload(k, DriverObject: PDRIVER_OBJECT) -> VOID:
     if client is None:
         return
     if client.config["EvtDriverUnload"]:
-        _run(k, "EvtDriverUnload", client.config["EvtDriverUnload"], [client.driver.handle])
+        run_callback(k, "EvtDriverUnload", client.config["EvtDriverUnload"], [client.driver.handle])
     delete(k, client.driver)
 
 
 @export(FX_ADD_DEVICE, module=FRAMEWORK)
 def FxDriverAddDevice(k, DriverObject: PDRIVER_OBJECT, PhysicalDeviceObject: PDEVICE_OBJECT) -> NTSTATUS:
     client = next(c for c in k.wdf.clients.values() if c.driver_object == DriverObject and c.driver)
-    return _run(k, "EvtDriverDeviceAdd", client.config["EvtDriverDeviceAdd"],
+    return run_callback(k, "EvtDriverDeviceAdd", client.config["EvtDriverDeviceAdd"],
                 [client.driver.handle, pnp_device_init(k, client, PhysicalDeviceObject)]) & 0xFFFFFFFF
 
 
@@ -319,3 +350,32 @@ def WdfRequestWdmGetIrp(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUE
 def WdfFileObjectGetDevice(k, DriverGlobals: PWDF_DRIVER_GLOBALS, FileObject: WDFFILEOBJECT) -> WDFDEVICE:
     """The device the file object was opened on (its parent)."""
     return lookup(k, DriverGlobals, FileObject, FX_TYPE_FILEOBJECT).parent.handle
+
+
+@export("WdfDeviceEnqueueRequest", module=FRAMEWORK)
+def WdfDeviceEnqueueRequest(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, Request: WDFREQUEST) -> NTSTATUS:
+    """From EvtIoInCallerContext: hand the request to the framework's queues, as if it had just arrived."""
+    device = lookup(k, DriverGlobals, Device, FX_TYPE_DEVICE)
+    return enqueue(k, device, lookup(k, DriverGlobals, Request, FX_TYPE_REQUEST))
+
+
+@export("WdfRequestGetParameters", module=FRAMEWORK)
+def WdfRequestGetParameters(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Parameters: PVOID) -> VOID:
+    """The request's type (its major function) and the parameters of its I/O stack location."""
+    request = _request(k, DriverGlobals, Request)
+    params = ks.WDF_REQUEST_PARAMETERS(Size=k.mem.read_u16(Parameters),     # WDF_REQUEST_PARAMETERS_INIT set it
+                                       MinorFunction=request.stack.MinorFunction, Type=request.major)
+    raw = bytes(request.stack)[_PARAMETERS:_PARAMETERS + ctypes.sizeof(params.Parameters)]
+    ctypes.memmove(params.Parameters, raw, len(raw))
+    k.write_struct(Parameters, params)
+
+
+@export("WdfRequestGetFileObject", module=FRAMEWORK)
+def WdfRequestGetFileObject(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> WDFFILEOBJECT:
+    """The WDFFILEOBJECT of the handle the request came on (NULL for a request without a file object)."""
+    obj = lookup(k, DriverGlobals, Request, FX_TYPE_REQUEST)
+    file_object = obj.state.stack.FileObject
+    if not file_object:
+        return 0
+    device = _device(k, obj.state.device.device_object)
+    return _file_object(k, device, file_object).handle
