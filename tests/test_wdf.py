@@ -304,26 +304,21 @@ def test_windivert_builds_its_control_device_and_queue_with_no_stand_in():
     """WinDivert's DriverEntry (windivert.c in basil00/WinDivert) creates a non-PnP WDFDRIVER, a control
     device \\Device\\WinDivert (FILE_DEVICE_NETWORK, direct I/O, file create/close/cleanup, an
     in-caller-context callback), a parallel default queue for device control, its symbolic link, then
-    sets up WFP, which the emulated kernel does not provide."""
+    installs its WFP provider and sublayers (one session, one transaction) and its injection handles."""
     from realworld import fetch
-    path = fetch("WinDivert64.sys")
-    with open(path, "rb") as fh:
-        session = Session(path, fh.read(), Options(timeout=30))
-    session.run()
+    session = run("WinDivert64.sys", fetch("WinDivert64.sys"))
     report, k = session.report, session.kernel
-    # DriverEntry's framework calls, in order (the default run's CREATE, CLOSE and unload come after)
     assert k.wdf.calls[:11] == ["WdfDriverCreate", "WdfControlDeviceInitAllocate", "WdfDeviceInitSetDeviceType",
                                 "WdfDeviceInitSetIoType", "WdfDeviceInitAssignName",
                                 "WdfDeviceInitSetFileObjectConfig", "WdfDeviceInitSetIoInCallerContextCallback",
                                 "WdfDeviceCreate", "WdfIoQueueCreate", "WdfDeviceCreateSymbolicLink",
                                 "WdfControlFinishInitializing"]
-    assert report.entry_points[0].status == 0                              # WFP's stand-ins answer 0
-    # no framework stand-in anywhere (cleanup purges its queue and flushes a work item: both handled)
-    assert [u for u in report.unimplemented_apis if u.module in (FRAMEWORK, "wdfldr.sys")] == []
-    assert report.unimplemented_apis[0].name.startswith("Fwps")          # the first stand-in is WFP's
-    # EvtDeviceFileCreate reads the file object's context (WdfDeviceInitSetFileObjectConfig's attributes)
-    # and the request's IRP: CREATE succeeds
-    assert ("IRP_MJ_CREATE", 0) in [(e.name, e.status) for e in report.entry_points]
+    assert report.entry_points[0].status == 0
+    assert report.unimplemented_apis == []                         # WFP and the framework answer for real
+    # the provider and its sublayers were committed: the one session it keeps open has no transaction left
+    assert len(k.wfp.objects["provider"]) == 1 and k.wfp.objects["sublayer"]
+    [wfp_session] = k.wfp.sessions.values()
+    assert not wfp_session.in_transaction and k.wfp.injection_handles
     assert (report.wdf.version, report.wdf.func_count) == ("1.9", 396)
     [device] = report.wdf.devices
     assert (device.name, device.control) == ("\\Device\\WinDivert", True)
@@ -333,6 +328,30 @@ def test_windivert_builds_its_control_device_and_queue_with_no_stand_in():
     flags = k.read_struct(ks.DEVICE_OBJECT, k.object_names["\\device\\windivert"])
     assert flags.DeviceType == 0x12 and flags.Flags & DO_DIRECT_IO                # FILE_DEVICE_NETWORK
     assert k.symlinks["\\??\\windivert"] == "\\Device\\WinDivert"
+
+
+# The entry points on the way from loading a real KMDF driver to its EvtIoDeviceControl
+PATH_TO_IOCTL = {"DriverEntry", "AddDevice", "EvtDriverDeviceAdd", "IRP_MJ_PNP", "IRP_MJ_CREATE", "EvtDeviceFileCreate",
+                 "IRP_MJ_DEVICE_CONTROL", "EvtIoInCallerContext", "EvtIoDeviceControl"}
+
+
+@pytest.mark.slow
+@pytest.mark.realworld
+@pytest.mark.parametrize("name", ["WinDivert64.sys", "ViGEmBus.sys"])
+def test_real_kmdf_driver_reaches_evt_io_device_control_with_no_stand_in_on_the_way(name):
+    """The default run: DriverEntry, device creation, CREATE and the IOCTLs harvested from the queue's
+    EvtIoDeviceControl (WinDivert's go through its EvtIoInCallerContext first): EvtIoDeviceControl
+    runs, and no stand-in answered anything on the way there (coverage stays full)."""
+    from realworld import fetch
+    path = fetch(name)
+    with open(path, "rb") as fh:
+        report = run_driver(path, fh.read(), Options(timeout=60))
+    assert report.bugchecks == [] and report.incomplete is None and report.coverage == "full"
+    assert report.entry_points[0].status == 0
+    assert "EvtIoDeviceControl" in report.wdf.ran and "EvtIoDeviceControl" not in report.wdf.not_run
+    assert [e.ioctl for e in report.entry_points if e.name == "IRP_MJ_DEVICE_CONTROL"]
+    assert [(u.name, u.entry_points) for u in report.unimplemented_apis
+            if PATH_TO_IOCTL & set(u.entry_points)] == []
 
 
 def added_real_device(name: str):

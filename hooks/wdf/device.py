@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from hooks import io
 from hooks import kstructs as ks
 from hooks.api import BOOLEAN, NTSTATUS, PDEVICE_OBJECT, PUNICODE_STRING, PVOID, ULONG, VOID, export
+from hooks.wdf import childlist
 from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_DRIVER, STATUS_INVALID_DEVICE_REQUEST,
                                  STATUS_INVALID_PARAMETER,
                                  STATUS_SUCCESS, WDF_REQUIRED_PARAMETER_IS_NULL, Client, bug_check, lookup,
@@ -46,6 +47,7 @@ class DeviceInit:
     pdo: int = 0                                 # the physical device object AddDevice was given
     callbacks: dict[str, int] = field(default_factory=dict)
     file_attributes: int = 0                     # a kernel copy of WdfDeviceInitSetFileObjectConfig's attributes
+    child_list: ks.WDF_CHILD_LIST_CONFIG | None = None   # WdfFdoInitSetDefaultChildListConfig's
 
 
 @dataclass
@@ -65,6 +67,8 @@ class DeviceState:
     dispatching: dict[int, object] = field(default_factory=dict)  # WDF_REQUEST_TYPE -> queue object
     symbolic_links: list[str] = field(default_factory=list)
     io_target: object = None                                     # WdfDeviceGetIoTarget's, made on first use
+    pdo: int = 0                                                 # the PDO a PnP device sits on
+    child_list: object = None                                    # a bus FDO's default WDFCHILDLIST
 
 
 def _new_init(k, client: Client, control: bool) -> DeviceInit:
@@ -186,8 +190,10 @@ def WdfFdoInitSetFilter(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFD
 @export("WdfFdoInitSetDefaultChildListConfig", module=FRAMEWORK)
 def WdfFdoInitSetDefaultChildListConfig(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT,
                                         Config: PVOID, DefaultChildListAttributes: PWDF_OBJECT_ATTRIBUTES) -> VOID:
-    """A bus driver's static child list: its callbacks are recorded with the device's."""
-    _record(k, device_init(k, DeviceInit), ks.WDF_CHILD_LIST_CONFIG, Config)
+    """A bus driver's default child list (made with the device); its callbacks are recorded with the device's."""
+    init = device_init(k, DeviceInit)
+    _record(k, init, ks.WDF_CHILD_LIST_CONFIG, Config)
+    init.child_list = k.read_struct(ks.WDF_CHILD_LIST_CONFIG, Config)
 
 
 @export("WdfDeviceCreate", module=FRAMEWORK)
@@ -213,8 +219,10 @@ def WdfDeviceCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PVOID, De
     if init.pdo:
         io.IoAttachDeviceToDeviceStack(k, device_object, init.pdo)     # the FDO (or filter) above its PDO
     state = DeviceState(device_object, init.control, init.name, init.io_type, dict(init.callbacks),
-                        init.power_policy_owner, init.filter, file_attributes=init.file_attributes)
+                        init.power_policy_owner, init.filter, file_attributes=init.file_attributes, pdo=init.pdo)
     obj = new_object(k, client, FX_TYPE_DEVICE, DeviceAttributes, client.driver, state)
+    if init.child_list is not None:
+        state.child_list = childlist.create_default(k, obj, init.child_list)
     k.wdf.devices.append(obj)
     del k.wdf.device_inits[init.address]
     k.pool.free(init.address)
@@ -244,6 +252,8 @@ def WdfDeviceCreateDeviceInterface(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device
     if device.control:
         return STATUS_INVALID_DEVICE_REQUEST
     device.interfaces.append(k.mem.read(InterfaceClassGUID, 16))
+    reference = k.read_unicode_string(ReferenceString) if ReferenceString else ""
+    k.interfaces.register(device.interfaces[-1], device.pdo or device.device_object, reference)
     return STATUS_SUCCESS
 
 

@@ -13,7 +13,10 @@ EvtDriverUnload) and, for a PnP driver, DriverExtension->AddDevice, as FxDriver:
   as a nested call. A request the driver does not complete, or one put on a manual queue, pends
   (STATUS_PENDING, the IRP marked pending); with no queue or no callback it completes with
   STATUS_INVALID_DEVICE_REQUEST. IRP_MJ_PNP START_DEVICE / REMOVE_DEVICE of a PnP device run its
-  PnP/power callbacks in the framework's order. Other major functions complete with
+  PnP/power callbacks in the framework's order; its power IRPs complete with STATUS_SUCCESS (the
+  framework's power policy: D0 entry ran at start). If the device has an EvtIoInCallerContext, a
+  read, write or device-control request goes there first, in the requestor's context, and reaches
+  the queues only when the driver calls WdfDeviceEnqueueRequest. Other major functions complete with
   STATUS_INVALID_DEVICE_REQUEST.
 - `FxDriverUnload` calls EvtDriverUnload, then deletes the WDFDRIVER and its children.
 - `FxDriverAddDevice` hands EvtDriverDeviceAdd a PnP PWDFDEVICE_INIT.
@@ -42,7 +45,8 @@ FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE = "FxDeviceDispatch", "FxDriverUnload", "F
 INTERNAL_ROUTINES = (FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE)
 IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_READ, IRP_MJ_WRITE = 0x00, 0x02, 0x03, 0x04
 IRP_MJ_DEVICE_CONTROL, IRP_MJ_INTERNAL_DEVICE_CONTROL, IRP_MJ_CLEANUP = 0x0E, 0x0F, 0x12
-IRP_MJ_PNP = IRP_MJ_MAXIMUM_FUNCTION = 0x1B
+IRP_MJ_POWER, IRP_MJ_PNP = 0x16, 0x1B
+IRP_MJ_MAXIMUM_FUNCTION = IRP_MJ_PNP
 IRP_MN_START_DEVICE, IRP_MN_REMOVE_DEVICE = 0x00, 0x02
 WDF_POWER_DEVICE_D3_FINAL = 5             # WDF_POWER_DEVICE_STATE: the state before start and after removal
 FX_TYPE_CM_RES_LIST = 0x1036
@@ -116,6 +120,10 @@ def FxDeviceDispatch(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
     state: DeviceState = device.state
     if major == IRP_MJ_PNP and not state.control:
         return _pnp(k, device, Irp, stack.MinorFunction)
+    if major == IRP_MJ_POWER and not state.control:
+        # the framework's power state machine owns power IRPs: D0 entry ran at START (no device below)
+        _complete_irp(k, Irp, STATUS_SUCCESS, 0)
+        return STATUS_SUCCESS
     if major == IRP_MJ_CREATE or major in FILE_CALLBACKS:
         return _file_request(k, device, Irp, stack, major)
     if major not in QUEUE_CALLBACKS:
@@ -220,6 +228,8 @@ def _pnp(k, device: WdfObject, irp: int, minor: int) -> int:
             if status >= 0x80000000 and name in dict(START_SEQUENCE):
                 _complete_irp(k, irp, status, 0)
                 return status
+    if minor == IRP_MN_START_DEVICE:
+        k.interfaces.enable(device.state.pdo or device.state.device_object)     # its device interfaces go live
     if minor == IRP_MN_REMOVE_DEVICE:
         device_object = device.state.device_object
         delete(k, device)
