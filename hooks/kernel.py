@@ -34,7 +34,7 @@ from hooks.events import Events
 from hooks.flt.manager import FilterManager
 from hooks.fsrtl import FileSystemRegistrations
 from hooks.ndis.state import Ndis
-from hooks.interfaces import DeviceInterfaces
+from hooks.pnp import DeviceInterfaces
 from hooks.wfp import FilterEngine
 from hooks.wpp import InflightRecorder
 from hooks.cng import SystemRandom

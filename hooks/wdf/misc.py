@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from hooks.api import BOOLEAN, LONGLONG, NTSTATUS, PUNICODE_STRING, PVOID, ULONG, VOID, export
 from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_COLLECTION, FX_TYPE_DPC, FX_TYPE_OBJECT, FX_TYPE_STRING,
-                                 FX_TYPE_TIMER, FX_TYPE_WORKITEM, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, lookup,
-                                 new_object, register, run_callback)
+                                 FX_TYPE_TIMER, FX_TYPE_WORKITEM, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, WdfObject,
+                                 lookup, new_object, register, run_callback)
 from hooks.wdf.types import (PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, WDFCOLLECTION, WDFDPC, WDFOBJECT, WDFSTRING,
                              WDFTIMER, WDFWORKITEM)
 
@@ -65,9 +65,14 @@ def WdfCollectionRemove(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Collection: WDFCO
 def WdfStringCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, UnicodeString: PUNICODE_STRING,
                     StringAttributes: PWDF_OBJECT_ATTRIBUTES, String: PVOID) -> NTSTATUS:
     client = k.wdf.client(k, DriverGlobals)
-    copy = k.unicode_string(k.read_unicode_string(UnicodeString) if UnicodeString else "")
-    k.mem.write_q(String, new_object(k, client, FX_TYPE_STRING, StringAttributes, client.driver, copy).handle)
+    text = k.read_unicode_string(UnicodeString) if UnicodeString else ""
+    k.mem.write_q(String, new_string(k, client, text, StringAttributes, client.driver).handle)
     return STATUS_SUCCESS
+
+
+def new_string(k, client, text: str, attributes: int, parent: WdfObject) -> WdfObject:
+    """A WDFSTRING holding its own copy of `text`."""
+    return new_object(k, client, FX_TYPE_STRING, attributes, parent, k.unicode_string(text))
 
 
 @export("WdfStringGetUnicodeString", module=FRAMEWORK)

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 
 from hooks import kstructs as ks
 from hooks import mdl as mdls
-from hooks.api import EXPORTS, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, PVOID, SIZE_T, ULONG_PTR, VOID, export
+from hooks.api import (EXPORTS, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, PUNICODE_STRING, PVOID,
+                       SIZE_T, ULONG_PTR, VOID, export)
 from hooks.wdf.device import DO_BUFFERED_IO, DO_DIRECT_IO, DeviceState, pnp_device_init
 from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_FILEOBJECT, FX_TYPE_REQUEST,
                                  STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS, Client,
@@ -69,6 +70,7 @@ _STACK = ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation")
 _IO_STATUS = ks.offset_of(ks.IRP, "IoStatus")
 _CONTROL = ks.offset_of(ks.IO_STACK_LOCATION, "Control")
 _PARAMETERS = ks.offset_of(ks.IO_STACK_LOCATION, "Parameters")
+_FILE_NAME = ks.offset_of(ks.FILE_OBJECT, "FileName")
 
 
 @dataclass
@@ -129,7 +131,8 @@ def FxDeviceDispatch(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
     if major not in QUEUE_CALLBACKS:
         _complete_irp(k, Irp, STATUS_INVALID_DEVICE_REQUEST, 0)
         return STATUS_INVALID_DEVICE_REQUEST
-    request = new_object(k, device.client, FX_TYPE_REQUEST, 0, device, Request(Irp, major, stack, state))
+    request = new_object(k, device.client, FX_TYPE_REQUEST, state.request_attributes, device,
+                         Request(Irp, major, stack, state))
     in_caller_context = state.callbacks.get("EvtIoInCallerContext")
     if in_caller_context:                  # the driver enqueues it (WdfDeviceEnqueueRequest) or completes it
         run_callback(k, "EvtIoInCallerContext", in_caller_context, [device.handle, request.handle])
@@ -198,7 +201,8 @@ def _file_request(k, device: WdfObject, irp: int, stack: ks.IO_STACK_LOCATION, m
     callbacks = device.state.callbacks
     file_object = _file_object(k, device, stack.FileObject)
     if major == IRP_MJ_CREATE and "EvtDeviceFileCreate" in callbacks:
-        request = new_object(k, device.client, FX_TYPE_REQUEST, 0, device, Request(irp, major, stack, device.state))
+        request = new_object(k, device.client, FX_TYPE_REQUEST, device.state.request_attributes, device,
+                             Request(irp, major, stack, device.state))
         run_callback(k, "EvtDeviceFileCreate", callbacks["EvtDeviceFileCreate"],
              [device.handle, request.handle, file_object.handle])
         return _returned(k, request, k.mem.read_q(irp + _STACK))
@@ -389,3 +393,14 @@ def WdfRequestGetFileObject(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFR
         return 0
     device = _device(k, obj.state.device.device_object)
     return _file_object(k, device, file_object).handle
+
+
+@export("WdfFileObjectGetFileName", module=FRAMEWORK)
+def WdfFileObjectGetFileName(k, DriverGlobals: PWDF_DRIVER_GLOBALS, FileObject: WDFFILEOBJECT) -> PUNICODE_STRING:
+    """The FILE_OBJECT's FileName (empty when the device itself was opened)."""
+    return lookup(k, DriverGlobals, FileObject, FX_TYPE_FILEOBJECT).state + _FILE_NAME
+
+
+@export("WdfFileObjectWdmGetFileObject", module=FRAMEWORK)
+def WdfFileObjectWdmGetFileObject(k, DriverGlobals: PWDF_DRIVER_GLOBALS, FileObject: WDFFILEOBJECT) -> PVOID:
+    return lookup(k, DriverGlobals, FileObject, FX_TYPE_FILEOBJECT).state
