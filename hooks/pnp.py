@@ -71,11 +71,6 @@ class DeviceInterfaces:
                                                link + (f"\\{reference}" if reference else "")))
         return self.registered[-1]
 
-    def enable(self, pdo: int) -> None:
-        for found in self.registered:
-            if found.pdo == pdo:
-                found.enabled = True
-
     def by_link(self, link: str) -> DeviceInterface | None:
         return next((r for r in self.registered if r.link.lower() == link.lower()), None)
 

@@ -92,9 +92,14 @@ def test_kmdf_bus_child_list_interfaces_and_recorder():
     # WppAutoLogTrace(NULL, 4, 1, &guid, 10, ...) once; EvtDriverUnload stopped the recorder
     guid = uuid.UUID("7D3F2A6E-1B2C-4D5E-8F90-A1B2C3D4E5F6").bytes_le
     assert k.wpp.messages == [TraceMessage(4, 1, guid, 10)] and k.wpp.started == []
-    # the interface registered at device add, enabled once the device started
-    [interface] = k.interfaces.registered
-    assert interface.enabled and interface.link.lower().endswith(f"#{{{INTERFACE}}}")
+    # the framework's interface, enabled once the device started; the one kmdf_bus registered and
+    # disabled again through the I/O manager
+    framework, wdm = k.interfaces.registered
+    assert framework.enabled and framework.link.lower().endswith(f"#{{{INTERFACE}}}")
+    assert not wdm.enabled and wdm.pdo == framework.pdo
+    # its unnamed FDO's link names the PDO (the one AddDevice got), as KMDF links an unnamed PnP device
+    pdo = next(d for d, name in k.devices.items() if name and d in k.io.pdos)
+    assert k.symlinks["\\dosdevices\\kmdfbus"] == k.devices[pdo]
     # the compare callback ran; nothing enumerated the bus, so no child was created
     assert "EvtChildListIdentificationDescriptionCompare" in report.wdf.ran
     assert report.wdf.not_run == ["EvtChildListCreateDevice"]

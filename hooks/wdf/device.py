@@ -65,7 +65,7 @@ class DeviceState:
     filter: bool = False
     queues: list = field(default_factory=list)                   # WdfObjects of its queues
     file_attributes: int = 0                                     # what each WDFFILEOBJECT is created with
-    interfaces: list[bytes] = field(default_factory=list)        # device interface class GUIDs (16 bytes)
+    interfaces: list[tuple[bytes, str]] = field(default_factory=list)   # (class GUID, reference string)
     bus_information: bytes = b""                                 # PNP_BUS_INFORMATION its children report
     default_queue: object = None
     dispatching: dict[int, object] = field(default_factory=dict)  # WDF_REQUEST_TYPE -> queue object
@@ -268,9 +268,9 @@ def WdfDeviceCreateDeviceInterface(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device
     device = device_of(k, DriverGlobals, Device)
     if device.control:
         return STATUS_INVALID_DEVICE_REQUEST
-    device.interfaces.append(k.mem.read(InterfaceClassGUID, 16))
     reference = k.read_unicode_string(ReferenceString) if ReferenceString else ""
-    k.interfaces.register(device.interfaces[-1], device.pdo or device.device_object, reference)
+    device.interfaces.append((k.mem.read(InterfaceClassGUID, 16), reference))
+    k.interfaces.register(device.interfaces[-1][0], device.pdo or device.device_object, reference)
     return STATUS_SUCCESS
 
 

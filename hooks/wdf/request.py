@@ -232,8 +232,9 @@ def _pnp(k, device: WdfObject, irp: int, minor: int) -> int:
             if status >= 0x80000000 and name in dict(START_SEQUENCE):
                 _complete_irp(k, irp, status, 0)
                 return status
-    if minor == IRP_MN_START_DEVICE:
-        k.interfaces.enable(device.state.pdo or device.state.device_object)     # its device interfaces go live
+    if minor == IRP_MN_START_DEVICE:              # the interfaces WdfDeviceCreateDeviceInterface registered go live
+        for guid, reference in device.state.interfaces:
+            k.interfaces.register(guid, device.state.pdo or device.state.device_object, reference).enabled = True
     if minor == IRP_MN_REMOVE_DEVICE:
         device_object = device.state.device_object
         delete(k, device)

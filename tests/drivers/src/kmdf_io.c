@@ -21,12 +21,17 @@
  *   and the work item also "kmdf_io: work item run 2" (its second run).  The device's
  *   EvtCleanupCallback prints "kmdf_io: device cleanup" when the driver unloads.
  *   Requests (METHOD_BUFFERED codes of FILE_DEVICE_UNKNOWN, functions 0x900...):
+ *     Every request has a REQUEST_MARK context (WdfDeviceInitSetRequestAttributes), zeroed, which
+ *     EvtIoInCallerContext marks 0xABCD.  EvtDeviceFileCreate completes the CREATE with STATUS_SUCCESS
+ *     when WdfFileObjectGetFileName is an empty name and WdfFileObjectWdmGetFileObject the FILE_OBJECT
+ *     of the IRP (WdfRequestWdmGetIrp), else with HV_FAIL(0x30).
  *     EvtIoInCallerContext reads WdfRequestGetParameters and WdfRequestGetFileObject into a request
  *     context; IOCTL_IO_REJECT (0x222404) it completes with STATUS_ACCESS_DENIED; everything else it
  *     hands to WdfDeviceEnqueueRequest.
  *     IOCTL_IO_PARAMS (0x222400): the output is four ULONGs, the Type, IoControlCode,
  *       InputBufferLength and OutputBufferLength the caller context saw (Information 16), or
- *       HV_FAIL(0x10) when they differ from EvtIoDeviceControl's arguments or there was no file object.
+ *       HV_FAIL(0x10) when they differ from EvtIoDeviceControl's arguments, there was no file object
+ *       or the request's mark is not 0xABCD.
  *     IOCTL_IO_PARK (0x222408): forwarded to the manual queue (WdfRequestForwardToIoQueue): pends.
  *     IOCTL_IO_UNPARK (0x22240C): takes the parked request of its file object back
  *       (WdfIoQueueRetrieveRequestByFileObject) and completes it with STATUS_SUCCESS, Information
@@ -50,6 +55,20 @@
  *     0xE0000002  WdfDeviceCreate / WdfIoQueueCreate / WdfDeviceCreateDeviceInterface failed
  *     0xE0000003  IoGetDeviceInterfaces (active only) failed or was not empty
  *     0xE0000004  IoGetDeviceInterfaces (non-active too) failed or was not exactly one link
+ *     0xE0000005  WdfDeviceWdmGetPhysicalDevice is NULL, or the FDO is not this driver's / is the PDO
+ *     0xE0000006  IoRegisterDeviceInterface on the PDO failed or a second one gave another link, or on
+ *                 the FDO it was not STATUS_INVALID_DEVICE_REQUEST
+ *     0xE0000007  IoSetDeviceInterfaceState: enabling not STATUS_SUCCESS then STATUS_OBJECT_NAME_EXISTS,
+ *                 the enabled interface not listed once, or disabling not STATUS_SUCCESS then
+ *                 STATUS_OBJECT_NAME_NOT_FOUND
+ *     0xE0000008  WdfDeviceOpenRegistryKey (PLUGPLAY_REGKEY_DEVICE), assigning a REG_MULTI_SZ of two
+ *                 GUIDs there, or WdfRegistryQueryMultiString into a collection of two strings failed
+ *     0xE0000009  RtlGUIDFromString of the second string is not that GUID, of text without braces not
+ *                 STATUS_INVALID_PARAMETER, or RtlStringFromGUID not the upper-case braced text
+ *     0xE000000A  IoOpenDeviceRegistryKey (PLUGPLAY_REGKEY_DRIVER) of the PDO failed, or of the FDO
+ *                 was not STATUS_INVALID_DEVICE_REQUEST
+ *     0xE000000B  WdfDeviceCreateSymbolicLink \DosDevices\KmdfBus on the unnamed FDO failed (it links
+ *                 to the PDO's name)
  *   IOCTL_BUS_PLUG (0x2A2000, FILE_DEVICE_BUS_EXTENDER) completes with STATUS_SUCCESS (Information 0)
  *   when, in order: WdfFdoGetDefaultChildList is not NULL; adding serial 1 succeeds; adding serial 1
  *   with another extra is STATUS_OBJECT_NAME_EXISTS (the compare callback ran); a description of the
@@ -88,7 +107,10 @@ static NTSTATUS create_driver(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Regis
 #define IOCTL_IO_PURGE   0x222410
 
 typedef struct { ULONG Type, IoControlCode, InputLength, OutputLength; WDFFILEOBJECT File; } REQUEST_CONTEXT;
+typedef struct { ULONG Marker; } REQUEST_MARK;        /* every request's (WdfDeviceInitSetRequestAttributes) */
 WDF_DECLARE_CONTEXT_TYPE_INFO(REQUEST_CONTEXT);
+WDF_DECLARE_CONTEXT_TYPE_INFO(REQUEST_MARK);
+#define MARKER 0xABCD
 
 static WDFDEVICE g_device;
 static WDFQUEUE g_manual;
@@ -103,6 +125,9 @@ static VOID NTAPI EvtInCallerContext(WDFDEVICE device, WDFREQUEST request)
     REQUEST_CONTEXT *ctx = NULL;
     NTSTATUS status;
 
+    REQUEST_MARK *mark = WDFCALL(WdfObjectGetTypedContextWorker, request, &WDF_REQUEST_MARK_TYPE_INFO);
+    if (mark != NULL && mark->Marker == 0)
+        mark->Marker = MARKER;
     WDF_REQUEST_PARAMETERS_INIT(&params);
     WDFCALL(WdfRequestGetParameters, request, &params);
     if (params.Type == WdfRequestTypeDeviceControl &&
@@ -128,9 +153,10 @@ static VOID NTAPI EvtInCallerContext(WDFDEVICE device, WDFREQUEST request)
 static NTSTATUS params(WDFREQUEST r, size_t out, size_t in, ULONG code)
 {
     REQUEST_CONTEXT *ctx = WDFCALL(WdfObjectGetTypedContextWorker, r, &WDF_REQUEST_CONTEXT_TYPE_INFO);
+    REQUEST_MARK *mark = WDFCALL(WdfObjectGetTypedContextWorker, r, &WDF_REQUEST_MARK_TYPE_INFO);
     ULONG *output;
     size_t length;
-    if (ctx == NULL || ctx->Type != WdfRequestTypeDeviceControl || ctx->IoControlCode != code ||
+    if (ctx == NULL || mark == NULL || mark->Marker != MARKER || ctx->Type != WdfRequestTypeDeviceControl || ctx->IoControlCode != code ||
         ctx->InputLength != in || ctx->OutputLength != out || ctx->File == NULL ||
         !NT_SUCCESS(WDFCALL(WdfRequestRetrieveOutputBuffer, r, 4 * sizeof(ULONG), (PVOID *)&output, &length)))
         return HV_FAIL(0x10);
@@ -205,6 +231,18 @@ static VOID NTAPI EvtDpc(WDFDPC d)
     DbgPrint("kmdf_io: EvtDpcFunc parent %s\n", WDFCALL(WdfDpcGetParentObject, d) == g_device ? "ok" : "BAD");
 }
 
+/* The file object of the open: its name is empty (the device itself was opened) and its WDM
+ * FILE_OBJECT is the one in the CREATE IRP's stack location. */
+static VOID NTAPI EvtFileCreate(WDFDEVICE d, WDFREQUEST r, WDFFILEOBJECT f)
+{
+    PUNICODE_STRING name = WDFCALL(WdfFileObjectGetFileName, f);
+    PIRP irp = WDFCALL(WdfRequestWdmGetIrp, r);
+    (void)d;
+    WDFCALL(WdfRequestComplete, r, name != NULL && name->Length == 0 &&
+            WDFCALL(WdfFileObjectWdmGetFileObject, f) == IoGetCurrentIrpStackLocation(irp)->FileObject
+            ? STATUS_SUCCESS : HV_FAIL(0x30));
+}
+
 static VOID NTAPI CountCleanup(WDFOBJECT o) { (void)o; g_cleanups++; }
 static VOID NTAPI CountDestroy(WDFOBJECT o) { (void)o; g_destroys++; }
 static VOID NTAPI DeviceCleanup(WDFOBJECT o) { (void)o; DbgPrint("kmdf_io: device cleanup\n"); }
@@ -265,11 +303,20 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
     DECLARE_CONST_UNICODE_STRING(link, L"\\DosDevices\\KmdfIo");
     WDF_OBJECT_ATTRIBUTES attributes;
     WDF_IO_QUEUE_CONFIG queue_config;
+    WDF_FILEOBJECT_CONFIG file_config;
 
     CHECK(NT_SUCCESS(create_driver(DriverObject, RegistryPath, WdfDriverInitNonPnpDriver, NULL, EvtDriverUnload)), 1);
     PWDFDEVICE_INIT init = WDFCALL(WdfControlDeviceInitAllocate, g_driver, &sddl);
     CHECK(init != NULL && NT_SUCCESS(WDFCALL(WdfDeviceInitAssignName, init, &name)), 1);
     WDFCALL(WdfDeviceInitSetIoInCallerContextCallback, init, EvtInCallerContext);
+    RtlZeroMemory(&file_config, sizeof(file_config));
+    file_config.Size = sizeof(file_config);
+    file_config.EvtDeviceFileCreate = EvtFileCreate;
+    file_config.AutoForwardCleanupClose = WdfUseDefault;
+    WDFCALL(WdfDeviceInitSetFileObjectConfig, init, &file_config, WDF_NO_OBJECT_ATTRIBUTES);
+    WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
+    WDF_OBJECT_ATTRIBUTES_SET_CONTEXT_TYPE(&attributes, REQUEST_MARK);
+    WDFCALL(WdfDeviceInitSetRequestAttributes, init, &attributes);
     WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
     attributes.EvtCleanupCallback = DeviceCleanup;
     CHECK(NT_SUCCESS(WDFCALL(WdfDeviceCreate, &init, &attributes, &g_device)), 1);
@@ -302,6 +349,7 @@ typedef struct {
 
 static GUID g_message_guid = {0x7d3f2a6e, 0x1b2c, 0x4d5e, {0x8f, 0x90, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6}};
 static const GUID g_interface = {0x5f6a0a6b, 0x7c3c, 0x4f7e, {0x9d, 0x1b, 0x2a, 0x3b, 0x4c, 0x5d, 0x6e, 0x7f}};
+static const GUID g_interface2 = {0x5f6a0a6b, 0x7c3c, 0x4f7e, {0x9d, 0x1b, 0x2a, 0x3b, 0x4c, 0x5d, 0x6e, 0x80}};
 static UCHAR g_wpp_control[64];           /* the WPP control block WPP_INIT_TRACING would pass */
 static PDRIVER_OBJECT g_driver_object;
 static WDFDEVICE g_device;
@@ -328,17 +376,72 @@ static NTSTATUS NTAPI EvtCreateChild(WDFCHILDLIST list, PWDF_CHILD_IDENTIFICATIO
     return STATUS_SUCCESS;
 }
 
-/* The number of links in an IoGetDeviceInterfaces list, or -1 when the call fails. */
-static int interfaces(ULONG flags)
+/* The number of links in an IoGetDeviceInterfaces list of a class, or -1 when the call fails. */
+static int interfaces_of(const GUID *guid, ULONG flags)
 {
     PWSTR list = NULL;
     int count = 0;
-    if (!NT_SUCCESS(IoGetDeviceInterfaces(&g_interface, NULL, flags, &list)) || list == NULL)
+    if (!NT_SUCCESS(IoGetDeviceInterfaces(guid, NULL, flags, &list)) || list == NULL)
         return -1;
     for (PWSTR p = list; *p; p += wcslen(p) + 1)
         count++;
     ExFreePool(list);
     return count;
+}
+#define interfaces(flags) interfaces_of(&g_interface, (flags))
+
+/* The PDO's own interface through the I/O manager: register (twice: the same link), enable (twice:
+ * STATUS_OBJECT_NAME_EXISTS), listed once, disable (twice: STATUS_OBJECT_NAME_NOT_FOUND); an FDO is
+ * not a PDO (STATUS_INVALID_DEVICE_REQUEST). */
+static NTSTATUS wdm_interface(PDEVICE_OBJECT pdo, PDEVICE_OBJECT fdo)
+{
+    UNICODE_STRING link, again, none;
+    CHECK(NT_SUCCESS(IoRegisterDeviceInterface(pdo, &g_interface2, NULL, &link)), 6);
+    CHECK(NT_SUCCESS(IoRegisterDeviceInterface(pdo, &g_interface2, NULL, &again)) &&
+          RtlEqualUnicodeString(&link, &again, TRUE), 6);
+    RtlFreeUnicodeString(&again);
+    CHECK(IoRegisterDeviceInterface(fdo, &g_interface2, NULL, &none) == STATUS_INVALID_DEVICE_REQUEST, 6);
+    CHECK(IoSetDeviceInterfaceState(&link, TRUE) == STATUS_SUCCESS &&
+          IoSetDeviceInterfaceState(&link, TRUE) == STATUS_OBJECT_NAME_EXISTS, 7);
+    CHECK(interfaces_of(&g_interface2, 0) == 1, 7);
+    CHECK(IoSetDeviceInterfaceState(&link, FALSE) == STATUS_SUCCESS &&
+          IoSetDeviceInterfaceState(&link, FALSE) == STATUS_OBJECT_NAME_NOT_FOUND, 7);
+    RtlFreeUnicodeString(&link);
+    return STATUS_SUCCESS;
+}
+
+/* The device's hardware key: a REG_MULTI_SZ of two GUIDs written and read back as a collection of
+ * strings, the first turned back into a GUID; GUID text both ways; the software key through the
+ * I/O manager (an FDO has none). */
+static NTSTATUS device_keys(PDEVICE_OBJECT pdo, PDEVICE_OBJECT fdo)
+{
+    static const WCHAR guids[] = L"{5F6A0A6B-7C3C-4F7E-9D1B-2A3B4C5D6E7F}\0{5f6a0a6b-7c3c-4f7e-9d1b-2a3b4c5d6e80}\0";
+    DECLARE_CONST_UNICODE_STRING(value, L"InterfaceGuids");
+    DECLARE_CONST_UNICODE_STRING(upper, L"{5F6A0A6B-7C3C-4F7E-9D1B-2A3B4C5D6E7F}");
+    UNICODE_STRING bad = RTL_CONSTANT_STRING(L"5F6A0A6B-7C3C-4F7E-9D1B-2A3B4C5D6E7F"), text, first;
+    WDFKEY key;
+    WDFCOLLECTION strings;
+    GUID guid;
+    HANDLE handle;
+
+    CHECK(NT_SUCCESS(WDFCALL(WdfDeviceOpenRegistryKey, g_device, PLUGPLAY_REGKEY_DEVICE, KEY_READ | KEY_WRITE,
+                             WDF_NO_OBJECT_ATTRIBUTES, &key)), 8);
+    CHECK(NT_SUCCESS(WDFCALL(WdfRegistryAssignValue, key, &value, REG_MULTI_SZ, sizeof(guids), (PVOID)guids)), 8);
+    CHECK(NT_SUCCESS(WDFCALL(WdfCollectionCreate, WDF_NO_OBJECT_ATTRIBUTES, &strings)) &&
+          NT_SUCCESS(WDFCALL(WdfRegistryQueryMultiString, key, &value, WDF_NO_OBJECT_ATTRIBUTES, strings)) &&
+          WDFCALL(WdfCollectionGetCount, strings) == 2, 8);
+    WDFCALL(WdfStringGetUnicodeString, WDFCALL(WdfCollectionGetItem, strings, 1), &first);
+    CHECK(NT_SUCCESS(RtlGUIDFromString(&first, &guid)) &&
+          RtlCompareMemory(&guid, &g_interface2, sizeof(guid)) == sizeof(guid), 9);
+    CHECK(RtlGUIDFromString(&bad, &guid) == STATUS_INVALID_PARAMETER, 9);
+    CHECK(NT_SUCCESS(RtlStringFromGUID(&g_interface, &text)) && RtlEqualUnicodeString(&text, &upper, FALSE), 9);
+    RtlFreeUnicodeString(&text);
+    WDFCALL(WdfRegistryClose, key);
+    CHECK(NT_SUCCESS(IoOpenDeviceRegistryKey(pdo, PLUGPLAY_REGKEY_DRIVER, KEY_ALL_ACCESS, &handle)) &&
+          NT_SUCCESS(ZwClose(handle)), 0xA);
+    CHECK(IoOpenDeviceRegistryKey(fdo, PLUGPLAY_REGKEY_DRIVER, KEY_ALL_ACCESS, &handle) ==
+          STATUS_INVALID_DEVICE_REQUEST, 0xA);
+    return STATUS_SUCCESS;
 }
 
 static int plug(void)
@@ -404,6 +507,15 @@ static NTSTATUS NTAPI EvtDriverDeviceAdd(WDFDRIVER driver, PWDFDEVICE_INIT init)
     CHECK(NT_SUCCESS(WDFCALL(WdfDeviceCreateDeviceInterface, g_device, &g_interface, NULL)), 2);
     CHECK(interfaces(0) == 0, 3);
     CHECK(interfaces(DEVICE_INTERFACE_INCLUDE_NONACTIVE) == 1, 4);
+    PDEVICE_OBJECT pdo = WDFCALL(WdfDeviceWdmGetPhysicalDevice, g_device);
+    PDEVICE_OBJECT fdo = WDFCALL(WdfDeviceWdmGetDeviceObject, g_device);
+    CHECK(pdo != NULL && fdo != NULL && fdo != pdo && fdo->DriverObject == g_driver_object, 5);
+    NTSTATUS status = wdm_interface(pdo, fdo);
+    if (NT_SUCCESS(status))
+        status = device_keys(pdo, fdo);
+    CHECK(NT_SUCCESS(status), status & 0xFF);
+    DECLARE_CONST_UNICODE_STRING(link, L"\\DosDevices\\KmdfBus");
+    CHECK(NT_SUCCESS(WDFCALL(WdfDeviceCreateSymbolicLink, g_device, &link)), 0xB);
     return STATUS_SUCCESS;
 }
 

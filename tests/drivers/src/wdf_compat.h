@@ -521,6 +521,22 @@ typedef WDFOBJECT (NTAPI *PFN_WdfTimerGetParentObject)(PWDF_DRIVER_GLOBALS, WDFT
 typedef VOID (NTAPI *PFN_WdfWorkItemEnqueue)(PWDF_DRIVER_GLOBALS, WDFWORKITEM);
 typedef WDFOBJECT (NTAPI *PFN_WdfWorkItemGetParentObject)(PWDF_DRIVER_GLOBALS, WDFWORKITEM);
 typedef VOID (NTAPI *PFN_WdfWorkItemFlush)(PWDF_DRIVER_GLOBALS, WDFWORKITEM);
+#define WdfDeviceWdmGetPhysicalDeviceTableIndex 33
+#define WdfDeviceOpenRegistryKeyTableIndex 48
+#define WdfDeviceInitSetRequestAttributesTableIndex 72
+#define WdfFileObjectGetFileNameTableIndex 137
+#define WdfFileObjectWdmGetFileObjectTableIndex 140
+#define WdfRegistryQueryMultiStringTableIndex 237
+#define WdfRequestWdmGetIrpTableIndex 285
+typedef PDEVICE_OBJECT (NTAPI *PFN_WdfDeviceWdmGetPhysicalDevice)(PWDF_DRIVER_GLOBALS, WDFDEVICE);
+typedef NTSTATUS (NTAPI *PFN_WdfDeviceOpenRegistryKey)(PWDF_DRIVER_GLOBALS, WDFDEVICE, ULONG, ACCESS_MASK,
+                                                      PWDF_OBJECT_ATTRIBUTES, WDFKEY*);
+typedef VOID (NTAPI *PFN_WdfDeviceInitSetRequestAttributes)(PWDF_DRIVER_GLOBALS, PWDFDEVICE_INIT, PWDF_OBJECT_ATTRIBUTES);
+typedef PUNICODE_STRING (NTAPI *PFN_WdfFileObjectGetFileName)(PWDF_DRIVER_GLOBALS, WDFFILEOBJECT);
+typedef PFILE_OBJECT (NTAPI *PFN_WdfFileObjectWdmGetFileObject)(PWDF_DRIVER_GLOBALS, WDFFILEOBJECT);
+typedef NTSTATUS (NTAPI *PFN_WdfRegistryQueryMultiString)(PWDF_DRIVER_GLOBALS, WDFKEY, PCUNICODE_STRING,
+                                                         PWDF_OBJECT_ATTRIBUTES, WDFCOLLECTION);
+typedef PIRP (NTAPI *PFN_WdfRequestWdmGetIrp)(PWDF_DRIVER_GLOBALS, WDFREQUEST);
 
 extern PWDF_DRIVER_GLOBALS WdfDriverGlobals;
 #if KMDF_MINOR <= 13
