@@ -113,10 +113,10 @@ class StandIns:
         else:
             seen = k.unimplemented[exp.name] = Unimplemented(exp.name, exp.module, k.caller,
                                                              exp.show_call(list(args)))
-            if k.on_unimplemented:
-                k.on_unimplemented(seen)
         if self.entry not in seen.entry_points:
             seen.entry_points.append(self.entry)
+        if seen.count == 1 and k.on_unimplemented:
+            k.on_unimplemented(seen)
         if fails(exp.returns):
             self.cut = f"{exp.module}!{exp.name}"
         return answer(exp.returns)

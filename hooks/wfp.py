@@ -110,37 +110,39 @@ def FwpmEngineClose0(k, engineHandle: HANDLE) -> NTSTATUS:
     return STATUS_SUCCESS
 
 
+def _session(k, handle: int, in_transaction: bool) -> tuple[Session | None, int]:
+    """The session and STATUS_SUCCESS, or None and why not: an unknown handle, a transaction already
+    open (when none should be) or none open (when one should be)."""
+    session = k.wfp.sessions.get(handle)
+    if session is None:
+        return None, STATUS_INVALID_HANDLE
+    if session.in_transaction != in_transaction:
+        return None, STATUS_FWP_NO_TXN_IN_PROGRESS if in_transaction else STATUS_FWP_TXN_IN_PROGRESS
+    return session, STATUS_SUCCESS
+
+
 @export("FwpmTransactionBegin0", module=FWPKCLNT)
 def FwpmTransactionBegin0(k, engineHandle: HANDLE, flags: UINT32) -> NTSTATUS:
-    session = k.wfp.sessions.get(engineHandle)
-    if session is None:
-        return STATUS_INVALID_HANDLE
-    if session.in_transaction:
-        return STATUS_FWP_TXN_IN_PROGRESS
-    session.in_transaction, session.added = True, []
-    return STATUS_SUCCESS
+    session, status = _session(k, engineHandle, in_transaction=False)
+    if session is not None:
+        session.in_transaction, session.added = True, []
+    return status
 
 
 @export("FwpmTransactionCommit0", module=FWPKCLNT)
 def FwpmTransactionCommit0(k, engineHandle: HANDLE) -> NTSTATUS:
-    session = k.wfp.sessions.get(engineHandle)
-    if session is None:
-        return STATUS_INVALID_HANDLE
-    if not session.in_transaction:
-        return STATUS_FWP_NO_TXN_IN_PROGRESS
-    session.in_transaction, session.added = False, []
-    return STATUS_SUCCESS
+    session, status = _session(k, engineHandle, in_transaction=True)
+    if session is not None:
+        session.in_transaction, session.added = False, []
+    return status
 
 
 @export("FwpmTransactionAbort0", module=FWPKCLNT)
 def FwpmTransactionAbort0(k, engineHandle: HANDLE) -> NTSTATUS:
-    session = k.wfp.sessions.get(engineHandle)
-    if session is None:
-        return STATUS_INVALID_HANDLE
-    if not session.in_transaction:
-        return STATUS_FWP_NO_TXN_IN_PROGRESS
-    _roll_back(k, session)
-    return STATUS_SUCCESS
+    session, status = _session(k, engineHandle, in_transaction=True)
+    if session is not None:
+        _roll_back(k, session)
+    return status
 
 
 def _roll_back(k, session: Session) -> None:
@@ -149,26 +151,24 @@ def _roll_back(k, session: Session) -> None:
     session.in_transaction, session.added = False, []
 
 
-@export("FwpmProviderAdd0", module=FWPKCLNT)
-def FwpmProviderAdd0(k, engineHandle: HANDLE, provider: PVOID, sd: PVOID) -> NTSTATUS:
-    """FWPM_PROVIDER0 starts with its providerKey."""
-    return _add(k, engineHandle, "provider", _key(k, provider), 0) if provider else STATUS_INVALID_PARAMETER
+# Provider and sublayer structures start with their key; deleting takes the key of any kind
+ADD_KINDS = {"FwpmProviderAdd0": "provider", "FwpmSubLayerAdd0": "sublayer"}
+DELETE_KINDS = {"FwpmProviderDeleteByKey0": "provider", "FwpmSubLayerDeleteByKey0": "sublayer",
+                "FwpmCalloutDeleteByKey0": "callout", "FwpmFilterDeleteByKey0": "filter"}
 
 
-@export("FwpmProviderDeleteByKey0", module=FWPKCLNT)
+@export(*ADD_KINDS, module=FWPKCLNT)
+def FwpmProviderAdd0(k, engineHandle: HANDLE, item: PVOID, sd: PVOID) -> NTSTATUS:
+    """FwpmProviderAdd0 / FwpmSubLayerAdd0: FWPM_PROVIDER0 and FWPM_SUBLAYER0 start with their key."""
+    if not item:
+        return STATUS_INVALID_PARAMETER
+    return _add(k, engineHandle, ADD_KINDS[k.current_export.name], _key(k, item), 0)
+
+
+@export(*DELETE_KINDS, module=FWPKCLNT)
 def FwpmProviderDeleteByKey0(k, engineHandle: HANDLE, key: PVOID) -> NTSTATUS:
-    return _delete(k, engineHandle, "provider", key)
-
-
-@export("FwpmSubLayerAdd0", module=FWPKCLNT)
-def FwpmSubLayerAdd0(k, engineHandle: HANDLE, subLayer: PVOID, sd: PVOID) -> NTSTATUS:
-    """FWPM_SUBLAYER0 starts with its subLayerKey."""
-    return _add(k, engineHandle, "sublayer", _key(k, subLayer), 0) if subLayer else STATUS_INVALID_PARAMETER
-
-
-@export("FwpmSubLayerDeleteByKey0", module=FWPKCLNT)
-def FwpmSubLayerDeleteByKey0(k, engineHandle: HANDLE, key: PVOID) -> NTSTATUS:
-    return _delete(k, engineHandle, "sublayer", key)
+    """Fwpm{Provider,SubLayer,Callout,Filter}DeleteByKey0."""
+    return _delete(k, engineHandle, DELETE_KINDS[k.current_export.name], key)
 
 
 @export("FwpmCalloutAdd0", module=FWPKCLNT)
@@ -184,11 +184,6 @@ def FwpmCalloutAdd0(k, engineHandle: HANDLE, callout: PVOID, sd: PVOID, id: PVOI
     return status
 
 
-@export("FwpmCalloutDeleteByKey0", module=FWPKCLNT)
-def FwpmCalloutDeleteByKey0(k, engineHandle: HANDLE, key: PVOID) -> NTSTATUS:
-    return _delete(k, engineHandle, "callout", key)
-
-
 @export("FwpmFilterAdd0", module=FWPKCLNT)
 def FwpmFilterAdd0(k, engineHandle: HANDLE, filter: PVOID, sd: PVOID, id: PVOID) -> NTSTATUS:
     """An all-zero filterKey asks the engine to make one up; the filter's run-time id goes to *id."""
@@ -202,11 +197,6 @@ def FwpmFilterAdd0(k, engineHandle: HANDLE, filter: PVOID, sd: PVOID, id: PVOID)
     if status == STATUS_SUCCESS and id:
         k.mem.write_q(id, filter_id)
     return status
-
-
-@export("FwpmFilterDeleteByKey0", module=FWPKCLNT)
-def FwpmFilterDeleteByKey0(k, engineHandle: HANDLE, key: PVOID) -> NTSTATUS:
-    return _delete(k, engineHandle, "filter", key)
 
 
 @export("FwpsCalloutRegister0", module=FWPKCLNT)
