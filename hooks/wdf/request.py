@@ -22,7 +22,8 @@ EvtDriverUnload) and, for a PnP driver, DriverExtension->AddDevice, as FxDriver:
 - `FxDriverAddDevice` hands EvtDriverDeviceAdd a PnP PWDFDEVICE_INIT.
 
 WdfRequestComplete(WithInformation) completes the IRP through the I/O manager's IofCompleteRequest.
-WdfRequestRetrieveInputBuffer/OutputBuffer return what the transfer method gives: the system buffer
+WdfRequestRetrieveInputBuffer/OutputBuffer (and the WDFMEMORY over it, Retrieve*Memory) return what
+the transfer method gives: the system buffer
 (METHOD_BUFFERED, and the input of the direct methods, and buffered reads/writes), the MDL's system
 mapping (the direct methods' output, direct reads/writes); METHOD_NEITHER requests have no buffer
 to retrieve (STATUS_INVALID_DEVICE_REQUEST; such drivers use EvtIoInCallerContext).
@@ -37,9 +38,10 @@ from hooks import mdl as mdls
 from hooks.api import (EXPORTS, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, PUNICODE_STRING, PVOID,
                        SIZE_T, ULONG_PTR, VOID, export)
 from hooks.wdf.device import DO_BUFFERED_IO, DO_DIRECT_IO, DeviceState, pnp_device_init
-from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_FILEOBJECT, FX_TYPE_REQUEST,
+from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_FILEOBJECT, FX_TYPE_REQUEST, IFX_TYPE_MEMORY,
                                  STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS, Client,
                                  WdfObject, delete, lookup, new_object, run_callback)
+from hooks.wdf.memory import MemoryBlock
 from hooks.wdf.types import PWDF_DRIVER_GLOBALS, WDFDEVICE, WDFFILEOBJECT, WDFREQUEST
 
 FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE = "FxDeviceDispatch", "FxDriverUnload", "FxDriverAddDevice"
@@ -340,6 +342,31 @@ def _retrieve(k, globals_address: int, handle: int, minimum: int, buffer_out: in
     if length_out:
         k.mem.write_q(length_out, length)
     return STATUS_SUCCESS
+
+
+def _retrieve_memory(k, globals_address: int, handle: int, memory_out: int, output: bool) -> int:
+    """A WDFMEMORY over the request's input or output buffer, owned by the request (deleted with it)."""
+    obj = lookup(k, globals_address, handle, FX_TYPE_REQUEST)
+    found = _buffer(k, obj.state, output)
+    if found is None:
+        return STATUS_INVALID_DEVICE_REQUEST
+    address, length = found
+    if length == 0 or not address:
+        return STATUS_BUFFER_TOO_SMALL
+    memory = new_object(k, obj.client, IFX_TYPE_MEMORY, 0, obj, MemoryBlock(address, length, owned=False))
+    k.mem.write_q(memory_out, memory.handle)
+    return STATUS_SUCCESS
+
+
+@export("WdfRequestRetrieveInputMemory", module=FRAMEWORK)
+def WdfRequestRetrieveInputMemory(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Memory: PVOID) -> NTSTATUS:
+    return _retrieve_memory(k, DriverGlobals, Request, Memory, output=False)
+
+
+@export("WdfRequestRetrieveOutputMemory", module=FRAMEWORK)
+def WdfRequestRetrieveOutputMemory(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST,
+                                   Memory: PVOID) -> NTSTATUS:
+    return _retrieve_memory(k, DriverGlobals, Request, Memory, output=True)
 
 
 @export("WdfRequestRetrieveInputBuffer", module=FRAMEWORK)

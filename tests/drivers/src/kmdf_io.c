@@ -31,7 +31,8 @@
  *     IOCTL_IO_PARAMS (0x222400): the output is four ULONGs, the Type, IoControlCode,
  *       InputBufferLength and OutputBufferLength the caller context saw (Information 16), or
  *       HV_FAIL(0x10) when they differ from EvtIoDeviceControl's arguments, there was no file object
- *       or the request's mark is not 0xABCD.
+ *       or the request's mark is not 0xABCD; HV_FAIL(0x14) when the WDFMEMORYs of its buffers
+ *       (WdfRequestRetrieveInputMemory/OutputMemory) are not those buffers and lengths.
  *     IOCTL_IO_PARK (0x222408): forwarded to the manual queue (WdfRequestForwardToIoQueue): pends.
  *     IOCTL_IO_UNPARK (0x22240C): takes the parked request of its file object back
  *       (WdfIoQueueRetrieveRequestByFileObject) and completes it with STATUS_SUCCESS, Information
@@ -160,6 +161,13 @@ static NTSTATUS params(WDFREQUEST r, size_t out, size_t in, ULONG code)
         ctx->InputLength != in || ctx->OutputLength != out || ctx->File == NULL ||
         !NT_SUCCESS(WDFCALL(WdfRequestRetrieveOutputBuffer, r, 4 * sizeof(ULONG), (PVOID *)&output, &length)))
         return HV_FAIL(0x10);
+    WDFMEMORY in_memory, out_memory;
+    size_t in_size = 0, out_size = 0;
+    if (!NT_SUCCESS(WDFCALL(WdfRequestRetrieveInputMemory, r, &in_memory)) ||
+        !NT_SUCCESS(WDFCALL(WdfRequestRetrieveOutputMemory, r, &out_memory)) ||
+        WDFCALL(WdfMemoryGetBuffer, out_memory, &out_size) != output || out_size != out ||
+        WDFCALL(WdfMemoryGetBuffer, in_memory, &in_size) == NULL || in_size != in)
+        return HV_FAIL(0x14);
     output[0] = ctx->Type;
     output[1] = ctx->IoControlCode;
     output[2] = ctx->InputLength;

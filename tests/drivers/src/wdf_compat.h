@@ -537,6 +537,10 @@ typedef PFILE_OBJECT (NTAPI *PFN_WdfFileObjectWdmGetFileObject)(PWDF_DRIVER_GLOB
 typedef NTSTATUS (NTAPI *PFN_WdfRegistryQueryMultiString)(PWDF_DRIVER_GLOBALS, WDFKEY, PCUNICODE_STRING,
                                                          PWDF_OBJECT_ATTRIBUTES, WDFCOLLECTION);
 typedef PIRP (NTAPI *PFN_WdfRequestWdmGetIrp)(PWDF_DRIVER_GLOBALS, WDFREQUEST);
+#define WdfRequestRetrieveInputMemoryTableIndex 267
+#define WdfRequestRetrieveOutputMemoryTableIndex 268
+typedef NTSTATUS (NTAPI *PFN_WdfRequestRetrieveInputMemory)(PWDF_DRIVER_GLOBALS, WDFREQUEST, WDFMEMORY*);
+typedef NTSTATUS (NTAPI *PFN_WdfRequestRetrieveOutputMemory)(PWDF_DRIVER_GLOBALS, WDFREQUEST, WDFMEMORY*);
 
 extern PWDF_DRIVER_GLOBALS WdfDriverGlobals;
 #if KMDF_MINOR <= 13
