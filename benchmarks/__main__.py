@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     results["qiling_restores_per_s"] = figures.qiling_restores_per_s(CORPUS, runs=n(20))
     results["batch_drivers_per_s"] = figures.batch_drivers_per_s(CORPUS, jobs=2)
     results.update(figures.snapshot_figures(CORPUS, rounds=n(1_000)))
+    # The fuzzer's executor on fuzz_bench.sys; the peers' fuzz loops on the same inputs, and ours over theirs.
+    results["fuzz_execs_per_s"] = figures.fuzz_execs_per_s(CORPUS, scale)
+    results.update(figures.fuzz_vs_peers(CORPUS, scale, results["fuzz_execs_per_s"]))
     if args.json:
         print(json.dumps(results, indent=2))
     else:

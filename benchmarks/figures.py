@@ -20,6 +20,7 @@ from emu.machine import (CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4
                          EFER_NXE, MSR_EFER)
 from emu.memory import FRAME_MASK, PAGE, PROT_RW, PROT_RX, PTE_P, PTE_W, page_ceil
 from emu.pe import PeImage
+from benchmarks.peers import fuzz_workload as workload
 from verifier.scan import scan_bytes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -219,6 +220,59 @@ def qiling_restores_per_s(corpus: str, runs: int) -> float | None:
     """Qiling's best loop: `ql.restore` of a snapshot then a short BenchLoop(100), per second."""
     seconds = peer_seconds("qiling", "qiling_loop.py", os.path.join(corpus, "cpu_loop.sys"), 100, runs)
     return None if seconds is None else round(runs / seconds, 1)
+
+
+FUZZ_INPUTS = 5_000            # our inputs at --scale 1; a peer runs the first 1/10 (Speakeasy) or 1/25 (Qiling)
+
+
+def fuzz_vs_peers(corpus: str, scale: float, ours: float) -> dict[str, float | None]:
+    """Each peer's best fuzz loop on fuzz_bench.sys (benchmarks/peers/*_fuzz.py, the same seeded
+    inputs and the same ParseRequest machine code) in execs per second of wall time, and `ours`
+    (this run's `fuzz_execs_per_s`) over theirs. A peer that is missing, fails or computes other
+    answers gives null."""
+    driver = os.path.join(corpus, workload.DRIVER)
+    figures: dict[str, float | None] = {}
+    for peer, share in (("speakeasy", 10), ("qiling", 25)):
+        count = max(1, int(FUZZ_INPUTS * scale) // share)
+        seconds = peer_seconds(peer, f"{peer}_fuzz.py", driver, count)
+        figures[f"{peer}_fuzz_execs_per_s"] = None if seconds is None else round(count / seconds, 1)
+    for peer in ("speakeasy", "qiling"):
+        theirs = figures[f"{peer}_fuzz_execs_per_s"]
+        figures[f"fuzz_vs_{peer}"] = round(ours / theirs, 1) if theirs and ours else None
+    return figures
+
+
+def fuzz_execs_per_s(corpus: str, scale: float) -> float:
+    """`verifier fuzz`'s executor on fuzz_bench.sys, as a fuzz campaign runs each input: restore the
+    snapshot taken after DriverEntry + IRP_MJ_CREATE, send the input as a scenario step
+    (IRP_MJ_DEVICE_CONTROL, the workload's bytes, a 16-byte output buffer), run the deferred work,
+    with the code integrity rules subscribed, edge coverage on and a 2 s per-input time budget
+    (verifier/fuzz/target.py). The peers' seeded inputs, so both sides do the same work; every
+    answer (Information, output) is checked against fuzz_bench.c's. Inputs per second of wall
+    time, the best of REPEAT passes. Mutation and corpus bookkeeping, which a campaign adds, are
+    not in it."""
+    from verifier.fuzz import DEFAULT_INPUT_TIMEOUT
+    from verifier.fuzz.target import FuzzTarget
+    from verifier.scenario import ioctl_step
+    from verifier.session import Options
+    driver = os.path.join(corpus, workload.DRIVER)
+    target = FuzzTarget(driver, open(driver, "rb").read(), Options(), DEFAULT_INPUT_TIMEOUT)
+    target.prepare()
+    inputs = workload.inputs(max(1, int(FUZZ_INPUTS * scale)))
+    steps = [[ioctl_step(workload.IOCTL, data, workload.OUTPUT_LENGTH)] for data in inputs]
+    runs = []
+    for _ in range(REPEAT):
+        gc.collect()
+        answers = []
+        start = time.perf_counter()
+        for input_steps in steps:
+            target.execute(input_steps)
+            answer = target.session.report.entry_points[-1]
+            answers.append((answer.information, bytes.fromhex(answer.output)))
+        runs.append(time.perf_counter() - start)
+        if workload.digest(answers) != workload.digest(map(workload.expected, inputs)):
+            raise RuntimeError(f"{driver}: ParseRequest's answers differ from fuzz_bench.c's")
+    return round(len(inputs) / min(runs), 1)
 
 
 def cold_start(driver: str) -> float:

@@ -22,6 +22,7 @@ from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x
 
 from emu.memory import AddressSpace, MemoryFault, PhysicalMemory
+from emu.watchdog import WATCHDOG
 
 MSR_EFER = 0xC0000080
 EFER_LME, EFER_LMA, EFER_NXE = 1 << 8, 1 << 10, 1 << 11
@@ -91,12 +92,18 @@ class Machine:
     """CPU + memory. `call(fn, args, return_to)` runs guest code until it returns to `return_to`."""
 
     RAM_SIZE = 1 << 30
+    # Unicorn reserves 1 GiB for translated code by default: with the guest RAM, two machines did not
+    # fit a batch worker's 4 GiB address-space limit (a fuzzed driver replays findings in a second
+    # one). A driver's translated code is tens of MiB at most; when the buffer fills, Unicorn
+    # flushes it and translates again.
+    TB_BUFFER = 256 << 20
     last_started: ClassVar[weakref.ref[Machine] | None] = None     # what Ctrl-C stops, see stop_on_interrupt
 
     def __init__(self, ram_size: int | None = None):
         self.phys = PhysicalMemory(ram_size or self.RAM_SIZE)
         self.mem = AddressSpace(self.phys)
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self.uc.ctl_set_tcg_buffer_size(self.TB_BUFFER)
         self.uc.mem_map_ptr(0, self.phys.size, UC_PROT_ALL, self.phys.host_address)
         # Page-table edits from Python bypass the CPU: drop its cached translations, as the kernel
         # would with INVLPG; writes into code pages from Python drop translated blocks there.
@@ -239,8 +246,8 @@ class Machine:
         saved = uc.context_save()
         self._frame(args, return_to, uc.reg_read(x.UC_X86_REG_RSP) - 0x100)
         try:
-            # No timeout of its own: Unicorn's timer thread does not nest; the outer run's timer
-            # still stops the nested code when the time budget runs out.
+            # No budget of its own: the watchdog armed by the outer run stops the nested code
+            # (and then the outer run) when the time budget runs out.
             uc.emu_start(fn, return_to, count=self.instructions_budget)
         except UcError as exc:
             if self._stop is None:
@@ -290,24 +297,28 @@ class Machine:
         self._stop = None
         Machine.last_started = weakref.ref(self)
         started = time.perf_counter()
-        while True:
-            remaining = self.time_budget_s - (time.perf_counter() - started) if self.time_budget_s else 0.0
-            try:
-                uc.emu_start(start, return_to, timeout=max(int(remaining * 1e6), 1) if self.time_budget_s else 0,
-                             count=self.instructions_budget)
-            except UcError as exc:
-                if self._stop is None:
-                    rip = uc.reg_read(x.UC_X86_REG_RIP)
-                    vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
-                    kind = "exception" if vector is not None else "engine"
-                    self._stop = Stop(kind, rip=rip, vector=vector, detail=str(exc))
-            rip = uc.reg_read(x.UC_X86_REG_RIP)
-            # Unicorn stops after HLT; on Windows the next interrupt resumes the processor.
-            if self._stop is None and rip != return_to and self._after_hlt(rip) \
-                    and (not self.time_budget_s or time.perf_counter() - started < self.time_budget_s):
-                start = rip
-                continue
-            break
+        if self.time_budget_s:
+            WATCHDOG.arm(uc, self.time_budget_s)
+        try:
+            while True:
+                try:
+                    uc.emu_start(start, return_to, count=self.instructions_budget)
+                except UcError as exc:
+                    if self._stop is None:
+                        rip = uc.reg_read(x.UC_X86_REG_RIP)
+                        vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
+                        kind = "exception" if vector is not None else "engine"
+                        self._stop = Stop(kind, rip=rip, vector=vector, detail=str(exc))
+                rip = uc.reg_read(x.UC_X86_REG_RIP)
+                # Unicorn stops after HLT; on Windows the next interrupt resumes the processor.
+                if self._stop is None and rip != return_to and self._after_hlt(rip) \
+                        and (not self.time_budget_s or time.perf_counter() - started < self.time_budget_s):
+                    start = rip
+                    continue
+                break
+        finally:
+            if self.time_budget_s:
+                WATCHDOG.disarm()
         stop = self._stop
         if stop is not None and isinstance(stop.detail, KeyboardInterrupt):
             self._stop = None

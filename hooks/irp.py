@@ -13,6 +13,8 @@ IRP completes: at once, or later for a pending IRP.
 """
 from __future__ import annotations
 
+import copy
+
 import contextlib
 import ctypes
 import struct
@@ -131,6 +133,21 @@ class IoManager:
         self._process: UserProcess | None = None
         self._configuration = 0
         self._scratch = 0
+
+    def snapshot(self) -> object:
+        """Its books (see hooks.state), saved by itself: every input adds IRPs. Records are copied,
+        as a pending IRP's record changes when it completes."""
+        process = self._process
+        return ({irp: copy.copy(r) for irp, r in self.records.items()}, dict(self.attached_to), process,
+                process.handles.entries() if process else None, self._configuration, self._scratch, list(self.pdos))
+
+    def restore(self, saved: object) -> None:
+        records, attached_to, self._process, handles, self._configuration, self._scratch, pdos = saved
+        self.records = {irp: copy.copy(r) for irp, r in records.items()}
+        self.attached_to = dict(attached_to)
+        self.pdos = list(pdos)
+        if self._process:
+            self._process.handles.set_entries(handles)
 
     @property
     def configuration(self) -> int:

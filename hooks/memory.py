@@ -71,12 +71,24 @@ class VaRange:
         return va
 
 
-def address_ranges() -> dict[str, VaRange]:
+class VaRanges(dict):
+    """The virtual ranges this subsystem hands out, by kind; saves itself for snapshots (every
+    user request takes from the user range, so a generic copy would be paid on every input)."""
+
+    def snapshot(self) -> object:
+        return {kind: r.next for kind, r in self.items()}
+
+    def restore(self, saved: object) -> None:
+        for kind, next_va in saved.items():
+            self[kind].next = next_va
+
+
+def address_ranges() -> VaRanges:
     """The virtual ranges this subsystem hands out, one set per kernel."""
-    return {"user": VaRange(USER_RANGE_BASE, USER_RANGE_END),
-            "io": VaRange(IO_SPACE_BASE, IO_SPACE_BASE + (1 << 36)),
-            "contiguous": VaRange(CONTIGUOUS_BASE, CONTIGUOUS_BASE + (1 << 36)),
-            "view": VaRange(SYSTEM_VIEW_BASE, SYSTEM_VIEW_BASE + (1 << 36))}
+    return VaRanges(user=VaRange(USER_RANGE_BASE, USER_RANGE_END),
+                    io=VaRange(IO_SPACE_BASE, IO_SPACE_BASE + (1 << 36)),
+                    contiguous=VaRange(CONTIGUOUS_BASE, CONTIGUOUS_BASE + (1 << 36)),
+                    view=VaRange(SYSTEM_VIEW_BASE, SYSTEM_VIEW_BASE + (1 << 36)))
 
 
 def map_fresh(k, kind: str, size: int, flags: int) -> int:

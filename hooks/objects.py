@@ -28,5 +28,15 @@ class HandleTable:
     def close(self, handle: int) -> bool:
         return self._objects.pop(handle, None) is not None
 
+    # Named so that the table is no `Stateful` participant: the kernel's table refers to objects
+    # other subsystems hold (registry keys) and is snapshotted with them (hooks.state groups). A
+    # process's table of plain handles is saved by its owner through these.
+    def entries(self) -> object:
+        return dict(self._objects), self._next
+
+    def set_entries(self, saved: object) -> None:
+        objects, self._next = saved
+        self._objects = dict(objects)
+
     def __len__(self) -> int:
         return len(self._objects)

@@ -57,15 +57,29 @@ class PoolAllocator:
                         (False, True): _Region(PAGED_BASE)}
         self.live: dict[int, Allocation] = {}
         self.freed: set[int] = set()
+        # Driver Verifier's low resources simulation (flag 0x4), as a plan instead of at random:
+        # `requests` counts the driver's ExAllocatePool* requests, `failing` holds the numbers of those
+        # that return NULL. Fuzzing and scenario steps (fail_allocation) set it, so a failure replays.
+        self.requests = 0
+        self.failing: frozenset[int] = frozenset()
+
+    def fail(self, ordinals: frozenset[int] | set[int] | tuple[int, ...]) -> None:
+        """Make the driver's next requests number `ordinals` (1 = the next one) fail; () fails none."""
+        self.failing = frozenset(self.requests + n for n in ordinals)
+
+    def refuses(self) -> bool:
+        """Count one driver request; True when the plan fails it."""
+        self.requests += 1
+        return self.requests in self.failing
 
     def snapshot(self) -> object:
         """The allocator's books (see hooks.state): allocations are never changed once made."""
-        return (dict(self.live), set(self.freed),
+        return (self.requests, self.failing, dict(self.live), set(self.freed),
                 {key: (r.next_page, r.current, r.current_end, {size: list(blocks) for size, blocks in r.free_small.items()})
                  for key, r in self.regions.items()})
 
     def restore(self, saved: object) -> None:
-        live, freed, regions = saved
+        self.requests, self.failing, live, freed, regions = saved
         self.live.clear()
         self.live.update(live)
         self.freed.clear()
@@ -157,7 +171,7 @@ def allocate(k, value: int, size: int, tag: int, args: tuple, executable: bool, 
     """Announce the request, then allocate. Shared by every ExAllocatePool* routine."""
     caller = k.caller
     announce(k, value, size, tag, args, executable, caller)
-    if size > MAX_ALLOCATION:
+    if k.pool.refuses() or size > MAX_ALLOCATION:
         return 0
     va = k.pool.allocate(size, executable=executable, paged=paged, tag=tag, owner=caller)
     k.pool.live[va].tracked = True

@@ -109,7 +109,8 @@ class KernelSnapshot:
     """What `Kernel.snapshot` returns: the machine's snapshot and the Python side's."""
 
     machine: Any                              # emu.snapshot.MachineSnapshot
-    own: list[tuple[Stateful, object]]        # participants that save themselves, and what they saved
+    own: list[tuple[str | None, Stateful, object]]   # participants that save themselves (Kernel attribute,
+                                                     # object, what it saved); the loader's tables: None
     originals: dict[str, Any]                 # generic participants: the live objects, kept as they are
     saved: dict[str, Any]                     # generic participants: deep copies of their state
     live: dict[str, Any]                      # generic participants: what is compared with `saved`
@@ -147,9 +148,9 @@ def _live_state(value: Any) -> Any:
 def capture(kernel: Any) -> KernelSnapshot:
     from emu import snapshot as machine_snapshot
     values = {n: getattr(kernel, n) for n in participants(kernel)}
-    own: list[tuple[Stateful, object]] = [(ModuleTables(kernel), None)]
-    own += [(v, None) for v in values.values() if isinstance(v, Stateful)]
-    own = [(p, p.snapshot()) for p, _ in own]
+    own: list[tuple[str | None, Stateful]] = [(None, ModuleTables(kernel))]
+    own += [(n, v) for n, v in values.items() if isinstance(v, Stateful)]
+    own = [(n, p, p.snapshot()) for n, p in own]
     plain = {n: v for n, v in values.items() if _immutable(v)}
     originals = {n: v for n, v in values.items() if not isinstance(v, Stateful) and n not in plain}
     # Participants restored in place stay references in every copy; those copied whole do not.
@@ -186,7 +187,9 @@ def restore(kernel: Any, snap: KernelSnapshot) -> None:
     machine_snapshot.restore(kernel.machine, snap.machine)
     for name in [n for n in vars(kernel) if n not in snap.names]:      # added since the snapshot
         delattr(kernel, name)
-    for participant, saved in snap.own:
+    for name, participant, saved in snap.own:
+        if name is not None:
+            setattr(kernel, name, participant)         # replaced outright since: the original comes back
         participant.restore(saved)
     for name, value in snap.values.items():
         setattr(kernel, name, value)

@@ -261,10 +261,29 @@ def test_an_unusable_baseline_is_one_line(tmp_path, capsys, content, problem):
     assert err.count("\n") == 1 and problem in err and str(tmp_path / "base.json") in err, err
 
 
-def test_fuzz_time_is_accepted_with_a_warning(tmp_path, capsys):
+def test_fuzz_time_adds_what_fuzzing_finds(tmp_path, capsys):
+    """fuzz_target.sys is clean in a plain run (src/fuzz_target.c: its 0x2000 needs a magic input);
+    with --fuzz-time the batch fuzzes it after the run and its finding is a new one. A driver
+    nothing can reach (pool_nx.sys creates no device) is said not fuzzed."""
+    make_corpus(tmp_path / "corpus", {"fuzz_target.sys": "fuzz_target", "pool_nx.sys": "pool_nx"})
+    code, _, _ = batch(capsys, tmp_path / "corpus", "--no-cache", "--json", tmp_path / "plain.json")
+    assert code == 0
+    code, _, _ = batch(capsys, tmp_path / "corpus", "--no-cache", "--fuzz-time", 10, "--json", tmp_path / "f.json")
+    drivers = {os.path.basename(d["path"]): d for d in json.loads((tmp_path / "f.json").read_text())["drivers"]}
+    fuzzed = drivers["fuzz_target.sys"]
+    assert code == 1 and fuzzed["fuzz"]["execs"] > 0
+    assert [(b["code"], b["args"][0], b["args"][3]) for b in fuzzed["bugchecks"]] == \
+        [(0xC4, 0x2000, int.from_bytes(b"gaMF", "big"))]
+    assert [w["kind"] for w in drivers["pool_nx.sys"]["warnings"]] == ["not-fuzzed"]
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "soon"])
+def test_a_bad_fuzz_time_is_a_usage_error(tmp_path, capsys, value):
     make_corpus(tmp_path / "corpus", {"pool_nx.sys": "pool_nx"})
-    code, _, err = batch(capsys, tmp_path / "corpus", "--no-cache", "--fuzz-time", 5)
-    assert code == 0 and "--fuzz-time is ignored" in err
+    with pytest.raises(SystemExit) as exit_:
+        batch(capsys, tmp_path / "corpus", "--fuzz-time", value)
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 2 and out == "" and "--fuzz-time must be" in err and err.count("\n") == 1
 
 
 @pytest.mark.slow

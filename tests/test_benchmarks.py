@@ -16,9 +16,11 @@ from emu.pe import PeImage
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = ["cold_start_s", "peak_rss_mb", "scan_images_per_s", "cpu_time_ratio_vs_bare_unicorn",
         "mem_time_ratio_vs_bare_unicorn", "native_irql_calls_per_s", "null_api_calls_per_s", "api_calls_per_s",
-        "checked_allocs_per_s", "batch_drivers_per_s", "restore_us", "tb_cache_speedup", "wdf_calls_per_s"]
+        "checked_allocs_per_s", "batch_drivers_per_s", "restore_us", "tb_cache_speedup", "wdf_calls_per_s",
+        "fuzz_execs_per_s"]
 PEERS = ["qiling_cpu_time_ratio_vs_bare_unicorn", "speakeasy_cpu_time_ratio_vs_bare_unicorn",
-         "speakeasy_allocs_per_s", "allocs_ratio_vs_speakeasy", "qiling_restores_per_s"]
+         "speakeasy_allocs_per_s", "allocs_ratio_vs_speakeasy", "qiling_restores_per_s",
+         "speakeasy_fuzz_execs_per_s", "qiling_fuzz_execs_per_s", "fuzz_vs_speakeasy", "fuzz_vs_qiling"]
 
 
 @pytest.mark.slow

@@ -61,7 +61,11 @@ class BatchResult:
 
 
 # ---- jobs ------------------------------------------------------------------------------------------------
-def jobs_for(target: str, wall_timeout: float, memory_mb: int, faults: dict[str, str] | None = None) -> list[Job]:
+FUZZ_SLACK = 1.5       # --fuzz-time S adds 1.5 S to a driver's wall-clock limit (minimising, replaying findings)
+
+
+def jobs_for(target: str, wall_timeout: float, memory_mb: int, faults: dict[str, str] | None = None,
+             fuzz_time: float = 0.0) -> list[Job]:
     """Jobs for a folder or a manifest (ManifestError if unusable). `faults` (name -> how the worker
     fails) exists for the tests of a worker that crashes; nothing outside Python reaches it."""
     if os.path.isdir(target):
@@ -81,8 +85,9 @@ def jobs_for(target: str, wall_timeout: float, memory_mb: int, faults: dict[str,
         # Each entry point's emulation budget stays inside the worker's wall-clock limit, so a spinning
         # driver is stopped by the emulator (which says where it was) before its worker is killed.
         options = {"timeout": min(Options().timeout, limit), **e.options}
-        jobs.append(Job(e.name, e.path, data, options, limit, e.memory_mb or memory_mb,
-                        (faults or {}).get(e.name)))
+        # Fuzzing comes on top of the run: its time (plus minimising and replaying findings) extends the limit.
+        jobs.append(Job(e.name, e.path, data, options, limit + fuzz_time * FUZZ_SLACK, e.memory_mb or memory_mb,
+                        (faults or {}).get(e.name), fuzz_time))
     return jobs
 
 
@@ -118,7 +123,8 @@ class Cache:
     def key(self, job: Job) -> str:
         inputs = {k: _file_digest(job.options[k]) for k in manifest.PATH_OPTIONS if k in job.options}
         material = json.dumps({"sha256": hashlib.sha256(job.data).hexdigest(), "options": job.options,
-                               "inputs": inputs, "fault": job.fault, "tool": self.version},
+                               "inputs": inputs, "fault": job.fault, "fuzz_time": job.fuzz_time,
+                               "tool": self.version},
                               sort_keys=True, default=str)
         return hashlib.sha256(material.encode()).hexdigest()
 
@@ -265,11 +271,9 @@ def main(args) -> int:
     """The `batch` subcommand (args from verifier.cli)."""
     from rich.console import Console
     err = Console(stderr=True)
-    if args.fuzz_time:
-        print("verifier: warning: --fuzz-time is ignored: fuzzing is not implemented yet", file=sys.stderr)
     try:
         known = baseline.load(args.baseline) if args.baseline else None
-        jobs = jobs_for(args.target, args.timeout, args.memory_mb)
+        jobs = jobs_for(args.target, args.timeout, args.memory_mb, fuzz_time=args.fuzz_time)
     except (baseline.BaselineError, manifest.ManifestError) as exc:
         print(f"verifier: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -69,7 +69,39 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     _batch_parser(sub)
     _repro_parser(sub)
+    _fuzz_parser(sub)
     return parser
+
+
+def _fuzz_parser(sub) -> None:
+    from verifier.fuzz import DEFAULT_INPUT_TIMEOUT, DEFAULT_TIME
+    fuzz = sub.add_parser("fuzz", help="throw IRP sequences at a driver's entry points from a snapshot, coverage-"
+                                       "guided; each unique bug check is minimised and saved as a scenario")
+    fuzz.add_argument("driver", metavar="DRIVER", help="the driver file")
+    budget = fuzz.add_mutually_exclusive_group()
+    budget.add_argument("--time", type=_search_time, default=DEFAULT_TIME, metavar="SECONDS",
+                        help=f"how long to fuzz (default {DEFAULT_TIME:g})")
+    budget.add_argument("--runs", type=_positive_int, metavar="N", help="run N inputs instead (deterministic with --jobs 1)")
+    fuzz.add_argument("--seed", type=lambda t: _number(t, "--seed"), default=0, metavar="N",
+                      help="random seed (default 0)")
+    fuzz.add_argument("--corpus", metavar="DIR", help="inputs to start from and to keep (scenario files); "
+                                                      "shared by the --jobs workers")
+    fuzz.add_argument("--out", metavar="DIR", help="where each finding's minimised scenario and report are written")
+    fuzz.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="worker processes (default 1)")
+    fuzz.add_argument("--flags", type=_flags, default=0x02000000, metavar="FLAGS",
+                      help="Driver Verifier flags (default 0x02000000; add 0x4, low resources simulation, to "
+                           "let the fuzzer fail pool allocations)")
+    fuzz.add_argument("--ioctl", dest="ioctls", action="append", type=_ioctl, default=[],
+                      metavar="CODE[:INPUT_HEX[:OUTPUT_LEN]]",
+                      help="IOCTLs to fuzz (repeatable; default: the codes harvested from the driver's code)")
+    fuzz.add_argument("--scenario", metavar="FILE", help="the prefix: steps run once before the snapshot "
+                                                         "(default: IRP_MJ_CREATE)")
+    fuzz.add_argument("--timeout", type=_seconds, default=DEFAULT_INPUT_TIMEOUT, metavar="SECONDS",
+                      help=f"time budget of one input (default {DEFAULT_INPUT_TIMEOUT:g})")
+    _common(fuzz)
+
+
+
 
 
 DEFAULT_REPRO_TIME = 120.0          # `verifier repro`: the whole search, every run together
@@ -89,6 +121,16 @@ def _repro_parser(sub) -> None:
                        help="where to write the reproducing scenario (default: next to -o, else DRIVER.repro.json)")
     repro.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
     repro.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+
+
+def _fuzz_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"--fuzz-time must be a number of seconds >= 0, not {text!r}")
+    return value
 
 
 def _search_time(text: str) -> float:
@@ -148,8 +190,9 @@ def _batch_parser(sub) -> None:
     batch.add_argument("--no-cache", action="store_true", help="check every driver again, write no cache")
     batch.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="run the jobs on this Dask cluster instead of the local pool (pip install '.[dask]')")
-    batch.add_argument("--fuzz-time", type=float, default=0.0, metavar="SECONDS",
-                       help="accepted and ignored (with a warning) until `verifier fuzz` exists")
+    batch.add_argument("--fuzz-time", type=_fuzz_seconds, default=0.0, metavar="SECONDS",
+                       help="after each driver's run, fuzz it this long (as `verifier fuzz`, seed 0); its "
+                            "findings join the driver's (default 0: no fuzzing)")
 
 
 def _positive_int(text: str) -> int:
@@ -272,18 +315,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "scan":
             from verifier.scan import scan_paths
             return emit(scan_paths(args.paths), args.format, args.output)
-        if args.command == "run":
-            from verifier.runner import run_paths
+        if args.command in ("run", "fuzz"):
             from verifier.scenario import ScenarioError, load
-            from verifier.session import Options
-            if args.scenario and args.ioctls:
-                parser.error("--ioctl adds IOCTLs to the default scenario; with --scenario, put them in the file")
             try:
                 scenario = load(args.scenario) if args.scenario else None
             except ScenarioError as exc:
                 for line in exc.lines:
                     print(f"verifier: error: {line}", file=sys.stderr)
                 return EXIT_USAGE
+        if args.command == "fuzz":
+            from verifier.fuzz.command import main as fuzz_main
+            return fuzz_main(args, scenario)
+        if args.command == "run":
+            from verifier.runner import run_paths
+            from verifier.session import Options
+            if args.scenario and args.ioctls:
+                parser.error("--ioctl adds IOCTLs to the default scenario; with --scenario, put them in the file")
             options = Options(flags=args.flags, keep_going=args.keep_going, strict=args.strict,
                               max_instructions=args.max_instructions, timeout=args.timeout, profile=args.profile,
                               scenario=scenario, ioctls=args.ioctls)

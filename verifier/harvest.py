@@ -38,8 +38,9 @@ def plausible(code: int, device_types: set[int]) -> bool:
 
 
 class _Walker:
-    def __init__(self, read, image_base: int, image_end: int):
-        self.read, self.base, self.end = read, image_base, image_end
+    def __init__(self, read, image_base: int, image_end: int, max_depth: int = MAX_CALL_DEPTH):
+        self.read, self.base, self.end, self.max_depth = read, image_base, image_end, max_depth
+        self.operands: set[tuple[int, int]] = set()     # (immediate, operand bytes) of every cmp/test
         self.md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
         self.md.detail = True
         self.found: set[int] = set()
@@ -71,6 +72,8 @@ class _Walker:
         ops = ins.operands
         m = ins.mnemonic
         reg_imm = len(ops) == 2 and ops[0].type == x86.X86_OP_REG and ops[1].type == x86.X86_OP_IMM
+        if m in ("cmp", "test") and len(ops) == 2 and ops[1].type == x86.X86_OP_IMM:
+            self.operands.add((ops[1].imm & ((1 << 8 * ops[0].size) - 1), ops[0].size))
         if reg_imm:
             reg, imm = self._full(ops[0].reg), ops[1].imm & 0xFFFFFFFF
             if m == "cmp":
@@ -113,7 +116,7 @@ class _Walker:
                 if m in ("ja", "jae") and "bound" in delta:
                     delta["default"] = target
             return False
-        if ins.group(capstone.CS_GRP_CALL) and depth < MAX_CALL_DEPTH and ops and ops[0].type == x86.X86_OP_IMM:
+        if ins.group(capstone.CS_GRP_CALL) and depth < self.max_depth and ops and ops[0].type == x86.X86_OP_IMM:
             callee = ops[0].imm & _MASK64                  # capstone gives immediates signed
             if self.inside(callee) and callee not in self.seen:
                 self.walk(callee, depth + 1)
@@ -159,3 +162,18 @@ def harvest(read, routine: int, image_base: int, image_size: int, device_types: 
     walker = _Walker(read, image_base, image_base + image_size)
     walker.walk(routine)
     return sorted(c for c in walker.found if plausible(c, device_types))
+
+
+DICTIONARY_DEPTH = 4              # calls followed from a dispatch routine when collecting its constants
+
+
+def comparison_operands(read, routines: list[int], image_base: int, image_size: int) -> list[bytes]:
+    """The constants `routines` (and what they call, a few levels deep) compare values against, as
+    little-endian byte strings of the compared width: magic numbers and sizes a fuzzer should try
+    in its inputs. Trivial values (0, 1, all ones) are left out: mutation finds those anyway."""
+    walker = _Walker(read, image_base, image_base + image_size, DICTIONARY_DEPTH)
+    for routine in routines:
+        walker.walk(routine)
+    tokens = {value.to_bytes(size, "little") for value, size in walker.operands
+              if size in (1, 2, 4, 8) and value not in (0, 1, (1 << 8 * size) - 1)}
+    return sorted(tokens, key=lambda t: (len(t), t))

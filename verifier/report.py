@@ -101,6 +101,30 @@ class WdfSummary:
 
 
 @dataclass
+class FuzzFinding:
+    bugcheck: BugCheck
+    scenario: str | None               # the minimised scenario file (`run --scenario` replays it)
+    reproduced: bool                   # a fresh run of that scenario raised the same bug check
+    execs: int                         # inputs run when it was first found
+
+
+@dataclass
+class FuzzSummary:
+    """What `verifier fuzz` did: inputs run, their rate, driver edges covered, and its findings."""
+
+    execs: int
+    execs_per_s: float
+    edges: int
+    corpus: int
+    seconds: float
+    seed: int
+    jobs: int
+    hangs: int = 0                     # inputs that exceeded the per-input time budget
+    errors: int = 0                    # inputs the emulator could not finish (a gap in hvci-verifier)
+    findings: list[FuzzFinding] = field(default_factory=list)
+
+
+@dataclass
 class DriverReport:
     path: str
     sha256: str | None = None
@@ -122,6 +146,7 @@ class DriverReport:
     error_log: list[ErrorLogRecord] = field(default_factory=list)
     files_written: list[WrittenFile] = field(default_factory=list)    # files the driver created or changed
     wdf: WdfSummary | None = None      # KMDF drivers only
+    fuzz: FuzzSummary | None = None    # `verifier fuzz` only
 
     @staticmethod
     def digest(data: bytes) -> str:

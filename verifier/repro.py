@@ -4,9 +4,9 @@ The reported address (Arg2 of 0xC4 / 0x2000-0x2002, the faulting instruction of 
 minus the driver's load base on that machine is an RVA, the same on every machine. The call site at
 that RVA is named (disassembled, the callee resolved through the IAT). Then runs search for the same
 bug check: the default scenario first, then a bounded search that sends each IOCTL the default run
-harvested on its own, with a few input shapes. A run matches when the code, the arguments that do not
-depend on load addresses and the RVA agree. This is a bounded search, not fuzzing: `verifier fuzz`
-(not written yet) is meant to plug in after it, through `search_runs`.
+harvested on its own, with a few input shapes, then coverage-guided fuzzing (verifier/fuzz) for the
+rest of the time, stopped by the first input that raises it. A run matches when the code, the
+arguments that do not depend on load addresses and the RVA agree.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import capstone
 from capstone import x86
@@ -214,9 +214,10 @@ def _callee(image: PeImage, insn) -> str | None:
 
 
 # ---- the search -------------------------------------------------------------------------------------
-def search_runs(data: bytes, path: str, probes: dict[str, int], deadline: float) -> Iterator[Attempt]:
+def search_runs(data: bytes, path: str, probes: dict[str, int], deadline: float,
+                wanted: Callable[[BugCheck, int | None], bool]) -> Iterator[Attempt]:
     """Runs in order until the caller stops: the default scenario, then each harvested IOCTL alone with
-    each input shape in VARIANTS. A later directed fuzzer continues where this ends."""
+    each input shape in VARIANTS, then fuzzing until an input raises a bug check `wanted` accepts."""
     session = _run(path, data, None, probes, deadline)
     sent = session.scenario_run.sent if session.scenario_run else []
     yield Attempt("the default scenario", list(sent), session.report, session.reached)
@@ -231,6 +232,28 @@ def search_runs(data: bytes, path: str, probes: dict[str, int], deadline: float)
             session = _run(path, data, Scenario(steps, source="repro"), probes, deadline)
             yield Attempt(f"bounded search: IOCTL 0x{code:X} alone, input {label} ({len(data_in)} bytes, "
                           f"output {out})", _sent(session, steps), session.report, session.reached)
+    yield from _fuzzed(data, path, probes, deadline, wanted)
+
+
+def _fuzzed(data: bytes, path: str, probes: dict[str, int], deadline: float,
+            wanted: Callable[[BugCheck, int | None], bool]) -> Iterator[Attempt]:
+    """Coverage-guided fuzzing (seed 0) for the time left; the input that raised the bug check is
+    replayed from scratch as a scenario (prefix + input), which is the attempt reported."""
+    from verifier.fuzz.command import campaign_for
+    from verifier.fuzz.target import NotFuzzable
+    if time.monotonic() >= deadline:
+        return
+    try:
+        campaign, start = campaign_for(path, data, Options(timeout=max(1.0, min(60.0, deadline - time.monotonic()))))
+    except NotFuzzable:
+        return
+    stats = campaign.run(deadline - time.monotonic(), None, until=lambda b: wanted(b, start.image_base))
+    if campaign.hit is None:
+        return
+    steps = campaign.target.prefix + campaign.hit
+    session = _run(path, data, Scenario(steps, source="repro"), probes, max(deadline, time.monotonic() + 60.0))
+    yield Attempt(f"fuzzing: input {stats.execs} of a coverage-guided campaign (seed 0)", _sent(session, steps),
+                  session.report, session.reached)
 
 
 class ProbedSession(Session):
@@ -265,7 +288,7 @@ def _run(path: str, data: bytes, scenario: Scenario | None, probes: dict[str, in
 def reproduce(path: str, data: bytes, target: Target, seconds: float, scenario_out: str) -> Outcome:
     deadline = time.monotonic() + seconds
     attempts, found = [], None
-    for attempt in search_runs(data, path, target.probes, deadline):
+    for attempt in search_runs(data, path, target.probes, deadline, target.matches):
         attempts.append(attempt)
         attempt.match = next((b for b in attempt.report.bugchecks if target.matches(b, attempt.report.image_base)),
                              None)

@@ -13,7 +13,10 @@ small, explicit and validated with a JSON Schema (`SCHEMA`, documented in the RE
 
 Input is `input_hex`, `input_base64` or `input_file` (a path relative to the scenario file), at
 most one. `{"cancel": N}` cancels the IRP of step N (IoCancelIrp: the driver's cancel routine runs).
-`{"notify": KIND}` sends the notification routines the driver registered for KIND (process-create,
+`"fail_allocation": N` on an IRP step makes the driver's Nth ExAllocatePool* request while that IRP
+is handled return NULL, as Driver Verifier's low resources simulation (flag 0x4) may; `verifier fuzz
+--flags 0x4` chooses N and writes it here, so the failure replays exactly. `{"notify": KIND}` sends
+the notification routines the driver registered for KIND (process-create,
 process-create-ex, process-create-ex2, thread-create, image-load, registry, object-pre, object-post)
 their scripted event (hooks/notify.py). `method` overrides the transfer method in the IOCTL code's low bits. JSON is the format;
 YAML is read too when PyYAML is installed. A bad file gives one line per bad step.
@@ -53,6 +56,7 @@ STEP_SCHEMA = {
         "output_length": {"type": "integer", "minimum": 0, "maximum": MAX_BUFFER},
         "method": {"enum": list(METHOD_NAMES)},
         "expect_status": _U32,
+        "fail_allocation": {"type": "integer", "minimum": 1},
     },
 }
 SCHEMA = {
@@ -85,6 +89,7 @@ class Step:
     expect_status: int | None = None
     cancel: int | None = None               # IoCancelIrp on the IRP of this (earlier, 1-based) step
     notify: str | None = None               # an event the registered notification routines of this kind get
+    fail_allocation: int | None = None      # low resources simulation: the Nth pool request of this IRP fails
 
 
 @dataclass
@@ -202,7 +207,8 @@ def _step(raw: dict, base_dir: str, number: int) -> Step:
     request = IrpRequest(major, raw.get("minor", 0), _u32(raw["ioctl"]) if "ioctl" in raw else None, data,
                          raw.get("output_length", 0),
                          METHOD_NAMES.index(raw["method"]) if "method" in raw else None)
-    return Step(request, _u32(raw["expect_status"]) if "expect_status" in raw else None)
+    return Step(request, _u32(raw["expect_status"]) if "expect_status" in raw else None,
+                fail_allocation=raw.get("fail_allocation"))
 
 
 def step_json(step: Step) -> dict:
@@ -225,6 +231,8 @@ def step_json(step: Step) -> dict:
         raw["method"] = METHOD_NAMES[r.method]
     if step.expect_status is not None:
         raw["expect_status"] = f"0x{step.expect_status:X}"
+    if step.fail_allocation is not None:
+        raw["fail_allocation"] = step.fail_allocation
     return raw
 
 

@@ -23,6 +23,7 @@ from verifier.warning import DriverWarning
 from verifier.scenario import DEFAULT_INPUT, DEFAULT_OUTPUT, SMALL_TRANSFER, Scenario, Step, ioctl_step
 
 POOL_TRACKING_FLAG = 0x8
+LOW_RESOURCES_FLAG = 0x4          # low resources simulation: here, the allocations a step's fail_allocation names
 POOL_LEAK_AT_UNLOAD = 0x62        # 0xC4 Arg1: a driver unloads without freeing its pool allocations
 VOID_ROUTINES = ("DriverUnload", "CancelRoutine", *DEFERRED_ROUTINES, *VOID_NOTIFY_ROUTINES)
 _MAJOR = ks.offset_of(ks.DRIVER_OBJECT, "MajorFunction")
@@ -39,6 +40,9 @@ class ScenarioRun:
         self.step_number = 0
         self.planned: list[Step] = []       # the requests this run meant to send (the default's: harvested IOCTLs)
         self.sent: list[Step] = []          # the steps it sent, as a scenario file would spell them
+        self.pnp = False                    # the driver has an AddDevice routine
+        self.device: int | None = None      # where the user's requests go (`start`)
+        self.file_object = 0                # the handle they are sent on
 
     # ---- reading the driver's registrations ------------------------------------------------------
     def major_routine(self, major: int) -> int:
@@ -70,6 +74,12 @@ class ScenarioRun:
 
     # ---- the sequence ------------------------------------------------------------------------------
     def run(self, driver_entry: EntryPointResult) -> None:
+        scenario = self.scenario
+        if self.session.options.flags & LOW_RESOURCES_FLAG and \
+                not (scenario and any(s.fail_allocation for s in scenario.steps)):
+            self.session.warn(DriverWarning("low-resources", "low resources simulation (0x4) fails the allocations "
+                                            "a scenario step names with fail_allocation, and none is named: "
+                                            "`verifier fuzz --flags 0x4` chooses which allocations fail"))
         # Windows unloads a driver whose DriverEntry failed without calling anything else.
         try:
             if driver_entry.outcome == "returned" and nt_success(driver_entry.status or 0):
@@ -87,24 +97,15 @@ class ScenarioRun:
         self.session.record(b)
 
     def _sequence(self) -> None:
-        add_device = self._extension("AddDevice")
-        if add_device:
-            pdo = self.k.io.create_pdo()
-            if not self._call("AddDevice", add_device, [self.driver.driver_object, pdo]):
-                return
-            device = pdo
-            for major, minor in ((ks.IRP_MJ_PNP, IRP_MN_START_DEVICE), (ks.IRP_MJ_POWER, IRP_MN_SET_POWER)):
-                if not self._irp(pdo, Step(IrpRequest(major, minor, user=False))):
-                    return
-        else:
-            device = self.target()
-        if device is not None and not self._requests(device):
+        if not self.start():
+            return
+        if self.device is not None and not self.requests(self._steps(self.device)):
             return
         if self.scenario is None and not self._events():
             return
         if not DeferredWork(self).run():
             return
-        if add_device and not self._irp(device, Step(IrpRequest(ks.IRP_MJ_PNP, IRP_MN_REMOVE_DEVICE, user=False))):
+        if self.pnp and not self._irp(self.device, Step(IrpRequest(ks.IRP_MJ_PNP, IRP_MN_REMOVE_DEVICE, user=False))):
             return
         unload = self.k.mem.read_q(self.driver.driver_object + ks.offset_of(ks.DRIVER_OBJECT, "DriverUnload"))
         if unload:
@@ -112,14 +113,32 @@ class ScenarioRun:
                     self.session.options.flags & POOL_TRACKING_FLAG:
                 self._leaks()
 
-    def _requests(self, device: int) -> bool:
-        """The user's requests on one open handle; False when a bug check ended the run."""
-        k = self.k
-        file_object = k.io.new_file_object(device)
-        k.io.process.handles.open(file_object)
+    def start(self) -> bool:
+        """PnP drivers: AddDevice with a PDO, IRP_MN_START_DEVICE, IRP_MJ_POWER D0. Sets `device`, where
+        the user's requests go, and opens a handle to it; False when a bug check ended the run."""
+        add_device = self._extension("AddDevice")
+        self.pnp = bool(add_device)
+        if add_device:
+            pdo = self.k.io.create_pdo()
+            if not self._call("AddDevice", add_device, [self.driver.driver_object, pdo]):
+                return False
+            self.device = pdo
+            for major, minor in ((ks.IRP_MJ_PNP, IRP_MN_START_DEVICE), (ks.IRP_MJ_POWER, IRP_MN_SET_POWER)):
+                if not self._irp(pdo, Step(IrpRequest(major, minor, user=False))):
+                    return False
+        else:
+            self.device = self.target()
+        if self.device is not None:
+            self.file_object = self.k.io.new_file_object(self.device)
+            self.k.io.process.handles.open(self.file_object)
+        return True
+
+    def requests(self, steps: list[Step]) -> bool:
+        """The user's requests on the open handle; False when a bug check ended the run."""
+        device, file_object = self.device, self.file_object
         sent: dict[int, IrpRecord] = {}
         refused: list[int] = []          # steps not sent: the handle they need was never opened
-        self.planned = self._steps(device)
+        self.planned = steps
         for self.step_number, step in enumerate(self.planned, 1):
             creating = step.request is not None and step.request.major == ks.IRP_MJ_CREATE
             if refused and step.request is not None and not creating:
@@ -224,9 +243,13 @@ class ScenarioRun:
         routine, args = io.next_location(record.irp, io.top_of_stack(device))
         name = major_name(request.major)
         self.ran.add(name)
+        if step.fail_allocation:
+            self.k.pool.fail({step.fail_allocation})
         with io.requestor(request.user):         # a user request runs in a system service; PnP in a system thread
             result = self.session.call_entry(name, routine, args,
                                              EntryKind.SYSTEM_SERVICE if request.user else EntryKind.SYSTEM_THREAD)
+        if step.fail_allocation:
+            self.k.pool.fail(())
         result.ioctl = request.ioctl
         result.minor = request.minor if request.major in (ks.IRP_MJ_PNP, ks.IRP_MJ_POWER) else None
         result.expected_status = step.expect_status

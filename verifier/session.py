@@ -15,7 +15,7 @@ from verifier.image_rules import check_image
 from verifier.report import DriverReport, EntryPointResult, ErrorLogRecord, UnimplementedApi
 from verifier.rules import CODE_INTEGRITY_FLAG, CodeIntegrityRules
 from verifier.scenario import Scenario, Step
-from verifier.scenario_run import POOL_TRACKING_FLAG, ScenarioRun
+from verifier.scenario_run import LOW_RESOURCES_FLAG, POOL_TRACKING_FLAG, ScenarioRun
 from verifier.triage import EntryKind, Resume, Triage
 from verifier.warning import DriverWarning
 from verifier.wdf_summary import wdf_summary
@@ -64,6 +64,10 @@ class Session:
         if warning not in self.report.warnings:
             self.report.warnings.append(warning)
 
+    def reset_findings(self) -> None:
+        """Forget the bug checks seen so far (a fuzzer's next input starts from none)."""
+        self._seen.clear()
+
     def record(self, bugcheck: BugCheck) -> None:
         """A bug check found outside a running routine (e.g. pool tracking at unload)."""
         self._record(bugcheck)
@@ -78,29 +82,40 @@ class Session:
 
     # ---- the run ---------------------------------------------------------------------------------------
     def run(self) -> DriverReport:
+        entry = self.start()
+        if entry is not None:
+            self.scenario_run = ScenarioRun(self, self.options.scenario, self.options.ioctls)
+            self.scenario_run.run(entry)
+        return self.finish()
+
+    def start(self) -> EntryPointResult | None:
+        """Build the kernel, load the driver and run DriverEntry; None when the run ends before
+        DriverEntry (`report.error` says why, or a load-time bug check stopped it)."""
         name = os.path.basename(self.path)
         try:
             image = PeImage.parse(self.data, name)
             image.require_kernel_driver()
         except ImageError as exc:
             self.report.error = str(exc)
-            return self.report
+            return None
         try:
             self.kernel = Kernel(**({"profile": self.options.profile} if self.options.profile else {}))
         except KeyError as exc:
             self.report.error = str(exc.args[0])
-            return self.report
+            return None
         k = self.kernel
         self.triage = Triage(k)
         k.machine.time_budget_s = self.options.timeout
         k.machine.instructions_budget = self.options.max_instructions
         if self.options.flags & CODE_INTEGRITY_FLAG:
             CodeIntegrityRules(self)
-        other = self.options.flags & ~(CODE_INTEGRITY_FLAG | POOL_TRACKING_FLAG)
+        other = self.options.flags & ~(CODE_INTEGRITY_FLAG | POOL_TRACKING_FLAG | LOW_RESOURCES_FLAG)
         if other:
             self.warn(DriverWarning("verifier-flags", f"Driver Verifier flags 0x{other:x} are accepted but not "
-                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}) and pool "
-                                    f"tracking (0x{POOL_TRACKING_FLAG:x}) are"))
+                                    f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}), pool "
+                                    f"tracking (0x{POOL_TRACKING_FLAG:x}) and low resources simulation "
+                                    f"(0x{LOW_RESOURCES_FLAG:x}) are"))
+
         try:
             # --continue lets a load-time violation proceed as if allowed: writable code stays writable.
             self.driver = k.load_driver(image, os.path.splitext(name)[0], allow_wx=self.options.keep_going,
@@ -108,17 +123,14 @@ class Session:
                                         init_security_cookie=self.options.init_security_cookie)
         except (ImageError, LoadError) as exc:
             self.report.error = f"cannot load: {exc}"
-            return self.report
+            return None
         self.report.image_base = self.driver.image.base
         if self.options.flags & CODE_INTEGRITY_FLAG and not self._load_time_rules(image):
-            return self._finish()
+            return None
         if self.options.strict:
             k.on_unimplemented = self._stop_at_unimplemented
-        entry = self.call_entry("DriverEntry", self.driver.image.entry,
-                                [self.driver.driver_object, self.driver.registry_path])
-        self.scenario_run = ScenarioRun(self, self.options.scenario, self.options.ioctls)
-        self.scenario_run.run(entry)
-        return self._finish()
+        return self.call_entry("DriverEntry", self.driver.image.entry,
+                               [self.driver.driver_object, self.driver.registry_path])
 
     @staticmethod
     def _stop_at_unimplemented(api: Unimplemented) -> None:
@@ -200,7 +212,7 @@ class Session:
         """Ctrl-C during this run: what was found so far, the run marked as cut short by the user."""
         during = self.triage.entry_point if self.triage else "load"
         self.report.incomplete = f"interrupted by the user (Ctrl-C) during {during}"
-        return self._finish()
+        return self.finish()
 
     def _note_coverage(self, result: EntryPointResult) -> None:
         """An entry point that failed after a stand-in answered a failure cuts coverage short."""
@@ -208,7 +220,8 @@ class Session:
         if result.status & NT_FAILURE_BIT and cut:
             self.report.coverage, self.report.coverage_cut = "partial", cut
 
-    def _finish(self) -> DriverReport:
+    def finish(self) -> DriverReport:
+        """The report, completed with what the kernel recorded along the run."""
         k = self.kernel
         if k is not None:
             self.report.debug_output = k.debug.lines

@@ -21,6 +21,7 @@ from verifier.render.json_report import driver_json
 from verifier.report import DriverReport
 from verifier.scan import scan_bytes
 from verifier.session import Options, Session
+from verifier.warning import DriverWarning
 
 # Seconds a worker gets beyond its driver's wall-clock limit to start and hand its report back.
 GRACE_S = 2.0
@@ -37,6 +38,7 @@ class Job:
     wall_timeout: float                # seconds before the worker is killed
     memory_mb: int                     # address-space limit of the worker
     fault: str | None = None           # tests only: how the worker should fail (see _inject_fault)
+    fuzz_time: float = 0.0             # seconds of `verifier fuzz` after the run (0: none)
 
 
 def combine(scanned: DriverReport, ran: DriverReport) -> DriverReport:
@@ -59,7 +61,26 @@ def check(job: Job) -> dict:
     _inject_fault(job)
     scanned = scan_bytes(job.path, job.data)
     ran = Session(job.path, job.data, Options(**job.options)).run()
+    if job.fuzz_time and not ran.error:
+        gc.collect()                   # the run's kernel (reference cycles) before the fuzzer's
+        fuzz(job, ran)
     return driver_json(combine(scanned, ran))
+
+
+def fuzz(job: Job, ran: DriverReport) -> None:
+    """`--fuzz-time`: fuzz the driver after its run; findings the run lacks join its bug checks."""
+    from verifier.fuzz.command import campaign_for, summarize
+    from verifier.fuzz.campaign import finding_key
+    from verifier.fuzz.target import NotFuzzable
+    try:
+        campaign, start = campaign_for(job.path, job.data, Options(**job.options))
+    except NotFuzzable as exc:
+        ran.warnings.append(DriverWarning("not-fuzzed", str(exc)))
+        return
+    fuzzed = summarize(start, campaign.run(job.fuzz_time, None), seed=0, jobs=1)
+    known = {finding_key(b) for b in ran.bugchecks}
+    ran.bugchecks.extend(b for b in fuzzed.bugchecks if finding_key(b) not in known)
+    ran.fuzz = fuzzed.fuzz
 
 
 def _inject_fault(job: Job) -> None:

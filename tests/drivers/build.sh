@@ -413,8 +413,18 @@ gccdrv   ndis_miniport     ndis_miniport.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lndis
 (cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix fltvol -d ../src/fltmgr_volumes.def -l libfltmgr_volumes.a)
 gccdrv   flt_volumes       flt_volumes.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lfltmgr_volumes -lfltmgr
 
+# T. Violations only fuzzing reaches: a 4-byte magic in an IOCTL's input, a failed allocation
 # ---------------------------------------------------------------------------
-# T. KMDF requests past one queue, deferred work, deletion callbacks, a bus driver's child list, device
+gccdrv   fuzz_target       fuzz_target.c
+
+# ---------------------------------------------------------------------------
+# U. The benchmarks' fuzz target: one METHOD_BUFFERED IOCTL whose parser is exported
+#    (ParseRequest), so emulators without IRPs run the same code (benchmarks/peers)
+# ---------------------------------------------------------------------------
+gccdrv   fuzz_bench        fuzz_bench.c
+
+# ---------------------------------------------------------------------------
+# V. KMDF requests past one queue, deferred work, deletion callbacks, a bus driver's child list, device
 #    interfaces and the WPP recorder (kmdf_io.c; obj/libwpprecorder.a from src/wpprecorder.def); a WFP
 #    callout driver's engine set-up (wfp.c; obj/libfwpkclnt.a from src/fwpkclnt.def)
 # ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from dataclasses import asdict
 
 from hooks.volume import WrittenFile
 from verifier.bugcheck import BugCheck
-from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, PoolLeak, Report,
-                             UnimplementedApi, WdfDevice, WdfQueue, WdfSummary)
+from verifier.report import (DriverReport, EntryPointResult, ErrorLogRecord, FuzzFinding, FuzzSummary, PoolLeak,
+                             Report, UnimplementedApi, WdfDevice, WdfQueue, WdfSummary)
 from verifier.warning import DriverWarning
 
 SCHEMA_VERSION = 1
@@ -38,7 +38,16 @@ def driver_json(d: DriverReport) -> dict:
         "error_log": [asdict(e) for e in d.error_log],
         "files_written": [asdict(f) for f in d.files_written],
         "wdf": asdict(d.wdf) if d.wdf else None,
+        **({"fuzz": fuzz_json(d.fuzz)} if d.fuzz else {}),
     }
+
+
+def fuzz_json(f: FuzzSummary) -> dict:
+    record = {name: getattr(f, name) for name in ("execs", "execs_per_s", "edges", "corpus", "seconds", "seed",
+                                                  "jobs", "hangs", "errors")}
+    record["findings"] = [{**bugcheck_json(x.bugcheck), "scenario": x.scenario, "reproduced": x.reproduced,
+                           "first_exec": x.execs} for x in f.findings]
+    return record
 
 
 def report_json(report: Report) -> dict:
@@ -72,7 +81,15 @@ def driver_from_json(d: dict) -> DriverReport:
         pool_leaks=[PoolLeak(**p) for p in d.get("pool_leaks", [])],
         error_log=[ErrorLogRecord(**e) for e in d.get("error_log", [])],
         files_written=[WrittenFile(**f) for f in d.get("files_written", [])],
-        wdf=wdf_from_json(d["wdf"]) if d.get("wdf") else None)
+        wdf=wdf_from_json(d["wdf"]) if d.get("wdf") else None,
+        fuzz=fuzz_from_json(d["fuzz"]) if d.get("fuzz") else None)
+
+
+def fuzz_from_json(f: dict) -> FuzzSummary:
+    findings = [FuzzFinding(bugcheck_from_json(x), x["scenario"], x["reproduced"], x["first_exec"])
+                for x in f["findings"]]
+    return FuzzSummary(f["execs"], f["execs_per_s"], f["edges"], f["corpus"], f["seconds"], f["seed"], f["jobs"],
+                       f["hangs"], f["errors"], findings)
 
 
 def wdf_from_json(w: dict) -> WdfSummary:

@@ -5,7 +5,7 @@ import os
 
 from hooks.api import TAG
 from verifier.bugcheck import BugCheck
-from verifier.report import DriverReport, Report, WdfSummary
+from verifier.report import DriverReport, FuzzSummary, Report, WdfSummary
 
 _BANNER = "\n".join([
     "*" * 79,
@@ -123,10 +123,25 @@ def driver_block(d: DriverReport) -> str:
         out.append(f"  unimplemented: {u.module}!{u.call or u.name}{where} (x{u.count}){during}")
     for w in d.warnings:
         out.append(f"  warning: {w.kind}: {w.message}")
+    if d.fuzz:
+        out += fuzz_lines(d.fuzz, name)
     for b in d.bugchecks:
         out.append("")
         out.append(bugcheck_block(b, name))
     return "\n".join(out)
+
+
+def fuzz_lines(f: FuzzSummary, image_name: str) -> list[str]:
+    out = [f"  fuzz: {f.execs} inputs in {f.seconds:.1f} s ({f.execs_per_s:.0f}/s, {f.jobs} job(s), seed {f.seed}), "
+           f"{f.edges} edges, corpus {f.corpus}, {f.hangs} over the time budget, {f.errors} emulator failure(s)"]
+    for x in f.findings:
+        b = x.bugcheck
+        where = f"{image_name}+0x{b.caller_rva:x}" if b.caller_rva is not None else "?"
+        replay = "replays" if x.reproduced else "does NOT replay from scratch"
+        arg1 = f"0x{b.args[0]:X}" if isinstance(b.args[0], int) else format_arg(b.args[0])
+        out.append(f"  finding: 0x{b.code:X} ({arg1}) at {where} in {b.entry_point}, input "
+                   f"{x.execs}: {x.scenario or '(no --out)'} ({replay})")
+    return out
 
 
 def render_text(report: Report) -> str:
