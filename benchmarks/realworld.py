@@ -32,6 +32,9 @@ REFUSED = "refused"                                         # the image was refu
 GROUPS = ("non-kmdf", "kmdf", "non-kmdf, MS linker")
 GNU_LD_MAJOR = 2          # MajorLinkerVersion GNU ld writes; Microsoft's link.exe and lld-link write 6..14
 TOP_UNIMPLEMENTED = 40
+# The callbacks a KMDF queue presents requests to (EvtIoInCallerContext runs before any queue, and
+# EvtIoQueueState after a purge or drain: neither is one)
+QUEUE_CALLBACKS = ("EvtIoDefault", "EvtIoRead", "EvtIoWrite", "EvtIoDeviceControl", "EvtIoInternalDeviceControl")
 
 
 # ---- in the worker process ---------------------------------------------------------------------------
@@ -122,7 +125,7 @@ def summarize(rows: list[dict]) -> dict:
     loadable = [r for r in rows if r["outcome"] != REFUSED]
     reached = {"past_driver_entry": sum(len(r["entry_points"]) > 1 for r in loadable),
                "later_errors": sum(bool(r["later"]) for r in loadable),
-               "kmdf_queue_callbacks": sum(any(n.startswith("EvtIo") for n in r["wdf_ran"]) for r in loadable if r["kmdf"]),
+               "kmdf_queue_callbacks": sum(reached_queue(r) for r in loadable if r["kmdf"]),
                "kmdf": sum(r["kmdf"] for r in loadable)}
     return {"drivers": len(rows), "totals": totals, "refused": refused, "goal_non_kmdf": goal, "reached": reached,
             "bugchecks_by_drivers": dict(bugchecks.most_common()),
@@ -160,7 +163,8 @@ def render(result: dict) -> str:
     reached = s["reached"]
     out.append(f"entry points: {reached['past_driver_entry']} loadable drivers ran more than DriverEntry; "
                f"{reached['later_errors']} ended a later entry point in an emulator error or budget; "
-               f"KMDF drivers reaching a queue callback (EvtIo*): {reached['kmdf_queue_callbacks']} of {reached['kmdf']}")
+               f"KMDF drivers reaching a queue callback ({', '.join(QUEUE_CALLBACKS)}): "
+               f"{reached['kmdf_queue_callbacks']} of {reached['kmdf']}")
     g = s["goal_non_kmdf"]
     share = f"{100 * g['finished'] / g['drivers']:.0f}%" if g["drivers"] else "-"
     out.append(f"goal line (loadable non-KMDF): DriverEntry carried to an end (return or bug check) in "
@@ -174,8 +178,12 @@ def render(result: dict) -> str:
 def _reached(row: dict) -> str:
     """How many entry points ran, and whether a KMDF queue callback was among what the framework ran."""
     n = len(row["entry_points"])
-    queue = any(name.startswith("EvtIo") for name in row["wdf_ran"])
-    return f"{n}{' +EvtIo' if queue else ''}" if n else "-"
+    return f"{n}{' +EvtIo' if reached_queue(row) else ''}" if n else "-"
+
+
+def reached_queue(row: dict) -> bool:
+    """Whether a KMDF queue presented a request to one of the driver's queue callbacks."""
+    return any(name in QUEUE_CALLBACKS for name in row["wdf_ran"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,9 @@ from hooks.events import Events
 from hooks.flt.manager import FilterManager
 from hooks.fsrtl import FileSystemRegistrations
 from hooks.ndis.state import Ndis
+from hooks.pnp import DeviceInterfaces
+from hooks.wfp import FilterEngine
+from hooks.wpp import InflightRecorder
 from hooks.cng import SystemRandom
 from hooks.volume import FileSystem
 from hooks.wdf.framework import Framework
@@ -148,6 +151,9 @@ class Kernel:
         self.system_random = SystemRandom()
         self.io = IoManager(self)
         self.wdf = Framework()
+        self.wfp = FilterEngine()
+        self.wpp = InflightRecorder()
+        self.interfaces = DeviceInterfaces()
         self.loaded_module_list = 0               # set once ntoskrnl's variables exist
         # (module, names): imports answered by stand-ins; names empty when the whole module is unknown
         self.unresolved_imports: list[tuple[str, list[str]]] = []
@@ -399,7 +405,13 @@ class Kernel:
         for dll, names in missing.items():
             known = dll.lower() in self.module_exports
             self._add_module(dll, sorted(names), [], extends=known)
-            self.unresolved_imports.append((dll, sorted(names) if known else []))
+            # a module with handlers but no export list (fwpkclnt.sys): only the names without one are stand-ins
+            handled = {n for n in names if n in EXPORTS and EXPORTS[n].module.lower() == dll.lower()}
+            if known or handled:
+                if names - handled:
+                    self.unresolved_imports.append((dll, sorted(names - handled)))
+            else:
+                self.unresolved_imports.append((dll, []))
         base = self._next_driver
         self._next_driver += max(page_ceil(image.size_of_image), 0x1000000)
         nt = self.module_exports["ntoskrnl.exe"]

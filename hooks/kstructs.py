@@ -1907,6 +1907,12 @@ class WDF_CALLBACK_CONFIG(LittleEndianStructure):
     _fields_ = [("Size", ULONG), ("Callback", PVOID)]
 
 
+class WDF_TIMER_CONFIG(LittleEndianStructure):
+    """KMDF 1.33 wdftimer.h (the members up to Period; TolerableDelay and UseHighResolutionTimer follow)."""
+
+    _fields_ = [("Size", ULONG), ("EvtTimerFunc", PVOID), ("Period", ULONG)]
+
+
 class WDF_CHILD_LIST_CONFIG(LittleEndianStructure):
     """KMDF 1.33 wdfchildlist.h: a bus driver's description of its children."""
 
@@ -1917,6 +1923,14 @@ class WDF_CHILD_LIST_CONFIG(LittleEndianStructure):
             "EvtChildListIdentificationDescriptionCompare", "EvtChildListAddressDescriptionCopy",
             "EvtChildListAddressDescriptionDuplicate", "EvtChildListAddressDescriptionCleanup",
             "EvtChildListDeviceReenumerated")]
+
+
+class WDF_REQUEST_PARAMETERS(LittleEndianStructure):
+    """KMDF 1.33 wdfrequest.h. Parameters is the union of Create/Read/Write/DeviceIoControl/Others, each four
+    pointer-aligned slots laid out as the IO_STACK_LOCATION's (Read: Length, Key, DeviceOffset;
+    DeviceIoControl: OutputBufferLength, InputBufferLength, IoControlCode, Type3InputBuffer)."""
+
+    _fields_ = [("Size", USHORT), ("MinorFunction", UCHAR), ("Type", ENUM), ("Parameters", ULONGLONG * 4)]
 
 
 class PNP_BUS_INFORMATION(LittleEndianStructure):

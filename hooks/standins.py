@@ -16,7 +16,7 @@ The first call of each is noted as `Unimplemented`, with its decoded text. The l
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
@@ -37,6 +37,7 @@ class Unimplemented:
     caller: int
     call: str            # the first call, decoded: IoAllocateErrorLogEntry(0xffff..., 0x40)
     count: int = 1
+    entry_points: list[str] = field(default_factory=list)   # the entry points (or KMDF callbacks) it was called in
 
 
 def answer(returns: CType) -> int | None:
@@ -89,6 +90,7 @@ class StandIns:
     def __init__(self, kernel: "Kernel"):
         self.kernel = kernel
         self.cut: str | None = None      # module!routine: the last failing answer in the current call
+        self.entry = ""                  # the entry point running: DriverEntry, IRP_MJ_..., a KMDF callback
 
     def routine(self, module: str, name: str, address: int) -> Callable:
         """The stub routine at `address`: typed on its first call (most exports are never called), then
@@ -111,8 +113,10 @@ class StandIns:
         else:
             seen = k.unimplemented[exp.name] = Unimplemented(exp.name, exp.module, k.caller,
                                                              exp.show_call(list(args)))
-            if k.on_unimplemented:
-                k.on_unimplemented(seen)
+        if self.entry not in seen.entry_points:
+            seen.entry_points.append(self.entry)
+        if seen.count == 1 and k.on_unimplemented:
+            k.on_unimplemented(seen)
         if fails(exp.returns):
             self.cut = f"{exp.module}!{exp.name}"
         return answer(exp.returns)

@@ -93,6 +93,19 @@ def test_harvest_reads_a_jump_table():
         MANIFEST["hidden_ioctl"]["ioctl_codes"]
 
 
+def test_harvest_follows_a_chain_of_subtractions():
+    """MSVC's switch over sparse codes (ViGEmBus's EvtIoDeviceControl): each `sub ecx, step; je case`
+    tests ecx == the sum of the steps so far. Machine code by the x86 manual: 81 E9 imm32 is
+    `sub ecx, imm32`, 0F 84 rel32 `je rel32`, C3 `ret`."""
+    steps = (0x2AA004, 4, 0x7F8)
+    code = b"".join(b"\x81\xe9" + step.to_bytes(4, "little") + b"\x0f\x84" + (0).to_bytes(4, "little")
+                    for step in steps) + b"\xc3"
+    base = 0x140001000
+    image = code.ljust(0x100, b"\xcc")
+    read = lambda va, n: image[va - base:va - base + n]      # noqa: E731
+    assert harvest(read, base, base, len(image), {0x2A}) == [0x2AA004, 0x2AA008, 0x2AA800]
+
+
 def _device(k) -> int:
     return next(iter(k.devices))
 

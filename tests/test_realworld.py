@@ -1,12 +1,15 @@
 """Third-party drivers from public packages (downloaded and sha256-checked by tests/realworld.py)."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import capstone
 import pytest
 
+from emu.pe import PeImage
+from hooks.api import EXPORTS
 from verifier.session import Options, run_driver
 
 pytestmark = pytest.mark.realworld
@@ -54,11 +57,17 @@ def test_winpmem_continue_pool_findings_are_real_call_sites():
     assert ends, f"no call instruction ends at RVA 0x{b.caller_rva:x}"
 
 
-def test_windivert_runs_with_stub_module_warning():
+def test_windivert_warns_of_the_wfp_routines_answered_by_stand_ins():
+    """fwpkclnt.sys has handlers (hooks/wfp.py) but no export list: the warning names exactly the
+    routines WinDivert imports from it that have none (packet injection and NET_BUFFER_LIST cloning)."""
     path, data = _load("WinDivert64.sys")
     report = run_driver(path, data, Options(timeout=30))
     assert report.error is None
-    assert any(w.kind == "stub-module" for w in report.warnings)
+    assert not any(w.kind == "stub-module" for w in report.warnings)
+    [warning] = [w for w in report.warnings if w.kind == "unknown-exports" and "fwpkclnt.sys" in w.message]
+    named = set(re.findall(r"Fwp\w+", warning.message))
+    imported = {i.name for i in PeImage.parse(data, "WinDivert64.sys").imports if i.dll.lower() == "fwpkclnt.sys"}
+    assert named == {n for n in imported if n not in EXPORTS} and "FwpsInjectNetworkSendAsync0" in named
 
 
 def test_windivert_cli_no_traceback():

@@ -86,15 +86,13 @@ def test_unknown_profile_is_a_usage_error(capsys):
     assert err.count("\n") == 1 and "win95" in err and "win11-23h2" in err
 
 
-@pytest.mark.realworld
 def test_strict_stops_at_the_first_unimplemented_export(capsys):
-    from realworld import fetch
-    path = fetch("WinDivert64.sys")
-    assert main(["run", "--strict", "--format", "json", path]) == 3
+    """standins.c's DriverEntry calls PoRegisterSystemState first, an export with no handler."""
+    assert main(["run", "--strict", "--format", "json", driver_path("standins")]) == 3
     d = json.loads(capsys.readouterr().out)["drivers"][0]
-    # KMDF binding and WinDivert's control device are handled (tests/test_wdf.py): the first stand-in is WFP's
-    assert d["incomplete"].startswith("--strict: fwpkclnt.sys!FwpsInjectionHandleCreate0 (called from WinDivert64.sys+0x")
-    assert d["unimplemented_apis"][0]["name"] == "FwpsInjectionHandleCreate0"
+    assert d["incomplete"].startswith("--strict: ntoskrnl.exe!PoRegisterSystemState (called from standins.sys+0x")
+    assert [u["name"] for u in d["unimplemented_apis"]] == ["PoRegisterSystemState"]
+    assert d["unimplemented_apis"][0]["entry_points"] == ["DriverEntry"]
 
 
 def test_readme_sample_command_reports_the_violation():

@@ -198,12 +198,11 @@ def test_a_kmdf_driver_gets_past_wdf_version_bind_to_modules_without_handlers():
     with open(path, "rb") as fh:
         report = run_driver(path, fh.read(), Options(timeout=30))
     assert report.bugchecks == [] and report.exit_code == 0
-    # WDFLDR.SYS, the framework and NDIS.SYS have handlers now (hooks.wdf, hooks.ndis); WFP (no prototype
-    # table) answers 0, and two framework functions its unload calls have no handler yet
-    assert {u.module for u in report.unimplemented_apis} == {"fwpkclnt.sys", "Wdf01000.sys"}
-    assert report.unimplemented_apis[0].call == "FwpsInjectionHandleCreate0(...)"
-    assert {u.name for u in report.unimplemented_apis if u.module == "Wdf01000.sys"} == {"WdfIoQueuePurge",
-                                                                                         "WdfWorkItemFlush"}
+    # WDFLDR.SYS, the framework, NDIS.SYS and fwpkclnt.sys have handlers now (hooks.wdf, hooks.ndis,
+    # hooks.wfp): what the default run reaches needs no stand-in; the WFP routines it imports without a
+    # handler (packet injection) are named in a warning, never called
+    assert report.unimplemented_apis == [] and report.coverage == "full"
+    assert any(w.kind == "unknown-exports" and "FwpsInjectNetworkSendAsync0" in w.message for w in report.warnings)
 
 
 # ---- the generator ------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ from verifier.scenario_run import ScenarioRun
 from verifier.session import Options, Session, run_driver
 
 MANIFEST = load_manifest()
+# kmdf.c's DriverEntry deletes a parent object with one child: the child's cleanup and destroy callbacks
+# (then the parent's cleanup) run first, as WdfObjectDelete runs them
+DRIVER_ENTRY_DELETES = ["EvtCleanupCallback", "EvtDestroyCallback"]
 FUNCTIONS = table()["functions"]
 INDEX = {f["name"]: i for i, f in enumerate(FUNCTIONS)}
 DO_BUFFERED_IO, DO_DIRECT_IO, DO_DEVICE_INITIALIZING = 0x4, 0x10, 0x80
@@ -204,13 +207,14 @@ def test_pnp_device_add_creates_the_device_and_its_default_queue():
     # kmdf.c: power policy owner, a child list, interface {5F6A0A6B-7C3C-4F7E-9D1B-2A3B4C5D6E7F}, BusNumber 7
     assert device.state.power_policy_owner is True
     assert "EvtChildListCreateDevice" in device.state.callbacks
-    assert device.state.interfaces == [uuid.UUID("5F6A0A6B-7C3C-4F7E-9D1B-2A3B4C5D6E7F").bytes_le]
+    assert device.state.interfaces == [(uuid.UUID("5F6A0A6B-7C3C-4F7E-9D1B-2A3B4C5D6E7F").bytes_le, "")]
     bus = ks.PNP_BUS_INFORMATION.from_buffer_copy(device.state.bus_information)
     assert (bytes(bus.BusTypeGuid), bus.LegacyBusType, bus.BusNumber) == (bytes(16), 0, 7)     # Internal = 0
 
 
 # ---- the six DDIs that take a POOL_TYPE -------------------------------------------------------------------
-ADD_TIME = sorted(n for n, e in MANIFEST.items() if "device_add" in e and n != "kmdf_pnp")
+# the property DDIs' drivers (kmdf_bus's device add needs the PDO the default run gives it: test_wdf_io.py)
+ADD_TIME = sorted(n for n, e in MANIFEST.items() if "device_add" in e and n not in ("kmdf_pnp", "kmdf_bus"))
 ENTRY_TIME = sorted(n for n, e in MANIFEST.items() if n.startswith("kmdf_") and n.endswith(("_exec", "_exec_clang"))
                     and "device_add" not in e)
 
@@ -276,7 +280,20 @@ def test_report_names_version_devices_queues_and_callbacks(control, capsys):
     assert main(["run", driver_path("kmdf_control")]) == 0
     assert ("  wdf: KMDF 1.15 (444 functions); control device \\Device\\KmdfControl "
             "[default parallel queue: EvtIoDeviceControl; manual queue: none]; "
-            "ran EvtDeviceFileCreate, EvtFileClose, EvtDriverUnload") in capsys.readouterr().out.splitlines()
+            "ran EvtCleanupCallback, EvtDestroyCallback, EvtDeviceFileCreate, EvtIoDeviceControl, EvtFileClose, "
+            "EvtDriverUnload; never ran EvtTimerFunc, EvtDpcFunc") in capsys.readouterr().out.splitlines()
+
+
+def test_default_run_harvests_the_ioctls_of_the_queue_callback():
+    """A KMDF driver's DEVICE_CONTROL routine is the framework's: the codes come from its queue's
+    EvtIoDeviceControl, which kmdf.c writes as a compare against IOCTL_KMDF_XOR (0x222000). Sent with the
+    default 256 zero bytes and a 256-byte output buffer, the callback XORs each byte with 0x5A and
+    completes with Information = the input length."""
+    report = run_driver(driver_path("kmdf_control"), read("kmdf_control"), Options(timeout=30))
+    [ioctl] = [e for e in report.entry_points if e.name == "IRP_MJ_DEVICE_CONTROL"]
+    assert (ioctl.ioctl, ioctl.status, ioctl.information) == (0x222000, 0, 256)
+    assert bytes.fromhex(ioctl.output) == b"\x5a" * 256
+    assert "EvtIoDeviceControl" in report.wdf.ran and "EvtIoDeviceControl" not in report.wdf.not_run
 
 
 def test_wdm_drivers_have_no_wdf_record():
@@ -288,27 +305,21 @@ def test_windivert_builds_its_control_device_and_queue_with_no_stand_in():
     """WinDivert's DriverEntry (windivert.c in basil00/WinDivert) creates a non-PnP WDFDRIVER, a control
     device \\Device\\WinDivert (FILE_DEVICE_NETWORK, direct I/O, file create/close/cleanup, an
     in-caller-context callback), a parallel default queue for device control, its symbolic link, then
-    sets up WFP, which the emulated kernel does not provide."""
+    installs its WFP provider and sublayers (one session, one transaction) and its injection handles."""
     from realworld import fetch
-    path = fetch("WinDivert64.sys")
-    with open(path, "rb") as fh:
-        session = Session(path, fh.read(), Options(timeout=30))
-    session.run()
+    session = run("WinDivert64.sys", fetch("WinDivert64.sys"))
     report, k = session.report, session.kernel
-    # DriverEntry's framework calls, in order (the default run's CREATE, CLOSE and unload come after)
     assert k.wdf.calls[:11] == ["WdfDriverCreate", "WdfControlDeviceInitAllocate", "WdfDeviceInitSetDeviceType",
                                 "WdfDeviceInitSetIoType", "WdfDeviceInitAssignName",
                                 "WdfDeviceInitSetFileObjectConfig", "WdfDeviceInitSetIoInCallerContextCallback",
                                 "WdfDeviceCreate", "WdfIoQueueCreate", "WdfDeviceCreateSymbolicLink",
                                 "WdfControlFinishInitializing"]
-    assert report.entry_points[0].status == 0                              # WFP's stand-ins answer 0
-    # no framework stand-in until DriverUnload, which purges its queue and flushes a work item
-    standins = [u for u in report.unimplemented_apis if u.module in (FRAMEWORK, "wdfldr.sys")]
-    assert {u.name for u in standins} == {"WdfIoQueuePurge", "WdfWorkItemFlush"}
-    assert report.unimplemented_apis[0].name.startswith("Fwps")          # the first stand-in is WFP's
-    # EvtDeviceFileCreate reads the file object's context (WdfDeviceInitSetFileObjectConfig's attributes)
-    # and the request's IRP: CREATE succeeds
-    assert ("IRP_MJ_CREATE", 0) in [(e.name, e.status) for e in report.entry_points]
+    assert report.entry_points[0].status == 0
+    assert report.unimplemented_apis == []                         # WFP and the framework answer for real
+    # the provider and its sublayers were committed: the one session it keeps open has no transaction left
+    assert len(k.wfp.objects["provider"]) == 1 and k.wfp.objects["sublayer"]
+    [wfp_session] = k.wfp.sessions.values()
+    assert not wfp_session.in_transaction and k.wfp.injection_handles
     assert (report.wdf.version, report.wdf.func_count) == ("1.9", 396)
     [device] = report.wdf.devices
     assert (device.name, device.control) == ("\\Device\\WinDivert", True)
@@ -318,6 +329,30 @@ def test_windivert_builds_its_control_device_and_queue_with_no_stand_in():
     flags = k.read_struct(ks.DEVICE_OBJECT, k.object_names["\\device\\windivert"])
     assert flags.DeviceType == 0x12 and flags.Flags & DO_DIRECT_IO                # FILE_DEVICE_NETWORK
     assert k.symlinks["\\??\\windivert"] == "\\Device\\WinDivert"
+
+
+# The entry points on the way from loading a real KMDF driver to its EvtIoDeviceControl
+PATH_TO_IOCTL = {"DriverEntry", "AddDevice", "EvtDriverDeviceAdd", "IRP_MJ_PNP", "IRP_MJ_CREATE", "EvtDeviceFileCreate",
+                 "IRP_MJ_DEVICE_CONTROL", "EvtIoInCallerContext", "EvtIoDeviceControl"}
+
+
+@pytest.mark.slow
+@pytest.mark.realworld
+@pytest.mark.parametrize("name", ["WinDivert64.sys", "ViGEmBus.sys"])
+def test_real_kmdf_driver_reaches_evt_io_device_control_with_no_stand_in_on_the_way(name):
+    """The default run: DriverEntry, device creation, CREATE and the IOCTLs harvested from the queue's
+    EvtIoDeviceControl (WinDivert's go through its EvtIoInCallerContext first): EvtIoDeviceControl
+    runs, and no stand-in answered anything on the way there (coverage stays full)."""
+    from realworld import fetch
+    path = fetch(name)
+    with open(path, "rb") as fh:
+        report = run_driver(path, fh.read(), Options(timeout=60))
+    assert report.bugchecks == [] and report.incomplete is None and report.coverage == "full"
+    assert report.entry_points[0].status == 0
+    assert "EvtIoDeviceControl" in report.wdf.ran and "EvtIoDeviceControl" not in report.wdf.not_run
+    assert [e.ioctl for e in report.entry_points if e.name == "IRP_MJ_DEVICE_CONTROL"]
+    assert [(u.name, u.entry_points) for u in report.unimplemented_apis
+            if PATH_TO_IOCTL & set(u.entry_points)] == []
 
 
 def added_real_device(name: str):
@@ -404,7 +439,7 @@ def test_ioctl_reaches_evt_io_device_control_and_completes(control_device):
     assert send(k, driver_object, device_object, IRP_MJ_DEVICE_CONTROL, 0x222004, data, 16)[:2] == \
         (STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_REQUEST)
     assert [o for o in k.wdf.objects.values() if o.type == 0x1008] == []       # completed requests are gone
-    assert k.wdf.ran == ["EvtIoDeviceControl"]
+    assert k.wdf.ran == [*DRIVER_ENTRY_DELETES, "EvtIoDeviceControl"]
 
 
 def test_create_and_close_reach_the_file_callbacks(control_device):
@@ -432,7 +467,7 @@ def test_driver_unload_runs_evt_driver_unload_and_deletes_the_driver(control_dev
     unload = k.read_struct(ks.DRIVER_OBJECT, driver_object).DriverUnload
     assert session.call_entry("DriverUnload", unload, [driver_object]).outcome == "returned"
     assert k.wdf.objects == {}
-    assert k.wdf.ran == ["EvtDriverUnload"]
+    assert k.wdf.ran == [*DRIVER_ENTRY_DELETES, "EvtDriverUnload"]
 
 
 def test_pnp_add_device_is_the_frameworks_and_calls_evt_driver_device_add():
@@ -496,11 +531,14 @@ def test_pnp_start_and_remove_run_the_device_callbacks_in_order():
 
 
 def test_default_run_reaches_the_framework_callbacks():
-    """`verifier run`'s default scenario sends CREATE, READ, WRITE, CLEANUP and CLOSE to the device and
-    unloads: kmdf_control's file callbacks and EvtDriverUnload run through the framework."""
+    """`verifier run`'s default scenario sends CREATE, the harvested IOCTL, READ, WRITE, CLEANUP and CLOSE to
+    the device and unloads: kmdf_control's file and queue callbacks and EvtDriverUnload run through the
+    framework."""
     session = Session(driver_path("kmdf_control"), read("kmdf_control"), Options(timeout=10))
     session.run()
-    assert session.report.wdf.ran == ["EvtDeviceFileCreate", "EvtFileClose", "EvtDriverUnload"]
+    assert session.report.wdf.ran == [*DRIVER_ENTRY_DELETES, "EvtDeviceFileCreate", "EvtIoDeviceControl", "EvtFileClose",
+                                      "EvtDriverUnload"]
+    assert session.report.wdf.not_run == ["EvtTimerFunc", "EvtDpcFunc"]       # created, never started
     assert [d.name for d in session.report.wdf.devices] == ["\\Device\\KmdfControl"]     # reported after unload
     assert session.kernel.wdf.objects == {}
 

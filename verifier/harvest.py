@@ -4,7 +4,8 @@ How: capstone follows the dispatch routine from its entry (every branch, and dir
 image, to a bounded depth and instruction count) and watches the register the code is compared
 in. It collects
 - `cmp r32, imm` immediates, adjusted by any `sub`/`add`/`lea` applied to that register first
-  (compilers turn `switch (code)` into `sub eax, 0x222000; cmp eax, 5; je ...` chains);
+  (compilers turn `switch (code)` into `sub eax, 0x222000; cmp eax, 5; je ...` chains), and the running
+  total of `sub` chains (MSVC: `sub ecx, 0x2aa004; je A; sub ecx, 4; je B ...`, each `sub` an equality test);
 - jump tables: after `cmp r, N; ja default`, an indirect `jmp` through a table in the image
   (`lea base, [rip+table]`; entries relative to the table, as gcc emits, or image-relative RVAs,
   as MSVC and clang emit); every index whose target is not the default case gives a code.
@@ -80,6 +81,7 @@ class _Walker:
                 delta["bound"] = (reg, imm)
             elif m == "sub":
                 delta[reg] = (delta.get(reg, 0) + imm) & 0xFFFFFFFF
+                self.found.add(delta[reg])                  # `sub ecx, step; je case`: a chain of equality tests
             elif m == "add":
                 delta[reg] = (delta.get(reg, 0) - imm) & 0xFFFFFFFF
             elif m == "mov":

@@ -53,6 +53,7 @@ class UnimplementedApi:
     caller_rva: int | None
     count: int = 1
     call: str | None = None            # the first call, decoded from the export's prototype
+    entry_points: list[str] = field(default_factory=list)   # where it was called: DriverEntry, EvtIoDeviceControl...
 
 
 @dataclass
@@ -96,6 +97,7 @@ class WdfSummary:
     devices: list[WdfDevice] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)   # framework functions it called, first call order
     ran: list[str] = field(default_factory=list)     # its callbacks the framework ran, first run order
+    not_run: list[str] = field(default_factory=list)  # callbacks it registered that never ran
 
 
 @dataclass

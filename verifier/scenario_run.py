@@ -12,6 +12,7 @@ from __future__ import annotations
 from emu.memory import MemoryFault
 from hooks import kstructs as ks
 from hooks.io import ready_device_objects
+from hooks.wdf.queue import io_control_callbacks
 from hooks.notify import KINDS as NOTIFY_KINDS, VOID_ROUTINES as VOID_NOTIFY_ROUTINES, notifications
 from hooks.irp import (IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER, IRP_MN_START_DEVICE, STATUS_PENDING, IrpRecord,
                        IrpRequest, major_name, nt_success)
@@ -222,13 +223,18 @@ class ScenarioRun:
         return [s for s in steps if self.handles(s.request.major)]
 
     def harvested(self) -> list[int]:
-        routine = self.major_routine(ks.IRP_MJ_DEVICE_CONTROL)
+        """The IOCTL codes the driver's control-code routines compare against: its DEVICE_CONTROL routine,
+        or for a KMDF driver (whose DEVICE_CONTROL routine is the framework's) the queue callbacks its
+        IOCTLs reach (EvtIoInCallerContext, EvtIoDeviceControl, EvtIoInternalDeviceControl, EvtIoDefault)."""
         image = self.driver.image
-        if not image.contains(routine):
+        routines = io_control_callbacks(self.k, self.driver.driver_object) or \
+            [self.major_routine(ks.IRP_MJ_DEVICE_CONTROL)]
+        routines = [r for r in routines if image.contains(r)]
+        if not routines:
             return []
         types = {self.k.mem.read_u32(d + _DEVICE_TYPE) for d in self.devices()}
         from verifier.harvest import harvest      # capstone: only drivers with a DEVICE_CONTROL routine
-        return harvest(self.k.mem.read, routine, image.base, image.size, types)
+        return sorted({code for r in routines for code in harvest(self.k.mem.read, r, image.base, image.size, types)})
 
     def _call(self, name: str, routine: int, args: list[int], kind: EntryKind = EntryKind.SYSTEM_THREAD) -> bool:
         """Run a routine; True when it returned. DriverUnload and cancel routines return VOID: no status."""

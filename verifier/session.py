@@ -161,6 +161,7 @@ class Session:
         result = EntryPointResult(name)
         self.report.entry_points.append(result)
         k.standins.cut = None
+        k.standins.entry = name
         k.scheduler.switches, k.scheduler.dispatch_level = 0, irql >= DISPATCH_LEVEL
         try:
             self.threads.run(Running(k.current_thread, result, kind), k.call(routine, args, irql=irql))
@@ -250,7 +251,7 @@ class Session:
                                      for e in k.error_log.written]
             self.report.files_written = k.files.written()
             self.report.unimplemented_apis = [
-                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count, u.call)
+                UnimplementedApi(u.name, u.module, self.rva(u.caller), u.count, u.call, list(u.entry_points))
                 for u in k.unimplemented.values()]
             self.report.wdf = wdf_summary(k, self.rva)
             for module, names in k.unresolved_imports:

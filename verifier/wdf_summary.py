@@ -19,6 +19,8 @@ def wdf_summary(k, rva: Callable[[int], int | None]) -> WdfSummary | None:
         devices.append(WdfDevice(device.name, device.control, routines(device.callbacks), queues))
     major, minor, _ = client.version
     callbacks = {n: a for n, a in client.config.items() if n.startswith("Evt") and a}
+    registered = [*callbacks, *(n for d in devices for n in d.callbacks),
+                  *(n for d in devices for q in d.queues for n in q.callbacks), *k.wdf.registered]
+    not_run = [n for n in dict.fromkeys(registered) if n not in k.wdf.ran]
     return WdfSummary(f"{major}.{minor}", client.func_count, routines(callbacks), devices, list(k.wdf.calls),
-                      list(k.wdf.ran))
-
+                      list(k.wdf.ran), not_run)

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 
 from hooks import io
 from hooks import kstructs as ks
-from hooks.api import BOOLEAN, NTSTATUS, PDEVICE_OBJECT, PUNICODE_STRING, PVOID, ULONG, VOID, export
+from hooks.api import ACCESS_MASK, BOOLEAN, NTSTATUS, PDEVICE_OBJECT, PUNICODE_STRING, PVOID, ULONG, VOID, export
+from hooks.pnp import device_key_path
+from hooks.wdf import childlist
+from hooks.wdf.registry import open_key
 from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_DRIVER, STATUS_INVALID_DEVICE_REQUEST,
                                  STATUS_INVALID_PARAMETER,
                                  STATUS_SUCCESS, WDF_REQUIRED_PARAMETER_IS_NULL, Client, bug_check, lookup,
@@ -24,6 +27,7 @@ from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_DRIVER, STAT
 from hooks.wdf.types import ENUM, PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, PWDFDEVICE_INIT, WDFDEVICE, WDFDRIVER
 
 FILE_DEVICE_UNKNOWN = 0x22
+STATUS_INVALID_DEVICE_STATE = 0xC0000184
 FILE_DEVICE_SECURE_OPEN = 0x100
 WDF_DEVICE_IO_BUFFERED, WDF_DEVICE_IO_DIRECT = 2, 3
 DO_BUFFERED_IO, DO_DIRECT_IO, DO_DEVICE_INITIALIZING = 0x4, 0x10, 0x80
@@ -46,6 +50,8 @@ class DeviceInit:
     pdo: int = 0                                 # the physical device object AddDevice was given
     callbacks: dict[str, int] = field(default_factory=dict)
     file_attributes: int = 0                     # a kernel copy of WdfDeviceInitSetFileObjectConfig's attributes
+    child_list: ks.WDF_CHILD_LIST_CONFIG | None = None   # WdfFdoInitSetDefaultChildListConfig's
+    request_attributes: int = 0                  # a kernel copy of WdfDeviceInitSetRequestAttributes' attributes
 
 
 @dataclass
@@ -59,12 +65,15 @@ class DeviceState:
     filter: bool = False
     queues: list = field(default_factory=list)                   # WdfObjects of its queues
     file_attributes: int = 0                                     # what each WDFFILEOBJECT is created with
-    interfaces: list[bytes] = field(default_factory=list)        # device interface class GUIDs (16 bytes)
+    interfaces: list[tuple[bytes, str]] = field(default_factory=list)   # (class GUID, reference string)
     bus_information: bytes = b""                                 # PNP_BUS_INFORMATION its children report
     default_queue: object = None
     dispatching: dict[int, object] = field(default_factory=dict)  # WDF_REQUEST_TYPE -> queue object
     symbolic_links: list[str] = field(default_factory=list)
     io_target: object = None                                     # WdfDeviceGetIoTarget's, made on first use
+    pdo: int = 0                                                 # the PDO a PnP device sits on
+    child_list: object = None                                    # a bus FDO's default WDFCHILDLIST
+    request_attributes: int = 0                                  # what each WDFREQUEST is created with
 
 
 def _new_init(k, client: Client, control: bool) -> DeviceInit:
@@ -159,6 +168,14 @@ def WdfDeviceInitSetFileObjectConfig(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Devi
         init.file_attributes = k.new_struct(k.read_struct(ks.WDF_OBJECT_ATTRIBUTES, FileObjectAttributes))
 
 
+@export("WdfDeviceInitSetRequestAttributes", module=FRAMEWORK)
+def WdfDeviceInitSetRequestAttributes(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT,
+                                      RequestAttributes: PWDF_OBJECT_ATTRIBUTES) -> VOID:
+    """The context (and callbacks) every request the framework makes for the device gets."""
+    device_init(k, DeviceInit).request_attributes = k.new_struct(k.read_struct(ks.WDF_OBJECT_ATTRIBUTES,
+                                                                               RequestAttributes))
+
+
 @export("WdfDeviceInitSetPnpPowerEventCallbacks", module=FRAMEWORK)
 def WdfDeviceInitSetPnpPowerEventCallbacks(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT,
                                            PnpPowerEventCallbacks: PVOID) -> VOID:
@@ -186,8 +203,10 @@ def WdfFdoInitSetFilter(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFD
 @export("WdfFdoInitSetDefaultChildListConfig", module=FRAMEWORK)
 def WdfFdoInitSetDefaultChildListConfig(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT,
                                         Config: PVOID, DefaultChildListAttributes: PWDF_OBJECT_ATTRIBUTES) -> VOID:
-    """A bus driver's static child list: its callbacks are recorded with the device's."""
-    _record(k, device_init(k, DeviceInit), ks.WDF_CHILD_LIST_CONFIG, Config)
+    """A bus driver's default child list (made with the device); its callbacks are recorded with the device's."""
+    init = device_init(k, DeviceInit)
+    _record(k, init, ks.WDF_CHILD_LIST_CONFIG, Config)
+    init.child_list = k.read_struct(ks.WDF_CHILD_LIST_CONFIG, Config)
 
 
 @export("WdfDeviceCreate", module=FRAMEWORK)
@@ -213,8 +232,11 @@ def WdfDeviceCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PVOID, De
     if init.pdo:
         io.IoAttachDeviceToDeviceStack(k, device_object, init.pdo)     # the FDO (or filter) above its PDO
     state = DeviceState(device_object, init.control, init.name, init.io_type, dict(init.callbacks),
-                        init.power_policy_owner, init.filter, file_attributes=init.file_attributes)
+                        init.power_policy_owner, init.filter, file_attributes=init.file_attributes, pdo=init.pdo,
+                        request_attributes=init.request_attributes)
     obj = new_object(k, client, FX_TYPE_DEVICE, DeviceAttributes, client.driver, state)
+    if init.child_list is not None:
+        state.child_list = childlist.create_default(k, obj, init.child_list)
     k.wdf.devices.append(obj)
     del k.wdf.device_inits[init.address]
     k.pool.free(init.address)
@@ -227,9 +249,12 @@ def WdfDeviceCreate(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PVOID, De
 def WdfDeviceCreateSymbolicLink(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE,
                                 SymbolicLinkName: PUNICODE_STRING) -> NTSTATUS:
     device = device_of(k, DriverGlobals, Device)
-    if not device.name:
-        return STATUS_INVALID_PARAMETER              # a link needs a named device
-    status = io.IoCreateSymbolicLink(k, SymbolicLinkName, k.unicode_string(device.name))
+    # an unnamed PnP device links to its PDO's name; a control device must have a name
+    # (FxDevice::CreateSymbolicLink, src/framework/shared/core/fxdevice.cpp)
+    target = device.name or (None if device.control else k.devices.get(device.pdo))
+    if not target:
+        return STATUS_INVALID_DEVICE_STATE
+    status = io.IoCreateSymbolicLink(k, SymbolicLinkName, k.unicode_string(target))
     if status == STATUS_SUCCESS:
         device.symbolic_links.append(k.read_unicode_string(SymbolicLinkName))
     return status
@@ -243,7 +268,9 @@ def WdfDeviceCreateDeviceInterface(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device
     device = device_of(k, DriverGlobals, Device)
     if device.control:
         return STATUS_INVALID_DEVICE_REQUEST
-    device.interfaces.append(k.mem.read(InterfaceClassGUID, 16))
+    reference = k.read_unicode_string(ReferenceString) if ReferenceString else ""
+    device.interfaces.append((k.mem.read(InterfaceClassGUID, 16), reference))
+    k.interfaces.register(device.interfaces[-1][0], device.pdo or device.device_object, reference)
     return STATUS_SUCCESS
 
 
@@ -271,6 +298,28 @@ def WdfDeviceWdmGetDeviceObject(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: W
 def WdfWdmDeviceGetWdfDeviceHandle(k, DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceObject: PDEVICE_OBJECT) -> WDFDEVICE:
     return next((o.handle for o in k.wdf.objects.values()
                  if o.type == FX_TYPE_DEVICE and o.state.device_object == DeviceObject), 0)
+
+
+@export("WdfDeviceWdmGetPhysicalDevice", module=FRAMEWORK)
+def WdfDeviceWdmGetPhysicalDevice(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> PDEVICE_OBJECT:
+    """The PDO a PnP device sits on (NULL for a control device)."""
+    return device_of(k, DriverGlobals, Device).pdo
+
+
+@export("WdfDeviceOpenRegistryKey", module=FRAMEWORK)
+def WdfDeviceOpenRegistryKey(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, DeviceInstanceKeyType: ULONG,
+                             DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: PVOID) -> NTSTATUS:
+    """The PnP device's hardware (PLUGPLAY_REGKEY_DEVICE) or software (PLUGPLAY_REGKEY_DRIVER) key, as
+    IoOpenDeviceRegistryKey opens it for its PDO; a control device has none."""
+    client = k.wdf.client(k, DriverGlobals)
+    obj = lookup(k, client.globals, Device, FX_TYPE_DEVICE)
+    k.mem.write_q(Key, 0)
+    if not obj.state.pdo:
+        return STATUS_INVALID_DEVICE_REQUEST
+    path = device_key_path(k, obj.state.pdo, DeviceInstanceKeyType)
+    if path is None:
+        return STATUS_INVALID_PARAMETER
+    return open_key(k, client, k.registry.create(path), KeyAttributes, obj, Key)
 
 
 @export("WdfDeviceGetDefaultQueue", module=FRAMEWORK)

@@ -76,7 +76,7 @@ class Context:
     size: int
 
 
-@dataclass
+@dataclass(eq=False)                # an object is itself: compared by identity, hashable
 class WdfObject:
     handle: int
     address: int
@@ -88,6 +88,7 @@ class WdfObject:
     cleanup: list[int] = field(default_factory=list)        # EvtCleanupCallback per attributes given
     destroy: list[int] = field(default_factory=list)
     state: object = None            # the type's own record (Queue, MemoryBlock...); may define on_delete(k)
+    deleted: bool = False
 
 
 @dataclass
@@ -118,6 +119,8 @@ class Framework:
     devices: list[WdfObject] = field(default_factory=list)           # every device created (also deleted ones)
     calls: list[str] = field(default_factory=list)                   # framework functions a driver called
     ran: list[str] = field(default_factory=list)                     # driver callbacks the framework ran
+    registered: list[str] = field(default_factory=list)              # kinds of object callbacks set (cleanup, timer...)
+    queued: list[int] = field(default_factory=list)                  # handles of timers, work items, DPCs due to run
     deleted: list[tuple[str, int, int]] = field(default_factory=list)  # (callback kind, routine, handle)
 
     def client(self, k, globals_address: int) -> Client:
@@ -161,8 +164,10 @@ def add_context(k, obj: WdfObject, attrs: ks.WDF_OBJECT_ATTRIBUTES) -> Context |
     """Record the callbacks and allocate zeroed context memory of the type's size (or the override)."""
     if attrs.EvtCleanupCallback:
         obj.cleanup.append(attrs.EvtCleanupCallback)
+        register(k, "EvtCleanupCallback")
     if attrs.EvtDestroyCallback:
         obj.destroy.append(attrs.EvtDestroyCallback)
+        register(k, "EvtDestroyCallback")
     if not attrs.ContextTypeInfo:
         return None
     info = k.read_struct(ks.WDF_OBJECT_CONTEXT_TYPE_INFO, attrs.ContextTypeInfo)
@@ -173,6 +178,12 @@ def add_context(k, obj: WdfObject, attrs: ks.WDF_OBJECT_ATTRIBUTES) -> Context |
     context = Context(type_info, address, size)
     obj.contexts.append(context)
     return context
+
+
+def register(k, kind: str) -> None:
+    """Note that a driver set a callback of this kind on an object (for the report's never-ran list)."""
+    if kind not in k.wdf.registered:
+        k.wdf.registered.append(kind)
 
 
 def lookup(k, globals_address: int, handle: int, fx_type: int) -> WdfObject:
@@ -191,18 +202,35 @@ def lookup(k, globals_address: int, handle: int, fx_type: int) -> WdfObject:
                      f"{k.current_export.name}: 0x{handle:x} is not a WDF handle (KMDF reads 0x{address:x})"))
 
 
+def run_callback(k, name: str, routine: int, args: list[int]) -> int:
+    """Call a driver callback from the framework, noting which ran (for the report); stand-ins it calls
+    are reported as called in `name`."""
+    if name not in k.wdf.ran:
+        k.wdf.ran.append(name)
+    outer, k.standins.entry = k.standins.entry, name
+    try:
+        return k.call_nested(routine, args)
+    finally:
+        k.standins.entry = outer
+
+
 def delete(k, obj: WdfObject) -> None:
-    """Delete an object and, first, its children (youngest first); record the callbacks in the
-    order KMDF runs them: every cleanup, then every destroy."""
+    """Delete an object and, first, its children (youngest first), running the callbacks in the order
+    KMDF runs them: every cleanup, then every destroy (each also recorded in `Framework.deleted`)."""
+    if obj.deleted:                     # a callback deleted it (or its parent) already
+        return
+    obj.deleted = True
     for child in reversed(list(obj.children)):
         delete(k, child)
-    for routine in obj.cleanup:
-        k.wdf.deleted.append(("EvtCleanupCallback", routine, obj.handle))
-    for routine in obj.destroy:
-        k.wdf.deleted.append(("EvtDestroyCallback", routine, obj.handle))
+    for kind, routines in (("EvtCleanupCallback", obj.cleanup), ("EvtDestroyCallback", obj.destroy)):
+        for routine in routines:
+            k.wdf.deleted.append((kind, routine, obj.handle))
+            run_callback(k, kind, routine, [obj.handle])
     if obj.parent is not None:
         obj.parent.children.remove(obj)
     k.wdf.objects.pop(obj.handle, None)
+    if obj.handle in k.wdf.queued:
+        k.wdf.queued.remove(obj.handle)     # a deleted timer, work item or DPC never runs
     on_delete = getattr(obj.state, "on_delete", None)
     if on_delete is not None:
         on_delete(k)

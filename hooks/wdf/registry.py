@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from hooks import kstructs as ks
 from hooks.api import NTSTATUS, POOL_TYPE, PULONG, PUNICODE_STRING, PVOID, ULONG, VOID, export
-from hooks.registry import REG_DWORD, REG_EXPAND_SZ, REG_SZ, Key
+from hooks.registry import REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ, Key
 from hooks.registry import Value as RegValue
-from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_REG_KEY, STATUS_BUFFER_TOO_SMALL, STATUS_OBJECT_NAME_NOT_FOUND,
-                                 STATUS_SUCCESS, Client, WdfObject, delete, lookup, new_object)
+from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_COLLECTION, FX_TYPE_REG_KEY, STATUS_BUFFER_TOO_SMALL,
+                                 STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS, Client, WdfObject, delete, lookup,
+                                 new_object)
 from hooks.wdf.memory import new_memory
-from hooks.wdf.types import PUSHORT, PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, WDFKEY
+from hooks.wdf.misc import new_string
+from hooks.wdf.types import PUSHORT, PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, WDFCOLLECTION, WDFKEY
 
 STATUS_OBJECT_TYPE_MISMATCH = 0xC0000024
 STATUS_BUFFER_OVERFLOW = 0x80000005
@@ -43,6 +45,25 @@ def WdfRegistryQueryULong(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Va
     if value.type != REG_DWORD:
         return STATUS_OBJECT_TYPE_MISMATCH
     k.mem.write(Value, value.data[:4])
+    return STATUS_SUCCESS
+
+
+@export("WdfRegistryQueryMultiString", module=FRAMEWORK)
+def WdfRegistryQueryMultiString(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PUNICODE_STRING,
+                                StringsAttributes: PWDF_OBJECT_ATTRIBUTES, Collection: WDFCOLLECTION) -> NTSTATUS:
+    """Each string of a REG_MULTI_SZ value becomes a WDFSTRING added to the collection (its parent, unless
+    the attributes name another)."""
+    value = _value(k, DriverGlobals, Key, ValueName)
+    if value is None:
+        return STATUS_OBJECT_NAME_NOT_FOUND
+    if value.type != REG_MULTI_SZ:
+        return STATUS_OBJECT_TYPE_MISMATCH
+    client = k.wdf.client(k, DriverGlobals)
+    collection = lookup(k, DriverGlobals, Collection, FX_TYPE_COLLECTION)
+    for text in value.data.decode("utf-16-le", "replace").split("\0"):
+        if not text:
+            break                                   # the empty string that ends the list
+        collection.state.append(new_string(k, client, text, StringsAttributes, collection).handle)
     return STATUS_SUCCESS
 
 

@@ -13,35 +13,43 @@ EvtDriverUnload) and, for a PnP driver, DriverExtension->AddDevice, as FxDriver:
   as a nested call. A request the driver does not complete, or one put on a manual queue, pends
   (STATUS_PENDING, the IRP marked pending); with no queue or no callback it completes with
   STATUS_INVALID_DEVICE_REQUEST. IRP_MJ_PNP START_DEVICE / REMOVE_DEVICE of a PnP device run its
-  PnP/power callbacks in the framework's order. Other major functions complete with
+  PnP/power callbacks in the framework's order; its power IRPs complete with STATUS_SUCCESS (the
+  framework's power policy: D0 entry ran at start). If the device has an EvtIoInCallerContext, a
+  read, write or device-control request goes there first, in the requestor's context, and reaches
+  the queues only when the driver calls WdfDeviceEnqueueRequest. Other major functions complete with
   STATUS_INVALID_DEVICE_REQUEST.
 - `FxDriverUnload` calls EvtDriverUnload, then deletes the WDFDRIVER and its children.
 - `FxDriverAddDevice` hands EvtDriverDeviceAdd a PnP PWDFDEVICE_INIT.
 
 WdfRequestComplete(WithInformation) completes the IRP through the I/O manager's IofCompleteRequest.
-WdfRequestRetrieveInputBuffer/OutputBuffer return what the transfer method gives: the system buffer
+WdfRequestRetrieveInputBuffer/OutputBuffer (and the WDFMEMORY over it, Retrieve*Memory) return what
+the transfer method gives: the system buffer
 (METHOD_BUFFERED, and the input of the direct methods, and buffered reads/writes), the MDL's system
 mapping (the direct methods' output, direct reads/writes); METHOD_NEITHER requests have no buffer
 to retrieve (STATUS_INVALID_DEVICE_REQUEST; such drivers use EvtIoInCallerContext).
 """
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 from hooks import kstructs as ks
 from hooks import mdl as mdls
-from hooks.api import EXPORTS, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, PVOID, SIZE_T, ULONG_PTR, VOID, export
+from hooks.api import (EXPORTS, NTSTATUS, PDEVICE_OBJECT, PDRIVER_OBJECT, PIRP, PUNICODE_STRING, PVOID,
+                       SIZE_T, ULONG_PTR, VOID, export)
 from hooks.wdf.device import DO_BUFFERED_IO, DO_DIRECT_IO, DeviceState, pnp_device_init
-from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_FILEOBJECT, FX_TYPE_REQUEST,
+from hooks.wdf.framework import (FRAMEWORK, FX_TYPE_DEVICE, FX_TYPE_FILEOBJECT, FX_TYPE_REQUEST, IFX_TYPE_MEMORY,
                                  STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS, Client,
-                                 WdfObject, delete, lookup, new_object)
+                                 WdfObject, delete, lookup, new_object, run_callback)
+from hooks.wdf.memory import MemoryBlock
 from hooks.wdf.types import PWDF_DRIVER_GLOBALS, WDFDEVICE, WDFFILEOBJECT, WDFREQUEST
 
 FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE = "FxDeviceDispatch", "FxDriverUnload", "FxDriverAddDevice"
 INTERNAL_ROUTINES = (FX_DISPATCH, FX_UNLOAD, FX_ADD_DEVICE)
 IRP_MJ_CREATE, IRP_MJ_CLOSE, IRP_MJ_READ, IRP_MJ_WRITE = 0x00, 0x02, 0x03, 0x04
 IRP_MJ_DEVICE_CONTROL, IRP_MJ_INTERNAL_DEVICE_CONTROL, IRP_MJ_CLEANUP = 0x0E, 0x0F, 0x12
-IRP_MJ_PNP = IRP_MJ_MAXIMUM_FUNCTION = 0x1B
+IRP_MJ_POWER, IRP_MJ_PNP = 0x16, 0x1B
+IRP_MJ_MAXIMUM_FUNCTION = IRP_MJ_PNP
 IRP_MN_START_DEVICE, IRP_MN_REMOVE_DEVICE = 0x00, 0x02
 WDF_POWER_DEVICE_D3_FINAL = 5             # WDF_POWER_DEVICE_STATE: the state before start and after removal
 FX_TYPE_CM_RES_LIST = 0x1036
@@ -63,6 +71,8 @@ NORMAL_PAGE_PRIORITY_NX = 16 | 0x40000000       # NormalPagePriority | MdlMappin
 _STACK = ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation")
 _IO_STATUS = ks.offset_of(ks.IRP, "IoStatus")
 _CONTROL = ks.offset_of(ks.IO_STACK_LOCATION, "Control")
+_PARAMETERS = ks.offset_of(ks.IO_STACK_LOCATION, "Parameters")
+_FILE_NAME = ks.offset_of(ks.FILE_OBJECT, "FileName")
 
 
 @dataclass
@@ -85,13 +95,6 @@ def wire_driver_object(k, client: Client, non_pnp: bool) -> None:
     if driver.DriverExtension:
         k.mem.write_q(driver.DriverExtension + ks.offset_of(ks.DRIVER_EXTENSION, "AddDevice"),
                       0 if non_pnp else k.address_of(FRAMEWORK, FX_ADD_DEVICE))
-
-
-def _run(k, name: str, routine: int, args: list[int]) -> int:
-    """Call a driver callback from the framework, noting which ran (for the report)."""
-    if name not in k.wdf.ran:
-        k.wdf.ran.append(name)
-    return k.call_nested(routine, args)
 
 
 def _device(k, device_object: int) -> WdfObject | None:
@@ -121,19 +124,60 @@ def FxDeviceDispatch(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
     state: DeviceState = device.state
     if major == IRP_MJ_PNP and not state.control:
         return _pnp(k, device, Irp, stack.MinorFunction)
+    if major == IRP_MJ_POWER and not state.control:
+        # the framework's power state machine owns power IRPs: D0 entry ran at START (no device below)
+        _complete_irp(k, Irp, STATUS_SUCCESS, 0)
+        return STATUS_SUCCESS
     if major == IRP_MJ_CREATE or major in FILE_CALLBACKS:
         return _file_request(k, device, Irp, stack, major)
-    queue = state.dispatching.get(major) or state.default_queue
-    callbacks = queue.state.callbacks if queue is not None else {}
-    routine = callbacks.get(QUEUE_CALLBACKS.get(major, ""), callbacks.get("EvtIoDefault"))
-    if major not in QUEUE_CALLBACKS or queue is None or (routine is None and queue.state.dispatch != "manual"):
+    if major not in QUEUE_CALLBACKS:
         _complete_irp(k, Irp, STATUS_INVALID_DEVICE_REQUEST, 0)
         return STATUS_INVALID_DEVICE_REQUEST
-    request = new_object(k, device.client, FX_TYPE_REQUEST, 0, queue, Request(Irp, major, stack, state))
-    if queue.state.dispatch != "manual":
-        name = next(n for n, a in callbacks.items() if a == routine)
-        _run(k, name, routine, [queue.handle, request.handle, *_queue_arguments(stack, major, routine, callbacks)])
+    request = new_object(k, device.client, FX_TYPE_REQUEST, state.request_attributes, device,
+                         Request(Irp, major, stack, state))
+    in_caller_context = state.callbacks.get("EvtIoInCallerContext")
+    if in_caller_context:                  # the driver enqueues it (WdfDeviceEnqueueRequest) or completes it
+        run_callback(k, "EvtIoInCallerContext", in_caller_context, [device.handle, request.handle])
+    else:
+        status = enqueue(k, device, request)
+        if status != STATUS_SUCCESS:
+            complete(k, request, status, 0)
     return _returned(k, request, stack_at)
+
+
+def enqueue(k, device: WdfObject, request: WdfObject) -> int:
+    """Put a request on the queue its type is configured to, else the default queue (see `enqueue_on`);
+    STATUS_INVALID_DEVICE_REQUEST when there is none (the caller completes the request then)."""
+    state: DeviceState = device.state
+    queue = state.dispatching.get(request.state.major) or state.default_queue
+    if queue is None:
+        return STATUS_INVALID_DEVICE_REQUEST
+    return enqueue_on(k, queue, request)
+
+
+def enqueue_on(k, queue: WdfObject, request: WdfObject) -> int:
+    """Present a request on `queue`: its callback for the request type (or EvtIoDefault) runs, or a manual
+    queue keeps it; STATUS_INVALID_DEVICE_REQUEST when the queue has no callback for it."""
+    major = request.state.major
+    callbacks = queue.state.callbacks
+    routine = callbacks.get(QUEUE_CALLBACKS[major], callbacks.get("EvtIoDefault"))
+    if routine is None and queue.state.dispatch != "manual":
+        return STATUS_INVALID_DEVICE_REQUEST
+    _reparent(request, queue)
+    if queue.state.dispatch == "manual":
+        queue.state.pending.append(request)
+    else:
+        name = next(n for n, a in callbacks.items() if a == routine)
+        run_callback(k, name, routine, [queue.handle, request.handle,
+                                        *_queue_arguments(request.state.stack, major, routine, callbacks)])
+    return STATUS_SUCCESS
+
+
+def _reparent(obj: WdfObject, parent: WdfObject) -> None:
+    if obj.parent is not None:
+        obj.parent.children.remove(obj)
+    obj.parent = parent
+    parent.children.append(obj)
 
 
 def _queue_arguments(stack: ks.IO_STACK_LOCATION, major: int, routine: int, callbacks: dict) -> list[int]:
@@ -159,12 +203,13 @@ def _file_request(k, device: WdfObject, irp: int, stack: ks.IO_STACK_LOCATION, m
     callbacks = device.state.callbacks
     file_object = _file_object(k, device, stack.FileObject)
     if major == IRP_MJ_CREATE and "EvtDeviceFileCreate" in callbacks:
-        request = new_object(k, device.client, FX_TYPE_REQUEST, 0, device, Request(irp, major, stack, device.state))
-        _run(k, "EvtDeviceFileCreate", callbacks["EvtDeviceFileCreate"],
+        request = new_object(k, device.client, FX_TYPE_REQUEST, device.state.request_attributes, device,
+                             Request(irp, major, stack, device.state))
+        run_callback(k, "EvtDeviceFileCreate", callbacks["EvtDeviceFileCreate"],
              [device.handle, request.handle, file_object.handle])
         return _returned(k, request, k.mem.read_q(irp + _STACK))
     if major in FILE_CALLBACKS and FILE_CALLBACKS[major] in callbacks:
-        _run(k, FILE_CALLBACKS[major], callbacks[FILE_CALLBACKS[major]], [file_object.handle])
+        run_callback(k, FILE_CALLBACKS[major], callbacks[FILE_CALLBACKS[major]], [file_object.handle])
     if major == IRP_MJ_CLOSE:
         delete(k, file_object)
     _complete_irp(k, irp, STATUS_SUCCESS, 0)
@@ -185,10 +230,13 @@ def _pnp(k, device: WdfObject, irp: int, minor: int) -> int:
     for name, argument in sequence:
         routine = device.state.callbacks.get(name)
         if routine:
-            status = _run(k, name, routine, [device.handle, *extra[argument]]) & 0xFFFFFFFF
+            status = run_callback(k, name, routine, [device.handle, *extra[argument]]) & 0xFFFFFFFF
             if status >= 0x80000000 and name in dict(START_SEQUENCE):
                 _complete_irp(k, irp, status, 0)
                 return status
+    if minor == IRP_MN_START_DEVICE:              # the interfaces WdfDeviceCreateDeviceInterface registered go live
+        for guid, reference in device.state.interfaces:
+            k.interfaces.register(guid, device.state.pdo or device.state.device_object, reference).enabled = True
     if minor == IRP_MN_REMOVE_DEVICE:
         device_object = device.state.device_object
         delete(k, device)
@@ -203,14 +251,14 @@ def FxDriverUnload(k, DriverObject: PDRIVER_OBJECT) -> VOID:
     if client is None:
         return
     if client.config["EvtDriverUnload"]:
-        _run(k, "EvtDriverUnload", client.config["EvtDriverUnload"], [client.driver.handle])
+        run_callback(k, "EvtDriverUnload", client.config["EvtDriverUnload"], [client.driver.handle])
     delete(k, client.driver)
 
 
 @export(FX_ADD_DEVICE, module=FRAMEWORK)
 def FxDriverAddDevice(k, DriverObject: PDRIVER_OBJECT, PhysicalDeviceObject: PDEVICE_OBJECT) -> NTSTATUS:
     client = next(c for c in k.wdf.clients.values() if c.driver_object == DriverObject and c.driver)
-    return _run(k, "EvtDriverDeviceAdd", client.config["EvtDriverDeviceAdd"],
+    return run_callback(k, "EvtDriverDeviceAdd", client.config["EvtDriverDeviceAdd"],
                 [client.driver.handle, pnp_device_init(k, client, PhysicalDeviceObject)]) & 0xFFFFFFFF
 
 
@@ -296,6 +344,31 @@ def _retrieve(k, globals_address: int, handle: int, minimum: int, buffer_out: in
     return STATUS_SUCCESS
 
 
+def _retrieve_memory(k, globals_address: int, handle: int, memory_out: int, output: bool) -> int:
+    """A WDFMEMORY over the request's input or output buffer, owned by the request (deleted with it)."""
+    obj = lookup(k, globals_address, handle, FX_TYPE_REQUEST)
+    found = _buffer(k, obj.state, output)
+    if found is None:
+        return STATUS_INVALID_DEVICE_REQUEST
+    address, length = found
+    if length == 0 or not address:
+        return STATUS_BUFFER_TOO_SMALL
+    memory = new_object(k, obj.client, IFX_TYPE_MEMORY, 0, obj, MemoryBlock(address, length, owned=False))
+    k.mem.write_q(memory_out, memory.handle)
+    return STATUS_SUCCESS
+
+
+@export("WdfRequestRetrieveInputMemory", module=FRAMEWORK)
+def WdfRequestRetrieveInputMemory(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Memory: PVOID) -> NTSTATUS:
+    return _retrieve_memory(k, DriverGlobals, Request, Memory, output=False)
+
+
+@export("WdfRequestRetrieveOutputMemory", module=FRAMEWORK)
+def WdfRequestRetrieveOutputMemory(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST,
+                                   Memory: PVOID) -> NTSTATUS:
+    return _retrieve_memory(k, DriverGlobals, Request, Memory, output=True)
+
+
 @export("WdfRequestRetrieveInputBuffer", module=FRAMEWORK)
 def WdfRequestRetrieveInputBuffer(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST,
                                   MinimumRequiredLength: SIZE_T, Buffer: PVOID, Length: PVOID) -> NTSTATUS:
@@ -319,3 +392,43 @@ def WdfRequestWdmGetIrp(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUE
 def WdfFileObjectGetDevice(k, DriverGlobals: PWDF_DRIVER_GLOBALS, FileObject: WDFFILEOBJECT) -> WDFDEVICE:
     """The device the file object was opened on (its parent)."""
     return lookup(k, DriverGlobals, FileObject, FX_TYPE_FILEOBJECT).parent.handle
+
+
+@export("WdfDeviceEnqueueRequest", module=FRAMEWORK)
+def WdfDeviceEnqueueRequest(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, Request: WDFREQUEST) -> NTSTATUS:
+    """From EvtIoInCallerContext: hand the request to the framework's queues, as if it had just arrived."""
+    device = lookup(k, DriverGlobals, Device, FX_TYPE_DEVICE)
+    return enqueue(k, device, lookup(k, DriverGlobals, Request, FX_TYPE_REQUEST))
+
+
+@export("WdfRequestGetParameters", module=FRAMEWORK)
+def WdfRequestGetParameters(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Parameters: PVOID) -> VOID:
+    """The request's type (its major function) and the parameters of its I/O stack location."""
+    request = _request(k, DriverGlobals, Request)
+    params = ks.WDF_REQUEST_PARAMETERS(Size=k.mem.read_u16(Parameters),     # WDF_REQUEST_PARAMETERS_INIT set it
+                                       MinorFunction=request.stack.MinorFunction, Type=request.major)
+    raw = bytes(request.stack)[_PARAMETERS:_PARAMETERS + ctypes.sizeof(params.Parameters)]
+    ctypes.memmove(params.Parameters, raw, len(raw))
+    k.write_struct(Parameters, params)
+
+
+@export("WdfRequestGetFileObject", module=FRAMEWORK)
+def WdfRequestGetFileObject(k, DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> WDFFILEOBJECT:
+    """The WDFFILEOBJECT of the handle the request came on (NULL for a request without a file object)."""
+    obj = lookup(k, DriverGlobals, Request, FX_TYPE_REQUEST)
+    file_object = obj.state.stack.FileObject
+    if not file_object:
+        return 0
+    device = _device(k, obj.state.device.device_object)
+    return _file_object(k, device, file_object).handle
+
+
+@export("WdfFileObjectGetFileName", module=FRAMEWORK)
+def WdfFileObjectGetFileName(k, DriverGlobals: PWDF_DRIVER_GLOBALS, FileObject: WDFFILEOBJECT) -> PUNICODE_STRING:
+    """The FILE_OBJECT's FileName (empty when the device itself was opened)."""
+    return lookup(k, DriverGlobals, FileObject, FX_TYPE_FILEOBJECT).state + _FILE_NAME
+
+
+@export("WdfFileObjectWdmGetFileObject", module=FRAMEWORK)
+def WdfFileObjectWdmGetFileObject(k, DriverGlobals: PWDF_DRIVER_GLOBALS, FileObject: WDFFILEOBJECT) -> PVOID:
+    return lookup(k, DriverGlobals, FileObject, FX_TYPE_FILEOBJECT).state

@@ -431,6 +431,17 @@ gccdrv   threads_worker      threads.c
 gccdrv   threads_worker_exec threads.c -DCASE_EXEC
 gccdrv   threads_poll        threads.c -DCASE_POLL
 
+# ---------------------------------------------------------------------------
+# W. KMDF requests past one queue, deferred work, deletion callbacks, a bus driver's child list, device
+#    interfaces and the WPP recorder (kmdf_io.c; obj/libwpprecorder.a from src/wpprecorder.def); a WFP
+#    callout driver's engine set-up (wfp.c; obj/libfwpkclnt.a from src/fwpkclnt.def)
+# ---------------------------------------------------------------------------
+(cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix wpp -d ../src/wpprecorder.def -l libwpprecorder.a)
+(cd "$OBJ" && "$MINGW-dlltool" -m i386:x86-64 --temp-prefix fwpk -d ../src/fwpkclnt.def -l libfwpkclnt.a)
+gccdrv kmdf_io     kmdf_io.c -DCASE_IO "${KMDF_LD[@]}"
+gccdrv kmdf_bus    kmdf_io.c -DCASE_BUS "${KMDF_LD[@]}" -lwpprecorder
+gccdrv wfp_engine  wfp.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lfwpkclnt
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi

@@ -4,7 +4,7 @@
 For every manifest entry this verifies, with pefile and capstone only:
   * x64 image, native subsystem, DYNAMIC_BASE and NX_COMPAT, not a DLL,
     a .reloc section, imports only from ntoskrnl.exe / hal.dll / fltmgr.sys /
-    wdfldr.sys / ndis.sys;
+    wdfldr.sys / ndis.sys / fwpkclnt.sys / wpprecorder.sys;
   * SectionAlignment 0x1000 (except the unaligned_* drivers);
   * the static findings: writable+executable sections (0x2003), sections that
     are not page aligned (0x2004), the IAT in an executable section (0x2005),
@@ -119,7 +119,7 @@ def check(entry, show_sites=False):
     if not oh.DATA_DIRECTORY[5].VirtualAddress or not any(section_name(s) == ".reloc" for s in pe.sections):
         problems.append("no .reloc")
     dlls = {d.dll.decode().lower() for d in getattr(pe, "DIRECTORY_ENTRY_IMPORT", [])}
-    if not dlls <= {"ntoskrnl.exe", "hal.dll", "fltmgr.sys", "wdfldr.sys", "ndis.sys"}:    # none at all is fine: seh_unhandled_fault
+    if not dlls <= {"ntoskrnl.exe", "hal.dll", "fltmgr.sys", "wdfldr.sys", "ndis.sys", "fwpkclnt.sys", "wpprecorder.sys"}:    # none at all is fine: seh_unhandled_fault
         problems.append(f"imports from {sorted(dlls)}")
     if (oh.SectionAlignment != 0x1000) != name.startswith("unaligned"):
         problems.append(f"SectionAlignment {oh.SectionAlignment:#x}")

@@ -20,6 +20,7 @@ from typing import Callable
 
 from hooks import kstructs as ks
 from hooks.irp import IrpRequest
+from hooks.wdf.queue import io_control_callbacks
 from verifier.bugcheck import BugCheck
 from verifier.fuzz.minimize import minimize
 from verifier.fuzz.mutate import Mutator
@@ -77,9 +78,10 @@ class Campaign:
         if ks.IRP_MJ_DEVICE_CONTROL not in majors:
             ioctls = []
         self.ioctls = ioctls
-        routines = [run.major_routine(m) for m in majors] + target.queue_callbacks()
+        k, driver = target.session.kernel, target.session.driver
+        image = driver.image
+        routines = [run.major_routine(m) for m in majors] + io_control_callbacks(k, driver.driver_object)
         from verifier.harvest import comparison_operands
-        k, image = target.session.kernel, target.session.driver.image
         self.tokens = comparison_operands(k.mem.read, [r for r in routines if image.contains(r)], image.base,
                                           image.size)
         self.mutator = Mutator(self.rng, self.tokens, ioctls, [m for m in majors if m not in (

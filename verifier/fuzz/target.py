@@ -98,11 +98,6 @@ class FuzzTarget:
             return NotFuzzable(f"{self.path}: {what} fails with 0x{status or 0:08X}, so Windows unloads the driver")
         return NotFuzzable(f"{self.path}: {what} did not finish ({outcome}): {report.incomplete or 'see verifier run'}")
 
-    def queue_callbacks(self) -> list[int]:
-        """KMDF: the EvtIo* callbacks of the driver's queues (where its requests are handled)."""
-        wdf = self.session.kernel.wdf
-        return [a for obj in wdf.devices for q in obj.state.queues for a in q.state.callbacks.values() if a]
-
     def execute(self, steps: list[Step]) -> Execution:
         """Restore the snapshot and run one input."""
         s, k = self.session, self.session.kernel

@@ -95,4 +95,5 @@ def fuzz_from_json(f: dict) -> FuzzSummary:
 def wdf_from_json(w: dict) -> WdfSummary:
     devices = [WdfDevice(dev["name"], dev["control"], dev["callbacks"], [WdfQueue(**q) for q in dev["queues"]])
                for dev in w["devices"]]
-    return WdfSummary(w["version"], w["func_count"], w["driver_callbacks"], devices, w["calls"], w.get("ran", []))
+    return WdfSummary(w["version"], w["func_count"], w["driver_callbacks"], devices, w["calls"], w.get("ran", []),
+                      w.get("not_run", []))

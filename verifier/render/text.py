@@ -72,6 +72,8 @@ def wdf_line(summary: WdfSummary) -> str:
                      + (f" [{queues}]" if queues else ""))
     if summary.ran:
         parts.append(f"ran {', '.join(summary.ran)}")
+    if summary.not_run:
+        parts.append(f"never ran {', '.join(summary.not_run)}")
     return "; ".join(parts)
 
 
@@ -117,7 +119,8 @@ def driver_block(d: DriverReport) -> str:
         out.append(f"  wdf: {wdf_line(d.wdf)}")
     for u in d.unimplemented_apis:
         where = f" from {name}+0x{u.caller_rva:x}" if u.caller_rva is not None else ""
-        out.append(f"  unimplemented: {u.module}!{u.call or u.name}{where} (x{u.count})")
+        during = f" in {', '.join(u.entry_points)}" if u.entry_points else ""
+        out.append(f"  unimplemented: {u.module}!{u.call or u.name}{where} (x{u.count}){during}")
     for w in d.warnings:
         out.append(f"  warning: {w.kind}: {w.message}")
     if d.fuzz:

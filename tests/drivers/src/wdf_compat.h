@@ -430,6 +430,118 @@ typedef PFN_WDFWORKITEMCREATE PFN_WdfWorkItemCreate;
 typedef PFN_WDFDEVICEALLOCANDQUERYPROPERTYEX PFN_WdfDeviceAllocAndQueryPropertyEx;
 typedef PFN_WDFFDOINITALLOCANDQUERYPROPERTYEX PFN_WdfFdoInitAllocAndQueryPropertyEx;
 
+/* Requests, queues, deferred-work objects and child lists (kmdf_io.c; KMDF 1.33 wdfrequest.h, wdfio.h,
+ * wdftimer.h, wdfworkitem.h, wdfdpc.h, wdfchildlist.h, wdffuncenum.h) */
+#define WdfChildListBeginScanTableIndex 4
+#define WdfChildListEndScanTableIndex 5
+#define WdfChildListBeginIterationTableIndex 6
+#define WdfChildListRetrieveNextDeviceTableIndex 7
+#define WdfChildListEndIterationTableIndex 8
+#define WdfChildListAddOrUpdateChildDescriptionAsPresentTableIndex 9
+#define WdfChildListUpdateChildDescriptionAsMissingTableIndex 10
+#define WdfDeviceEnqueueRequestTableIndex 91
+#define WdfDpcEnqueueTableIndex 112
+#define WdfDpcCancelTableIndex 113
+#define WdfDpcGetParentObjectTableIndex 114
+#define WdfFdoGetDefaultChildListTableIndex 132
+#define WdfIoQueueStartTableIndex 154
+#define WdfIoQueueRetrieveNextRequestTableIndex 158
+#define WdfIoQueueRetrieveRequestByFileObjectTableIndex 159
+#define WdfIoQueuePurgeSynchronouslyTableIndex 164
+#define WdfIoQueuePurgeTableIndex 165
+#define WdfRequestGetParametersTableIndex 266
+#define WdfRequestGetFileObjectTableIndex 277
+#define WdfRequestForwardToIoQueueTableIndex 281
+#define WdfTimerStartTableIndex 319
+#define WdfTimerStopTableIndex 320
+#define WdfTimerGetParentObjectTableIndex 321
+#define WdfWorkItemEnqueueTableIndex 380
+#define WdfWorkItemGetParentObjectTableIndex 381
+#define WdfWorkItemFlushTableIndex 382
+
+typedef struct WDFCHILDLIST__ *WDFCHILDLIST;
+typedef struct _WDF_REQUEST_PARAMETERS {
+    USHORT Size;
+    UCHAR MinorFunction;
+    WDF_REQUEST_TYPE Type;
+    union {
+        struct { size_t Length; ULONG POINTER_ALIGNMENT Key; LONGLONG DeviceOffset; } Read, Write;
+        struct { size_t OutputBufferLength; size_t POINTER_ALIGNMENT InputBufferLength;
+                 ULONG POINTER_ALIGNMENT IoControlCode; PVOID Type3InputBuffer; } DeviceIoControl;
+    } Parameters;
+} WDF_REQUEST_PARAMETERS, *PWDF_REQUEST_PARAMETERS;
+/* WDF_REQUEST_PARAMETERS_INIT, as wdfrequest.h defines it */
+static __inline VOID WDF_REQUEST_PARAMETERS_INIT(PWDF_REQUEST_PARAMETERS p)
+{
+    RtlZeroMemory(p, sizeof(*p));
+    p->Size = sizeof(*p);
+}
+typedef struct _WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER { ULONG IdentificationDescriptionSize; }
+    WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, *PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER;
+typedef struct _WDF_CHILD_ADDRESS_DESCRIPTION_HEADER { ULONG AddressDescriptionSize; }
+    WDF_CHILD_ADDRESS_DESCRIPTION_HEADER, *PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER;
+typedef struct _WDF_CHILD_LIST_ITERATOR { ULONG Size; ULONG Flags; PVOID Reserved[4]; }
+    WDF_CHILD_LIST_ITERATOR, *PWDF_CHILD_LIST_ITERATOR;
+typedef struct _WDF_CHILD_RETRIEVE_INFO {
+    ULONG Size;
+    PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER IdentificationDescription;
+    PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER AddressDescription;
+    int Status;
+    PVOID EvtChildListIdentificationDescriptionCompare;
+} WDF_CHILD_RETRIEVE_INFO, *PWDF_CHILD_RETRIEVE_INFO;
+#define WdfRetrieveAllChildren 0x3          /* WDF_RETRIEVE_CHILD_FLAGS: present | missing */
+
+typedef VOID (NTAPI *PFN_WdfChildListBeginScan)(PWDF_DRIVER_GLOBALS, WDFCHILDLIST);
+typedef VOID (NTAPI *PFN_WdfChildListEndScan)(PWDF_DRIVER_GLOBALS, WDFCHILDLIST);
+typedef VOID (NTAPI *PFN_WdfChildListBeginIteration)(PWDF_DRIVER_GLOBALS, WDFCHILDLIST, PWDF_CHILD_LIST_ITERATOR);
+typedef NTSTATUS (NTAPI *PFN_WdfChildListRetrieveNextDevice)(PWDF_DRIVER_GLOBALS, WDFCHILDLIST,
+                                                            PWDF_CHILD_LIST_ITERATOR, WDFDEVICE*, PWDF_CHILD_RETRIEVE_INFO);
+typedef VOID (NTAPI *PFN_WdfChildListEndIteration)(PWDF_DRIVER_GLOBALS, WDFCHILDLIST, PWDF_CHILD_LIST_ITERATOR);
+typedef NTSTATUS (NTAPI *PFN_WdfChildListAddOrUpdateChildDescriptionAsPresent)(
+    PWDF_DRIVER_GLOBALS, WDFCHILDLIST, PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER);
+typedef NTSTATUS (NTAPI *PFN_WdfChildListUpdateChildDescriptionAsMissing)(
+    PWDF_DRIVER_GLOBALS, WDFCHILDLIST, PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER);
+typedef NTSTATUS (NTAPI *PFN_WdfDeviceEnqueueRequest)(PWDF_DRIVER_GLOBALS, WDFDEVICE, WDFREQUEST);
+typedef BOOLEAN (NTAPI *PFN_WdfDpcEnqueue)(PWDF_DRIVER_GLOBALS, WDFDPC);
+typedef BOOLEAN (NTAPI *PFN_WdfDpcCancel)(PWDF_DRIVER_GLOBALS, WDFDPC, BOOLEAN);
+typedef WDFOBJECT (NTAPI *PFN_WdfDpcGetParentObject)(PWDF_DRIVER_GLOBALS, WDFDPC);
+typedef WDFCHILDLIST (NTAPI *PFN_WdfFdoGetDefaultChildList)(PWDF_DRIVER_GLOBALS, WDFDEVICE);
+typedef VOID (NTAPI *PFN_WdfIoQueueStart)(PWDF_DRIVER_GLOBALS, WDFQUEUE);
+typedef NTSTATUS (NTAPI *PFN_WdfIoQueueRetrieveNextRequest)(PWDF_DRIVER_GLOBALS, WDFQUEUE, WDFREQUEST*);
+typedef NTSTATUS (NTAPI *PFN_WdfIoQueueRetrieveRequestByFileObject)(PWDF_DRIVER_GLOBALS, WDFQUEUE, WDFFILEOBJECT,
+                                                                   WDFREQUEST*);
+typedef VOID (NTAPI *PFN_WdfIoQueuePurgeSynchronously)(PWDF_DRIVER_GLOBALS, WDFQUEUE);
+typedef VOID (NTAPI *PFN_WdfIoQueuePurge)(PWDF_DRIVER_GLOBALS, WDFQUEUE, PVOID, PVOID);
+typedef VOID (NTAPI *PFN_WdfRequestGetParameters)(PWDF_DRIVER_GLOBALS, WDFREQUEST, PWDF_REQUEST_PARAMETERS);
+typedef WDFFILEOBJECT (NTAPI *PFN_WdfRequestGetFileObject)(PWDF_DRIVER_GLOBALS, WDFREQUEST);
+typedef NTSTATUS (NTAPI *PFN_WdfRequestForwardToIoQueue)(PWDF_DRIVER_GLOBALS, WDFREQUEST, WDFQUEUE);
+typedef BOOLEAN (NTAPI *PFN_WdfTimerStart)(PWDF_DRIVER_GLOBALS, WDFTIMER, LONGLONG);
+typedef BOOLEAN (NTAPI *PFN_WdfTimerStop)(PWDF_DRIVER_GLOBALS, WDFTIMER, BOOLEAN);
+typedef WDFOBJECT (NTAPI *PFN_WdfTimerGetParentObject)(PWDF_DRIVER_GLOBALS, WDFTIMER);
+typedef VOID (NTAPI *PFN_WdfWorkItemEnqueue)(PWDF_DRIVER_GLOBALS, WDFWORKITEM);
+typedef WDFOBJECT (NTAPI *PFN_WdfWorkItemGetParentObject)(PWDF_DRIVER_GLOBALS, WDFWORKITEM);
+typedef VOID (NTAPI *PFN_WdfWorkItemFlush)(PWDF_DRIVER_GLOBALS, WDFWORKITEM);
+#define WdfDeviceWdmGetPhysicalDeviceTableIndex 33
+#define WdfDeviceOpenRegistryKeyTableIndex 48
+#define WdfDeviceInitSetRequestAttributesTableIndex 72
+#define WdfFileObjectGetFileNameTableIndex 137
+#define WdfFileObjectWdmGetFileObjectTableIndex 140
+#define WdfRegistryQueryMultiStringTableIndex 237
+#define WdfRequestWdmGetIrpTableIndex 285
+typedef PDEVICE_OBJECT (NTAPI *PFN_WdfDeviceWdmGetPhysicalDevice)(PWDF_DRIVER_GLOBALS, WDFDEVICE);
+typedef NTSTATUS (NTAPI *PFN_WdfDeviceOpenRegistryKey)(PWDF_DRIVER_GLOBALS, WDFDEVICE, ULONG, ACCESS_MASK,
+                                                      PWDF_OBJECT_ATTRIBUTES, WDFKEY*);
+typedef VOID (NTAPI *PFN_WdfDeviceInitSetRequestAttributes)(PWDF_DRIVER_GLOBALS, PWDFDEVICE_INIT, PWDF_OBJECT_ATTRIBUTES);
+typedef PUNICODE_STRING (NTAPI *PFN_WdfFileObjectGetFileName)(PWDF_DRIVER_GLOBALS, WDFFILEOBJECT);
+typedef PFILE_OBJECT (NTAPI *PFN_WdfFileObjectWdmGetFileObject)(PWDF_DRIVER_GLOBALS, WDFFILEOBJECT);
+typedef NTSTATUS (NTAPI *PFN_WdfRegistryQueryMultiString)(PWDF_DRIVER_GLOBALS, WDFKEY, PCUNICODE_STRING,
+                                                         PWDF_OBJECT_ATTRIBUTES, WDFCOLLECTION);
+typedef PIRP (NTAPI *PFN_WdfRequestWdmGetIrp)(PWDF_DRIVER_GLOBALS, WDFREQUEST);
+#define WdfRequestRetrieveInputMemoryTableIndex 267
+#define WdfRequestRetrieveOutputMemoryTableIndex 268
+typedef NTSTATUS (NTAPI *PFN_WdfRequestRetrieveInputMemory)(PWDF_DRIVER_GLOBALS, WDFREQUEST, WDFMEMORY*);
+typedef NTSTATUS (NTAPI *PFN_WdfRequestRetrieveOutputMemory)(PWDF_DRIVER_GLOBALS, WDFREQUEST, WDFMEMORY*);
+
 extern PWDF_DRIVER_GLOBALS WdfDriverGlobals;
 #if KMDF_MINOR <= 13
 extern WDFFUNC WdfFunctions[KMDF_FUNC_COUNT];
