@@ -134,7 +134,7 @@ class Kernel:
         self.devices: dict[int, str | None] = {}
         self.symlinks: dict[str, str] = {}
         self.va_ranges = memory.address_ranges()
-        self.user_regions: dict[int, int] = {}     # base -> size: user allocations and views
+        self.user_regions = memory.UserRegions()     # base -> size: user allocations and views
         self.kernel_regions: dict[int, int] = {}   # base -> size: I/O space and contiguous memory
         self.mapped_mdls: dict[int, int] = {}      # base -> size: MDL mappings
         self.registry = Registry(rootfs.registry_seed(), self.profile)

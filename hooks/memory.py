@@ -83,6 +83,19 @@ class VaRanges(dict):
             self[kind].next = next_va
 
 
+class UserRegions(dict):
+    """Base -> size of the user-range allocations and views; saves itself for snapshots (every user
+    request adds one)."""
+
+    def snapshot(self) -> object:
+        return dict(self)
+
+    def restore(self, saved: object) -> None:
+        if self != saved:
+            self.clear()
+            self.update(saved)
+
+
 def address_ranges() -> VaRanges:
     """The virtual ranges this subsystem hands out, one set per kernel."""
     return VaRanges(user=VaRange(USER_RANGE_BASE, USER_RANGE_END),

@@ -92,6 +92,14 @@ class StandIns:
         self.cut: str | None = None      # module!routine: the last failing answer in the current call
         self.entry = ""                  # the entry point running: DriverEntry, IRP_MJ_..., a KMDF callback
 
+    def snapshot(self) -> object:
+        """Saved by itself (hooks.state): every entry point changes `entry`, and a generic copy back
+        would be paid on every fuzz input."""
+        return self.cut, self.entry
+
+    def restore(self, saved: object) -> None:
+        self.cut, self.entry = saved
+
     def routine(self, module: str, name: str, address: int) -> Callable:
         """The stub routine at `address`: typed on its first call (most exports are never called), then
         replaced by the decoder generated for the prototype."""
