@@ -35,13 +35,16 @@ CLUSTER = 0x1000
 PREVIEW_BYTES = 32
 
 
-@dataclass(eq=False)
+@dataclass
 class Node:
-    """A file or directory on the volume."""
+    """A file or directory on the volume. Nodes compare by value (`index` is unique, so two nodes of
+    one volume are equal only if they are one): a kernel snapshot compares the live tree with its
+    saved copy on every restore, and the generated `__eq__` does it in a few calls per node. The
+    parent link is left out of the comparison (it would recurse back up)."""
 
     name: str
     directory: bool
-    parent: Node | None
+    parent: Node | None = field(compare=False, repr=False)
     index: int
     time: int
     attributes: int = FILE_ATTRIBUTE_ARCHIVE
