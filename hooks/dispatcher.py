@@ -180,11 +180,11 @@ def _could_wake(k, wait: Wait, thread: int, by: int | None) -> bool:
 
 
 def _others_could_run(k, by: int | None) -> bool:
-    """Whether another system thread could run before `by` (None: ever): one created that never
-    ran, or a parked one whose wait is satisfied by then."""
+    """Whether another thread could run before `by` (None: ever): a system thread created that never
+    ran, or a parked thread (a system thread, the entry point's) whose wait is satisfied by then."""
     s = k.scheduler
-    return any(t not in s.started or t in s.parked and _could_wake(k, s.parked[t].wait, t, by)
-               for t in k.deferred.threads if t != k.current_thread)
+    return (any(t not in s.started for t in k.deferred.threads if t != k.current_thread)
+            or any(_could_wake(k, p.wait, t, by) for t, p in s.parked.items() if t != k.current_thread))
 
 
 def _yields(k, deadline: int | None) -> bool:
