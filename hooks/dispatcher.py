@@ -262,9 +262,14 @@ def KeInitializeEvent(k, Event: PRKEVENT, Type: ULONG, State: BOOLEAN) -> None:
     k.write_struct(Event, ks.KEVENT(_header(Type, ks.KEVENT, State, Event)))
 
 
+def set_event(k, event: int) -> int:
+    """Signal an event (KeSetEvent, and the I/O manager for a synchronous IRP's caller); the old state."""
+    return _set_state(k, event, 1)
+
+
 @export("KeSetEvent")
 def KeSetEvent(k, Event: PRKEVENT, Increment: LONG, Wait: BOOLEAN) -> LONG:
-    return _set_state(k, Event, 1)
+    return set_event(k, Event)
 
 
 @export("KeResetEvent")
