@@ -5,9 +5,10 @@ satisfied at once and another thread could run in the meantime, the wait handler
 with `Blocked` (hooks/dispatcher.py); the thread is then *parked* here with its whole CPU context,
 as bytes, and the objects and deadline it waits on. Whoever drives the runs (verifier/threads.py)
 then picks the next thread: parked threads whose wait is now satisfied and created threads that never
-ran, in creation order, the thread the running entry point belongs to first. A parked thread resumes
-at its wait's return, with the status the wait returns (the signal consumed as Windows consumes it,
-or the timeout status once the clock reached its deadline).
+ran, in creation order, the thread the running entry point belongs to first, threads that yielded
+(KeDelayExecutionThread with a delay already over) last, in the order they yielded. A parked thread
+resumes at its wait's return, with the status the wait returns (the signal consumed as Windows
+consumes it, or the timeout status once the clock reached its deadline).
 
 All of it is kernel state a snapshot copies (the saved CPUs are bytes); the stacks are guest memory.
 Each resume counts against MAX_SWITCHES per entry point, so threads that wake each other forever
