@@ -74,7 +74,8 @@ class ThreadTerminated:
 class Wait:
     """What a thread waits for: any or all of `objects` (WAIT_ANY 1 / WAIT_ALL 0), or until
     `deadline` (interrupt time; None: no timeout), when the wait returns `timeout_status`
-    (STATUS_TIMEOUT; STATUS_SUCCESS for KeDelayExecutionThread, a wait on nothing)."""
+    (STATUS_TIMEOUT; STATUS_SUCCESS for KeDelayExecutionThread, a wait on nothing). A yield (a delay
+    already over) is satisfied at once but lets the other threads that are ready run first."""
 
     objects: tuple[int, ...]
     wait_type: int
@@ -82,6 +83,7 @@ class Wait:
     api: str
     timeout_status: int
     caller: int                # the driver's return address
+    yields: bool = False
 
 
 @dataclass

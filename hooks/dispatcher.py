@@ -179,15 +179,31 @@ def _could_wake(k, wait: Wait, thread: int, by: int | None) -> bool:
     return bool(times) and (by is None or min(times) <= by)
 
 
+def _others_could_run(k, by: int | None) -> bool:
+    """Whether another thread could run before `by` (None: ever): a system thread created that never
+    ran, or a parked thread (a system thread, the entry point's) whose wait is satisfied by then."""
+    s = k.scheduler
+    return (any(t not in s.started for t in k.deferred.threads if t != k.current_thread)
+            or any(_could_wake(k, p.wait, t, by) for t, p in s.parked.items() if t != k.current_thread))
+
+
 def _yields(k, deadline: int | None) -> bool:
     """Whether the current thread gives the processor up at this wait (see the module docstring)."""
-    s = k.scheduler
-    if not s.can_switch():
+    if not k.scheduler.can_switch():
         return False
-    if k.current_thread in k.deferred.threads:
-        return True
-    return any(t not in s.started or t in s.parked and _could_wake(k, s.parked[t].wait, t, deadline)
-               for t in k.deferred.threads if t != k.current_thread)
+    return k.current_thread in k.deferred.threads or _others_could_run(k, deadline)
+
+
+def yield_execution(k) -> int:
+    """A delay that is already over (a zero interval, an absolute time already past): as Sleep(0)
+    does, the thread gives the rest of its time slice to another thread ready to run, if any, and
+    goes on at once otherwise; the clock does not move. So a routine that sets its threads' events
+    and polls with such a delay until they exit lets them run, as they would on Windows (the setter
+    is preempted by the higher-priority threads it woke, or they run on another processor)."""
+    if k.scheduler.can_switch() and _others_could_run(k, k.interrupt_time):
+        raise Halt(Blocked(Wait((), WAIT_ANY, k.interrupt_time, k.current_export.name, STATUS_SUCCESS, k.caller,
+                                yields=True)))
+    return STATUS_SUCCESS
 
 
 def deadline(k, timeout: int) -> int | None:
@@ -246,9 +262,14 @@ def KeInitializeEvent(k, Event: PRKEVENT, Type: ULONG, State: BOOLEAN) -> None:
     k.write_struct(Event, ks.KEVENT(_header(Type, ks.KEVENT, State, Event)))
 
 
+def set_event(k, event: int) -> int:
+    """Signal an event (KeSetEvent, and the I/O manager for a synchronous IRP's caller); the old state."""
+    return _set_state(k, event, 1)
+
+
 @export("KeSetEvent")
 def KeSetEvent(k, Event: PRKEVENT, Increment: LONG, Wait: BOOLEAN) -> LONG:
-    return _set_state(k, Event, 1)
+    return set_event(k, Event)
 
 
 @export("KeResetEvent")

@@ -25,6 +25,7 @@ from emu.machine import Halt, Raised
 from emu.memory import PAGE, PROT_RW, PTE_P, PTE_U, PTE_W, page_ceil
 from hooks import kstructs as ks
 from hooks.api import BOOLEAN, KIRQL, NTSTATUS, PDEVICE_OBJECT, PIRP, PVOID, SIZE_T, ULONG, export
+from hooks.dispatcher import set_event
 from hooks.events import Crash
 from hooks.io import STATUS_INVALID_DEVICE_REQUEST
 from hooks.seh import EXCEPTION_NONCONTINUABLE, STATUS_ACCESS_VIOLATION, STATUS_DATATYPE_MISALIGNMENT
@@ -255,11 +256,10 @@ class IoManager:
         fo.SharedRead = fo.SharedWrite = 1
         return self.k.new_struct(fo, tag=TAG_FILE)
 
-    def build(self, device: int, request: IrpRequest, file_object: int = 0) -> IrpRecord:
-        """An IRP for the top of `device`'s stack with its next stack location filled in."""
+    def _allocate(self, device: int, user: bool) -> tuple[int, ks.IRP]:
+        """IoAllocateIrp(device's StackSize): the IRP's address and its fixed part, to fill in."""
         k = self.k
-        top = self.top_of_stack(device)
-        count = max(k.mem.read(top + ks.offset_of(ks.DEVICE_OBJECT, "StackSize"), 1)[0], 1)
+        count = max(k.mem.read(device + ks.offset_of(ks.DEVICE_OBJECT, "StackSize"), 1)[0], 1)
         va = k.pool.allocate(IRP_SIZE + count * STACK_SIZE, executable=False, paged=False, tag=TAG_IRP, owner=0)
         k.mem.write(va, bytes(IRP_SIZE + count * STACK_SIZE))
         irp = ks.IRP()
@@ -268,9 +268,17 @@ class IoManager:
         irp.StackCount = count
         irp.CurrentLocation = count + 1
         irp.Tail.Overlay.CurrentStackLocation = va + IRP_SIZE + count * STACK_SIZE
+        irp.RequestorMode = UserMode if user else KernelMode
+        irp.Tail.Overlay.Thread = self.process.thread if user else k.current_thread
+        return va, irp
+
+    def build(self, device: int, request: IrpRequest, file_object: int = 0) -> IrpRecord:
+        """An IRP for the top of `device`'s stack with its next stack location filled in."""
+        k = self.k
+        top = self.top_of_stack(device)
+        va, irp = self._allocate(top, request.user)
+        count = irp.StackCount
         irp.Tail.Overlay.OriginalFileObject = file_object
-        irp.RequestorMode = UserMode if request.user else KernelMode
-        irp.Tail.Overlay.Thread = self.process.thread if request.user else k.current_thread
         if request.major == ks.IRP_MJ_PNP:
             irp.IoStatus.Status = STATUS_NOT_SUPPORTED     # what the PnP manager starts every PnP IRP with
         sl = ks.IO_STACK_LOCATION()
@@ -282,6 +290,48 @@ class IoManager:
         k.write_struct(va + IRP_SIZE + (count - 1) * STACK_SIZE, sl)
         self.records[va] = record
         return record
+
+    def build_device_control(self, device: int, code: int, internal: bool, input_va: int, input_length: int,
+                             output_va: int, output_length: int, event: int, iosb: int) -> int:
+        """IoBuildDeviceIoControlRequest: a kernel-mode (INTERNAL_)DEVICE_CONTROL IRP for `device`
+        itself, its buffers laid out by the code's transfer method from the caller's kernel buffers.
+        On completion the I/O manager copies a buffered output back, fills *iosb and sets the event."""
+        k = self.k
+        va, irp = self._allocate(device, user=False)
+        major = ks.IRP_MJ_INTERNAL_DEVICE_CONTROL if internal else ks.IRP_MJ_DEVICE_CONTROL
+        data = k.mem.read(input_va, input_length) if input_va and input_length else b""
+        record = IrpRecord(va, IrpRequest(major, ioctl=code, input=data, output_length=output_length, user=False),
+                           user_output=output_va if output_length else 0)
+        sl = ks.IO_STACK_LOCATION(MajorFunction=major)
+        params = sl.Parameters.DeviceIoControl
+        params.IoControlCode, params.InputBufferLength, params.OutputBufferLength = code, input_length, output_length
+        method = ioctl_method(code)
+        if method == METHOD_BUFFERED:
+            record.system_buffer = self._system_buffer(data, max(input_length, output_length))
+            record.copy_back = True
+            irp.Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | (IRP_INPUT_OPERATION if output_length else 0)
+            irp.UserBuffer = output_va
+        elif method == METHOD_NEITHER:
+            params.Type3InputBuffer = input_va
+            irp.UserBuffer = output_va
+        else:
+            record.system_buffer = self._system_buffer(data, input_length)
+            irp.Flags = IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER if record.system_buffer else 0
+            irp.MdlAddress = self.lock_pages(output_va, output_length, 0) if output_va and output_length else 0
+        irp.AssociatedIrp.SystemBuffer = record.system_buffer
+        irp.UserIosb, irp.UserEvent = iosb, event
+        record.on_complete = lambda done: self._signal_caller(done, iosb, event)
+        k.write_struct(va, irp)
+        k.write_struct(va + IRP_SIZE + (irp.StackCount - 1) * STACK_SIZE, sl)
+        self.records[va] = record
+        return va
+
+    def _signal_caller(self, record: IrpRecord, iosb: int, event: int) -> None:
+        """What the I/O manager does for the thread that built a synchronous IRP once it completed."""
+        if iosb:
+            self.k.write_struct(iosb, ks.IO_STATUS_BLOCK(Status=record.status, Information=record.information))
+        if event:
+            set_event(self.k, event)
 
     def _buffers(self, record: IrpRecord, irp: ks.IRP, sl: ks.IO_STACK_LOCATION, device: int) -> None:
         k, req = self.k, record.request
@@ -365,12 +415,16 @@ class IoManager:
 
     def lock_user_pages(self, va: int, length: int) -> int:
         """An MDL over user memory, probed and locked as MmProbeAndLockPages leaves it."""
+        return self.lock_pages(va, length, self.process.eprocess)
+
+    def lock_pages(self, va: int, length: int, process: int) -> int:
+        """An MDL over `process`'s memory (0: system memory), probed and locked."""
         k = self.k
         offset = va & (PAGE - 1)
         pages = page_ceil(offset + length) // PAGE
         size = ctypes.sizeof(ks.MDL) + 8 * pages
         mdl_va = k.pool.allocate(size, executable=False, paged=False, tag=0x206C644D, owner=0)
-        mdl = ks.MDL(Size=size, MdlFlags=ks.MDL_PAGES_LOCKED | ks.MDL_WRITE_OPERATION, Process=self.process.eprocess,
+        mdl = ks.MDL(Size=size, MdlFlags=ks.MDL_PAGES_LOCKED | ks.MDL_WRITE_OPERATION, Process=process,
                      StartVa=va - offset, ByteOffset=offset, ByteCount=length)
         frames = [k.mem.translate(va - offset + i * PAGE) >> 12 for i in range(pages)]
         k.mem.write(mdl_va, bytes(mdl) + struct.pack(f"<{pages}Q", *frames))
@@ -494,6 +548,15 @@ def IofCallDriver(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
     """Since Windows Vista PoCallDriver is IoCallDriver for power IRPs."""
     routine, args = k.io.next_location(Irp, DeviceObject)
     return k.call_nested(routine, args)
+
+
+@export("IoBuildDeviceIoControlRequest")
+def IoBuildDeviceIoControlRequest(k, IoControlCode: ULONG, DeviceObject: PDEVICE_OBJECT, InputBuffer: PVOID,
+                                  InputBufferLength: ULONG, OutputBuffer: PVOID, OutputBufferLength: ULONG,
+                                  InternalDeviceIoControl: BOOLEAN, Event: PVOID, IoStatusBlock: PVOID) -> PIRP:
+    """The IRP the caller sends with IoCallDriver; the I/O manager frees it once completed."""
+    return k.io.build_device_control(DeviceObject, IoControlCode, bool(InternalDeviceIoControl), InputBuffer,
+                                     InputBufferLength, OutputBuffer, OutputBufferLength, Event, IoStatusBlock)
 
 
 @export("PoStartNextPowerIrp")

@@ -9,7 +9,7 @@ import struct
 from emu.machine import MOV_CR8_RCX, MOV_RAX_CR8, Halt
 from hooks.api import (BOOLEAN, HANDLE, KPROCESSOR_MODE, NTSTATUS, PLARGE_INTEGER, PUNICODE_STRING, PVOID, ULONG, ULONG64,
                        ULONG_PTR, export)
-from hooks.dispatcher import TIME_INCREMENT, WAIT_ANY, advance_clock, deadline, wait
+from hooks.dispatcher import TIME_INCREMENT, WAIT_ANY, advance_clock, deadline, wait, yield_execution
 from hooks.events import Crash
 from hooks.notify import USER_PROCESS_ID
 from hooks.threads import CURRENT_THREAD_ID, SYSTEM_PROCESS_ID
@@ -134,9 +134,12 @@ def KeBugCheck(k, BugCheckCode: ULONG) -> None:
 
 @export("KeDelayExecutionThread")
 def KeDelayExecutionThread(k, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS:
-    """A wait on nothing until the interval has passed (other threads may run meanwhile); a NULL
-    Interval is no delay."""
-    return wait(k, (), WAIT_ANY, deadline(k, Interval) if Interval else k.interrupt_time, STATUS_SUCCESS)
+    """A wait on nothing until the interval has passed (other threads may run meanwhile); one
+    already over (a zero interval, an absolute time in the past, a NULL Interval) is a yield."""
+    until = deadline(k, Interval) if Interval else k.interrupt_time
+    if until <= k.interrupt_time:
+        return yield_execution(k)
+    return wait(k, (), WAIT_ANY, until, STATUS_SUCCESS)
 
 
 @export("KeStallExecutionProcessor", module="hal.dll")

@@ -5,9 +5,10 @@ satisfied at once and another thread could run in the meantime, the wait handler
 with `Blocked` (hooks/dispatcher.py); the thread is then *parked* here with its whole CPU context,
 as bytes, and the objects and deadline it waits on. Whoever drives the runs (verifier/threads.py)
 then picks the next thread: parked threads whose wait is now satisfied and created threads that never
-ran, in creation order, the thread the running entry point belongs to first. A parked thread resumes
-at its wait's return, with the status the wait returns (the signal consumed as Windows consumes it,
-or the timeout status once the clock reached its deadline).
+ran, in creation order, the thread the running entry point belongs to first, threads that yielded
+(KeDelayExecutionThread with a delay already over) last, in the order they yielded. A parked thread
+resumes at its wait's return, with the status the wait returns (the signal consumed as Windows
+consumes it, or the timeout status once the clock reached its deadline).
 
 All of it is kernel state a snapshot copies (the saved CPUs are bytes); the stacks are guest memory.
 Each resume counts against MAX_SWITCHES per entry point, so threads that wake each other forever
@@ -34,6 +35,7 @@ class Parked:
     thread: int
     cpu: bytes
     wait: Wait
+    order: int                  # when it parked (Scheduler.parks): yielders go round in that order
 
 
 class Scheduler:
@@ -44,6 +46,7 @@ class Scheduler:
         self.started: list[int] = []             # system threads that ran, in the order they started
         self.parked: dict[int, Parked] = {}      # thread (system or an entry point's) -> its saved wait
         self.switches = 0                        # starts and resumes since the entry point began
+        self.parks = 0                           # threads parked so far (orders the yielders)
         self.nested = 0                          # driver code called back from a kernel routine: no switching
         self.dispatch_level = False              # a DPC runs: it may not wait, so nothing switches
 
@@ -59,7 +62,8 @@ def switch_to(k, thread: int) -> None:
 
 def park(k, thread: int, wait: Wait) -> None:
     """The machine stopped at `thread`'s wait: keep its CPU to resume it later."""
-    k.scheduler.parked[thread] = Parked(thread, k.machine.park_cpu(), wait)
+    k.scheduler.parks += 1
+    k.scheduler.parked[thread] = Parked(thread, k.machine.park_cpu(), wait, k.scheduler.parks)
 
 
 def resume(k, thread: int, status: int) -> Stop:
@@ -88,9 +92,11 @@ def terminated(k, thread: int) -> None:
 def next_ready(k, first: int | None = None) -> tuple[int, int | None] | None:
     """The next thread that can run now and how: (thread, the status its wait returns) for a parked
     thread whose wait is satisfied (consumed here), (thread, None) for a created thread never started.
-    `first` (the entry point's own thread) goes before the system threads, which go in creation order."""
+    `first` (the entry point's own thread) goes before the system threads, which go in creation order;
+    threads that yielded go after all of them, the one that yielded last at the end."""
     s = k.scheduler
     order = ([first] if first is not None else []) + [t for t in k.deferred.threads if t != first]
+    order.sort(key=lambda t: s.parked[t].order if t in s.parked and s.parked[t].wait.yields else 0)   # stable
     for thread in order:
         parked = s.parked.get(thread)
         if parked is not None:

@@ -21,7 +21,7 @@ from hooks.kernel import Kernel
 from verifier.cli import main
 from verifier.harvest import harvest
 from verifier.scenario import Scenario, load
-from verifier.session import Options, run_driver
+from verifier.session import Options, Session, run_driver
 
 MANIFEST = load_manifest()
 IOCTL_CODES = [i["code"] for i in MANIFEST["ioctl"]["ioctls"]]
@@ -559,3 +559,17 @@ def test_nothing_is_sent_on_a_handle_whose_create_failed():
         ("DriverEntry", 0), ("IRP_MJ_CREATE", 0xC0000022), ("DriverUnload", None)]
     (warning,) = report.warnings
     assert warning.kind == "create-failed" and "steps 2, 3, 4 were not sent" in warning.message
+
+
+def test_irps_a_driver_builds_with_iobuilddeviceiocontrolrequest_reach_its_routine_and_come_back():
+    """iobuild.c: DriverEntry's three IRPs (buffered, neither, internal) pass every check it makes in
+    C (0 returned), and the I/O manager kept them as kernel-mode requests that completed with what
+    its routine answered: 0 / 6 bytes, 0 / 4 bytes, STATUS_INVALID_DEVICE_REQUEST (no routine)."""
+    session = Session(driver_path("iobuild_ioctl"), read("iobuild_ioctl"), Options(timeout=10))
+    entry = session.start()
+    assert entry.outcome == "returned" and entry.status == 0
+    built = [(r.request.major, r.request.ioctl, r.request.user, r.completed, r.status, r.information)
+             for r in session.kernel.io.records.values()]
+    assert built == [(ks.IRP_MJ_DEVICE_CONTROL, 0x222000, False, True, 0, 6),
+                     (ks.IRP_MJ_DEVICE_CONTROL, 0x222003, False, True, 0, 4),
+                     (ks.IRP_MJ_INTERNAL_DEVICE_CONTROL, 0x220003, False, True, 0xC0000010, 0)]

@@ -125,3 +125,45 @@ def test_a_parked_thread_is_part_of_a_kernel_snapshot(monkeypatch):
         [(e.name, e.outcome, e.status, e.output) for e in first.entry_points[2:records]]
     assert k.debug.lines == _lines("threads_worker")
     assert k.deferred.threads[worker].exit_status == 0x1234 and k.scheduler.parked == {}
+
+
+YIELD_RECORDS = [
+    ("DriverEntry", "returned", 0),
+    ("AddDevice", "returned", 0),            # creates threads A and B: ready, not run yet
+    ("IRP_MJ_PNP", "returned", 0),           # START: its delay already over lets A and B start
+    ("SystemThread", "exited", 0xA0),        # A: PsTerminateSystemThread(0xA0) once REMOVE set Stop
+    ("SystemThread", "returned", None),      # B: three retries, then its start routine returns
+    ("IRP_MJ_POWER", "returned", 0),
+    ("IRP_MJ_CREATE", "returned", 0),
+    ("IRP_MJ_CLOSE", "returned", 0),
+    ("IRP_MJ_PNP", "returned", 0),           # REMOVE: the lower driver's status, not 0xE0000001
+    ("DriverUnload", "returned", None),
+]
+
+
+def test_a_remove_that_polls_with_delays_already_over_lets_the_threads_it_woke_exit():
+    """CH341S64.sys's REMOVE (threads_yield.c): its delay's interval is positive (ULONG arithmetic),
+    an absolute time long past, so each KeDelayExecutionThread only yields (Sleep(0) in Microsoft's
+    Sleep documentation: the rest of the time slice to another thread ready to run). Derived from
+    the source, one yield each time, ready threads in creation order, a thread that yielded behind
+    the others: START's yield starts A, whose own delay yields to B (never ran: `B waits`, parks on
+    EventB), then START goes on (`started`); the deferred stage resumes A (`A waits`). REMOVE's
+    first poll (Running 2) wakes A (`A stops`) and B, whose zero-interval retries alternate with
+    REMOVE's polls 1..3; B returns (Running 0) and poll 4 finds no thread running."""
+    report = _run("threads_yield")
+    assert report.error is None and report.incomplete is None and report.bugchecks == []
+    assert _records(report) == YIELD_RECORDS
+    assert [e.minor for e in report.entry_points if e.name == "IRP_MJ_PNP"] == [0x00, 0x02]   # START, REMOVE
+    assert report.debug_output == _lines("threads_yield")
+
+
+def test_delays_already_over_move_no_clock_and_leave_no_thread_parked():
+    session = Session(driver_path("threads_yield"), read("threads_yield"), Options(timeout=30))
+    entry = session.start()
+    k = session.kernel
+    before = k.interrupt_time
+    ScenarioRun(session, None, []).run(entry)
+    # every delay the driver makes is already over (an absolute time in 1601, or zero): none waits
+    assert k.interrupt_time == before
+    assert k.scheduler.parked == {} and k.deferred.blocked_waits == []
+    assert [t.exit_status for t in k.deferred.threads.values()] == [0xA0, None]

@@ -442,6 +442,14 @@ gccdrv kmdf_io     kmdf_io.c -DCASE_IO "${KMDF_LD[@]}"
 gccdrv kmdf_bus    kmdf_io.c -DCASE_BUS "${KMDF_LD[@]}" -lwpprecorder
 gccdrv wfp_engine  wfp.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lfwpkclnt
 
+# ---------------------------------------------------------------------------
+# X. A PnP REMOVE that sets its threads' events and polls their exit with delays already over
+#    (CH341S64.sys's pattern; threads_yield.c; hooks/dispatcher.py yield_execution), and the IRPs
+#    a driver builds with IoBuildDeviceIoControlRequest (iobuild.c; hooks/irp.py)
+# ---------------------------------------------------------------------------
+gccdrv   threads_yield     threads_yield.c
+gccdrv   iobuild_ioctl     iobuild.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
