@@ -72,7 +72,7 @@ SCHEMA = {
     },
 }
 _INPUTS = ("input_hex", "input_base64", "input_file")
-_IOCTL_MAJORS = (ks.IRP_MJ_DEVICE_CONTROL, ks.IRP_MJ_INTERNAL_DEVICE_CONTROL)
+IOCTL_MAJORS = (ks.IRP_MJ_DEVICE_CONTROL, ks.IRP_MJ_INTERNAL_DEVICE_CONTROL)
 
 
 class ScenarioError(Exception):
@@ -200,9 +200,9 @@ def _step(raw: dict, base_dir: str, number: int) -> Step:
             raise ValueError(f"cannot read input_file {raw['input_file']}: {exc.strerror or exc}") from None
     if len(data) > MAX_BUFFER:
         raise ValueError(f"the input is larger than {MAX_BUFFER} bytes")
-    if major in _IOCTL_MAJORS and "ioctl" not in raw:
+    if major in IOCTL_MAJORS and "ioctl" not in raw:
         raise ValueError(f"{raw['irp']} needs an ioctl code")
-    if major not in _IOCTL_MAJORS and ("ioctl" in raw or "method" in raw):
+    if major not in IOCTL_MAJORS and ("ioctl" in raw or "method" in raw):
         raise ValueError(f"ioctl and method belong to IRP_MJ_DEVICE_CONTROL steps, not {raw['irp']}")
     request = IrpRequest(major, raw.get("minor", 0), _u32(raw["ioctl"]) if "ioctl" in raw else None, data,
                          raw.get("output_length", 0),
@@ -240,6 +240,13 @@ def document(steps: list[Step], description: str | None = None) -> dict:
     """A scenario file's content for `steps` (what reproduction and fuzzing write)."""
     return {"version": VERSION, **({"description": description} if description else {}),
             "steps": [step_json(s) for s in steps]}
+
+
+def small_transfer(major: int) -> Step:
+    """The default scenario's READ (an output buffer of SMALL_TRANSFER bytes) or WRITE ("ABC...")."""
+    if major == ks.IRP_MJ_READ:
+        return Step(IrpRequest(major, output_length=SMALL_TRANSFER))
+    return Step(IrpRequest(major, input=bytes(range(0x41, 0x41 + SMALL_TRANSFER))))
 
 
 def ioctl_step(code: int, data: bytes = b"", output_length: int = 0) -> Step:

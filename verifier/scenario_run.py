@@ -21,7 +21,7 @@ from verifier.deferred_run import ROUTINES as DEFERRED_ROUTINES, DeferredWork
 from verifier.report import EntryPointResult, PoolLeak
 from verifier.triage import EntryKind
 from verifier.warning import DriverWarning
-from verifier.scenario import DEFAULT_INPUT, DEFAULT_OUTPUT, SMALL_TRANSFER, Scenario, Step, ioctl_step
+from verifier.scenario import DEFAULT_INPUT, DEFAULT_OUTPUT, Scenario, Step, ioctl_step, small_transfer
 
 POOL_TRACKING_FLAG = 0x8
 LOW_RESOURCES_FLAG = 0x4          # low resources simulation: here, the allocations a step's fail_allocation names
@@ -217,8 +217,7 @@ class ScenarioRun:
             return self.scenario.steps
         ioctls = self.ioctls or [ioctl_step(code, DEFAULT_INPUT, DEFAULT_OUTPUT) for code in self.harvested()]
         steps = [Step(IrpRequest(ks.IRP_MJ_CREATE))] + ioctls + [
-            Step(IrpRequest(ks.IRP_MJ_READ, output_length=SMALL_TRANSFER)),
-            Step(IrpRequest(ks.IRP_MJ_WRITE, input=bytes(range(0x41, 0x41 + SMALL_TRANSFER)))),
+            small_transfer(ks.IRP_MJ_READ), small_transfer(ks.IRP_MJ_WRITE),
             Step(IrpRequest(ks.IRP_MJ_CLEANUP)), Step(IrpRequest(ks.IRP_MJ_CLOSE))]
         return [s for s in steps if self.handles(s.request.major)]
 

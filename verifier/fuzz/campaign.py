@@ -19,17 +19,16 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from hooks import kstructs as ks
-from hooks.irp import IrpRequest
 from hooks.wdf.queue import io_control_callbacks
 from verifier.bugcheck import BugCheck
 from verifier.fuzz.minimize import minimize
 from verifier.fuzz.mutate import Mutator
 from verifier.fuzz.target import FuzzTarget, NotFuzzable
 from verifier.report import DriverReport
-from verifier.scenario import SMALL_TRANSFER, ScenarioError, Step, document, ioctl_step, load, step_json
+from verifier.scenario import (DEFAULT_INPUT, DEFAULT_OUTPUT, IOCTL_MAJORS, ScenarioError, Step, document, ioctl_step,
+                               load, small_transfer, step_json)
 
 FUZZED_MAJORS = (ks.IRP_MJ_DEVICE_CONTROL, ks.IRP_MJ_INTERNAL_DEVICE_CONTROL, ks.IRP_MJ_READ, ks.IRP_MJ_WRITE)
-SEED_INPUT = 0x100               # bytes of each seed input (zeros), as the default run sends
 MAX_KEPT = 5                     # hangs and emulator failures kept per folder
 SYNC_S = 2.0                     # how often a worker looks for inputs other workers wrote
 
@@ -84,8 +83,8 @@ class Campaign:
         from verifier.harvest import comparison_operands
         self.tokens = comparison_operands(k.mem.read, [r for r in routines if image.contains(r)], image.base,
                                           image.size)
-        self.mutator = Mutator(self.rng, self.tokens, ioctls, [m for m in majors if m not in (
-            ks.IRP_MJ_DEVICE_CONTROL, ks.IRP_MJ_INTERNAL_DEVICE_CONTROL)] or majors, low_resources)
+        self.mutator = Mutator(self.rng, self.tokens, ioctls, [m for m in majors if m not in IOCTL_MAJORS] or majors,
+                               low_resources)
         self.majors = majors
         self.corpus: list[list[Step]] = []
         self.known: set[str] = set()          # digests of corpus inputs (ours and other workers')
@@ -97,11 +96,10 @@ class Campaign:
 
     # ---- the corpus ------------------------------------------------------------------------------
     def seeds(self) -> list[list[Step]]:
-        """The first inputs: each harvested IOCTL with zeros, and each other request the driver handles."""
-        seeds = self.given + [[ioctl_step(code, bytes(SEED_INPUT), SEED_INPUT)] for code in self.ioctls]
-        for major in self.majors:
-            if major not in (ks.IRP_MJ_DEVICE_CONTROL, ks.IRP_MJ_INTERNAL_DEVICE_CONTROL):
-                seeds.append([_plain(major)])
+        """The first inputs: the user's, then what the default run sends: each harvested IOCTL with
+        zeros, and a small READ and WRITE when the driver handles them."""
+        seeds = self.given + [[ioctl_step(code, DEFAULT_INPUT, DEFAULT_OUTPUT)] for code in self.ioctls]
+        seeds += [[small_transfer(major)] for major in self.majors if major not in IOCTL_MAJORS]
         return seeds or [[self.mutator.fresh_step()]]
 
     def _digest(self, steps: list[Step]) -> str:
@@ -227,10 +225,3 @@ class Campaign:
 
 def _arg(value) -> str:
     return f"{value:X}" if isinstance(value, int) else str(value)
-
-
-def _plain(major: int) -> Step:
-    """A small READ or WRITE, as the default run sends."""
-    if major == ks.IRP_MJ_READ:
-        return Step(IrpRequest(major, output_length=SMALL_TRANSFER))
-    return Step(IrpRequest(major, input=bytes(SMALL_TRANSFER)))

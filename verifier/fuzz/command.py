@@ -11,19 +11,19 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import time
 from dataclasses import replace
 
 from emu.machine import stop_on_interrupt
+from verifier.fuzz import DEFAULT_INPUT_TIMEOUT
 from verifier.fuzz.campaign import Campaign, Finding, Stats, finding_key
 from verifier.fuzz.target import FuzzTarget, NotFuzzable, StoppedBeforeInputs
 from verifier.inputs import read_driver
 from verifier.report import EXIT_USAGE, DriverReport, FuzzFinding, FuzzSummary, Report
-from verifier.fuzz import DEFAULT_INPUT_TIMEOUT
 from verifier.scenario import Scenario, Step
 from verifier.scenario_run import LOW_RESOURCES_FLAG
 from verifier.session import Options, run_driver
 from verifier.warning import DriverWarning
-
 
 
 def main(args, scenario: Scenario | None) -> int:
@@ -172,7 +172,6 @@ class _Status:
         self.started = 0.0
 
     def __enter__(self):
-        import time
         self.started = time.perf_counter()
         if self.enabled:
             from rich.console import Console
@@ -184,7 +183,6 @@ class _Status:
     def show(self, stats: Stats, findings: int | None = None) -> None:
         if self.live is None:
             return
-        import time
         elapsed = time.perf_counter() - self.started
         rate = stats.execs / elapsed if elapsed else 0.0
         found = len(stats.findings) if findings is None else findings
@@ -199,6 +197,7 @@ class _Status:
 def _summary_table(report: DriverReport) -> None:
     from rich.console import Console
     from rich.table import Table
+    from verifier.render.text import short_arg
     fuzz = report.fuzz
     table = Table(title=f"verifier fuzz: {fuzz.execs:,} inputs in {fuzz.seconds:.1f} s "
                         f"({fuzz.execs_per_s:,.0f}/s), {fuzz.edges:,} edges, corpus {fuzz.corpus:,}")
@@ -207,8 +206,7 @@ def _summary_table(report: DriverReport) -> None:
     name = os.path.basename(report.path)
     for f in fuzz.findings:
         b = f.bugcheck
-        arg1 = f"0x{b.args[0]:X}" if isinstance(b.args[0], int) else str(b.args[0])
         caller = f"{name}+0x{b.caller_rva:x}" if b.caller_rva is not None else "-"
-        table.add_row(f"0x{b.code:X}", arg1, caller, b.entry_point or "-", "yes" if f.reproduced else "NO",
+        table.add_row(f"0x{b.code:X}", short_arg(b.args[0]), caller, b.entry_point or "-", "yes" if f.reproduced else "NO",
                       f.scenario or "-")
     Console(stderr=True).print(table)

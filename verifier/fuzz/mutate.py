@@ -21,14 +21,13 @@ from dataclasses import replace
 
 from hooks import kstructs as ks
 from hooks.irp import IrpRequest
-from verifier.scenario import Step
+from verifier.scenario import IOCTL_MAJORS, Step
 
 MAX_INPUT = 0x400            # bytes of one step's input
 MAX_STEPS = 4                # steps of one input
 OUTPUT_LENGTHS = (0, 1, 4, 8, 0x10, 0x40, 0x100, 0x1000)
 INTERESTING = {1: (0x00, 0x01, 0x7F, 0x80, 0xFF), 2: (0x0000, 0x0080, 0x00FF, 0x0100, 0x7FFF, 0x8000, 0xFFFF),
                4: (0x00000000, 0x00000001, 0x00000100, 0x00001000, 0x00010000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)}
-_IOCTL_MAJORS = (ks.IRP_MJ_DEVICE_CONTROL, ks.IRP_MJ_INTERNAL_DEVICE_CONTROL)
 
 
 class Mutator:
@@ -43,7 +42,7 @@ class Mutator:
         r = self.rng
         major = ks.IRP_MJ_DEVICE_CONTROL if self.ioctls and r.random() < 0.8 else r.choice(self.majors)
         data = self._bytes(r.choice((0, 4, 8, 16, 32, 64, 0x100)))
-        if major in _IOCTL_MAJORS:
+        if major in IOCTL_MAJORS:
             code = r.choice(self.ioctls) if self.ioctls else self._random_code(0x22)
             return Step(IrpRequest(major, ioctl=code, input=data, output_length=r.choice(OUTPUT_LENGTHS)))
         if major == ks.IRP_MJ_READ:
@@ -80,7 +79,7 @@ class Mutator:
         r = self.rng
         request = step.request
         roll = r.random()
-        if roll < 0.08 and request.major in _IOCTL_MAJORS:
+        if roll < 0.08 and request.major in IOCTL_MAJORS:
             return Step(replace(request, ioctl=self._other_code(request.ioctl)), fail_allocation=step.fail_allocation)
         if roll < 0.16:
             return Step(replace(request, output_length=r.choice(OUTPUT_LENGTHS + (len(request.input),))),

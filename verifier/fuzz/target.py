@@ -37,7 +37,6 @@ class Execution:
 
     bugchecks: list[BugCheck]         # one, or with --continue semantics each violation it raised
     fresh_edges: int
-    allocations: int                  # the driver's pool requests (low resources simulation picks among them)
     incomplete: str | None            # a routine did not finish: the time budget, or an emulator failure
 
 
@@ -106,9 +105,7 @@ class FuzzTarget:
         s.reset_findings()
         run = self.run
         run.sent = []
-        before = k.pool.requests
         if run.requests(steps):
             DeferredWork(run).run()
         report = s.report
-        return Execution(report.bugchecks, self.coverage.take_fresh(),
-                         k.pool.requests - before, report.incomplete)
+        return Execution(report.bugchecks, self.coverage.take_fresh(), report.incomplete)

@@ -131,6 +131,11 @@ def driver_block(d: DriverReport) -> str:
     return "\n".join(out)
 
 
+def short_arg(value: int | str) -> str:
+    """An argument as a line of text shows it: 0x2000, or a string quoted."""
+    return f"0x{value:X}" if isinstance(value, int) else format_arg(value)
+
+
 def fuzz_lines(f: FuzzSummary, image_name: str) -> list[str]:
     out = [f"  fuzz: {f.execs} inputs in {f.seconds:.1f} s ({f.execs_per_s:.0f}/s, {f.jobs} job(s), seed {f.seed}), "
            f"{f.edges} edges, corpus {f.corpus}, {f.hangs} over the time budget, {f.errors} emulator failure(s)"]
@@ -138,8 +143,7 @@ def fuzz_lines(f: FuzzSummary, image_name: str) -> list[str]:
         b = x.bugcheck
         where = f"{image_name}+0x{b.caller_rva:x}" if b.caller_rva is not None else "?"
         replay = "replays" if x.reproduced else "does NOT replay from scratch"
-        arg1 = f"0x{b.args[0]:X}" if isinstance(b.args[0], int) else format_arg(b.args[0])
-        out.append(f"  finding: 0x{b.code:X} ({arg1}) at {where} in {b.entry_point}, input "
+        out.append(f"  finding: 0x{b.code:X} ({short_arg(b.args[0])}) at {where} in {b.entry_point}, input "
                    f"{x.execs}: {x.scenario or '(no --out)'} ({replay})")
     return out
 
