@@ -118,7 +118,6 @@ class Session:
                                     f"modelled: only code integrity checking (0x{CODE_INTEGRITY_FLAG:08x}), pool "
                                     f"tracking (0x{POOL_TRACKING_FLAG:x}) and low resources simulation "
                                     f"(0x{LOW_RESOURCES_FLAG:x}) are"))
-
         try:
             # --continue lets a load-time violation proceed as if allowed: writable code stays writable.
             self.driver = k.load_driver(image, os.path.splitext(name)[0], allow_wx=self.options.keep_going,
