@@ -20,11 +20,15 @@ Design (measured on Unicorn 2.1.4):
 - Python writes (handlers, the loader, page-table edits) do not set D: they mark the frame in
   `PhysicalMemory.dirty`, one set insertion per write. A PTE Python overwrites while D is set
   (unmap, protect) adds its old frame there first.
-- Restore: gather all PTE-table and large-page-table entries with numpy (one gather, ~10 us for
-  the ~10 tables a kernel has), take those with D set (a 2 MiB entry means its whole 2 MiB), add
-  the Python-dirty frames, copy those frames back from the snapshot (one slice each: a typical
-  input leaves a handful), zero the frames allocated since, clear D, put back the allocator, undo
-  the journalled PTE-mirror edits, flush the TLB (which keeps TBs).
+- Restore: gather with numpy the entries that were present and writable at the snapshot (the
+  only ones a guest store can have set D in; a few hundred of the ~5,000 a kernel has) and every
+  entry of tables made since; take those with D set; check in Python the PTEs Python edited since
+  (the journal); add the Python-dirty frames; copy those frames back from the snapshot (one slice
+  each: a typical input leaves a handful), zero the frames allocated since, clear D, put back the
+  allocator, undo the journalled PTE-mirror edits, flush the TLB (which keeps TBs). A 2 MiB entry
+  with D set means the guest wrote through the physical window, which reaches the page tables:
+  then every entry is looked at, and the whole 2 MiB is copied back. Numpy costs a few
+  microseconds per call after guest code ran (cold caches), so the path makes as few as it can.
 - Stale code: Unicorn drops a TB when guest code writes its page, but not when Python writes the
   RAM, and `uc_mem_write` does not drop TBs either (verified). So the restore drops the TBs of the
   restored frames that are mapped executable (at the snapshot, or by a mapping made since) with
@@ -46,11 +50,13 @@ import numpy as np
 from unicorn import unicorn_const as ucc
 
 from emu.machine import Machine
-from emu.memory import FRAME_MASK, PAGE, PAGE_SHIFT, PTE_D, PTE_NX, PTE_P, PTE_PS
+from emu.memory import FRAME_MASK, PAGE, PAGE_SHIFT, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_W
 
 _QWORDS = PAGE // 8
 _NOT_D = np.uint64(~PTE_D & 0xFFFFFFFFFFFFFFFF)
 _D = np.uint64(PTE_D)
+_PW = np.uint64(PTE_P | PTE_W)
+_PS = np.uint64(PTE_PS)
 
 
 def _entry_slots(tables: list[int]) -> np.ndarray:
@@ -71,6 +77,8 @@ class MachineSnapshot:
     pte_tables: list[int]
     large_tables: list[int]
     slots: np.ndarray                       # qword indices of every 4 KiB PTE and 2 MiB entry
+    writable_slots: np.ndarray              # those of them present and writable at the snapshot
+    ram: np.ndarray                         # the machine's RAM as uint64 words (no copy)
     ptes: dict[int, int]
     readable: dict[int, int]
     writable: dict[int, int]
@@ -91,6 +99,8 @@ def take(machine: Machine) -> MachineSnapshot:
     ram = _ram(machine)
     slots = np.concatenate((_entry_slots(mem.pte_tables), _entry_slots(mem.large_tables)))
     ram[slots] &= _NOT_D
+    entries = ram[slots]
+    writable_slots = slots[(entries & _PW) == _PW]
     executable: dict[int, list[int]] = {}
     read_q = phys.read_q
     for vpn, slot in mem.ptes.items():
@@ -101,6 +111,7 @@ def take(machine: Machine) -> MachineSnapshot:
     snap = MachineSnapshot(
         pages=pages.reshape(-1, _QWORDS), memory=memoryview(pages).cast("B"), next=phys._next,
         free=list(phys._free), pte_tables=list(mem.pte_tables), large_tables=list(mem.large_tables), slots=slots,
+        writable_slots=writable_slots, ram=ram,
         ptes=dict(mem.ptes), readable=dict(mem.readable), writable=dict(mem.writable),
         writable_code=set(mem.writable_code), executable=executable,
         cpu=machine.uc.context_save(), gs_base=machine.gs_base)
@@ -132,21 +143,36 @@ def _restore_changes(machine: Machine, snap: MachineSnapshot) -> None:
     table scan is vectorised; the frames found (a handful after a typical input) are copied back
     one slice each, which costs less than numpy's per-call overhead."""
     phys, mem = machine.phys, machine.mem
-    ram = _ram(machine)
+    ram = snap.ram
     journal = mem.journal
-    for vpn, value in journal:               # executable mappings made since: drop their TBs now
-        if value & PTE_P and not value & PTE_NX:
+    frames = set(phys.dirty)                 # written from Python (PTE tables Python edited among them)
+    read_q = phys.read_q
+    for vpn, value in journal:
+        if value & PTE_P and not value & PTE_NX:     # executable mappings made since: drop their TBs now
             machine.forget_code(vpn << PAGE_SHIFT, PAGE)
-    slots = snap.slots
+        slot = mem.ptes.get(vpn)             # a page Python mapped since, which the guest may have written
+        if slot is not None and read_q(slot) & PTE_D:
+            frames.add(read_q(slot) & FRAME_MASK)
+    # Otherwise only entries the guest can have written through: present and writable at the
+    # snapshot, or in a table made since.
+    slots = snap.writable_slots
     if len(mem.pte_tables) > len(snap.pte_tables) or len(mem.large_tables) > len(snap.large_tables):
         slots = np.concatenate((slots, _entry_slots(mem.pte_tables[len(snap.pte_tables):]),
                                 _entry_slots(mem.large_tables[len(snap.large_tables):])))
     entries = ram[slots]
     hit = np.flatnonzero(entries & _D)
-    frames = set(phys.dirty)
     if hit.size:
-        ram[slots[hit]] = entries[hit] & _NOT_D
-        for entry in entries[hit].tolist():
+        dirty = entries[hit]
+        ram[slots[hit]] = dirty & _NOT_D
+        dirty = dirty.tolist()
+        if any(entry & PTE_PS for entry in dirty):
+            # The guest wrote through the physical window, which reaches the page tables themselves:
+            # any PTE may have changed, so every entry is looked at.
+            entries = ram[snap.slots]
+            hit = np.flatnonzero(entries & _D)
+            ram[snap.slots[hit]] = entries[hit] & _NOT_D
+            dirty += entries[hit].tolist()
+        for entry in dirty:
             if entry & PTE_PS:                # a 2 MiB entry (the window): all of its frames
                 first = entry & FRAME_MASK & ~((1 << 21) - 1)
                 frames.update(range(first, first + (1 << 21), PAGE))

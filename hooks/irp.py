@@ -144,9 +144,16 @@ class IoManager:
 
     def restore(self, saved: object) -> None:
         records, attached_to, self._process, handles, self._configuration, self._scratch, pdos = saved
-        self.records = {irp: copy.copy(r) for irp, r in records.items()}
-        self.attached_to = dict(attached_to)
-        self.pdos = list(pdos)
+        live = self.records
+        for irp in live.keys() - records.keys():     # IRPs sent since
+            del live[irp]
+        for irp, record in records.items():         # a pending IRP's record changes when it completes
+            if live.get(irp) != record:
+                live[irp] = copy.copy(record)
+        if self.attached_to != attached_to:
+            self.attached_to = dict(attached_to)
+        if self.pdos != pdos:
+            self.pdos = list(pdos)
         if self._process:
             self._process.handles.set_entries(handles)
 

@@ -36,7 +36,8 @@ class HandleTable:
 
     def set_entries(self, saved: object) -> None:
         objects, self._next = saved
-        self._objects = dict(objects)
+        if self._objects != objects:
+            self._objects = dict(objects)
 
     def __len__(self) -> int:
         return len(self._objects)

@@ -80,14 +80,17 @@ class PoolAllocator:
 
     def restore(self, saved: object) -> None:
         self.requests, self.failing, live, freed, regions = saved
-        self.live.clear()
-        self.live.update(live)
-        self.freed.clear()
-        self.freed.update(freed)
+        if self.live != live:
+            self.live.clear()
+            self.live.update(live)
+        if self.freed != freed:
+            self.freed.clear()
+            self.freed.update(freed)
         for key, (next_page, current, current_end, free_small) in regions.items():
             region = self.regions[key]
             region.next_page, region.current, region.current_end = next_page, current, current_end
-            region.free_small = {size: list(blocks) for size, blocks in free_small.items()}
+            if region.free_small != free_small:
+                region.free_small = {size: list(blocks) for size, blocks in free_small.items()}
 
     def allocate(self, size: int, *, executable: bool, paged: bool, tag: int, owner: int) -> int:
         region = self.regions[(executable and not paged, paged)]

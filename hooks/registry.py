@@ -4,12 +4,14 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from hooks.state import Fields
+
 REG_NONE, REG_SZ, REG_EXPAND_SZ, REG_BINARY, REG_DWORD, REG_MULTI_SZ, REG_QWORD = 0, 1, 2, 3, 4, 7, 11
 _TYPES = {"REG_SZ": REG_SZ, "REG_EXPAND_SZ": REG_EXPAND_SZ, "REG_BINARY": REG_BINARY,
           "REG_DWORD": REG_DWORD, "REG_MULTI_SZ": REG_MULTI_SZ, "REG_QWORD": REG_QWORD}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Value:
     name: str
     type: int
@@ -53,6 +55,20 @@ class Registry:
             if kind in (REG_DWORD, REG_QWORD):
                 raw = int(raw)
             key.values[name.lower()] = Value(name, kind, encode(kind, raw))
+
+    # ---- kernel snapshots (hooks.state): keys stay the same objects, which handles refer to ----
+    def snapshot(self) -> object:
+        return dict(self.keys), Fields(self.keys.values(), ("path", "values"))
+
+    def restore(self, saved: object) -> None:
+        keys, fields = saved
+        if self.keys != keys or fields.changed():
+            self.keys.clear()
+            self.keys.update(keys)
+            fields.put_back()
+
+    def shared(self) -> list[Key]:
+        return list(self.keys.values())
 
     def add_service(self, driver: str) -> None:
         fill = {**self._vars, "driver": driver}

@@ -34,8 +34,9 @@ state kept outside `Kernel` (module globals, closures) is not covered (none exis
 from __future__ import annotations
 
 import copy
+import operator
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Iterable, Protocol, runtime_checkable
 
 # Kernel attributes that are not state an input changes: the machine and its memory (restored by
 # emu.snapshot), configuration set by whoever runs the kernel, addresses fixed at start.
@@ -56,6 +57,43 @@ class Stateful(Protocol):
     def snapshot(self) -> object: ...
 
     def restore(self, saved: object) -> None: ...
+
+
+class Fields:
+    """Chosen attributes of many small objects that handlers change in place (the registry's keys,
+    the volume's nodes), saved once and compared without Python per object: `changed()` is an
+    attrgetter mapped over the objects and one list comparison, all in C (containers compare their
+    items by identity first). `put_back()` restores every object in place, so references held
+    elsewhere (a handle's key, an open file's node) stay valid. Containers (dict, list, bytearray)
+    are saved as shallow copies: what they hold must be immutable or itself among `objects`."""
+
+    def __init__(self, objects: Iterable[object], names: tuple[str, ...]):
+        if len(names) < 2:
+            raise ValueError("Fields needs two or more attribute names (attrgetter then gives tuples)")
+        self.objects = list(objects)
+        self.names = names
+        self._get = operator.attrgetter(*names)
+        live = list(map(self._get, self.objects))
+        self.saved = [tuple(type(v)(v) if isinstance(v, _CONTAINERS + (bytearray,)) else v for v in values)
+                      for values in live]
+        self.containers = [[v if isinstance(v, _CONTAINERS + (bytearray,)) else None for v in values]
+                           for values in live]
+
+    def changed(self) -> bool:
+        return list(map(self._get, self.objects)) != self.saved
+
+    def put_back(self) -> None:
+        for o, values, containers in zip(self.objects, self.saved, self.containers):
+            for name, value, container in zip(self.names, values, containers):
+                if container is None:
+                    setattr(o, name, value)
+                    continue
+                if isinstance(container, (dict, set)):
+                    container.clear()
+                    container.update(value)
+                else:
+                    container[:] = value
+                setattr(o, name, container)
 
 
 class ModuleTables:
@@ -118,6 +156,10 @@ class KernelSnapshot:
     values: dict[str, Any]                    # participants whose value is immutable: set back as is
     seeds: dict[int, Any]                     # objects every copy keeps as references
     names: frozenset[str]                     # Kernel attributes that existed at the snapshot
+    generic: tuple[str, ...] = ()             # the generic participants' names, and in that order:
+    generic_originals: tuple[Any, ...] = ()   #   their live objects,
+    generic_live: tuple[Any, ...] = ()        #   what is compared,
+    generic_saved: tuple[Any, ...] = ()       #   and with what (one tuple comparison when nothing changed)
     copied_back: tuple[str, ...] = ()         # generic participants the last restore had to copy back
 
 
@@ -155,6 +197,8 @@ def capture(kernel: Any) -> KernelSnapshot:
     originals = {n: v for n, v in values.items() if not isinstance(v, Stateful) and n not in plain}
     # Participants restored in place stay references in every copy; those copied whole do not.
     kept = [v for v in values.values() if isinstance(v, (*_CONTAINERS, Stateful)) or _live_state(v) is not v]
+    # ...and so do the inner objects of participants that restore them in place (`shared()`).
+    kept += [o for _, p, _ in own if hasattr(p, "shared") for o in p.shared()]
     seeds = {id(o): o for o in (kernel, kernel.machine, kernel.mem, kernel.events, kernel.stubs, *kept)}
     memo = _Hits(seeds)
     saved: dict[str, Any] = {}
@@ -178,8 +222,10 @@ def capture(kernel: Any) -> KernelSnapshot:
                     group_of[member] = merged
     groups = list({id(g): tuple(sorted(g)) for g in group_of.values()}.values())
     live = {n: _live_state(v) for n, v in originals.items()}
+    names = tuple(originals)
     return KernelSnapshot(machine_snapshot.take(kernel.machine), own, originals, saved, live, groups, plain, seeds,
-                          frozenset(vars(kernel)))
+                          frozenset(vars(kernel)), names, tuple(originals.values()),
+                          tuple(live[n] for n in names), tuple(saved[n] for n in names))
 
 
 def restore(kernel: Any, snap: KernelSnapshot) -> None:
@@ -193,6 +239,9 @@ def restore(kernel: Any, snap: KernelSnapshot) -> None:
         participant.restore(saved)
     for name, value in snap.values.items():
         setattr(kernel, name, value)
+    snap.copied_back = ()
+    if _unchanged(kernel, snap):
+        return
     copied: list[str] = []
     originals, live, saved = snap.originals, snap.live, snap.saved
     for group in snap.groups:
@@ -203,6 +252,17 @@ def restore(kernel: Any, snap: KernelSnapshot) -> None:
             _install(kernel, name, snap.originals[name], state)
         copied += group
     snap.copied_back = tuple(copied)
+
+
+def _unchanged(kernel: Any, snap: KernelSnapshot) -> bool:
+    """Whether every generic participant is the same object as at the snapshot and equals its saved
+    copy by `==`: the common case after an input, decided in C (no Python per participant)."""
+    if not all(map(operator.is_, map(vars(kernel).get, snap.generic), snap.generic_originals)):
+        return False
+    try:
+        return snap.generic_live == snap.generic_saved
+    except Exception:        # a comparison that cannot be made: the participants are compared one by one
+        return False
 
 
 def _install(kernel: Any, name: str, original: Any, state: Any) -> None:

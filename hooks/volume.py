@@ -12,8 +12,10 @@ driver's own image file. Every file the driver creates or changes is remembered 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
+
+from hooks.state import Fields
 
 STATUS_SUCCESS = 0
 STATUS_OBJECT_NAME_INVALID = 0xC0000033
@@ -38,9 +40,9 @@ PREVIEW_BYTES = 32
 @dataclass
 class Node:
     """A file or directory on the volume. Nodes compare by value (`index` is unique, so two nodes of
-    one volume are equal only if they are one): a kernel snapshot compares the live tree with its
-    saved copy on every restore, and the generated `__eq__` does it in a few calls per node. The
-    parent link is left out of the comparison (it would recurse back up)."""
+    one volume are equal only if they are one); the parent link is left out of the comparison (it
+    would recurse back up). Whoever changes `data` calls `FileSystem.wrote` afterwards: that is how
+    a kernel snapshot knows file bytes changed."""
 
     name: str
     directory: bool
@@ -77,6 +79,9 @@ class Node:
         return 0 if self.directory else (len(self.data) + CLUSTER - 1) & ~(CLUSTER - 1)
 
 
+_NODE_FIELDS = tuple(f.name for f in fields(Node) if f.name != "data")
+
+
 @dataclass
 class WrittenFile:
     """What a driver left in a file it created or changed."""
@@ -95,6 +100,8 @@ class FileSystem:
         self.system_root = system_root            # "C:\\Windows"
         self.clock = clock                        # the kernel's system time, for file times
         self._next_index = 0
+        self.nodes: list[Node] = []                # every node made, in order (kernel snapshots)
+        self.writes = 0                            # changes to files' bytes, all made through `wrote`
         self.root = self._node("", True, None)
         self._written: dict[int, Node] = {}        # id -> node, in the order first written
         for folder in ("System32\\drivers", "System32\\config", "Temp"):
@@ -112,9 +119,34 @@ class FileSystem:
         self._next_index += 1
         node = Node(name, directory, parent, self._next_index, self.clock(),
                     FILE_ATTRIBUTE_DIRECTORY if directory else FILE_ATTRIBUTE_ARCHIVE)
+        self.nodes.append(node)
         if parent is not None:
             parent.children[name.upper()] = node
         return node
+
+    # ---- kernel snapshots (hooks.state): nodes stay the same objects, which open files refer to ----
+    # A file's bytes are compared only when `writes` moved (comparing the seeded images' bytes on
+    # every restore would cost more than the rest of the volume).
+    def snapshot(self) -> object:
+        return (self._next_index, self.writes, len(self.nodes), dict(self._written), Fields(self.nodes, _NODE_FIELDS),
+                [bytes(n.data) for n in self.nodes])
+
+    def restore(self, saved: object) -> None:
+        next_index, writes, count, written, nodes, data = saved
+        if self._next_index == next_index and self.writes == writes and self._written == written \
+                and not nodes.changed():
+            return
+        self._next_index, self.writes = next_index, writes
+        del self.nodes[count:]
+        self._written.clear()
+        self._written.update(written)
+        nodes.put_back()
+        for node, kept in zip(self.nodes, data):
+            if node.data != kept:
+                node.data[:] = kept
+
+    def shared(self) -> list[Node]:
+        return list(self.nodes)
 
     def make_dirs(self, dos_path: str) -> Node:
         node = self.root
@@ -129,6 +161,7 @@ class FileSystem:
         parent = self.make_dirs("C:\\" + "\\".join(parts[:-1]) if parts[:-1] else "C:")
         node = parent.children.get(parts[-1].upper()) or self._node(parts[-1], False, parent)
         node.data[:] = data
+        self.writes += 1
         return node
 
     # ---- names ----------------------------------------------------------------------------------
@@ -187,6 +220,8 @@ class FileSystem:
         return node
 
     def wrote(self, node: Node) -> None:
+        """Every change to a file's bytes is announced here, after it was made."""
+        self.writes += 1
         self._written.setdefault(id(node), node)
         node.time = self.clock()
 

@@ -239,18 +239,37 @@ def test_every_kernel_attribute_is_covered():
 
 
 def test_shared_objects_stay_shared_after_restore():
-    """A handle to a registry key refers to the same key object as the registry after a restore."""
+    """A handle to a registry key refers to the same key object as the registry after a restore,
+    when both the handle table (copied back) and the key (restored in place) changed."""
     k, _, _ = _prepared()
     key = next(iter(k.registry.keys.values()))
     handle = k.handles.open(key)
     snap = k.snapshot()
-    assert any({"handles", "registry"} <= set(g) for g in snap.groups)
     k.handles.close(handle)
-    key.values["Changed"] = None
+    key.values["changed"] = None
     k.restore(snap)
+    assert "handles" in snap.copied_back
     restored = k.handles.get(handle)
-    assert restored is not None and any(restored is v for v in k.registry.keys.values())
-    assert "Changed" not in restored.values
+    assert restored is key and k.registry.keys[key.path] is key
+    assert "changed" not in restored.values
+
+
+def test_registry_changes_are_found_and_undone():
+    """A value set on a key, a key created, a value removed: each is seen and undone, the keys
+    staying the objects they were."""
+    k, _, _ = _prepared()
+    reg = k.registry
+    key = reg.open("\\Registry\\Machine\\System\\CurrentControlSet\\Services\\ioctl")
+    assert key is not None and key.values
+    before = {path: dict(v.values) for path, v in reg.keys.items()}
+    snap = k.snapshot()
+    for change in (lambda: key.values.pop(next(iter(key.values))),
+                   lambda: reg.create(key.path + "\\Parameters\\New"),
+                   lambda: key.values.update(added=None)):
+        change()
+        k.restore(snap)
+        assert {path: dict(v.values) for path, v in reg.keys.items()} == before
+        assert reg.keys[key.path] is key
 
 
 def test_a_small_input_needs_no_deep_copy():
@@ -302,7 +321,7 @@ def test_a_driver_store_through_the_physical_window_is_restored():
 
 
 def test_file_system_changes_are_found_and_undone():
-    """The volume's nodes have no __eq__: a change deep in the tree (a new file, bytes rewritten
+    """A change deep in the volume's tree (a new file, bytes rewritten
     in place at the same length) is still seen, and the tree comes back as it was."""
     k, _, _ = _prepared()
     fs = k.files
@@ -316,9 +335,12 @@ def test_file_system_changes_are_found_and_undone():
     snap = k.snapshot()
     fs.add_file("\\SystemRoot\\Temp\\new.bin", b"new")
     node(parts).data[0:2] = b"ZM"
+    fs.wrote(node(parts))
+    changed = node(parts)
     k.restore(snap)
-    assert "files" in snap.copied_back
     assert bytes(node(parts).data) == original and node(["Windows", "Temp", "new.bin"]) is None
+    assert node(parts) is changed                    # restored in place: open files still refer to it
     node(parts).data[0:2] = b"ZM"                    # the same change again, on the restored tree
+    fs.wrote(node(parts))
     k.restore(snap)
     assert node(parts).data[:2] == b"MZ"
