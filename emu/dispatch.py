@@ -124,6 +124,7 @@ class StubArea:
         self.routines: dict[int, Routine] = {}
         regs = cpu_registers(machine.uc)
         on_stub = self._direct(regs) if regs is not None else self._through_api()
+        machine.gprs = regs
         self._callback = HOOK_CODE_CFUNC(on_stub)   # keep a reference: Unicorn holds a raw pointer
         handle = uc_hook_h()
         status = uclib.uc_hook_add(machine.uc._uch, ctypes.byref(handle), UC_HOOK_CODE, self._callback, None,

@@ -42,6 +42,7 @@ MOV_CR8_RCX = bytes.fromhex("440f22c1")         # and sets it
 _HFLAGS2_OFFSET = 180          # CPUX86State.hflags2 (QEMU 5.0 layout, Unicorn 2.1)
 _HF2_GIF, _HF2_VINTR = 1 << 0, 1 << 3
 ARG_REGS = (x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_R8, x.UC_X86_REG_R9)
+ARG_NUMBERS, RSP_NUMBER = (1, 2, 8, 9), 4       # the same registers (and RSP) by encoding number
 # The 16 general registers in x64 encoding order (0 RAX ... 4 RSP, 5 RBP ... 15 R15), as CONTEXT
 # and the unwinder number them.
 GPR_IDS = (x.UC_X86_REG_RAX, x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_RBX, x.UC_X86_REG_RSP,
@@ -116,6 +117,9 @@ class Machine:
         self._stop: Stop | None = None
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self.instructions_budget = 0       # 0 = unlimited (a count budget costs JIT speed)
+        # The CPU's general registers in place (emu.dispatch.cpu_registers, set by the stub area when
+        # found): a call's arguments are written there, not through Unicorn's API (a few us each).
+        self.gprs: memoryview | None = None
         self.time_budget_s = 0.0           # 0 = unlimited
         self.gs_base = 0
         self.irql_probe = 0                # guest address of MOV_RAX_CR8 (see irql)
@@ -233,6 +237,12 @@ class Machine:
         self.mem.write_q(rsp - 8, return_to)
         for i, value in enumerate(args[4:]):
             self.mem.write_q(rsp + 0x20 + 8 * i, value)
+        gprs = self.gprs
+        if gprs is not None:
+            for number, value in zip(ARG_NUMBERS, args):
+                gprs[number] = value & 0xFFFFFFFFFFFFFFFF
+            gprs[RSP_NUMBER] = rsp - 8
+            return
         for reg_id, value in zip(ARG_REGS, args):
             uc.reg_write(reg_id, value & 0xFFFFFFFFFFFFFFFF)
         uc.reg_write(x.UC_X86_REG_RSP, rsp - 8)

@@ -55,6 +55,9 @@ IRP_MN_START_DEVICE, IRP_MN_REMOVE_DEVICE, IRP_MN_SET_POWER = 0x00, 0x02, 0x02
 MM_USER_PROBE_ADDRESS = 0x7FFFFFFF0000          # the value of the MmUserProbeAddress export
 KTHREAD_PROCESS = 0xB8                          # KTHREAD.ApcState.Process on x64 Windows 10/11
 TAG_IRP, TAG_FILE, TAG_SYSBUF = 0x20707249, 0x656C6946, 0x66756249   # 'Irp ', 'File', 'Ibuf'
+# The calling process's heap, which its requests' buffers come from (16-byte aligned, never reused:
+# fresh zeroed memory each, as a new allocation is); a buffer that does not fit gets pages of its own.
+USER_HEAP = 64 * PAGE
 GENERIC_READ_WRITE_FILE = 0x12019F              # FILE_GENERIC_READ | FILE_GENERIC_WRITE
 ACCESS_STATE_SIZE = 0xA0                        # sizeof(ACCESS_STATE) on x64: zeroed, never NULL
 CREATE_OPTIONS = 0x01000060                     # FILE_OPEN << 24 | SYNCHRONOUS_IO_NONALERT | NON_DIRECTORY_FILE
@@ -65,6 +68,15 @@ _LOCATION = ks.offset_of(ks.IRP, "CurrentLocation")
 _STATUS = ks.offset_of(ks.IRP, "IoStatus")
 _PENDING_RETURNED = ks.offset_of(ks.IRP, "PendingReturned")
 _SL_CONTROL = ks.offset_of(ks.IO_STACK_LOCATION, "Control")
+_SL_ROUTINE = ks.offset_of(ks.IO_STACK_LOCATION, "CompletionRoutine")     # then Context
+_ROUTINE = struct.Struct("<QQ")
+_COUNT = ks.offset_of(ks.IRP, "StackCount")                               # then CurrentLocation
+_COUNTS = struct.Struct("<bb")
+_CANCEL = ks.offset_of(ks.IRP, "Cancel")
+# IoStatus.Status ... Cancel in one read; PendingReturned, StackCount, CurrentLocation in one write
+_STATUS_CANCEL = struct.Struct(f"<I{_CANCEL - _STATUS - 4}xB")
+assert ks.offset_of(ks.IO_STACK_LOCATION, "Context") == _SL_ROUTINE + 8
+assert _COUNT == _PENDING_RETURNED + 1 and ks.offset_of(ks.IRP, "CurrentLocation") == _COUNT + 1 < _CANCEL
 
 
 def major_name(major: int) -> str:
@@ -134,16 +146,19 @@ class IoManager:
         self._process: UserProcess | None = None
         self._configuration = 0
         self._scratch = 0
+        self._heap = self._heap_end = 0               # the process's heap: next free byte, end
 
     def snapshot(self) -> object:
         """Its books (see hooks.state), saved by itself: every input adds IRPs. Records are copied,
         as a pending IRP's record changes when it completes."""
         process = self._process
         return ({irp: copy.copy(r) for irp, r in self.records.items()}, dict(self.attached_to), process,
-                process.handles.entries() if process else None, self._configuration, self._scratch, list(self.pdos))
+                process.handles.entries() if process else None, self._configuration, self._scratch, list(self.pdos),
+                self._heap, self._heap_end)
 
     def restore(self, saved: object) -> None:
-        records, attached_to, self._process, handles, self._configuration, self._scratch, pdos = saved
+        records, attached_to, self._process, handles, self._configuration, self._scratch, pdos, \
+            self._heap, self._heap_end = saved
         live = self.records
         for irp in live.keys() - records.keys():     # IRPs sent since
             del live[irp]
@@ -174,8 +189,12 @@ class IoManager:
             eprocess, thread = k.alloc_kdata(PAGE), k.alloc_kdata(PAGE)
             k.mem.write_q(thread + KTHREAD_PROCESS, eprocess)
             self._process = UserProcess(eprocess, thread, HandleTable())
-            # A process has its page tables: the user buffers of its requests need none of their own
-            # (a fuzzer's snapshot after the first request then restores no table per input).
+            # A process has its heap and page tables: the buffers of its requests need no mapping of
+            # their own (a fuzzer's snapshot after the first request then restores none per input).
+            self._heap = k.va_ranges["user"].take(USER_HEAP)
+            self._heap_end = self._heap + USER_HEAP
+            k.mem.map_new(self._heap, USER_HEAP, PROT_RW | PTE_U)
+            k.user_regions[self._heap] = USER_HEAP
             k.mem.prepare_tables(k.va_ranges["user"].next)
         return self._process
 
@@ -184,6 +203,13 @@ class IoManager:
         size = max(size, len(data))
         if not size:
             return 0
+        self.process
+        if self._heap + size <= self._heap_end:
+            va = self._heap
+            self._heap = (va + size + 15) & ~15
+            if data:
+                self.k.mem.write(va, data)
+            return va
         va = self.k.va_ranges["user"].take(size)
         self.k.mem.map_new(va, page_ceil(size), PROT_RW | PTE_U)
         self.k.user_regions[va] = page_ceil(size)
@@ -264,11 +290,11 @@ class IoManager:
         return self.k.new_struct(fo, tag=TAG_FILE)
 
     def _allocate(self, device: int, user: bool) -> tuple[int, ks.IRP]:
-        """IoAllocateIrp(device's StackSize): the IRP's address and its fixed part, to fill in."""
+        """IoAllocateIrp(device's StackSize): the IRP's address and its fixed part, to fill in and
+        write with `_write`."""
         k = self.k
         count = max(k.mem.read(device + ks.offset_of(ks.DEVICE_OBJECT, "StackSize"), 1)[0], 1)
         va = k.pool.allocate(IRP_SIZE + count * STACK_SIZE, executable=False, paged=False, tag=TAG_IRP, owner=0)
-        k.mem.write(va, bytes(IRP_SIZE + count * STACK_SIZE))
         irp = ks.IRP()
         irp.Type = ks.IO_TYPE_IRP
         irp.Size = IRP_SIZE + count * STACK_SIZE
@@ -293,10 +319,14 @@ class IoManager:
         sl.FileObject = file_object
         record = IrpRecord(va, request)
         self._buffers(record, irp, sl, top)
-        k.write_struct(va, irp)
-        k.write_struct(va + IRP_SIZE + (count - 1) * STACK_SIZE, sl)
+        self._write(va, irp, sl)
         self.records[va] = record
         return record
+
+    def _write(self, va: int, irp: ks.IRP, sl: ks.IO_STACK_LOCATION) -> None:
+        """The IRP, its stack locations zeroed but the next one, `sl` (one write: IRPs are the
+        I/O manager's busiest structure)."""
+        self.k.mem.write(va, bytes(irp) + bytes((irp.StackCount - 1) * STACK_SIZE) + bytes(sl))
 
     def build_device_control(self, device: int, code: int, internal: bool, input_va: int, input_length: int,
                              output_va: int, output_length: int, event: int, iosb: int) -> int:
@@ -328,8 +358,7 @@ class IoManager:
         irp.AssociatedIrp.SystemBuffer = record.system_buffer
         irp.UserIosb, irp.UserEvent = iosb, event
         record.on_complete = lambda done: self._signal_caller(done, iosb, event)
-        k.write_struct(va, irp)
-        k.write_struct(va + IRP_SIZE + (irp.StackCount - 1) * STACK_SIZE, sl)
+        self._write(va, irp, sl)
         self.records[va] = record
         return va
 
@@ -457,31 +486,29 @@ class IoManager:
     def complete(self, irp: int) -> None:
         """IofCompleteRequest: completion routines from the current location up, then the caller's copy."""
         k = self.k
-        irp_s = k.read_struct(ks.IRP, irp)
-        count = irp_s.StackCount
-        location = irp_s.CurrentLocation
-        sl = irp_s.Tail.Overlay.CurrentStackLocation
+        mem = k.mem
+        count, location = _COUNTS.unpack(mem.read(irp + _COUNT, 2))
+        sl = mem.read_q(irp + _CURRENT)
         while location <= count:
             location += 1
-            control = k.mem.read(sl + _SL_CONTROL, 1)[0]
-            entry = k.read_struct(ks.IO_STACK_LOCATION, sl)
-            k.mem.write(irp + _LOCATION, bytes([location & 0xFF]))
-            k.mem.write_q(irp + _CURRENT, sl + STACK_SIZE)
-            k.mem.write(irp + _PENDING_RETURNED, bytes([control & SL_PENDING_RETURNED]))
-            status = k.mem.read_u32(irp + _STATUS)
-            cancel = k.mem.read(irp + ks.offset_of(ks.IRP, "Cancel"), 1)[0]
+            entry = mem.read(sl, STACK_SIZE)
+            control = entry[_SL_CONTROL]
+            routine, context = _ROUTINE.unpack_from(entry, _SL_ROUTINE)
+            status, cancel = _STATUS_CANCEL.unpack(mem.read(irp + _STATUS, _CANCEL + 1 - _STATUS))
+            mem.write(irp + _PENDING_RETURNED, bytes([control & SL_PENDING_RETURNED, count & 0xFF, location & 0xFF]))
+            mem.write_q(irp + _CURRENT, sl + STACK_SIZE)
             wanted = (control & SL_INVOKE_ON_SUCCESS if nt_success(status) else control & SL_INVOKE_ON_ERROR) or \
                 (cancel and control & SL_INVOKE_ON_CANCEL)
-            k.mem.write(sl, bytes(STACK_SIZE))                # ZeroIrpStackLocation... as Windows does
-            if wanted and entry.CompletionRoutine:
-                device = 0 if location > count else k.mem.read_q(
+            mem.write(sl, bytes(STACK_SIZE))                  # ZeroIrpStackLocation... as Windows does
+            if wanted and routine:
+                device = 0 if location > count else mem.read_q(
                     sl + STACK_SIZE + ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject"))
-                result = k.call_nested(entry.CompletionRoutine, [device, irp, entry.Context]) & 0xFFFFFFFF
+                result = k.call_nested(routine, [device, irp, context]) & 0xFFFFFFFF
                 if result == STATUS_MORE_PROCESSING_REQUIRED:
                     return
             elif control & SL_PENDING_RETURNED and location <= count:
                 above = sl + STACK_SIZE + _SL_CONTROL         # IoMarkIrpPending for the caller above
-                k.mem.write(above, bytes([k.mem.read(above, 1)[0] | SL_PENDING_RETURNED]))
+                mem.write(above, bytes([mem.read(above, 1)[0] | SL_PENDING_RETURNED]))
             sl += STACK_SIZE
         self._finish(irp)
 

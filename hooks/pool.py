@@ -113,6 +113,14 @@ class PoolAllocator:
         self.freed.discard(va)
         return va
 
+    def start_small_pages(self) -> None:
+        """Give every pool a fresh page for small blocks now: the requests that follow (an IRP, its
+        buffer, what a dispatch routine allocates) then map nothing. A fuzzer calls it before its
+        snapshot, so that restoring after an input undoes no mapping."""
+        for region in self.regions.values():
+            region.current = self._fresh_pages(region, PAGE)
+            region.current_end = region.current + PAGE
+
     def _fresh_pages(self, region: _Region, size: int) -> int:
         va = region.next_page
         region.next_page += size + PAGE          # leave an unmapped page between large blocks

@@ -81,6 +81,7 @@ class FuzzTarget:
                               "handle to send requests on")
         k.machine.time_budget_s = self.input_timeout
         self.coverage.take_fresh()
+        k.pool.start_small_pages()
         self.snap = k.snapshot()
         return s.finish()
 
