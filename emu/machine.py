@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Iterator
 
 from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc, UcError
-from unicorn.unicorn_py3.unicorn import UcContext
+from unicorn.unicorn_py3.unicorn import UcContext, uclib
 from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x
 
@@ -43,6 +43,7 @@ _HFLAGS2_OFFSET = 180          # CPUX86State.hflags2 (QEMU 5.0 layout, Unicorn 2
 _HF2_GIF, _HF2_VINTR = 1 << 0, 1 << 3
 ARG_REGS = (x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_R8, x.UC_X86_REG_R9)
 ARG_NUMBERS, RSP_NUMBER = (1, 2, 8, 9), 4       # the same registers (and RSP) by encoding number
+_TLB_FLUSH = ucc.UC_CTL_IO_WRITE << 30 | ucc.UC_CTL_TLB_FLUSH     # uc_ctl's code: write, no argument
 # The 16 general registers in x64 encoding order (0 RAX ... 4 RSP, 5 RBP ... 15 R15), as CONTEXT
 # and the unwinder number them.
 GPR_IDS = (x.UC_X86_REG_RAX, x.UC_X86_REG_RCX, x.UC_X86_REG_RDX, x.UC_X86_REG_RBX, x.UC_X86_REG_RSP,
@@ -114,6 +115,12 @@ class Machine:
         self._setup_long_mode()
         self.models_cr8 = self._model_cr8()
         self._clean_context = self.uc.context_save()
+        self._clean_with_gs: tuple[int, UcContext] | None = None     # (GS base, the clean context with it)
+        # Unicorn's Python API costs a few microseconds per call: the calls every run makes go
+        # straight to the library (same arguments, status checked).
+        self._uch = self.uc._uch
+        self._word = ctypes.c_uint64()
+        self._word_ref = ctypes.byref(self._word)
         self._stop: Stop | None = None
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self.instructions_budget = 0       # 0 = unlimited (a count budget costs JIT speed)
@@ -164,7 +171,30 @@ class Machine:
         return True
 
     def flush_tlb(self) -> None:
-        self.uc.ctl(ucc.UC_CTL_TLB_FLUSH, ucc.UC_CTL_IO_WRITE)
+        status = uclib.uc_ctl(self._uch, _TLB_FLUSH)
+        if status:
+            raise UcError(status)
+
+    def rip(self) -> int:
+        status = uclib.uc_reg_read(self._uch, x.UC_X86_REG_RIP, self._word_ref)
+        if status:
+            raise UcError(status)
+        return self._word.value
+
+    def rax(self) -> int:
+        gprs = self.gprs
+        return gprs[0] if gprs is not None else self.uc.reg_read(x.UC_X86_REG_RAX)
+
+    def _clean_cpu(self) -> None:
+        """The CPU as at start (which also clears pending-exception state) with GS = the KPCR."""
+        uc = self.uc
+        kept = self._clean_with_gs
+        if kept is not None and kept[0] == self.gs_base:
+            uc.context_restore(kept[1])
+            return
+        uc.context_restore(self._clean_context)
+        uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
+        self._clean_with_gs = (self.gs_base, uc.context_save())
 
     def forget_code(self, va: int, size: int) -> None:
         self.uc.ctl_remove_cache(va, va + size)
@@ -268,7 +298,7 @@ class Machine:
             self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")
         if self._stop is not None:
             raise NestedStop(self._stop)
-        result = uc.reg_read(x.UC_X86_REG_RAX)
+        result = self.rax()
         uc.context_restore(saved)
         return result
 
@@ -277,9 +307,7 @@ class Machine:
 
         `return_to` must be an address whose execution ends the run (the dispatcher's return trap).
         """
-        uc = self.uc
-        uc.context_restore(self._clean_context)   # also clears the CPU's pending-exception state
-        uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
+        self._clean_cpu()
         if irql:
             self._set_irql(irql)
         self._frame(args, return_to, stack_top)
@@ -289,8 +317,7 @@ class Machine:
         """Go on with a stopped run from a full register context (the 16 general registers by
         encoding number) at `rip`, at `irql`: where the kernel resumes after a handled exception."""
         uc = self.uc
-        uc.context_restore(self._clean_context)
-        uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
+        self._clean_cpu()
         if irql:
             self._set_irql(irql)
         uc.reg_write_batch([(GPR_IDS[i], value & 0xFFFFFFFFFFFFFFFF) for i, value in regs.items()])
@@ -335,11 +362,11 @@ class Machine:
                     uc.emu_start(start, return_to, count=self.instructions_budget)
                 except UcError as exc:
                     if self._stop is None:
-                        rip = uc.reg_read(x.UC_X86_REG_RIP)
+                        rip = self.rip()
                         vector = EXC_INVALID_OPCODE if exc.errno == ucc.UC_ERR_INSN_INVALID else None
                         kind = "exception" if vector is not None else "engine"
                         self._stop = Stop(kind, rip=rip, vector=vector, detail=str(exc))
-                rip = uc.reg_read(x.UC_X86_REG_RIP)
+                rip = self.rip()
                 # Unicorn stops after HLT; on Windows the next interrupt resumes the processor.
                 if self._stop is None and rip != return_to and self._after_hlt(rip) \
                         and (not self.time_budget_s or time.perf_counter() - started < self.time_budget_s):
@@ -355,7 +382,7 @@ class Machine:
             raise stop.detail                        # Ctrl-C inside a hook: the user's, not the driver's
         if stop is None:
             if rip == return_to:
-                stop = Stop("returned", rip=rip, return_value=uc.reg_read(x.UC_X86_REG_RAX))
+                stop = Stop("returned", rip=rip, return_value=self.rax())
             else:
                 elapsed = time.perf_counter() - started
                 over_time = bool(self.time_budget_s) and elapsed >= self.time_budget_s * 0.95

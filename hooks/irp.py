@@ -69,6 +69,11 @@ _STATUS = ks.offset_of(ks.IRP, "IoStatus")
 _PENDING_RETURNED = ks.offset_of(ks.IRP, "PendingReturned")
 _SL_CONTROL = ks.offset_of(ks.IO_STACK_LOCATION, "Control")
 _SL_ROUTINE = ks.offset_of(ks.IO_STACK_LOCATION, "CompletionRoutine")     # then Context
+_SL_DEVICE = ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject")
+_DRIVER_OF_DEVICE = ks.offset_of(ks.DEVICE_OBJECT, "DriverObject")
+_MAJOR_FUNCTIONS = ks.offset_of(ks.DRIVER_OBJECT, "MajorFunction")
+_ATTACHED = ks.offset_of(ks.DEVICE_OBJECT, "AttachedDevice")
+_LOCATION_BYTE = struct.Struct("<b")
 _ROUTINE = struct.Struct("<QQ")
 _COUNT = ks.offset_of(ks.IRP, "StackCount")                               # then CurrentLocation
 _COUNTS = struct.Struct("<bb")
@@ -231,8 +236,8 @@ class IoManager:
 
     # ---- device stacks -------------------------------------------------------------------------
     def top_of_stack(self, device: int) -> int:
-        attached = ks.offset_of(ks.DEVICE_OBJECT, "AttachedDevice")
-        while (above := self.k.mem.read_q(device + attached)) != 0:
+        read_q = self.k.mem.read_q
+        while (above := read_q(device + _ATTACHED)) != 0:
             device = above
         return device
 
@@ -470,17 +475,18 @@ class IoManager:
     def next_location(self, irp: int, device: int) -> tuple[int, list[int]]:
         """IofCallDriver up to the call: step to the next stack location and pick the dispatch routine."""
         k = self.k
-        location = ctypes.c_int8(k.mem.read(irp + _LOCATION, 1)[0]).value - 1
+        mem = k.mem
+        location = _LOCATION_BYTE.unpack(mem.read(irp + _LOCATION, 1))[0] - 1
         if location <= 0:
             raise Halt(Crash(NO_MORE_IRP_STACK_LOCATIONS, (irp, 0, 0, 0), k.caller, "IofCallDriver",
                              "the IRP has no stack location left for this device"))
-        k.mem.write(irp + _LOCATION, bytes([location & 0xFF]))
-        sl = k.mem.read_q(irp + _CURRENT) - STACK_SIZE
-        k.mem.write_q(irp + _CURRENT, sl)
-        k.mem.write_q(sl + ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject"), device)
-        major = k.mem.read(sl, 1)[0]
-        driver = k.mem.read_q(device + ks.offset_of(ks.DEVICE_OBJECT, "DriverObject"))
-        routine = k.mem.read_q(driver + ks.offset_of(ks.DRIVER_OBJECT, f"MajorFunction[{min(major, 0x1B)}]"))
+        mem.write(irp + _LOCATION, bytes([location & 0xFF]))
+        sl = mem.read_q(irp + _CURRENT) - STACK_SIZE
+        mem.write_q(irp + _CURRENT, sl)
+        mem.write_q(sl + _SL_DEVICE, device)
+        major = mem.read(sl, 1)[0]
+        driver = mem.read_q(device + _DRIVER_OF_DEVICE)
+        routine = mem.read_q(driver + _MAJOR_FUNCTIONS + 8 * min(major, ks.IRP_MJ_MAXIMUM_FUNCTION))
         return routine, [device, irp]
 
     def complete(self, irp: int) -> None:
@@ -502,7 +508,7 @@ class IoManager:
             mem.write(sl, bytes(STACK_SIZE))                  # ZeroIrpStackLocation... as Windows does
             if wanted and routine:
                 device = 0 if location > count else mem.read_q(
-                    sl + STACK_SIZE + ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject"))
+                    sl + STACK_SIZE + _SL_DEVICE)
                 result = k.call_nested(routine, [device, irp, context]) & 0xFFFFFFFF
                 if result == STATUS_MORE_PROCESSING_REQUIRED:
                     return

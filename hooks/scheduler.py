@@ -56,6 +56,8 @@ class Scheduler:
 
 def switch_to(k, thread: int) -> None:
     """Make `thread` the current one: PsGetCurrentThread, KPRCB.CurrentThread (gs:[0x188]), waits."""
+    if k.current_thread == thread:
+        return
     k.current_thread = thread
     k.mem.write_q(k.kpcr + ks.offset_of(ks.KPCR, "Prcb.CurrentThread"), thread)
 

@@ -231,14 +231,14 @@ def capture(kernel: Any) -> KernelSnapshot:
 def restore(kernel: Any, snap: KernelSnapshot) -> None:
     from emu import snapshot as machine_snapshot
     machine_snapshot.restore(kernel.machine, snap.machine)
-    for name in [n for n in vars(kernel) if n not in snap.names]:      # added since the snapshot
+    attributes = vars(kernel)
+    for name in attributes.keys() - snap.names:      # added since the snapshot
         delattr(kernel, name)
+    attributes.update(snap.values)
     for name, participant, saved in snap.own:
         if name is not None:
-            setattr(kernel, name, participant)         # replaced outright since: the original comes back
+            attributes[name] = participant             # replaced outright since: the original comes back
         participant.restore(saved)
-    for name, value in snap.values.items():
-        setattr(kernel, name, value)
     snap.copied_back = ()
     if _unchanged(kernel, snap):
         return
