@@ -121,6 +121,7 @@ class Machine:
         self._uch = self.uc._uch
         self._word = ctypes.c_uint64()
         self._word_ref = ctypes.byref(self._word)
+        self._weak = weakref.ref(self)
         self._stop: Stop | None = None
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self.instructions_budget = 0       # 0 = unlimited (a count budget costs JIT speed)
@@ -190,7 +191,7 @@ class Machine:
         uc = self.uc
         kept = self._clean_with_gs
         if kept is not None and kept[0] == self.gs_base:
-            uc.context_restore(kept[1])
+            self.restore_cpu(kept[1])
             return
         uc.context_restore(self._clean_context)
         uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
@@ -346,13 +347,15 @@ class Machine:
         """The CPU's state, to put back with `restore_cpu` after running other guest code."""
         return self.uc.context_save()
 
-    def restore_cpu(self, saved: object) -> None:
-        self.uc.context_restore(saved)
+    def restore_cpu(self, saved: UcContext) -> None:
+        status = uclib.uc_context_restore(self._uch, saved._context)
+        if status:
+            raise UcError(status)
 
     def _run(self, start: int, return_to: int) -> Stop:
         uc = self.uc
         self._stop = None
-        Machine.last_started = weakref.ref(self)
+        Machine.last_started = self._weak
         started = time.perf_counter()
         if self.time_budget_s:
             WATCHDOG.arm(uc, self.time_budget_s)

@@ -133,7 +133,7 @@ def restore(machine: Machine, snap: MachineSnapshot) -> None:
     phys._free = list(snap.free)
     phys.dirty.clear()
     mem.journal = []
-    machine.uc.context_restore(snap.cpu)
+    machine.restore_cpu(snap.cpu)
     machine.gs_base = snap.gs_base
     machine.snapshot_point = snap
 
@@ -160,7 +160,7 @@ def _restore_changes(machine: Machine, snap: MachineSnapshot) -> None:
         slots = np.concatenate((slots, _entry_slots(mem.pte_tables[len(snap.pte_tables):]),
                                 _entry_slots(mem.large_tables[len(snap.large_tables):])))
     entries = ram[slots]
-    hit = np.flatnonzero(entries & _D)
+    hit = (entries & _D).nonzero()[0]          # the method: np.flatnonzero adds Python calls
     if hit.size:
         dirty = entries[hit]
         ram[slots[hit]] = dirty & _NOT_D
@@ -169,7 +169,7 @@ def _restore_changes(machine: Machine, snap: MachineSnapshot) -> None:
             # The guest wrote through the physical window, which reaches the page tables themselves:
             # any PTE may have changed, so every entry is looked at.
             entries = ram[snap.slots]
-            hit = np.flatnonzero(entries & _D)
+            hit = (entries & _D).nonzero()[0]
             ram[snap.slots[hit]] = entries[hit] & _NOT_D
             dirty += entries[hit].tolist()
         for entry in dirty:

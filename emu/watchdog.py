@@ -26,12 +26,13 @@ class Watchdog:
 
     def _reset(self) -> None:
         self._armed: dict[int, tuple[Uc, float]] = {}       # thread id -> (engine, deadline)
-        self._cv = threading.Condition()
+        self._lock = threading.Lock()           # arm/disarm take it directly: a Condition's own
+        self._cv = threading.Condition(self._lock)     # `with` is Python code, paid twice per run
         self._thread: threading.Thread | None = None
         self._idle = False                 # the thread waits for an arm (not polling)
 
     def arm(self, uc: Uc, seconds: float) -> None:
-        with self._cv:
+        with self._lock:
             self._armed[threading.get_ident()] = (uc, time.perf_counter() + seconds)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="hvci-watchdog", daemon=True)
@@ -40,7 +41,7 @@ class Watchdog:
                 self._cv.notify()
 
     def disarm(self) -> None:
-        with self._cv:
+        with self._lock:
             self._armed.pop(threading.get_ident(), None)
 
     def _watch(self) -> None:

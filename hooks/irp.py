@@ -19,7 +19,7 @@ import contextlib
 import ctypes
 import struct
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 from emu.machine import Halt, Raised
 from emu.memory import PAGE, PROT_RW, PTE_P, PTE_U, PTE_W, page_ceil
@@ -225,14 +225,9 @@ class IoManager:
         """Whether the current thread is the user process's: a user request's dispatch routine."""
         return self._process is not None and self.k.current_thread == self._process.thread
 
-    @contextlib.contextmanager
-    def requestor(self, user: bool) -> Iterator[None]:
+    def requestor(self, user: bool) -> contextlib.AbstractContextManager:
         """Run in the user process's thread (a user request) or the system thread, then switch back."""
-        if not user:
-            yield
-            return
-        with running(self.k, self.process.thread):
-            yield
+        return running(self.k, self.process.thread) if user else contextlib.nullcontext()
 
     # ---- device stacks -------------------------------------------------------------------------
     def top_of_stack(self, device: int) -> int:

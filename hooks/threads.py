@@ -8,8 +8,6 @@ ZwClose behave. It first runs when another thread gives the processor up or at t
 from __future__ import annotations
 
 import struct
-from contextlib import contextmanager
-from typing import Iterator
 
 from emu.machine import Halt
 from emu.memory import PAGE, poke
@@ -42,16 +40,22 @@ def thread_id(k, thread: int) -> int:
     return CURRENT_THREAD_ID + 4 * (order + 1) if order >= 0 else 0
 
 
-@contextmanager
-def running(k, thread: int) -> Iterator[None]:
+class running:
     """Make `thread` the current thread while its code runs: PsGetCurrentThread, KPRCB.CurrentThread
-    (gs:[0x188]) and waits see it; the thread that was current is current again afterwards."""
-    previous = k.current_thread
-    switch_to(k, thread)
-    try:
-        yield
-    finally:
-        switch_to(k, previous)
+    (gs:[0x188]) and waits see it; the thread that was current is current again afterwards. (A
+    class rather than a generator: every user request enters one.)"""
+
+    __slots__ = ("k", "thread", "previous")
+
+    def __init__(self, k, thread: int):
+        self.k, self.thread = k, thread
+
+    def __enter__(self) -> None:
+        self.previous = self.k.current_thread
+        switch_to(self.k, self.thread)
+
+    def __exit__(self, *_exc) -> None:
+        switch_to(self.k, self.previous)
 
 
 @export("PsCreateSystemThread")

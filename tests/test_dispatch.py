@@ -110,6 +110,26 @@ def _device(k) -> int:
     return next(iter(k.devices))
 
 
+def test_request_buffers_are_fresh_memory_of_the_calling_process():
+    """METHOD_NEITHER hands the driver the caller's own buffers: user memory (PTE.U), distinct per
+    request, holding the input and zeros after it even where an earlier buffer was written; a
+    buffer larger than the process's heap still gets memory of its own."""
+    from hooks.irp import USER_HEAP
+    k, _ = _loaded("ioctl")
+    seen = []
+    for data, out in ((b"first", 64), (b"second", 64), (b"x" * (USER_HEAP + 1), 16)):
+        record = k.io.build(_device(k), IrpRequest(ks.IRP_MJ_DEVICE_CONTROL, ioctl=0x22200F, input=data,
+                                                   output_length=out))
+        sl = k.read_struct(ks.IO_STACK_LOCATION, record.irp + ctypes.sizeof(ks.IRP))
+        source, output = sl.Parameters.DeviceIoControl.Type3InputBuffer, record.user_output
+        assert k.mem.read(source, len(data)) == data and k.mem.read(output, out) == bytes(out)
+        assert k.mem.pte(source) & PTE_U and k.mem.pte(source + len(data) - 1) & PTE_U
+        k.mem.write(output, b"\xAA" * out)                # what a driver leaves in the caller's buffer
+        seen += [(source, len(data)), (output, out)]
+    spans = sorted(seen)
+    assert all(a + n <= b for (a, n), (b, _) in zip(spans, spans[1:]))      # no two buffers overlap
+
+
 @pytest.mark.parametrize("code,method", [(0x222000, 0), (0x222005, 1), (0x22200A, 2), (0x22200F, 3)])
 def test_irp_fields_follow_the_transfer_method(code, method):
     """wdm.h / the I/O manager: which of SystemBuffer, MdlAddress, UserBuffer, Type3InputBuffer is set."""

@@ -208,3 +208,26 @@ def test_an_irp_completed_before_its_routine_bug_checked_renders_without_a_statu
     report = DriverReport("x.sys", entry_points=[EntryPointResult("IRP_MJ_DEVICE_CONTROL", outcome="bugcheck",
                                                                   ioctl=0x80102040, completed=True)])
     assert "  IRP_MJ_DEVICE_CONTROL 0x80102040: did not return (bugcheck)" in driver_block(report).splitlines()
+
+
+def test_an_input_maps_no_page_and_restores_to_the_snapshot_exactly():
+    """The fuzz snapshot is taken with a fresh small-block pool page and the calling process's heap:
+    an IOCTL input (an IRP, its system buffer, the caller's output buffer) edits no page table,
+    so its restore undoes no mapping; and a restore after it leaves RAM as at the snapshot."""
+    from verifier.fuzz.target import FuzzTarget
+    from verifier.scenario import ioctl_step
+    from verifier.session import Options
+    path = driver_path("fuzz_bench")
+    target = FuzzTarget(path, open(path, "rb").read(), Options(), 2.0)
+    target.prepare()
+    k = target.session.kernel
+    top = k.machine.phys._next
+    ram = bytes(k.machine.phys.view[:top])
+    for data in (b"FZ\x01\x03\x01\x02\xff", b"FZ\x02\x07" + bytes(60), b""):
+        target.execute([ioctl_step(0x222400, data, 16)])
+        entry = target.session.report.entry_points[-1]
+        assert entry.name == "IRP_MJ_DEVICE_CONTROL" and entry.outcome == "returned"
+        assert k.mem.journal == [] and k.machine.phys._next == top
+    assert target.session.report.entry_points[-1].status == 0xC000000D    # the empty request is refused
+    k.restore(target.snap)
+    assert bytes(k.machine.phys.view[:top]) == ram
