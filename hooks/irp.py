@@ -73,7 +73,10 @@ _SL_DEVICE = ks.offset_of(ks.IO_STACK_LOCATION, "DeviceObject")
 _DRIVER_OF_DEVICE = ks.offset_of(ks.DEVICE_OBJECT, "DriverObject")
 _MAJOR_FUNCTIONS = ks.offset_of(ks.DRIVER_OBJECT, "MajorFunction")
 _ATTACHED = ks.offset_of(ks.DEVICE_OBJECT, "AttachedDevice")
+_STACK_SIZE_OF_DEVICE = ks.offset_of(ks.DEVICE_OBJECT, "StackSize")
 _LOCATION_BYTE = struct.Struct("<b")
+_IO_STATUS = struct.Struct("<I4xQ")            # IO_STATUS_BLOCK: Status (then padding), Information
+assert ctypes.sizeof(ks.IO_STATUS_BLOCK) == _IO_STATUS.size
 _ROUTINE = struct.Struct("<QQ")
 _COUNT = ks.offset_of(ks.IRP, "StackCount")                               # then CurrentLocation
 _COUNTS = struct.Struct("<bb")
@@ -293,7 +296,7 @@ class IoManager:
         """IoAllocateIrp(device's StackSize): the IRP's address and its fixed part, to fill in and
         write with `_write`."""
         k = self.k
-        count = max(k.mem.read(device + ks.offset_of(ks.DEVICE_OBJECT, "StackSize"), 1)[0], 1)
+        count = max(k.mem.read(device + _STACK_SIZE_OF_DEVICE, 1)[0], 1)
         va = k.pool.allocate(IRP_SIZE + count * STACK_SIZE, executable=False, paged=False, tag=TAG_IRP, owner=0)
         irp = ks.IRP()
         irp.Type = ks.IO_TYPE_IRP
@@ -518,7 +521,7 @@ class IoManager:
         record = self.records.get(irp)
         if record is None:
             return
-        status, information = struct.unpack("<IQ", k.mem.read(irp + _STATUS, 4) + k.mem.read(irp + _STATUS + 8, 8))
+        status, information = _IO_STATUS.unpack(k.mem.read(irp + _STATUS, _IO_STATUS.size))
         record.completed, record.status, record.information = True, status, information
         n = min(information, record.request.output_length)
         if record.user_output and n and not nt_error(status):
