@@ -97,6 +97,8 @@ def next_ready(k, first: int | None = None) -> tuple[int, int | None] | None:
     `first` (the entry point's own thread) goes before the system threads, which go in creation order;
     threads that yielded go after all of them, the one that yielded last at the end."""
     s = k.scheduler
+    if first is None and not k.deferred.threads:
+        return None
     order = ([first] if first is not None else []) + [t for t in k.deferred.threads if t != first]
     order.sort(key=lambda t: s.parked[t].order if t in s.parked and s.parked[t].wait.yields else 0)   # stable
     for thread in order:

@@ -68,6 +68,8 @@ class DeferredWork:
 
     def _next_wake(self) -> int | None:
         """When the clock moves next: the first armed timer, or the first parked thread's deadline."""
+        if not self.k.deferred.timers and not self.k.scheduler.parked:
+            return None
         times = [t.due for t in self.k.deferred.timers.values()]
         wake = scheduler.earliest_wake(self.k)
         return min(times + ([wake] if wake is not None else []), default=None)
