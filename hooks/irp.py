@@ -260,10 +260,12 @@ class IoManager:
         k = self.k
         driver = ks.DRIVER_OBJECT(Type=ks.IO_TYPE_DRIVER, Size=ctypes.sizeof(ks.DRIVER_OBJECT))
         driver.DriverName = k.read_struct(ks.UNICODE_STRING, k.unicode_string("\\Driver\\PnpManager"))
-        invalid = k.module_exports["ntoskrnl.exe"]["IopInvalidDeviceRequest"]
-        pnp = k.module_exports["ntoskrnl.exe"]["IopPnPDispatch"]
+        ntoskrnl = k.module_exports["ntoskrnl.exe"]
+        routines = {ks.IRP_MJ_PNP: "IopPnPDispatch", ks.IRP_MJ_POWER: "IopPnPDispatch",
+                    ks.IRP_MJ_CREATE: "IopBusCreateClose", ks.IRP_MJ_CLEANUP: "IopBusCreateClose",
+                    ks.IRP_MJ_CLOSE: "IopBusCreateClose"}
         for i in range(len(driver.MajorFunction)):
-            driver.MajorFunction[i] = pnp if i in (ks.IRP_MJ_PNP, ks.IRP_MJ_POWER) else invalid
+            driver.MajorFunction[i] = ntoskrnl[routines.get(i, "IopInvalidDeviceRequest")]
         driver_va = k.new_struct(driver, tag=0x76697244)
         pdo = ks.DEVICE_OBJECT(Type=ks.IO_TYPE_DEVICE, Size=ctypes.sizeof(ks.DEVICE_OBJECT), ReferenceCount=1,
                                DriverObject=driver_va, DeviceType=FILE_DEVICE_UNKNOWN, StackSize=1)
@@ -571,6 +573,17 @@ def IopInvalidDeviceRequest(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTA
     k.mem.write(Irp + _STATUS, struct.pack("<QQ", STATUS_INVALID_DEVICE_REQUEST, 0))
     k.io.complete(Irp)
     return STATUS_INVALID_DEVICE_REQUEST
+
+
+@export("IopBusCreateClose")
+def IopBusCreateClose(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
+    """The driver under every PDO for IRP_MJ_CREATE, CLEANUP and CLOSE: they succeed. A filter
+    passes them down, and below it Windows has a function or bus driver that opens the device
+    (kbdclass under a keyboard filter, a USB hub's PDO under a USB driver); failing them here would
+    leave the driver above with no handle, so none of its other requests would ever be sent."""
+    k.mem.write(Irp + _STATUS, struct.pack("<QQ", STATUS_SUCCESS, 0))
+    k.io.complete(Irp)
+    return STATUS_SUCCESS
 
 
 @export("IopPnPDispatch")

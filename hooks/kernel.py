@@ -70,7 +70,7 @@ ON_DEMAND_MODULES = set(rootfs.known_modules()) - {"ntoskrnl.exe", "hal.dll"}
 NATIVE_ROUTINES = {**ke.NATIVE_ROUTINES, **GUARD_ROUTINES, **crt.NATIVE_ROUTINES}
 # ntoskrnl routines a driver never imports but is handed pointers to (MajorFunction slots, PDOs, CSQ).
 INTERNAL_ROUTINES = ["KiReturnTrap", "IopInvalidDeviceRequest", "KiSetIrql", *GUARD_ROUTINES, "IopPnPDispatch",
-                     "IopCsqCancelRoutine"]
+                     "IopBusCreateClose", "IopCsqCancelRoutine"]
 
 # Data exports and their sizes (bytes) where larger than a pointer.
 _VARIABLE_SIZES = {"KeTickCount": 16, "PsLoadedModuleList": 16, "PsLoadedModuleResource": 0x68,

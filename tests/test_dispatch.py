@@ -233,6 +233,25 @@ def test_pnp_driver_gets_add_device_start_power_and_remove():
     assert report.unimplemented_apis == []      # PoStartNextPowerIrp, PoCallDriver, IoAttach... all handled
 
 
+def test_an_upper_filter_opens_through_the_device_below():
+    """upper_filter passes CREATE, CLOSE and IOCTLs it does not own down to the PDO: the device below
+    opens and closes (as the function or bus driver under a filter does on Windows) and refuses the
+    IOCTL it does not know; the filter's own IOCTL, harvested, runs behind that CREATE."""
+    report = run("upper_filter", keep_going=True)
+    names = [(e.name, e.ioctl) for e in report.entry_points]
+    assert names[:5] == [("DriverEntry", None), ("AddDevice", None), ("IRP_MJ_PNP", None), ("IRP_MJ_POWER", None),
+                         ("IRP_MJ_CREATE", None)]
+    assert ("IRP_MJ_DEVICE_CONTROL", 0x222C00) in names and ("IRP_MJ_CLOSE", None) in names
+    assert all(e.status == 0 for e in report.entry_points if e.name in ("IRP_MJ_CREATE", "IRP_MJ_CLEANUP",
+                                                                        "IRP_MJ_CLOSE"))
+    assert [(b.args[0], b.entry_point, b.args[3]) for b in report.bugchecks] == \
+        [(0x2000, "IRP_MJ_DEVICE_CONTROL", int.from_bytes(b"UtlF", "big"))]
+    other = run("upper_filter", scenario=scenario({"irp": "IRP_MJ_CREATE"},
+                                                  {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222C04"}))
+    assert [(e.name, e.status) for e in other.entry_points if e.name.startswith("IRP_MJ_")][-3:] == \
+        [("IRP_MJ_CREATE", 0), ("IRP_MJ_DEVICE_CONTROL", 0xC0000010), ("IRP_MJ_PNP", 0)]
+
+
 def test_filter_forwards_with_a_completion_routine():
     report = run("filter_fwd", scenario=scenario({"irp": "IRP_MJ_CREATE"},
                                                  {"irp": "IRP_MJ_DEVICE_CONTROL", "ioctl": "0x222800",

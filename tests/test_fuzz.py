@@ -231,3 +231,17 @@ def test_an_input_maps_no_page_and_restores_to_the_snapshot_exactly():
     assert target.session.report.entry_points[-1].status == 0xC000000D    # the empty request is refused
     k.restore(target.snap)
     assert bytes(k.machine.phys.view[:top]) == ram
+
+
+def test_an_upper_filter_is_fuzzed_through_the_device_below(capsys, tmp_path):
+    """upper_filter passes CREATE down (the PnP start, then the prefix): the device below opens it, so
+    the filter is fuzzed, and its own IOCTL's executable pool is found."""
+    out = tmp_path / "report.json"
+    code = main(["fuzz", driver_path("upper_filter"), "--runs", "50", "--seed", "1", "--format", "json",
+                 "-o", str(out)])
+    capsys.readouterr()
+    d = json.loads(out.read_text())["drivers"][0]
+    assert code == 1 and d["fuzz"]["execs"] == 50
+    (f,) = d["fuzz"]["findings"]
+    assert (f["code"], f["args"][0], f["args"][3]) == (C4, EXECUTABLE_POOL, tag("UtlF"))
+    assert f["entry_point"] == "IRP_MJ_DEVICE_CONTROL" and f["reproduced"] is True

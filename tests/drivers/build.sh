@@ -450,6 +450,12 @@ gccdrv wfp_engine  wfp.c -- "${GCC_ALIGN[@]}" -L"$OBJ" -lfwpkclnt
 gccdrv   threads_yield     threads_yield.c
 gccdrv   iobuild_ioctl     iobuild.c
 
+# ---------------------------------------------------------------------------
+# Y. An upper device filter that passes CREATE/CLOSE and unknown IOCTLs down to the PDO
+#    (upper_filter.c; hooks/irp.py IopBusCreateClose)
+# ---------------------------------------------------------------------------
+gccdrv   upper_filter      upper_filter.c
+
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"
 fi
