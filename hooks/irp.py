@@ -60,7 +60,10 @@ TAG_IRP, TAG_FILE, TAG_SYSBUF = 0x20707249, 0x656C6946, 0x66756249   # 'Irp ', '
 USER_HEAP = 64 * PAGE
 GENERIC_READ_WRITE_FILE = 0x12019F              # FILE_GENERIC_READ | FILE_GENERIC_WRITE
 ACCESS_STATE_SIZE = 0xA0                        # sizeof(ACCESS_STATE) on x64: zeroed, never NULL
-CREATE_OPTIONS = 0x01000060                     # FILE_OPEN << 24 | SYNCHRONOUS_IO_NONALERT | NON_DIRECTORY_FILE
+CREATE_OPTIONS = 0x00000060                     # FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE
+# CreateDisposition (the high byte of Parameters.Create.Options), as ntifs.h numbers them
+DISPOSITIONS = ("FILE_SUPERSEDE", "FILE_OPEN", "FILE_CREATE", "FILE_OPEN_IF", "FILE_OVERWRITE", "FILE_OVERWRITE_IF")
+FILE_OPEN = DISPOSITIONS.index("FILE_OPEN")
 IRP_SIZE = ctypes.sizeof(ks.IRP)
 STACK_SIZE = ctypes.sizeof(ks.IO_STACK_LOCATION)
 _CURRENT = ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation")
@@ -125,6 +128,8 @@ class IrpRequest:
     output_length: int = 0
     method: int | None = None          # overrides the IOCTL code's low bits
     user: bool = True                  # RequestorMode UserMode, sent from the user process's thread
+    file_name: str = ""                # IRP_MJ_CREATE: the name opened below the device (FILE_OBJECT.FileName)
+    disposition: int = FILE_OPEN       # IRP_MJ_CREATE: CreateDisposition (DISPOSITIONS)
 
 
 @dataclass
@@ -416,12 +421,15 @@ class IoManager:
             else:
                 irp.UserBuffer = user
         elif req.major == ks.IRP_MJ_CREATE:
+            if req.file_name and sl.FileObject:
+                name = k.read_struct(ks.UNICODE_STRING, k.unicode_string(req.file_name))
+                k.write_struct(sl.FileObject + ks.offset_of(ks.FILE_OBJECT, "FileName"), name)
             access_state = k.pool.allocate(ACCESS_STATE_SIZE, executable=False, paged=False, tag=TAG_FILE, owner=0)
             k.mem.write(access_state, bytes(ACCESS_STATE_SIZE))
             context = k.new_struct(ks.IO_SECURITY_CONTEXT(AccessState=access_state,
                                                           DesiredAccess=GENERIC_READ_WRITE_FILE))
             params.Create.SecurityContext = context
-            params.Create.Options = CREATE_OPTIONS
+            params.Create.Options = req.disposition << 24 | CREATE_OPTIONS
             params.Create.FileAttributes = 0x80                # FILE_ATTRIBUTE_NORMAL
             params.Create.ShareAccess = 3                      # FILE_SHARE_READ | FILE_SHARE_WRITE
         elif req.major in (ks.IRP_MJ_QUERY_INFORMATION, ks.IRP_MJ_SET_INFORMATION):

@@ -362,6 +362,46 @@ def test_a_scenario_round_trips_byte_identical(tmp_path, capsys):
     assert bytes.fromhex(eps[3]["output"]) == b"HELLO"
 
 
+STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_NAME_COLLISION = 0xC0000034, 0xC0000035
+FILE_OPENED, FILE_CREATED, FILE_EXISTS, FILE_DOES_NOT_EXIST = 1, 2, 4, 5        # wdm.h
+
+
+def test_a_create_step_names_what_it_opens_and_how(tmp_path, capsys):
+    """`file_name` and `disposition` reach the driver as FileObject->FileName and the high byte of
+    Parameters.Create.Options (create_name.c answers by both), and survive a round trip."""
+    assert [(e.name, e.status) for e in run("create_name").entry_points][:2] == \
+        [("DriverEntry", 0), ("IRP_MJ_CREATE", STATUS_OBJECT_NAME_NOT_FOUND)]     # nameless: refused
+    steps = [{"irp": "IRP_MJ_CREATE", "file_name": "\\server", "disposition": "FILE_CREATE"},
+             {"irp": "IRP_MJ_CREATE", "file_name": "\\server"},
+             {"irp": "IRP_MJ_CREATE", "file_name": "\\other"},
+             {"irp": "IRP_MJ_CREATE", "file_name": "\\server", "disposition": "FILE_CREATE"},
+             {"irp": "IRP_MJ_CREATE", "file_name": "\\server", "disposition": "FILE_OVERWRITE_IF"}]
+    report = run("create_name", keep_going=True, scenario=scenario(*steps))
+    creates = [(e.status, e.information) for e in report.entry_points if e.name == "IRP_MJ_CREATE"]
+    assert creates == [(0, FILE_CREATED), (0, FILE_OPENED), (STATUS_OBJECT_NAME_NOT_FOUND, FILE_DOES_NOT_EXIST),
+                       (STATUS_OBJECT_NAME_COLLISION, FILE_EXISTS), (0xC0000010, 0)]
+    (b,) = report.bugchecks                         # the name's entry: executable NonPagedPool
+    assert (b.code, b.args[0], b.args[3], b.entry_point) == (0xC4, 0x2000, int.from_bytes(b"emaN", "big"),
+                                                              "IRP_MJ_CREATE")
+    path = _write(tmp_path, {"version": 1, "steps": steps})
+    from verifier.scenario import document
+    assert document(load(path).steps)["steps"] == steps
+
+
+@pytest.mark.parametrize("step,words", [
+    ({"irp": "IRP_MJ_READ", "file_name": "\\x"}, "file_name belongs to IRP_MJ_CREATE"),
+    ({"irp": "IRP_MJ_CLOSE", "disposition": "FILE_CREATE"}, "disposition belongs to IRP_MJ_CREATE"),
+    ({"irp": "IRP_MJ_CREATE", "disposition": "CREATE_NEW"}, "CREATE_NEW"),
+    ({"irp": "IRP_MJ_CREATE", "file_name": ""}, "file_name"),
+])
+def test_bad_create_keys_one_line(tmp_path, capsys, step, words):
+    path = _write(tmp_path, {"version": 1, "steps": [step]})
+    assert main(["run", "--scenario", path, driver_path("create_name")]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and path in lines[0] and words in lines[0] and "Traceback" not in captured.err
+
+
 def test_bad_scenario_steps_one_line_each(tmp_path, capsys):
     path = _write(tmp_path, {"version": 1, "steps": [
         {"irp": "IRP_MJ_CREATE"},

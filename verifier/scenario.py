@@ -18,7 +18,10 @@ is handled return NULL, as Driver Verifier's low resources simulation (flag 0x4)
 --flags 0x4` chooses N and writes it here, so the failure replays exactly. `{"notify": KIND}` sends
 the notification routines the driver registered for KIND (process-create,
 process-create-ex, process-create-ex2, thread-create, image-load, registry, object-pre, object-post)
-their scripted event (hooks/notify.py). `method` overrides the transfer method in the IOCTL code's low bits. JSON is the format;
+their scripted event (hooks/notify.py). `"file_name"` on an IRP_MJ_CREATE step is the name the caller
+opens below the device (FILE_OBJECT.FileName: "\\pipe1" for CreateFile("\\\\.\\Dev\\pipe1")), and
+`"disposition"` its CreateDisposition (FILE_OPEN unless given; FILE_CREATE for CREATE_NEW). `method`
+overrides the transfer method in the IOCTL code's low bits. JSON is the format;
 YAML is read too when PyYAML is installed. A bad file gives one line per bad step.
 """
 from __future__ import annotations
@@ -30,7 +33,7 @@ import os
 from dataclasses import dataclass
 
 from hooks import kstructs as ks
-from hooks.irp import MAJOR_NAMES, METHOD_NAMES, IrpRequest
+from hooks.irp import DISPOSITIONS, FILE_OPEN, MAJOR_NAMES, METHOD_NAMES, IrpRequest
 from hooks.notify import KINDS as NOTIFY_KINDS
 
 VERSION = 1
@@ -57,6 +60,8 @@ STEP_SCHEMA = {
         "method": {"enum": list(METHOD_NAMES)},
         "expect_status": _U32,
         "fail_allocation": {"type": "integer", "minimum": 1},
+        "file_name": {"type": "string", "minLength": 1, "maxLength": 32767},
+        "disposition": {"enum": list(DISPOSITIONS)},
     },
 }
 SCHEMA = {
@@ -204,9 +209,14 @@ def _step(raw: dict, base_dir: str, number: int) -> Step:
         raise ValueError(f"{raw['irp']} needs an ioctl code")
     if major not in IOCTL_MAJORS and ("ioctl" in raw or "method" in raw):
         raise ValueError(f"ioctl and method belong to IRP_MJ_DEVICE_CONTROL steps, not {raw['irp']}")
+    for key in ("file_name", "disposition"):
+        if key in raw and major != ks.IRP_MJ_CREATE:
+            raise ValueError(f"{key} belongs to IRP_MJ_CREATE steps, not {raw['irp']}")
     request = IrpRequest(major, raw.get("minor", 0), _u32(raw["ioctl"]) if "ioctl" in raw else None, data,
                          raw.get("output_length", 0),
-                         METHOD_NAMES.index(raw["method"]) if "method" in raw else None)
+                         METHOD_NAMES.index(raw["method"]) if "method" in raw else None,
+                         file_name=raw.get("file_name", ""),
+                         disposition=DISPOSITIONS.index(raw.get("disposition", "FILE_OPEN")))
     return Step(request, _u32(raw["expect_status"]) if "expect_status" in raw else None,
                 fail_allocation=raw.get("fail_allocation"))
 
@@ -233,6 +243,10 @@ def step_json(step: Step) -> dict:
         raw["expect_status"] = f"0x{step.expect_status:X}"
     if step.fail_allocation is not None:
         raw["fail_allocation"] = step.fail_allocation
+    if r.file_name:
+        raw["file_name"] = r.file_name
+    if r.disposition != FILE_OPEN:
+        raw["disposition"] = DISPOSITIONS[r.disposition]
     return raw
 
 

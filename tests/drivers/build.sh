@@ -452,9 +452,11 @@ gccdrv   iobuild_ioctl     iobuild.c
 
 # ---------------------------------------------------------------------------
 # Y. An upper device filter that passes CREATE/CLOSE and unknown IOCTLs down to the PDO
-#    (upper_filter.c; hooks/irp.py IopBusCreateClose)
+#    (upper_filter.c; hooks/irp.py IopBusCreateClose), and named handles: a CREATE's FileName and
+#    CreateDisposition (create_name.c; scenario keys file_name, disposition)
 # ---------------------------------------------------------------------------
 gccdrv   upper_filter      upper_filter.c
+gccdrv   create_name       create_name.c
 
 if [[ ${#SELECTED[@]} -gt 0 && ${#BUILT[@]} -ne ${#SELECTED[@]} ]]; then
     die "asked for ${#SELECTED[@]} driver(s) but built ${#BUILT[@]}: unknown name among: ${SELECTED[*]}"

@@ -78,7 +78,8 @@ class FuzzTarget:
         created = [e for e in s.report.entry_points if e.name == "IRP_MJ_CREATE"]
         if created and created[-1].status is not None and not nt_success(created[-1].status):
             raise NotFuzzable(f"{name}: IRP_MJ_CREATE fails with 0x{created[-1].status:08X}, so Windows opens no "
-                              "handle to send requests on")
+                              "handle to send requests on (a driver whose handles are named: give --scenario FILE "
+                              "with an IRP_MJ_CREATE step's file_name and disposition)")
         k.machine.time_budget_s = self.input_timeout
         self.coverage.take_fresh()
         k.pool.start_small_pages()
