@@ -10,6 +10,8 @@ Outcome of a driver = what its DriverEntry did:
                                                              report.incomplete, a timeout, or the worker died
   refused   not loadable: the tool refused the image as Windows would (e.g. Wine's .sys files import
             kernel32.dll/ntdll.dll), so DriverEntry never ran; counted on a row of its own
+Each loadable driver is then fuzzed as `verifier fuzz` fuzzes it (seed 0, `--fuzz-time` seconds, 5 by
+default, 0 to skip): the `fuzz` column is its inputs per second, or why no input reaches it.
 Loadable non-KMDF and KMDF drivers (those importing WDFLDR.SYS) are counted apart, and the non-KMDF
 ones linked by Microsoft's linker (or lld-link) once more on their own: GNU ld says 2.x. The goal line
 is over the loadable non-KMDF drivers: how many DriverEntry routines the emulator carried to an end
@@ -38,7 +40,22 @@ QUEUE_CALLBACKS = ("EvtIoDefault", "EvtIoRead", "EvtIoWrite", "EvtIoDeviceContro
 
 
 # ---- in the worker process ---------------------------------------------------------------------------
-def run_one(path: str, timeout: float) -> dict:
+def fuzz_one(path: str, data: bytes, seconds: float) -> dict:
+    """`verifier fuzz` for `seconds` from seed 0: how fast inputs run and what they found, or why no
+    input reaches the driver (NotFuzzable's line, without the file name)."""
+    from verifier.fuzz.command import campaign_for
+    from verifier.fuzz.target import NotFuzzable
+    from verifier.session import Options
+    try:
+        campaign, _ = campaign_for(path, data, Options())
+    except NotFuzzable as exc:
+        return {"fuzzable": False, "why": str(exc).split(": ", 1)[-1]}
+    stats = campaign.run(seconds, None)
+    return {"fuzzable": True, "execs": stats.execs, "execs_per_s": round(stats.execs_per_s), "edges": stats.edges,
+            "findings": len(stats.findings), "hangs": stats.hangs, "errors": stats.errors}
+
+
+def run_one(path: str, timeout: float, fuzz_s: float = 0.0) -> dict:
     """One driver's row, from a real `--continue` run."""
     from emu.pe import ImageError, PeImage
     from verifier.session import Options, run_driver
@@ -77,30 +94,33 @@ def run_one(path: str, timeout: float) -> dict:
             "bugchecks": codes, "stand_ins": sorted(f"{u.module}!{u.name}" for u in report.unimplemented_apis),
             "entry_points": [e.name for e in report.entry_points], "later": later,
             "wdf_ran": list(report.wdf.ran) if getattr(report, "wdf", None) else [],
-            "note": report.error or report.incomplete}
+            "note": report.error or report.incomplete,
+            "fuzz": fuzz_one(path, data, fuzz_s) if fuzz_s and outcome not in ("error", REFUSED) else None}
 
 
-def _worker(path: str, timeout: float) -> None:
+def _worker(path: str, timeout: float, fuzz_s: float) -> None:
     try:
-        row = run_one(path, timeout)
+        row = run_one(path, timeout, fuzz_s)
     except Exception as exc:                      # an escaped Python exception is a finding of its own
         row = {"name": os.path.basename(path), "kmdf": False, "ms_linker": False, "outcome": "error", "status": None,
-               "bugchecks": [], "stand_ins": [], "entry_points": [], "later": None, "wdf_ran": [],
+               "bugchecks": [], "stand_ins": [], "entry_points": [], "later": None, "wdf_ran": [], "fuzz": None,
                "note": f"Python exception escaped: {type(exc).__name__}: {exc}", "exception": True}
     print(json.dumps(row))
 
 
 # ---- in the parent -----------------------------------------------------------------------------------
-def measure(path: str, timeout: float) -> dict:
+def measure(path: str, timeout: float, fuzz_s: float = 0.0) -> dict:
     """Run one driver in a fresh interpreter; a worker that dies or overruns becomes an `error` row."""
     name = os.path.basename(path)
-    cmd = [sys.executable, "-m", "benchmarks.realworld", "--worker", path, "--timeout", str(timeout)]
+    cmd = [sys.executable, "-m", "benchmarks.realworld", "--worker", path, "--timeout", str(timeout),
+           "--fuzz-time", str(fuzz_s)]
     died = {"name": name, "kmdf": False, "ms_linker": False, "outcome": "error", "status": None, "bugchecks": [],
-            "stand_ins": [], "entry_points": [], "later": None, "wdf_ran": [], "worker_died": True}
+            "stand_ins": [], "entry_points": [], "later": None, "wdf_ran": [], "fuzz": None, "worker_died": True}
+    limit = 2 * timeout + 4 * fuzz_s + 60           # a fuzzed driver also starts again and replays its findings
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=2 * timeout + 60)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
     except subprocess.TimeoutExpired:
-        return {**died, "note": f"worker still running after {2 * timeout + 60:g} s wall time"}
+        return {**died, "note": f"worker still running after {limit:g} s wall time"}
     lines = p.stdout.strip().splitlines()
     if p.returncode != 0 or not lines:
         tail = (p.stderr.strip().splitlines() or ["no output"])[-1]
@@ -127,28 +147,39 @@ def summarize(rows: list[dict]) -> dict:
                "later_errors": sum(bool(r["later"]) for r in loadable),
                "kmdf_queue_callbacks": sum(reached_queue(r) for r in loadable if r["kmdf"]),
                "kmdf": sum(r["kmdf"] for r in loadable)}
+    fuzzed = [r["fuzz"] for r in loadable if r.get("fuzz")]
+    rates = sorted(f["execs_per_s"] for f in fuzzed if f["fuzzable"])
+    fuzz = {"tried": len(fuzzed), "fuzzable": len(rates), "median_execs_per_s": rates[len(rates) // 2] if rates else None,
+            "with_findings": sum(bool(f["fuzzable"] and f["findings"]) for f in fuzzed),
+            "why_not": dict(Counter(_why(f["why"]) for f in fuzzed if not f["fuzzable"]).most_common())}
     return {"drivers": len(rows), "totals": totals, "refused": refused, "goal_non_kmdf": goal, "reached": reached,
+            "fuzz": fuzz,
             "bugchecks_by_drivers": dict(bugchecks.most_common()),
             "unimplemented_by_drivers": dict(stand_ins.most_common(TOP_UNIMPLEMENTED)),
             "worker_died": sum(bool(r.get("worker_died")) for r in rows),
             "python_exceptions": sum(bool(r.get("exception")) for r in rows)}
 
 
-def run_corpus(directory: str, timeout: float = 30.0, jobs: int | None = None) -> dict:
+def _why(line: str) -> str:
+    """A NotFuzzable line without what varies between drivers (statuses), to count alike reasons."""
+    return line.split(" with 0x")[0].split(" (")[0].split(":")[0]
+
+
+def run_corpus(directory: str, timeout: float = 30.0, jobs: int | None = None, fuzz_s: float = 0.0) -> dict:
     paths = sorted(glob.glob(os.path.join(directory, "*.sys")), key=str.lower)
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        rows = list(pool.map(lambda p: measure(p, timeout), paths))
-    return {"timeout_s": timeout, "rows": rows, "summary": summarize(rows)}
+        rows = list(pool.map(lambda p: measure(p, timeout, fuzz_s), paths))
+    return {"timeout_s": timeout, "fuzz_s": fuzz_s, "rows": rows, "summary": summarize(rows)}
 
 
 def render(result: dict) -> str:
     out = [f"{'driver':34} {'KMDF':4} {'outcome':8} {'status':10} {'entry points':12} {'bug checks':22} "
-           "stand-in exports hit"]
+           f"{'fuzz':7} stand-in exports hit"]
     for r in result["rows"]:
         hits = r["stand_ins"]
         shown = ", ".join(h.split("!")[-1] for h in hits[:3]) + (f", +{len(hits) - 3}" if len(hits) > 3 else "")
         out.append(f"{r['name'][:34]:34} {'yes' if r['kmdf'] else '':4} {r['outcome']:8} {r['status'] or '-':10} "
-                   f"{_reached(r):12} {' '.join(r['bugchecks']) or '-':22} {len(hits):2} {shown}")
+                   f"{_reached(r):12} {' '.join(r['bugchecks']) or '-':22} {_fuzzed(r):7} {len(hits):2} {shown}")
         if (r["outcome"] in ("error", REFUSED) or r["later"]) and r.get("note"):
             out.append(f"{'':34}   {r['note'][:150]}")
     s = result["summary"]
@@ -165,6 +196,11 @@ def render(result: dict) -> str:
                f"{reached['later_errors']} ended a later entry point in an emulator error or budget; "
                f"KMDF drivers reaching a queue callback ({', '.join(QUEUE_CALLBACKS)}): "
                f"{reached['kmdf_queue_callbacks']} of {reached['kmdf']}")
+    f = s["fuzz"]
+    if f["tried"]:
+        out.append(f"fuzzing ({result['fuzz_s']:g} s each, seed 0): {f['fuzzable']} of {f['tried']} drivers take inputs, "
+                   f"median {f['median_execs_per_s'] or 0:,} inputs/s, {f['with_findings']} with findings; not fuzzable: "
+                   + (", ".join(f"{why} ({n})" for why, n in f["why_not"].items()) or "none"))
     g = s["goal_non_kmdf"]
     share = f"{100 * g['finished'] / g['drivers']:.0f}%" if g["drivers"] else "-"
     out.append(f"goal line (loadable non-KMDF): DriverEntry carried to an end (return or bug check) in "
@@ -181,6 +217,14 @@ def _reached(row: dict) -> str:
     return f"{n}{' +EvtIo' if reached_queue(row) else ''}" if n else "-"
 
 
+def _fuzzed(row: dict) -> str:
+    """Inputs per second when fuzzed, `no` when no input reaches the driver, `-` when not tried."""
+    f = row.get("fuzz")
+    if not f:
+        return "-"
+    return f"{f['execs_per_s'] / 1000:.1f}k/s" if f["fuzzable"] else "no"
+
+
 def reached_queue(row: dict) -> bool:
     """Whether a KMDF queue presented a request to one of the driver's queue callbacks."""
     return any(name in QUEUE_CALLBACKS for name in row["wdf_ran"])
@@ -192,16 +236,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the same data as JSON")
     ap.add_argument("--timeout", type=float, default=30.0, help="emulation budget per driver, seconds (default 30)")
     ap.add_argument("--jobs", type=int, default=None, help="drivers run at once (default: CPU count)")
+    ap.add_argument("--fuzz-time", type=float, default=5.0,
+                    help="seconds of `verifier fuzz` per loadable driver after its run (default 5; 0: none)")
     ap.add_argument("--worker", metavar="SYS", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        _worker(args.worker, args.timeout)
+        _worker(args.worker, args.timeout, args.fuzz_time)
         return 0
     if not args.dir or not glob.glob(os.path.join(args.dir, "*.sys")):
         print(f"benchmarks.realworld: {args.dir or 'DIR'}: no .sys files there; fill it with "
               "`python tests/realworld.py --all DIR`", file=sys.stderr)
         return 2
-    result = run_corpus(args.dir, args.timeout, args.jobs)
+    result = run_corpus(args.dir, args.timeout, args.jobs, args.fuzz_time)
     print(json.dumps(result, indent=1) if args.json else render(result))
     return 0
 

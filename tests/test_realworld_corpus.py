@@ -163,3 +163,24 @@ def test_benchmark_counts_refused_images_on_their_own_row(tmp_path):
     text = render(result)
     assert "  refused               1: not loadable on Windows" in text
     assert "goal line (loadable non-KMDF): DriverEntry carried to an end (return or bug check) in 1 of 1 (100%)" in text
+
+
+def test_benchmark_fuzzes_each_loadable_driver_and_says_why_not(tmp_path):
+    """With a fuzz time, each driver that ran is fuzzed as `verifier fuzz` fuzzes it: fuzz_bench.sys
+    takes inputs (its answers are plain: no finding); clean_gcc.sys handles nothing an input could
+    carry (CREATE and CLOSE only), which its row and the summary say."""
+    from benchmarks.realworld import render, run_corpus
+
+    bin_dir = os.path.join(os.path.dirname(__file__), "drivers", "bin")
+    for name in ("clean_gcc.sys", "fuzz_bench.sys"):
+        shutil.copyfile(os.path.join(bin_dir, name), tmp_path / name)
+    result = run_corpus(str(tmp_path), timeout=30, jobs=2, fuzz_s=1)
+    rows = {r["name"]: r for r in result["rows"]}
+    bench, clean = rows["fuzz_bench.sys"]["fuzz"], rows["clean_gcc.sys"]["fuzz"]
+    assert bench["fuzzable"] and bench["execs"] > 0 and bench["edges"] > 0 and bench["findings"] == 0
+    assert clean == {"fuzzable": False, "why": "the driver handles none of IRP_MJ_DEVICE_CONTROL, "
+                     "IRP_MJ_INTERNAL_DEVICE_CONTROL, IRP_MJ_READ and IRP_MJ_WRITE: nothing to fuzz"}
+    f = result["summary"]["fuzz"]
+    assert (f["tried"], f["fuzzable"], f["with_findings"]) == (2, 1, 0)
+    assert f["median_execs_per_s"] == bench["execs_per_s"]
+    assert "fuzzing (1 s each, seed 0): 1 of 2 drivers take inputs" in render(result)
