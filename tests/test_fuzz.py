@@ -154,6 +154,8 @@ def test_the_dictionary_holds_the_magic_the_driver_compares_against():
     ("clean_gcc", [], "handles none of IRP_MJ_DEVICE_CONTROL"),
     ("create_fails", [], "IRP_MJ_CREATE fails with 0xC0000022"),      # STATUS_ACCESS_DENIED, src/create_fails.c
     ("fuzz_target", ["--scenario", "/nonexistent.json"], "cannot read the scenario"),
+    ("fuzz_target", ["--out", driver_path("fuzz_target") + "/findings"],      # below a file: no folder there
+     "cannot use folder " + driver_path("fuzz_target") + "/findings: Not a directory"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, name, args, message):
     path = driver_path(name) if name != "missing" else "/nonexistent/driver.sys"

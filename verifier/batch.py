@@ -20,6 +20,7 @@ from multiprocessing.connection import wait
 from typing import Callable
 
 from verifier import baseline, manifest
+from verifier.inputs import make_folder
 from verifier.render.json_report import driver_from_json, report_json
 from verifier.render.junit import render_batch_junit
 from verifier.render.sarif import render_sarif, rule_id
@@ -278,13 +279,10 @@ def main(args) -> int:
         print(f"verifier: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     cache_dir = None if args.no_cache else args.cache
-    if cache_dir:
-        try:
-            os.makedirs(cache_dir, exist_ok=True)
-        except OSError as exc:
-            print(f"verifier: error: cannot use cache folder {cache_dir}: {exc.strerror or exc} "
-                  "(pass another --cache DIR, or --no-cache)", file=sys.stderr)
-            return EXIT_USAGE
+    unusable = cache_dir and make_folder(cache_dir, "cache folder", "pass another --cache DIR, or --no-cache")
+    if unusable:
+        print(f"verifier: error: {unusable}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         with _ProgressBar(err, len(jobs)) as advance:
             result = execute(jobs, args.jobs, cache_dir, args.scheduler, known, advance)

@@ -29,3 +29,12 @@ def read_driver(path: str) -> tuple[bytes | None, DriverReport | None]:
             return fh.read(), None
     except OSError as exc:
         return None, DriverReport(path, error=f"cannot read: {exc.strerror or exc}")
+
+
+def make_folder(folder: str, what: str, hint: str) -> str | None:
+    """Create `folder` (and its parents) when missing; the one-line reason when it cannot be used."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        return f"cannot use {what} {folder}: {exc.strerror or exc} ({hint})"
+    return None

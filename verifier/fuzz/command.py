@@ -18,7 +18,7 @@ from emu.machine import stop_on_interrupt
 from verifier.fuzz import DEFAULT_INPUT_TIMEOUT
 from verifier.fuzz.campaign import Campaign, Finding, Stats, finding_key
 from verifier.fuzz.target import FuzzTarget, NotFuzzable, StoppedBeforeInputs
-from verifier.inputs import read_driver
+from verifier.inputs import make_folder, read_driver
 from verifier.report import EXIT_USAGE, DriverReport, FuzzFinding, FuzzSummary, Report
 from verifier.scenario import Scenario, Step
 from verifier.scenario_run import LOW_RESOURCES_FLAG
@@ -34,13 +34,10 @@ def main(args, scenario: Scenario | None) -> int:
         print(f"verifier: error: {args.driver}: {failed.error}", file=sys.stderr)
         return EXIT_USAGE
     for folder in (args.corpus, args.out):
-        if folder:
-            try:
-                os.makedirs(folder, exist_ok=True)
-            except OSError as exc:
-                print(f"verifier: error: cannot use folder {folder}: {exc.strerror or exc} (give a folder; a missing "
-                      "one is created)", file=sys.stderr)
-                return EXIT_USAGE
+        unusable = folder and make_folder(folder, "folder", "give a folder; a missing one is created")
+        if unusable:
+            print(f"verifier: error: {unusable}", file=sys.stderr)
+            return EXIT_USAGE
     options = Options(flags=args.flags, seed=args.seed, scenario=scenario)
     seconds = None if args.runs else args.time
     try:
