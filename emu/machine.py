@@ -193,7 +193,7 @@ class Machine:
         if kept is not None and kept[0] == self.gs_base:
             self.restore_cpu(kept[1])
             return
-        uc.context_restore(self._clean_context)
+        self.restore_cpu(self._clean_context)
         uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
         self._clean_with_gs = (self.gs_base, uc.context_save())
 
@@ -225,9 +225,9 @@ class Machine:
         saved = self.uc.context_save()
         try:
             self.uc.emu_start(self.irql_probe, self.irql_probe + len(MOV_RAX_CR8))
-            return self.uc.reg_read(x.UC_X86_REG_RAX) & 0xF
+            return self.rax() & 0xF
         finally:
-            self.uc.context_restore(saved)
+            self.restore_cpu(saved)
 
     def _set_irql(self, irql: int) -> None:
         """Set CR8 the way `irql` reads it: guest code (`irql_setter`, a `mov cr8, rcx` routine)."""
@@ -293,14 +293,14 @@ class Machine:
             uc.emu_start(fn, return_to, count=self.instructions_budget)
         except UcError as exc:
             if self._stop is None:
-                self._stop = Stop("engine", rip=uc.reg_read(x.UC_X86_REG_RIP), detail=str(exc))
-        rip = uc.reg_read(x.UC_X86_REG_RIP)
+                self._stop = Stop("engine", rip=self.rip(), detail=str(exc))
+        rip = self.rip()
         if self._stop is None and rip != return_to:
             self._stop = Stop("budget", rip=rip, detail="instructions" if self.instructions_budget else "time")
         if self._stop is not None:
             raise NestedStop(self._stop)
         result = self.rax()
-        uc.context_restore(saved)
+        self.restore_cpu(saved)
         return result
 
     def call(self, fn: int, args: list[int], return_to: int, stack_top: int, irql: int = 0) -> Stop:
@@ -336,7 +336,7 @@ class Machine:
         uc = self.uc
         ctx = UcContext.__new__(UcContext)
         ctx.__setstate__((parked, len(parked), UC_ARCH_X86, UC_MODE_64))
-        uc.context_restore(ctx)
+        self.restore_cpu(ctx)
         uc.reg_write(x.UC_X86_REG_GS_BASE, self.gs_base)
         rsp = uc.reg_read(x.UC_X86_REG_RSP)
         uc.reg_write(x.UC_X86_REG_RAX, value & 0xFFFFFFFFFFFFFFFF)

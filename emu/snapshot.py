@@ -56,7 +56,6 @@ _QWORDS = PAGE // 8
 _NOT_D = np.uint64(~PTE_D & 0xFFFFFFFFFFFFFFFF)
 _D = np.uint64(PTE_D)
 _PW = np.uint64(PTE_P | PTE_W)
-_PS = np.uint64(PTE_PS)
 
 
 def _entry_slots(tables: list[int]) -> np.ndarray:
@@ -151,8 +150,9 @@ def _restore_changes(machine: Machine, snap: MachineSnapshot) -> None:
         if value & PTE_P and not value & PTE_NX:     # executable mappings made since: drop their TBs now
             machine.forget_code(vpn << PAGE_SHIFT, PAGE)
         slot = mem.ptes.get(vpn)             # a page Python mapped since, which the guest may have written
-        if slot is not None and read_q(slot) & PTE_D:
-            frames.add(read_q(slot) & FRAME_MASK)
+        pte = read_q(slot) if slot is not None else 0
+        if pte & PTE_D:
+            frames.add(pte & FRAME_MASK)
     # Otherwise only entries the guest can have written through: present and writable at the
     # snapshot, or in a table made since.
     slots = snap.writable_slots
