@@ -31,6 +31,7 @@ from hooks.io import STATUS_INVALID_DEVICE_REQUEST
 from hooks.seh import EXCEPTION_NONCONTINUABLE, STATUS_ACCESS_VIOLATION, STATUS_DATATYPE_MISALIGNMENT
 from hooks.objects import HandleTable
 from hooks.threads import running
+from hooks.volume import FILE_NON_DIRECTORY_FILE, FILE_OPEN, FILE_SYNCHRONOUS_IO_NONALERT
 
 # wdm.h names of the major functions, by code.
 MAJOR_NAMES = ("CREATE", "CREATE_NAMED_PIPE", "CLOSE", "READ", "WRITE", "QUERY_INFORMATION", "SET_INFORMATION",
@@ -60,10 +61,7 @@ TAG_IRP, TAG_FILE, TAG_SYSBUF = 0x20707249, 0x656C6946, 0x66756249   # 'Irp ', '
 USER_HEAP = 64 * PAGE
 GENERIC_READ_WRITE_FILE = 0x12019F              # FILE_GENERIC_READ | FILE_GENERIC_WRITE
 ACCESS_STATE_SIZE = 0xA0                        # sizeof(ACCESS_STATE) on x64: zeroed, never NULL
-CREATE_OPTIONS = 0x00000060                     # FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE
-# CreateDisposition (the high byte of Parameters.Create.Options), as ntifs.h numbers them
-DISPOSITIONS = ("FILE_SUPERSEDE", "FILE_OPEN", "FILE_CREATE", "FILE_OPEN_IF", "FILE_OVERWRITE", "FILE_OVERWRITE_IF")
-FILE_OPEN = DISPOSITIONS.index("FILE_OPEN")
+CREATE_OPTIONS = FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE     # CreateDisposition in the high byte
 IRP_SIZE = ctypes.sizeof(ks.IRP)
 STACK_SIZE = ctypes.sizeof(ks.IO_STACK_LOCATION)
 _CURRENT = ks.offset_of(ks.IRP, "Tail.Overlay.CurrentStackLocation")
@@ -216,7 +214,7 @@ class IoManager:
         size = max(size, len(data))
         if not size:
             return 0
-        self.process
+        self.process                               # made at the first request, with its heap
         if self._heap + size <= self._heap_end:
             va = self._heap
             self._heap = (va + size + 15) & ~15
@@ -578,9 +576,7 @@ def IofCompleteRequest(k, Irp: PIRP, PriorityBoost: KIRQL) -> None:
 @export("IopInvalidDeviceRequest")
 def IopInvalidDeviceRequest(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
     """What every MajorFunction slot points at until the driver sets its own routine."""
-    k.mem.write(Irp + _STATUS, struct.pack("<QQ", STATUS_INVALID_DEVICE_REQUEST, 0))
-    k.io.complete(Irp)
-    return STATUS_INVALID_DEVICE_REQUEST
+    return _complete_here(k, Irp, STATUS_INVALID_DEVICE_REQUEST)
 
 
 @export("IopBusCreateClose")
@@ -589,9 +585,14 @@ def IopBusCreateClose(k, DeviceObject: PDEVICE_OBJECT, Irp: PIRP) -> NTSTATUS:
     passes them down, and below it Windows has a function or bus driver that opens the device
     (kbdclass under a keyboard filter, a USB hub's PDO under a USB driver); failing them here would
     leave the driver above with no handle, so none of its other requests would ever be sent."""
-    k.mem.write(Irp + _STATUS, struct.pack("<QQ", STATUS_SUCCESS, 0))
-    k.io.complete(Irp)
-    return STATUS_SUCCESS
+    return _complete_here(k, Irp, STATUS_SUCCESS)
+
+
+def _complete_here(k, irp: int, status: int) -> int:
+    """A kernel-side routine ends the IRP: IoStatus = (status, 0), IoCompleteRequest, status returned."""
+    k.mem.write(irp + _STATUS, _IO_STATUS.pack(status, 0))
+    k.io.complete(irp)
+    return status
 
 
 @export("IopPnPDispatch")

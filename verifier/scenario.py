@@ -33,8 +33,9 @@ import os
 from dataclasses import dataclass
 
 from hooks import kstructs as ks
-from hooks.irp import DISPOSITIONS, FILE_OPEN, MAJOR_NAMES, METHOD_NAMES, IrpRequest
+from hooks.irp import MAJOR_NAMES, METHOD_NAMES, IrpRequest
 from hooks.notify import KINDS as NOTIFY_KINDS
+from hooks.volume import DISPOSITIONS, FILE_OPEN
 
 VERSION = 1
 MAX_BUFFER = 1 << 24
