@@ -23,6 +23,7 @@ import argparse
 import glob
 import json
 import os
+import statistics
 import struct
 import subprocess
 import sys
@@ -98,33 +99,35 @@ def run_one(path: str, timeout: float, fuzz_s: float = 0.0) -> dict:
             "fuzz": fuzz_one(path, data, fuzz_s) if fuzz_s and outcome not in ("error", REFUSED) else None}
 
 
+def _error_row(path: str, note: str, **flag: bool) -> dict:
+    """The row of a driver whose worker could not report: an `error` outcome, `note` saying why."""
+    return {"name": os.path.basename(path), "kmdf": False, "ms_linker": False, "outcome": "error", "status": None,
+            "bugchecks": [], "stand_ins": [], "entry_points": [], "later": None, "wdf_ran": [], "fuzz": None,
+            "note": note, **flag}
+
+
 def _worker(path: str, timeout: float, fuzz_s: float) -> None:
     try:
         row = run_one(path, timeout, fuzz_s)
     except Exception as exc:                      # an escaped Python exception is a finding of its own
-        row = {"name": os.path.basename(path), "kmdf": False, "ms_linker": False, "outcome": "error", "status": None,
-               "bugchecks": [], "stand_ins": [], "entry_points": [], "later": None, "wdf_ran": [], "fuzz": None,
-               "note": f"Python exception escaped: {type(exc).__name__}: {exc}", "exception": True}
+        row = _error_row(path, f"Python exception escaped: {type(exc).__name__}: {exc}", exception=True)
     print(json.dumps(row))
 
 
 # ---- in the parent -----------------------------------------------------------------------------------
 def measure(path: str, timeout: float, fuzz_s: float = 0.0) -> dict:
     """Run one driver in a fresh interpreter; a worker that dies or overruns becomes an `error` row."""
-    name = os.path.basename(path)
     cmd = [sys.executable, "-m", "benchmarks.realworld", "--worker", path, "--timeout", str(timeout),
            "--fuzz-time", str(fuzz_s)]
-    died = {"name": name, "kmdf": False, "ms_linker": False, "outcome": "error", "status": None, "bugchecks": [],
-            "stand_ins": [], "entry_points": [], "later": None, "wdf_ran": [], "fuzz": None, "worker_died": True}
     limit = 2 * timeout + 4 * fuzz_s + 60           # a fuzzed driver also starts again and replays its findings
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
     except subprocess.TimeoutExpired:
-        return {**died, "note": f"worker still running after {limit:g} s wall time"}
+        return _error_row(path, f"worker still running after {limit:g} s wall time", worker_died=True)
     lines = p.stdout.strip().splitlines()
     if p.returncode != 0 or not lines:
         tail = (p.stderr.strip().splitlines() or ["no output"])[-1]
-        return {**died, "note": f"worker exited with {p.returncode}: {tail}"}
+        return _error_row(path, f"worker exited with {p.returncode}: {tail}", worker_died=True)
     return json.loads(lines[-1])
 
 
@@ -148,8 +151,8 @@ def summarize(rows: list[dict]) -> dict:
                "kmdf_queue_callbacks": sum(reached_queue(r) for r in loadable if r["kmdf"]),
                "kmdf": sum(r["kmdf"] for r in loadable)}
     fuzzed = [r["fuzz"] for r in loadable if r.get("fuzz")]
-    rates = sorted(f["execs_per_s"] for f in fuzzed if f["fuzzable"])
-    fuzz = {"tried": len(fuzzed), "fuzzable": len(rates), "median_execs_per_s": rates[len(rates) // 2] if rates else None,
+    rates = [f["execs_per_s"] for f in fuzzed if f["fuzzable"]]
+    fuzz = {"tried": len(fuzzed), "fuzzable": len(rates), "median_execs_per_s": statistics.median_high(rates) if rates else None,
             "with_findings": sum(bool(f["fuzzable"] and f["findings"]) for f in fuzzed),
             "why_not": dict(Counter(_why(f["why"]) for f in fuzzed if not f["fuzzable"]).most_common())}
     return {"drivers": len(rows), "totals": totals, "refused": refused, "goal_non_kmdf": goal, "reached": reached,
