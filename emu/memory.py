@@ -255,17 +255,18 @@ class AddressSpace:
                         for a, n in _spans(va, size))
 
     def write(self, va: int, data: bytes) -> None:
-        if self.writable_code and any(a >> PAGE_SHIFT in self.writable_code for a, _ in _spans(va, len(data))):
-            self.on_code_write(va, len(data))
+        size = len(data)
+        if self.writable_code and any(a >> PAGE_SHIFT in self.writable_code for a, _ in _spans(va, size)):
+            self.on_code_write(va, size)
         frame = self.writable.get(va >> PAGE_SHIFT)
         offset = va & (PAGE - 1)
-        if frame is not None and offset + len(data) <= PAGE:
-            self.phys.buf[frame | offset:(frame | offset) + len(data)] = data
+        if frame is not None and offset + size <= PAGE:
+            self.phys.buf[frame | offset:(frame | offset) + size] = data
             self.phys.dirty.add(frame)
             return
         pos = 0
         view = self.phys.view
-        for pa, n in self._chunks(va, len(data), True):
+        for pa, n in self._chunks(va, size, True):
             view[pa:pa + n] = data[pos:pos + n]
             self.phys.dirty.add(pa & ~(PAGE - 1))
             pos += n
@@ -277,6 +278,11 @@ class AddressSpace:
         return _Q.unpack(self.read(va, 8))[0]
 
     def write_q(self, va: int, value: int) -> None:
+        frame = self.writable.get(va >> PAGE_SHIFT)
+        if frame is not None and va & (PAGE - 1) <= PAGE - 8 and not self.writable_code:
+            _Q.pack_into(self.phys.buf, frame | (va & (PAGE - 1)), value & 0xFFFFFFFFFFFFFFFF)
+            self.phys.dirty.add(frame)
+            return
         self.write(va, _Q.pack(value & 0xFFFFFFFFFFFFFFFF))
 
     def read_u32(self, va: int) -> int:
